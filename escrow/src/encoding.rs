@@ -1,0 +1,147 @@
+//! Shared encoding rules of every escrow-lab JSON file.
+//!
+//! * Every document has `"version": 1`; the version is read first so that a newer file gets
+//!   "unsupported version" rather than a confusing field error.
+//! * Points and scalars are lowercase hex of their compressed encodings (G1: 48 bytes, G2: 96
+//!   bytes, scalars: 32 bytes big-endian). Decoding validates: on the curve, in the prime-order
+//!   subgroup (blst's `from_compressed` does both), and not the identity.
+
+use blsttc::{G1Affine, G2Affine};
+use group::prime::PrimeCurveAffine;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// The format version every file of this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: Option<u64>,
+}
+
+/// Parses a versioned JSON document: the version is checked first, then the full document.
+pub fn from_json<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    let probe: VersionProbe =
+        serde_json::from_slice(bytes).map_err(|source| Error::Json { what, source })?;
+    match probe.version {
+        Some(FORMAT_VERSION) => {}
+        Some(found) => {
+            return Err(Error::UnsupportedVersion {
+                what,
+                found,
+                expected: FORMAT_VERSION,
+            });
+        }
+        None => {
+            return Err(Error::Json {
+                what,
+                source: serde::de::Error::missing_field("version"),
+            });
+        }
+    }
+    serde_json::from_slice(bytes).map_err(|source| Error::Json { what, source })
+}
+
+/// Serializes a document as pretty JSON with a trailing newline.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(value).map_err(|_| Error::Internal("JSON encoding"))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Decodes exactly `N` bytes of lowercase hex.
+pub fn hex_array<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N]> {
+    let bad = || Error::Hex { field, expected: N };
+    if s.len() != 2 * N || s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad());
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(s, &mut out).map_err(|_| bad())?;
+    Ok(out)
+}
+
+/// Decodes a compressed G1 point; rejects the identity.
+pub fn g1_from_hex(field: &'static str, s: &str) -> Result<G1Affine> {
+    g1_from_bytes(field, &hex_array::<48>(field, s)?)
+}
+
+/// Decodes a compressed G2 point; rejects the identity.
+pub fn g2_from_hex(field: &'static str, s: &str) -> Result<G2Affine> {
+    g2_from_bytes(field, &hex_array::<96>(field, s)?)
+}
+
+/// Validates a compressed G1 point (curve, subgroup, not identity).
+pub fn g1_from_bytes(field: &'static str, bytes: &[u8; 48]) -> Result<G1Affine> {
+    let p: Option<G1Affine> = G1Affine::from_compressed(bytes).into();
+    match p {
+        Some(p) if !bool::from(p.is_identity()) => Ok(p),
+        _ => Err(Error::InvalidPoint { field, group: "G1" }),
+    }
+}
+
+/// Validates a compressed G2 point (curve, subgroup, not identity).
+pub fn g2_from_bytes(field: &'static str, bytes: &[u8; 96]) -> Result<G2Affine> {
+    let p: Option<G2Affine> = G2Affine::from_compressed(bytes).into();
+    match p {
+        Some(p) if !bool::from(p.is_identity()) => Ok(p),
+        _ => Err(Error::InvalidPoint { field, group: "G2" }),
+    }
+}
+
+/// Lowercase hex of a G1 point.
+pub fn g1_hex(p: &G1Affine) -> String {
+    hex::encode(p.to_compressed())
+}
+
+/// Lowercase hex of a G2 point.
+pub fn g2_hex(p: &G2Affine) -> String {
+    hex::encode(p.to_compressed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_rejects_uppercase_wrong_length_and_garbage() {
+        assert!(hex_array::<2>("f", "abcd").is_ok());
+        assert!(hex_array::<2>("f", "ABCD").is_err());
+        assert!(hex_array::<2>("f", "abc").is_err());
+        assert!(hex_array::<2>("f", "abcdef").is_err());
+        assert!(hex_array::<2>("f", "zzzz").is_err());
+    }
+
+    #[test]
+    fn identity_and_off_curve_points_are_rejected() {
+        let id = G1Affine::identity().to_compressed();
+        assert!(g1_from_bytes("p", &id).is_err());
+        let id2 = G2Affine::identity().to_compressed();
+        assert!(g2_from_bytes("p", &id2).is_err());
+        // A compressed encoding whose x has no point on the curve.
+        let mut off = G1Affine::generator().to_compressed();
+        off[47] ^= 1;
+        assert!(g1_from_bytes("p", &off).is_err());
+        let mut off2 = G2Affine::generator().to_compressed();
+        off2[95] ^= 1;
+        assert!(g2_from_bytes("p", &off2).is_err());
+    }
+
+    #[test]
+    fn version_is_checked_before_fields() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Doc {
+            version: u64,
+            x: u8,
+        }
+        let e = from_json::<Doc>("doc", br#"{"version":2,"y":1}"#).unwrap_err();
+        assert!(matches!(e, Error::UnsupportedVersion { found: 2, .. }), "{e}");
+        let e = from_json::<Doc>("doc", br#"{"x":1}"#).unwrap_err();
+        assert!(e.to_string().contains("version"), "{e}");
+        let e = from_json::<Doc>("doc", b"{not json").unwrap_err();
+        assert!(matches!(e, Error::Json { .. }));
+        assert!(from_json::<Doc>("doc", br#"{"version":1,"x":1}"#).is_ok());
+    }
+}

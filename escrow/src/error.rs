@@ -1,0 +1,224 @@
+//! The one error type of the `escrow` crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the escrow library.
+///
+/// Failed decryption and failed verification of a wrap are deliberately one opaque variant
+/// ([`Error::Decryption`]): which internal check failed is not revealed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The number of authorities is outside 2..=64.
+    #[error("a generation needs between 2 and {max} authorities, got {count}", max = crate::MAX_AUTHORITIES)]
+    AuthorityCount {
+        /// Number of authorities requested.
+        count: usize,
+    },
+    /// The threshold k is outside 1..=n.
+    #[error("threshold {threshold} is not between 1 and the number of authorities ({authorities})")]
+    Threshold {
+        /// Requested threshold k.
+        threshold: usize,
+        /// Number of authorities n.
+        authorities: usize,
+    },
+    /// Two authorities have the same name.
+    #[error("authority name '{name}' appears more than once")]
+    DuplicateAuthority {
+        /// The repeated name.
+        name: String,
+    },
+    /// A name (authority, account or realm) is empty, too long or uses a forbidden character.
+    #[error("invalid {kind} name '{name}': use 1 to 64 characters of a-z 0-9 . _ @ -")]
+    InvalidName {
+        /// What the name was for ("authority", "account", "realm").
+        kind: &'static str,
+        /// The rejected name (printable form).
+        name: String,
+    },
+    /// The epoch length is zero, too long or malformed.
+    #[error("invalid epoch length '{0}': use a number followed by s, m, h or d, between 1s and 366d")]
+    EpochLength(String),
+    /// A timestamp lies before the Unix epoch or cannot be represented.
+    #[error("time {0} is outside the supported range")]
+    TimeRange(i128),
+    /// A JSON document carries a version this build does not read.
+    #[error("{what}: unsupported version {found} (this build reads version {expected})")]
+    UnsupportedVersion {
+        /// Which document.
+        what: &'static str,
+        /// The version found in the document.
+        found: u64,
+        /// The version this build reads.
+        expected: u64,
+    },
+    /// A JSON document failed to parse.
+    #[error("{what}: malformed JSON: {source}")]
+    Json {
+        /// Which document.
+        what: &'static str,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// A hex field is not lowercase hex of the right length.
+    #[error("{field}: expected {expected} bytes of lowercase hex")]
+    Hex {
+        /// The field.
+        field: &'static str,
+        /// Expected length in bytes.
+        expected: usize,
+    },
+    /// A point field does not decode to a valid group element (on the curve, in the prime-order
+    /// subgroup, and not the identity where the identity is meaningless).
+    #[error("{field}: not a valid {group} point (off curve, outside the subgroup, or the identity)")]
+    InvalidPoint {
+        /// The field.
+        field: &'static str,
+        /// "G1" or "G2".
+        group: &'static str,
+    },
+    /// A secret scalar is zero or not below the group order.
+    #[error("{field}: not a valid non-zero scalar")]
+    InvalidScalar {
+        /// The field.
+        field: &'static str,
+    },
+    /// Public parameters contradict themselves (a key share that does not match the
+    /// commitment, a master key that is not the commitment's constant term, …).
+    #[error("inconsistent parameters: {0}")]
+    InconsistentParameters(&'static str),
+    /// A secret share file does not belong to these parameters.
+    #[error("share of authority '{authority}' does not match the public parameters")]
+    ShareMismatch {
+        /// The authority the share claims to belong to.
+        authority: String,
+    },
+    /// An IBE message (or σ) has a length outside 1..=32 or the two lengths differ.
+    #[error("IBE message and sigma must have the same length between 1 and 32 bytes (got {msg} and {sigma})")]
+    MessageLength {
+        /// Length of the message.
+        msg: usize,
+        /// Length of σ.
+        sigma: usize,
+    },
+    /// A ciphertext or wrap has the wrong length.
+    #[error("{what}: wrong length {found}")]
+    Length {
+        /// What was being decoded.
+        what: &'static str,
+        /// The length found.
+        found: usize,
+    },
+    /// Decryption or verification failed. Which check failed is not revealed.
+    #[error("decryption or verification failed")]
+    Decryption,
+    /// A share names an authority index that is not part of the generation.
+    #[error("share from unknown authority index {index}")]
+    UnknownAuthority {
+        /// The index found in the share.
+        index: u32,
+    },
+    /// Two shares come from the same authority.
+    #[error("duplicate share from authority '{authority}'")]
+    DuplicateShare {
+        /// The authority that appears twice.
+        authority: String,
+    },
+    /// A share does not verify against the authority's public key share.
+    #[error("invalid share from authority '{authority}'")]
+    InvalidShare {
+        /// The authority whose share failed.
+        authority: String,
+    },
+    /// A share was made for a different scope identity or warrant than the one being combined.
+    #[error("share from authority '{authority}' is for a different {what}")]
+    WrongSubject {
+        /// The authority whose share is off-subject.
+        authority: String,
+        /// "identity" or "warrant".
+        what: &'static str,
+    },
+    /// Fewer than k valid shares.
+    #[error("{required} of {authorities} authorities required, {valid} valid shares")]
+    NotEnoughShares {
+        /// Number of distinct valid shares.
+        valid: usize,
+        /// The threshold k.
+        required: usize,
+        /// The number of authorities n.
+        authorities: usize,
+    },
+    /// An identity key or signature does not verify against the master public key.
+    #[error("combined {0} does not verify against the master public key")]
+    CombinedInvalid(&'static str),
+    /// A share or key belongs to another realm or generation.
+    #[error("{what} belongs to realm '{realm}' generation {generation}, not to these parameters")]
+    WrongGeneration {
+        /// What was checked.
+        what: &'static str,
+        /// Realm found.
+        realm: String,
+        /// Generation found.
+        generation: u32,
+    },
+    /// Lab directory state forbids the operation.
+    #[error("{0}")]
+    Lab(LabError),
+    /// An internal invariant was violated (a bug, never bad input).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// Problems with the lab directory and its files.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// The lab already holds escrow parameters.
+    #[error("{path}: the lab already holds escrow parameters; use another --lab")]
+    AlreadySetUp {
+        /// The existing file or folder.
+        path: std::path::PathBuf,
+    },
+    /// The lab has no parameters yet.
+    #[error("{path}: no escrow parameters here; run 'escrow setup' first")]
+    NotSetUp {
+        /// The missing file.
+        path: std::path::PathBuf,
+    },
+    /// An I/O operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A file is larger than any valid file of its kind.
+    #[error("{path}: file too large ({size} bytes, at most {max})")]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A file in the lab could not be parsed or validated.
+    #[error("{path}: {source}")]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
+}
+
+impl From<LabError> for Error {
+    fn from(e: LabError) -> Self {
+        Error::Lab(e)
+    }
+}
+
+/// Result alias of the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,3 @@
+//! `escrow`: the authorities' tool.
+#![forbid(unsafe_code)]
+fn main() {}
