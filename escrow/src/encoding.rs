@@ -137,7 +137,10 @@ mod tests {
             x: u8,
         }
         let e = from_json::<Doc>("doc", br#"{"version":2,"y":1}"#).unwrap_err();
-        assert!(matches!(e, Error::UnsupportedVersion { found: 2, .. }), "{e}");
+        assert!(
+            matches!(e, Error::UnsupportedVersion { found: 2, .. }),
+            "{e}"
+        );
         let e = from_json::<Doc>("doc", br#"{"x":1}"#).unwrap_err();
         assert!(e.to_string().contains("version"), "{e}");
         let e = from_json::<Doc>("doc", b"{not json").unwrap_err();

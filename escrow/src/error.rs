@@ -38,7 +38,9 @@ pub enum Error {
         name: String,
     },
     /// The epoch length is zero, too long or malformed.
-    #[error("invalid epoch length '{0}': use a number followed by s, m, h or d, between 1s and 366d")]
+    #[error(
+        "invalid epoch length '{0}': use a number followed by s, m, h or d, between 1s and 366d"
+    )]
     EpochLength(String),
     /// A timestamp lies before the Unix epoch or cannot be represented.
     #[error("time {0} is outside the supported range")]
@@ -71,7 +73,9 @@ pub enum Error {
     },
     /// A point field does not decode to a valid group element (on the curve, in the prime-order
     /// subgroup, and not the identity where the identity is meaningless).
-    #[error("{field}: not a valid {group} point (off curve, outside the subgroup, or the identity)")]
+    #[error(
+        "{field}: not a valid {group} point (off curve, outside the subgroup, or the identity)"
+    )]
     InvalidPoint {
         /// The field.
         field: &'static str,
@@ -95,7 +99,9 @@ pub enum Error {
         authority: String,
     },
     /// An IBE message (or σ) has a length outside 1..=32 or the two lengths differ.
-    #[error("IBE message and sigma must have the same length between 1 and 32 bytes (got {msg} and {sigma})")]
+    #[error(
+        "IBE message and sigma must have the same length between 1 and 32 bytes (got {msg} and {sigma})"
+    )]
     MessageLength {
         /// Length of the message.
         msg: usize,

@@ -27,7 +27,10 @@ pub fn export_share_json(share: &AuthorityShare) -> Result<Zeroizing<Vec<u8>>> {
 /// `x_i = index_i + 1`. With fewer than k shares the result is a uniformly unrelated point,
 /// which is what the demo and the property tests show: k−1 shares yield no key.
 pub fn interpolate_unchecked(shares: &[KeyShare]) -> Result<G2Affine> {
-    let xs: Vec<Fr> = shares.iter().map(|s| Fr::from(u64::from(s.index()) + 1)).collect();
+    let xs: Vec<Fr> = shares
+        .iter()
+        .map(|s| Fr::from(u64::from(s.index()) + 1))
+        .collect();
     let mut acc = G2Projective::identity();
     for (i, s) in shares.iter().enumerate() {
         let mut num = Fr::one();
@@ -39,9 +42,10 @@ pub fn interpolate_unchecked(shares: &[KeyShare]) -> Result<G2Affine> {
             }
         }
         let inv: Option<Fr> = den.invert().into();
-        let lambda = num * inv.ok_or(Error::DuplicateShare {
-            authority: s.authority().to_owned(),
-        })?;
+        let lambda = num
+            * inv.ok_or(Error::DuplicateShare {
+                authority: s.authority().to_owned(),
+            })?;
         acc += g2_from_bytes("share", &s.share_bytes())? * lambda;
     }
     Ok(acc.to_affine())

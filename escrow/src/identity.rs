@@ -209,7 +209,18 @@ mod tests {
         assert_eq!(parse_epoch_length("12h").unwrap(), 43_200);
         assert_eq!(parse_epoch_length("30m").unwrap(), 1_800);
         assert_eq!(parse_epoch_length("90s").unwrap(), 90);
-        for bad in ["", "d", "0d", "1", "1w", "-1d", "367d", "1.5d", "99999999999d", "1 d"] {
+        for bad in [
+            "",
+            "d",
+            "0d",
+            "1",
+            "1w",
+            "-1d",
+            "367d",
+            "1.5d",
+            "99999999999d",
+            "1 d",
+        ] {
             assert!(parse_epoch_length(bad).is_err(), "{bad:?}");
         }
         assert_eq!(format_epoch_length(86_400), "1d");

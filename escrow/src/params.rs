@@ -178,7 +178,9 @@ impl PublicParams {
             return Err(Error::InconsistentParameters("epoch length out of range"));
         }
         if self.policy.max_span_days == 0 || self.policy.max_targets == 0 {
-            return Err(Error::InconsistentParameters("policy limits must be positive"));
+            return Err(Error::InconsistentParameters(
+                "policy limits must be positive",
+            ));
         }
         if self.commitment.len() != self.threshold {
             return Err(Error::InconsistentParameters(
@@ -213,7 +215,9 @@ impl PublicParams {
         let created_at = OffsetDateTime::parse(&f.created_at, &Rfc3339)
             .map_err(|_| Error::InconsistentParameters("created_at is not RFC 3339"))?;
         if f.commitment.is_empty() || f.commitment.len() > MAX_AUTHORITIES {
-            return Err(Error::InconsistentParameters("commitment length out of range"));
+            return Err(Error::InconsistentParameters(
+                "commitment length out of range",
+            ));
         }
         let commitment = f
             .commitment

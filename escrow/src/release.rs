@@ -140,7 +140,9 @@ impl KeyShare {
         if let Subject::Identity { identity } = &self.subject {
             params.check_identity(identity)?;
         }
-        let pk = params.public_key_set().public_key_share(u64::from(self.index));
+        let pk = params
+            .public_key_set()
+            .public_key_share(u64::from(self.index));
         if pk.verify_g2(&self.share, self.subject.point()?) {
             Ok(())
         } else {

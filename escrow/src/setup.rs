@@ -219,8 +219,7 @@ fn commitment_points(pk_set: &blsttc::PublicKeySet) -> Result<Vec<blsttc::G1Affi
             let c: [u8; 48] = c
                 .try_into()
                 .map_err(|_| Error::Internal("commitment encoding"))?;
-            g1_from_bytes("commitment", &c)
-                .map_err(|_| Error::Internal("commitment point"))
+            g1_from_bytes("commitment", &c).map_err(|_| Error::Internal("commitment point"))
         })
         .collect()
 }

@@ -1,0 +1,57 @@
+//! Command-line structure of `escrow` (clap derive only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// escrow: the authorities' tool of escrow-lab.
+///
+/// Sets up an escrow generation (a master key shared k-of-n among named authorities) in a lab
+/// directory and shows its public parameters.
+#[derive(Debug, Parser)]
+#[command(name = "escrow", version, max_term_width = 100)]
+pub struct Cli {
+    /// Lab directory holding params.json and the authorities' folders.
+    #[arg(long, global = true, default_value = "lab", value_name = "DIR")]
+    pub lab: PathBuf,
+
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new generation with a trusted dealer and write every authority's share.
+    Setup(SetupArgs),
+    /// Print the public parameters of the lab's generation.
+    Info,
+}
+
+/// Arguments of `escrow setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Comma-separated authority names (2 to 64; 1-64 characters of a-z 0-9 . _ @ -).
+    #[arg(long, value_delimiter = ',', required = true, value_name = "NAMES")]
+    pub authorities: Vec<String>,
+
+    /// How many authorities must cooperate to release a key (k of n).
+    #[arg(long, value_name = "K")]
+    pub threshold: usize,
+
+    /// Length of one escrow epoch (s, m, h or d suffix). A released key opens one epoch.
+    #[arg(long, default_value = "1d", value_name = "LEN")]
+    pub epoch_length: String,
+
+    /// Realm id: the name of this escrow domain.
+    #[arg(long, default_value = "escrow-lab", value_name = "NAME")]
+    pub realm: String,
+
+    /// Creation time to record (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
