@@ -141,12 +141,10 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     let req = SetupRequest::new(names, 3, now);
     let (params, shares) = dealer_setup(&req, &mut OsRng)?;
     lab.write_setup(&params, &shares)?;
-    n.say("A trusted dealer drew a random polynomial, gave each authority one point of it,")?;
-    n.say("published the master public key and destroyed the polynomial.")?;
-    n.say(&format!(
-        "Wrote {} and one share file (mode 0600) per authority.",
-        lab.params_path().display()
-    ))?;
+    n.say("A trusted dealer drew a random polynomial, gave each authority one point")?;
+    n.say("of it, published the master public key and destroyed the polynomial.")?;
+    n.say(&format!("Wrote {},", lab.params_path().display()))?;
+    n.say("and one share file per authority, readable by its owner only (0600).")?;
 
     let today = params.identity_at("alice", now)?;
     n.step("Alice's messenger starts a chain and escrows its key for (alice, today)")?;
@@ -176,7 +174,7 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     let honest_wrap_verified = verify_wrap(&params, &today, &chain_key, &wrap).is_ok();
     n.result(
         honest_wrap_verified,
-        "Bob derived the same chain key, recomputed the wrap: identical, message accepted.",
+        "Bob derived the chain key and recomputed the wrap: identical, accepted.",
     )?;
     let mut forged = wrap.to_bytes();
     forged[60] ^= 0x01;
@@ -185,7 +183,7 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
         .unwrap_or(true);
     n.result(
         tampered_wrap_rejected,
-        "A wrap with one flipped bit is rejected (no Clipper-style LEAF forgery).",
+        "One flipped bit and the wrap is rejected (no Clipper-style forgery).",
     )?;
 
     n.step("Two authorities release their shares for (alice, today)")?;
@@ -214,7 +212,7 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     let two_shares_useless = forced.verify(&params).is_err() && unwrap(&wrap, &forced).is_err();
     n.result(
         two_shares_useless,
-        "Forcing the maths anyway: the interpolated key is wrong and the wrap stays shut.",
+        "Forcing the maths anyway: the key is wrong, the wrap stays shut.",
     )?;
 
     n.step("A third authority approves: any 3 of 5 rebuild alice's key for today")?;
@@ -223,7 +221,7 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     let key = combine_identity_key(&params, &today, &three)?;
     n.result(
         true,
-        "oversight's share verified; the combined key passed e(G1,d) = e(MPK,Q).",
+        "oversight's share verified; the key passed e(G1,d) = e(MPK,Q).",
     )?;
     let opened = unwrap(&wrap, &key)?;
     let three_shares_open = opened.as_slice() == chain_key.as_slice();
@@ -251,12 +249,12 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     )?;
 
     n.step("What this shows, and what it does not")?;
-    n.say("Fewer than 3 authorities learn nothing; 3 can open alice's traffic of one day.")?;
+    n.say("Fewer than 3 authorities learn nothing; 3 open alice's traffic of one day.")?;
     n.say("Trust assumption: fewer than 3 authorities are dishonest. Three colluding")?;
-    n.say("authorities could release any key without a warrant; only the transparency log")?;
-    n.say("(to come) makes honest releases public, it cannot stop a secret collusion.")?;
-    n.say("Still to come: the messenger (issue 3), the transparency log (4), warrants and")?;
-    n.say("the auditor (5), the full story with attacks and a scale simulation (6).")?;
+    n.say("authorities could release any key without a warrant; the transparency log")?;
+    n.say("(to come) makes honest releases public but cannot stop a secret collusion.")?;
+    n.say("Still to come: the messenger (issue 3), the transparency log (4), warrants")?;
+    n.say("and the auditor (5), the full story, attacks and a scale simulation (6).")?;
     writeln!(n.out, "\nTry it by hand:")?;
     writeln!(
         n.out,

@@ -10,7 +10,6 @@ use ff::Field;
 use group::{Curve, Group};
 use zeroize::Zeroizing;
 
-use crate::encoding::g2_from_bytes;
 use crate::error::{Error, Result};
 use crate::identity::ScopeIdentity;
 use crate::release::{IdentityKey, KeyShare};
@@ -46,7 +45,7 @@ pub fn interpolate_unchecked(shares: &[KeyShare]) -> Result<G2Affine> {
             * inv.ok_or(Error::DuplicateShare {
                 authority: s.authority().to_owned(),
             })?;
-        acc += g2_from_bytes("share", &s.share_bytes())? * lambda;
+        acc += s.share_point() * lambda;
     }
     Ok(acc.to_affine())
 }

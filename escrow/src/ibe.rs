@@ -51,6 +51,9 @@ use crate::error::{Error, Result};
 /// Longest message (and σ) the scheme takes: the SHA-256 output length.
 pub const MAX_MSG_LEN: usize = 32;
 
+/// Bytes that are wiped on drop.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
 /// Length of the compressed U component.
 pub const U_LEN: usize = 48;
 
@@ -152,7 +155,7 @@ pub fn encrypt(mpk: &G1Affine, q_id: &G2Affine, msg: &[u8], sigma: &[u8]) -> Res
 /// Decrypts with the identity key `d_id`; returns the message.
 ///
 /// Fails with the opaque [`Error::Decryption`] if the Fujisaki–Okamoto check fails.
-pub fn decrypt(ct: &Ciphertext, d_id: &G2Affine) -> Result<Zeroizing<Vec<u8>>> {
+pub fn decrypt(ct: &Ciphertext, d_id: &G2Affine) -> Result<SecretBytes> {
     decrypt_with_sigma(ct, d_id).map(|(m, _)| m)
 }
 
@@ -160,7 +163,7 @@ pub fn decrypt(ct: &Ciphertext, d_id: &G2Affine) -> Result<Zeroizing<Vec<u8>>> {
 pub fn decrypt_with_sigma(
     ct: &Ciphertext,
     d_id: &G2Affine,
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>)> {
+) -> Result<(SecretBytes, SecretBytes)> {
     let len = ct.w.len();
     if len == 0 || len > MAX_MSG_LEN || ct.v.len() != len || bool::from(ct.u.is_identity()) {
         return Err(Error::Decryption);

@@ -20,7 +20,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use blsttc::{G2Affine, G2Projective, Signature, SignatureShare};
+use blstrs::G2Prepared;
+use blsttc::{G1Affine, G2Affine, G2Projective, PEngine, Signature, SignatureShare};
+use group::Group;
+use group::prime::PrimeCurveAffine;
+use pairing::{MillerLoopResult, MultiMillerLoop};
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::{FORMAT_VERSION, from_json, g2_from_bytes, hex_array, to_json};
@@ -87,6 +91,7 @@ pub struct KeyShare {
     index: u32,
     subject: Subject,
     share: SignatureShare,
+    point: G2Affine,
 }
 
 impl fmt::Debug for KeyShare {
@@ -128,6 +133,11 @@ impl KeyShare {
     /// Checks the share against the authority's public key share:
     /// `e(G1, share) == e(PK_i, H(subject))`.
     pub fn verify(&self, params: &PublicParams) -> Result<()> {
+        self.verify_with_point(params, &self.subject.point()?)
+    }
+
+    /// [`KeyShare::verify`] with `H(subject)` already computed.
+    fn verify_with_point(&self, params: &PublicParams, h: &G2Affine) -> Result<()> {
         let authority = params
             .authority_by_index(self.index)
             .ok_or(Error::UnknownAuthority { index: self.index })?;
@@ -140,10 +150,7 @@ impl KeyShare {
         if let Subject::Identity { identity } = &self.subject {
             params.check_identity(identity)?;
         }
-        let pk = params
-            .public_key_set()
-            .public_key_share(u64::from(self.index));
-        if pk.verify_g2(&self.share, self.subject.point()?) {
+        if pairing_eq(&self.point, &authority.public_key_share, h) {
             Ok(())
         } else {
             Err(invalid())
@@ -161,7 +168,7 @@ impl KeyShare {
             }
         }
         let bytes = hex_array::<96>("share", &f.share)?;
-        g2_from_bytes("share", &bytes)?;
+        let point = g2_from_bytes("share", &bytes)?;
         let share = SignatureShare::from_bytes(bytes).map_err(|_| Error::InvalidPoint {
             field: "share",
             group: "G2",
@@ -171,6 +178,7 @@ impl KeyShare {
             index: f.index,
             subject: f.subject,
             share,
+            point,
         })
     }
 
@@ -185,19 +193,21 @@ impl KeyShare {
         })
     }
 
-    /// The share's compressed point (hazmat and tests).
-    pub(crate) fn share_bytes(&self) -> [u8; 96] {
-        self.share.to_bytes()
+    /// The share's point (hazmat).
+    pub(crate) fn share_point(&self) -> &G2Affine {
+        &self.point
     }
 
     /// Replaces the share value (forged-share tests, through [`crate::hazmat`]).
     pub(crate) fn with_share_bytes(&self, bytes: [u8; 96]) -> Result<Self> {
+        let point = g2_from_bytes("share", &bytes)?;
         let share = SignatureShare::from_bytes(bytes).map_err(|_| Error::InvalidPoint {
             field: "share",
             group: "G2",
         })?;
         Ok(Self {
             share,
+            point,
             ..self.clone()
         })
     }
@@ -225,11 +235,15 @@ impl AuthorityShare {
 
     fn sign_subject(&self, subject: Subject) -> Result<KeyShare> {
         let share = self.secret().sign_g2(subject.point()?);
+        // Our own fresh signature: on the curve and in the subgroup by construction, so the
+        // unchecked decoding (no subgroup test) is exact.
+        let point: Option<G2Affine> = G2Affine::from_compressed_unchecked(&share.to_bytes()).into();
         Ok(KeyShare {
             authority: self.authority().to_owned(),
             index: self.index(),
             subject,
             share,
+            point: point.ok_or(Error::Internal("fresh signature share encoding"))?,
         })
     }
 }
@@ -313,9 +327,21 @@ impl WarrantSignature {
 }
 
 fn pairing_check(params: &PublicParams, sig: &G2Affine, h: &G2Affine) -> bool {
-    use group::prime::PrimeCurveAffine;
-    blstrs::pairing(&blsttc::G1Affine::generator(), sig)
-        == blstrs::pairing(params.master_public_key(), h)
+    pairing_eq(sig, params.master_public_key(), h)
+}
+
+/// `e(G1, sig) == e(pk, h)`, as one multi-Miller loop `e(−G1, sig)·e(pk, h)` and one final
+/// exponentiation compared with 1 (the standard BLS verification equation, half the final
+/// exponentiations of two separate pairings).
+fn pairing_eq(sig: &G2Affine, pk: &G1Affine, h: &G2Affine) -> bool {
+    let neg_g1 = -G1Affine::generator();
+    let sig = G2Prepared::from(*sig);
+    let h = G2Prepared::from(*h);
+    bool::from(
+        PEngine::multi_miller_loop(&[(&neg_g1, &sig), (pk, &h)])
+            .final_exponentiation()
+            .is_identity(),
+    )
 }
 
 /// Combines ≥ k shares of the identity key for `identity`, verifying each first.
@@ -355,6 +381,7 @@ pub fn combine_warrant_signature(
 /// Checks every share (known authority, right subject, not a duplicate, valid by pairing),
 /// then interpolates the first k at zero with blsttc.
 fn combine(params: &PublicParams, subject: &Subject, shares: &[KeyShare]) -> Result<G2Affine> {
+    let h = subject.point()?;
     let mut seen = BTreeSet::new();
     for s in shares {
         if &s.subject != subject {
@@ -368,7 +395,7 @@ fn combine(params: &PublicParams, subject: &Subject, shares: &[KeyShare]) -> Res
                 authority: s.authority.clone(),
             });
         }
-        s.verify(params)?;
+        s.verify_with_point(params, &h)?;
     }
     if shares.len() < params.threshold() {
         return Err(Error::NotEnoughShares {

@@ -1,0 +1,306 @@
+//! The `escrow` binary, run for real: success, every refusal, exit codes, file modes, and
+//! files left unchanged by a refused command.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use assert_cmd::Command;
+use escrow::PublicParams;
+use escrow::lab::Lab;
+
+const FIVE: &str = "court,ministry,oversight,provider,ombudsman";
+
+fn escrow(lab: &Path) -> Command {
+    let mut c = Command::cargo_bin("escrow").unwrap();
+    c.arg("--lab").arg(lab);
+    c
+}
+
+/// Every file under `dir` with its bytes and mode, to compare before and after a command.
+fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            if meta.is_dir() {
+                out.insert(rel + "/", (Vec::new(), meta.permissions().mode()));
+                stack.push(p);
+            } else {
+                out.insert(rel, (std::fs::read(&p).unwrap(), meta.permissions().mode()));
+            }
+        }
+    }
+    out
+}
+
+fn stderr_line(out: &std::process::Output) -> String {
+    let s = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(s.lines().count(), 1, "expected one stderr line, got {s:?}");
+    s
+}
+
+#[test]
+fn setup_writes_parameters_and_private_shares() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let out = escrow(&lab)
+        .args(["setup", "--authorities", FIVE, "--threshold", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("3 of 5 authorities"), "{text}");
+    let params = Lab::new(&lab).load_params().unwrap();
+    assert_eq!(params.threshold(), 3);
+    assert_eq!(params.authorities().len(), 5);
+    assert_eq!(params.epoch_length(), 86_400);
+    for a in params.authorities() {
+        let path = Lab::new(&lab).share_path(&a.name);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+        let share = Lab::new(&lab).load_share(&params, &a.name).unwrap();
+        assert_eq!(share.index(), a.index);
+        // The secret is in the file, never on stdout.
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(!text.contains(file["secret_share"].as_str().unwrap()));
+    }
+    // No staging or temporary files left behind.
+    let names: Vec<String> = snapshot(&lab).into_keys().collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains(".setup-") && !n.ends_with(".tmp")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn setup_options_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let out = escrow(&lab)
+        .args([
+            "setup",
+            "--authorities",
+            "a,b,c",
+            "--threshold",
+            "2",
+            "--json",
+        ])
+        .args(["--epoch-length", "12h", "--realm", "test.realm"])
+        .args(["--at", "2026-11-27T10:00:00+02:00"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["params"]["threshold"], 2);
+    assert_eq!(doc["params"]["realm"], "test.realm");
+    assert_eq!(doc["params"]["epoch_length_secs"], 43_200);
+    assert_eq!(doc["params"]["created_at"], "2026-11-27T08:00:00Z");
+    assert_eq!(doc["share_files"].as_array().unwrap().len(), 3);
+    let info = escrow(&lab).args(["info", "--json"]).output().unwrap();
+    assert!(info.status.success());
+    let p = PublicParams::from_json(&info.stdout).unwrap();
+    assert_eq!(p.realm(), "test.realm");
+    let text = escrow(&lab).arg("info").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("2 of 3") && text.contains("12h"), "{text}");
+}
+
+#[test]
+fn refusals_exit_1_with_one_line_and_touch_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    escrow(&lab)
+        .args(["setup", "--authorities", FIVE, "--threshold", "3"])
+        .assert()
+        .success();
+    let fresh = tmp.path().join("fresh");
+    let cases: Vec<(&Path, Vec<&str>, &str)> = vec![
+        (
+            &lab,
+            vec!["--authorities", "x,y", "--threshold", "1"],
+            "already holds",
+        ),
+        (
+            &fresh,
+            vec!["--authorities", "a,b", "--threshold", "3"],
+            "threshold 3",
+        ),
+        (
+            &fresh,
+            vec!["--authorities", "a,b", "--threshold", "0"],
+            "threshold 0",
+        ),
+        (
+            &fresh,
+            vec!["--authorities", "a,b,a", "--threshold", "2"],
+            "more than once",
+        ),
+        (
+            &fresh,
+            vec!["--authorities", "a,,b", "--threshold", "2"],
+            "invalid authority name",
+        ),
+        (
+            &fresh,
+            vec!["--authorities", "a,B", "--threshold", "2"],
+            "invalid authority name",
+        ),
+        (
+            &fresh,
+            vec!["--authorities", "solo", "--threshold", "1"],
+            "between 2 and 64",
+        ),
+        (
+            &fresh,
+            vec![
+                "--authorities",
+                "a,b",
+                "--threshold",
+                "1",
+                "--epoch-length",
+                "0d",
+            ],
+            "epoch length",
+        ),
+        (
+            &fresh,
+            vec![
+                "--authorities",
+                "a,b",
+                "--threshold",
+                "1",
+                "--realm",
+                "Bad Realm",
+            ],
+            "realm",
+        ),
+        (
+            &fresh,
+            vec![
+                "--authorities",
+                "a,b",
+                "--threshold",
+                "1",
+                "--at",
+                "yesterday",
+            ],
+            "RFC 3339",
+        ),
+    ];
+    let many: String = (0..65)
+        .map(|i| format!("a{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut cases = cases;
+    cases.push((
+        &fresh,
+        vec!["--authorities", &many, "--threshold", "3"],
+        "between 2 and 64",
+    ));
+    for (dir, args, expect) in cases {
+        let before = snapshot(&lab);
+        let out = escrow(dir).arg("setup").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let line = stderr_line(&out);
+        assert!(
+            line.starts_with("escrow: ") && line.contains(expect),
+            "{args:?}: {line}"
+        );
+        assert_eq!(before, snapshot(&lab), "{args:?} changed the lab");
+        assert!(!fresh.exists(), "{args:?} created the fresh lab");
+    }
+}
+
+#[test]
+fn a_leftover_authorities_folder_also_blocks_setup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    std::fs::create_dir_all(lab.join("authorities/court")).unwrap();
+    std::fs::write(lab.join("authorities/court/share.json"), b"precious").unwrap();
+    let before = snapshot(&lab);
+    let out = escrow(&lab)
+        .args(["setup", "--authorities", FIVE, "--threshold", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("already holds"));
+    assert_eq!(before, snapshot(&lab));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    for args in [
+        vec!["setup", "--authorities", "a,b"],
+        vec!["setup", "--threshold", "x", "--authorities", "a,b"],
+        vec!["frobnicate"],
+        vec![],
+    ] {
+        let out = escrow(&lab).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!lab.exists());
+    }
+    let help = escrow(&lab).arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8(help.stdout).unwrap().contains("setup"));
+}
+
+#[test]
+fn info_reports_missing_and_corrupt_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let out = escrow(&lab).arg("info").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("run 'escrow setup' first"));
+
+    escrow(&lab)
+        .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
+        .assert()
+        .success();
+    let path = lab.join("params.json");
+    let good = std::fs::read(&path).unwrap();
+    let corruptions: Vec<(Vec<u8>, &str)> = vec![
+        (good[..good.len() - 40].to_vec(), "malformed JSON"),
+        (
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replacen("\"version\": 1", "\"version\": 9", 1)
+                .into_bytes(),
+            "unsupported version 9",
+        ),
+        (
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replacen("\"threshold\": 2", "\"threshold\": 1", 1)
+                .into_bytes(),
+            "inconsistent parameters",
+        ),
+        (vec![0xff; 10], "malformed JSON"),
+        (vec![b' '; 2 << 20], "too large"),
+    ];
+    for (bytes, expect) in corruptions {
+        std::fs::write(&path, &bytes).unwrap();
+        let out = escrow(&lab).arg("info").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{expect}");
+        let line = stderr_line(&out);
+        assert!(
+            line.contains(expect) && line.contains("params.json"),
+            "{line}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+}
