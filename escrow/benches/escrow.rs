@@ -47,7 +47,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| prepared.verify(black_box(&key), &wrap).unwrap())
     });
     g.bench_function("release identity key share", |b| {
-        b.iter(|| shares[0].release_identity_key_share(&params, black_box(&id)).unwrap())
+        b.iter(|| {
+            shares[0]
+                .release_identity_key_share(&params, black_box(&id))
+                .unwrap()
+        })
     });
     g.bench_function("combine k=3 (verify 3 shares + key)", |b| {
         b.iter(|| combine_identity_key(&params, &id, black_box(&key_shares)).unwrap())

@@ -160,10 +160,7 @@ pub fn decrypt(ct: &Ciphertext, d_id: &G2Affine) -> Result<SecretBytes> {
 }
 
 /// Decrypts and also returns the recovered σ (callers that check how σ was derived need it).
-pub fn decrypt_with_sigma(
-    ct: &Ciphertext,
-    d_id: &G2Affine,
-) -> Result<(SecretBytes, SecretBytes)> {
+pub fn decrypt_with_sigma(ct: &Ciphertext, d_id: &G2Affine) -> Result<(SecretBytes, SecretBytes)> {
     let len = ct.w.len();
     if len == 0 || len > MAX_MSG_LEN || ct.v.len() != len || bool::from(ct.u.is_identity()) {
         return Err(Error::Decryption);
