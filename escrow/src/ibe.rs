@@ -132,6 +132,13 @@ impl PreparedIdentity {
     /// Encrypts `msg` with the caller's `σ` (same length, 1..=32 bytes).
     pub fn encrypt(&self, msg: &[u8], sigma: &[u8]) -> Result<Ciphertext> {
         check_lengths(msg.len(), sigma.len())?;
+        // An identity master key would make e(MPK, Q)^r = 1: anyone could decrypt.
+        if bool::from(self.mpk.is_identity()) {
+            return Err(Error::InvalidPoint {
+                field: "master public key",
+                group: "G1",
+            });
+        }
         let r = SecretScalar(h3(sigma, msg));
         let u = (G1Affine::generator() * r.0).to_affine();
         let r_mpk = (self.mpk * r.0).to_affine();
@@ -384,6 +391,12 @@ mod tests {
         for len in [0, 1, 47, 48, 49, 51, 48 + 66] {
             assert!(Ciphertext::from_bytes(&vec![0u8; len]).is_err(), "{len}");
         }
+    }
+
+    #[test]
+    fn identity_master_key_is_refused() {
+        let q = G2Affine::generator();
+        assert!(encrypt(&G1Affine::identity(), &q, &[1; 16], &[2; 16]).is_err());
     }
 
     #[test]

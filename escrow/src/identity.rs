@@ -41,8 +41,10 @@ pub const MAX_EPOCH_LENGTH: u64 = 366 * 86_400;
 /// Checks a name used for accounts, authorities and realms: 1–64 characters of
 /// `[a-z0-9._@-]`.
 pub fn check_name(kind: &'static str, name: &str) -> Result<()> {
+    // A leading dot is refused: names become file and folder names in the lab (".", "..").
     let ok = !name.is_empty()
         && name.len() <= 64
+        && !name.starts_with('.')
         && name.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'@' | b'-')
         });
@@ -59,7 +61,10 @@ pub fn check_name(kind: &'static str, name: &str) -> Result<()> {
 /// Parses an epoch length such as `1d`, `12h`, `30m` or `3600s` into seconds.
 pub fn parse_epoch_length(s: &str) -> Result<u64> {
     let bad = || Error::EpochLength(s.escape_debug().to_string());
-    let (digits, unit) = s.split_at(s.len().saturating_sub(1));
+    if !s.is_ascii() || s.is_empty() {
+        return Err(bad());
+    }
+    let (digits, unit) = s.split_at(s.len() - 1);
     let mult = match unit {
         "s" => 1,
         "m" => 60,
@@ -102,13 +107,32 @@ pub fn epoch_of(t: time::OffsetDateTime, epoch_length: u64) -> Result<u64> {
 }
 
 /// One escrow scope: the traffic of `account` during `epoch` under one generation of a realm.
+///
+/// Deserialization validates the names, so every identity has an unambiguous encoding.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "ScopeIdentityFields")]
 pub struct ScopeIdentity {
     realm: String,
     generation: u32,
     epoch: u64,
     account: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeIdentityFields {
+    realm: String,
+    generation: u32,
+    epoch: u64,
+    account: String,
+}
+
+impl TryFrom<ScopeIdentityFields> for ScopeIdentity {
+    type Error = Error;
+
+    fn try_from(f: ScopeIdentityFields) -> Result<Self> {
+        Self::new(&f.realm, f.generation, f.epoch, &f.account)
+    }
 }
 
 impl ScopeIdentity {
@@ -198,7 +222,18 @@ mod tests {
         for ok in ["alice", "a", "bob.smith@example-1_x", &"a".repeat(64)] {
             check_name("account", ok).unwrap();
         }
-        for bad in ["", "Alice", "a b", "é", "a/b", &"a".repeat(65), "a\0"] {
+        for bad in [
+            "",
+            "Alice",
+            "a b",
+            "é",
+            "a/b",
+            &"a".repeat(65),
+            "a\0",
+            ".",
+            "..",
+            ".x",
+        ] {
             assert!(check_name("account", bad).is_err(), "{bad:?}");
         }
     }
@@ -236,6 +271,19 @@ mod tests {
         assert_eq!(epoch_at(1_795_823_999, 86_400).unwrap(), day);
         assert_eq!(epoch_at(1_795_824_000, 86_400).unwrap(), day + 1);
         assert!(epoch_at(-1, 86_400).is_err());
+    }
+
+    #[test]
+    fn deserialization_validates_names() {
+        let ok = r#"{"realm":"lab","generation":1,"epoch":2,"account":"al"}"#;
+        assert!(serde_json::from_str::<ScopeIdentity>(ok).is_ok());
+        let long = format!(
+            r#"{{"realm":"lab","generation":1,"epoch":2,"account":"{}"}}"#,
+            "a".repeat(70_000)
+        );
+        assert!(serde_json::from_str::<ScopeIdentity>(&long).is_err());
+        let bad = r#"{"realm":"lab","generation":1,"epoch":2,"account":"A"}"#;
+        assert!(serde_json::from_str::<ScopeIdentity>(bad).is_err());
     }
 
     #[test]

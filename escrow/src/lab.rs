@@ -87,12 +87,13 @@ impl Lab {
 
     /// Refuses if the lab already holds a generation (parameters or an authorities folder).
     pub fn check_empty_for_setup(&self) -> Result<()> {
+        // symlink_metadata: a dangling link counts as present, not as absent.
         let params = self.params_path();
-        if params.exists() {
+        if params.symlink_metadata().is_ok() {
             return Err(LabError::AlreadySetUp { path: params }.into());
         }
         let dir = self.authorities_dir();
-        if dir.exists() {
+        if dir.symlink_metadata().is_ok() {
             return Err(LabError::AlreadySetUp { path: dir }.into());
         }
         Ok(())

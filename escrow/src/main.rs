@@ -74,10 +74,10 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
     if json {
         let doc = serde_json::json!({
             "version": 1,
-            "lab": lab.root(),
+            "lab": lab.root().display().to_string(),
             "params": serde_json::from_slice::<serde_json::Value>(&params.to_json()?)?,
             "share_files": params.authorities().iter()
-                .map(|a| lab.share_path(&a.name)).collect::<Vec<_>>(),
+                .map(|a| lab.share_path(&a.name).display().to_string()).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {

@@ -137,6 +137,11 @@ impl AuthorityShare {
         let authority = params.authority(&f.authority).ok_or_else(mismatch)?;
         let stated_pk = g1_from_hex("public_key_share", &f.public_key_share)?;
         let secret = Zeroizing::new(hex_array::<32>("secret_share", &f.secret_share)?);
+        if secret.iter().all(|b| *b == 0) {
+            return Err(Error::InvalidScalar {
+                field: "secret_share",
+            });
+        }
         let share = SecretKeyShare::from_bytes(*secret).map_err(|_| Error::InvalidScalar {
             field: "secret_share",
         })?;

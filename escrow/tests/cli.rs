@@ -127,7 +127,7 @@ fn refusals_exit_1_with_one_line_and_touch_nothing() {
         .assert()
         .success();
     let fresh = tmp.path().join("fresh");
-    let cases: Vec<(&Path, Vec<&str>, &str)> = vec![
+    let mut cases: Vec<(&Path, Vec<&str>, &str)> = vec![
         (
             &lab,
             vec!["--authorities", "x,y", "--threshold", "1"],
@@ -200,11 +200,27 @@ fn refusals_exit_1_with_one_line_and_touch_nothing() {
             "RFC 3339",
         ),
     ];
+    cases.push((
+        &fresh,
+        vec!["--authorities", "..,court,.", "--threshold", "2"],
+        "invalid authority name",
+    ));
+    cases.push((
+        &fresh,
+        vec![
+            "--authorities",
+            "a,b",
+            "--threshold",
+            "1",
+            "--epoch-length",
+            "1é",
+        ],
+        "epoch length",
+    ));
     let many: String = (0..65)
         .map(|i| format!("a{i}"))
         .collect::<Vec<_>>()
         .join(",");
-    let mut cases = cases;
     cases.push((
         &fresh,
         vec!["--authorities", &many, "--threshold", "3"],

@@ -136,28 +136,44 @@ fn params_reject_every_kind_of_tampering() {
     let good = params.to_json().unwrap();
     PublicParams::from_json(&good).unwrap();
     let other = hex::encode(blsttc::G1Affine::generator().to_compressed());
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("version 2", edit_json(&good, |v| v["version"] = 2.into())),
-        ("unknown field", edit_json(&good, |v| v["extra"] = 1.into())),
+    let a0_pk = serde_json::from_slice::<serde_json::Value>(&good).unwrap()["authorities"][0]
+        ["public_key_share"]
+        .clone();
+    // Each case must fail for its own reason: the expected text names the check.
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "version 2",
+            edit_json(&good, |v| v["version"] = 2.into()),
+            "unsupported version 2",
+        ),
+        (
+            "unknown field",
+            edit_json(&good, |v| v["extra"] = 1.into()),
+            "unknown field",
+        ),
         (
             "threshold above n",
             edit_json(&good, |v| v["threshold"] = 6.into()),
+            "threshold 6",
         ),
         (
             "swapped key share",
             edit_json(&good, |v| {
                 v["authorities"][1]["public_key_share"] = other.clone().into()
             }),
+            "does not match the commitment",
         ),
         (
             "master key not the commitment's constant",
             edit_json(&good, |v| v["master_public_key"] = other.clone().into()),
+            "constant term",
         ),
         (
             "off-subgroup point",
             edit_json(&good, |v| {
                 v["commitment"][1] = hex::encode(g1_off_subgroup()).into()
             }),
+            "commitment: not a valid G1 point",
         ),
         (
             "identity point",
@@ -165,25 +181,41 @@ fn params_reject_every_kind_of_tampering() {
                 v["commitment"][1] =
                     hex::encode(blsttc::G1Affine::identity().to_compressed()).into()
             }),
+            "commitment: not a valid G1 point",
         ),
         (
             "duplicate name",
             edit_json(&good, |v| v["authorities"][1]["name"] = "court".into()),
+            "appears more than once",
         ),
         (
+            // Index and key share both copied from authority 0: only the index check fails.
             "duplicate index",
-            edit_json(&good, |v| v["authorities"][1]["index"] = 0.into()),
+            edit_json(&good, |v| {
+                v["authorities"][1]["index"] = 0.into();
+                v["authorities"][1]["public_key_share"] = a0_pk.clone();
+            }),
+            "indices must be distinct",
         ),
-        ("uppercase hex", {
-            let s = String::from_utf8(good.clone()).unwrap();
-            let mpk = hex::encode(params.master_public_key().to_compressed());
-            s.replacen(&mpk, &mpk.to_uppercase(), 1).into_bytes()
-        }),
-        ("truncated", good[..good.len() / 2].to_vec()),
-        ("not JSON", b"\xff\xfe".to_vec()),
+        (
+            "uppercase hex",
+            {
+                let s = String::from_utf8(good.clone()).unwrap();
+                let mpk = hex::encode(params.master_public_key().to_compressed());
+                s.replacen(&mpk, &mpk.to_uppercase(), 1).into_bytes()
+            },
+            "master_public_key: expected 48 bytes of lowercase hex",
+        ),
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            "malformed JSON",
+        ),
+        ("not JSON", b"\xff\xfe".to_vec(), "malformed JSON"),
     ];
-    for (what, bytes) in cases {
-        assert!(PublicParams::from_json(&bytes).is_err(), "{what} accepted");
+    for (what, bytes, expect) in cases {
+        let err = PublicParams::from_json(&bytes).expect_err(what).to_string();
+        assert!(err.contains(expect), "{what}: {err}");
     }
 }
 
@@ -216,7 +248,17 @@ fn shares_must_match_their_parameters() {
         Err(Error::WrongGeneration { .. })
     ));
     let zero = edit_json(&court, |v| v["secret_share"] = "00".repeat(32).into());
-    assert!(AuthorityShare::from_json(&zero, &params).is_err());
+    assert!(matches!(
+        AuthorityShare::from_json(&zero, &params),
+        Err(Error::InvalidScalar { .. })
+    ));
+    // A stated public key share that is not the authority's.
+    let other_pk = hex::encode(params.authorities()[1].public_key_share.to_compressed());
+    let stated = edit_json(&court, |v| v["public_key_share"] = other_pk.clone().into());
+    assert!(matches!(
+        AuthorityShare::from_json(&stated, &params),
+        Err(Error::ShareMismatch { .. })
+    ));
     // Debug never shows the secret.
     let dbg = format!("{:?}", shares[0]);
     assert!(dbg.contains("***"), "{dbg}");
@@ -308,4 +350,28 @@ fn wraps_have_exact_length() {
             Err(Error::Length { .. })
         ));
     }
+}
+
+#[test]
+fn unwrap_requires_the_derived_sigma() {
+    // A client that escrows the right key with a random σ: the IBE opens, the wrap does not.
+    let (params, shares) = fixed_generation();
+    let id = params.identity("mallory", 5).unwrap();
+    let key = [0x17u8; 32];
+    let ct =
+        escrow::ibe::encrypt(params.master_public_key(), &id.point(), &key, &[0x99; 32]).unwrap();
+    let ks: Vec<KeyShare> = shares[..3]
+        .iter()
+        .map(|s| s.release_identity_key_share(&params, &id).unwrap())
+        .collect();
+    let id_key = combine_identity_key(&params, &id, &ks).unwrap();
+    assert_eq!(
+        escrow::ibe::decrypt(&ct, id_key.point())
+            .unwrap()
+            .as_slice(),
+        &key
+    );
+    let wrap = Wrap::from_bytes(&ct.to_bytes()).unwrap();
+    assert!(matches!(unwrap(&wrap, &id_key), Err(Error::Decryption)));
+    assert!(escrow::verify_wrap(&params, &id, &key, &wrap).is_err());
 }

@@ -52,7 +52,7 @@ fn pick(shares: &[KeyShare], idx: &[usize]) -> Vec<KeyShare> {
 }
 
 fn account() -> impl Strategy<Value = String> {
-    "[a-z0-9._@-]{1,64}"
+    "[a-z0-9_@-][a-z0-9._@-]{0,63}"
 }
 
 proptest! {
