@@ -1,0 +1,681 @@
+//! A client: one account's private state (identity, prekeys, sessions, held and rejected
+//! envelopes), how it sends and receives, and its state file (secret JSON, mode 0600).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use p256::PublicKey;
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::account::check_account;
+use crate::envelope::{BlockJson, ChainKind, Envelope, X3dhInit, X3dhJson, sig_from_hex};
+use crate::error::{Error, Result};
+use crate::escrow_block::EscrowContext;
+use crate::keys::{DhKeyPair, Identity, public_from_hex, public_hex};
+use crate::ratchet::{BlockTamper, RecvChain, SendChain, Session, Skipped};
+use crate::x3dh::{self, IdentityPublic, PrekeyBundle, signed_prekey_message};
+
+/// One-time prekeys made at registration.
+pub const ONE_TIME_PREKEYS: u32 = 20;
+
+/// Most envelopes a client holds while waiting for their chain's start.
+pub const MAX_HELD: usize = 1000;
+
+/// Most rejected envelopes a client keeps for inspection.
+pub const MAX_QUARANTINE: usize = 1000;
+
+/// What registration publishes to the relay's directory.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// The bundle without a one-time prekey.
+    pub bundle: PrekeyBundle,
+    /// The one-time prekeys.
+    pub one_time_prekeys: Vec<(u32, PublicKey)>,
+}
+
+/// An envelope handed over by the relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incoming {
+    /// The relay's row id.
+    pub relay_id: i64,
+    /// The relay's timestamp (Unix seconds).
+    pub server_time: i64,
+    /// The envelope JSON as stored.
+    pub body: String,
+}
+
+/// What became of one incoming envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Decrypted and accepted.
+    Delivered {
+        /// Sender.
+        from: String,
+        /// The text.
+        text: String,
+    },
+    /// Waiting for the first message of its chain.
+    Held,
+    /// Refused; the envelope is kept in the client's quarantine.
+    Rejected {
+        /// The sender named in the envelope, if it parsed.
+        from: Option<String>,
+        /// Why.
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Quarantined {
+    incoming: Incoming,
+    reason: String,
+}
+
+/// One account's private state.
+pub struct Client {
+    account: String,
+    identity: Identity,
+    spk_id: u32,
+    spk: DhKeyPair,
+    spk_sig: [u8; 64],
+    opks: Vec<(u32, DhKeyPair)>,
+    sessions: BTreeMap<String, Session>,
+    held: Vec<Incoming>,
+    quarantine: Vec<Quarantined>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Client({}, {} sessions, {} held, ***)",
+            self.account,
+            self.sessions.len(),
+            self.held.len()
+        )
+    }
+}
+
+impl Client {
+    /// A new account with fresh identity, signed prekey and one-time prekeys.
+    pub fn register<R: RngCore + CryptoRng>(
+        account: &str,
+        rng: &mut R,
+    ) -> Result<(Self, Registration)> {
+        check_account(account)?;
+        let identity = Identity::generate(rng);
+        let spk = DhKeyPair::generate(rng);
+        let spk_id = 1;
+        let spk_sig = identity.sign(&signed_prekey_message(account, spk_id, spk.public()));
+        let opks: Vec<(u32, DhKeyPair)> = (1..=ONE_TIME_PREKEYS)
+            .map(|i| (i, DhKeyPair::generate(rng)))
+            .collect();
+        let client = Self {
+            account: account.to_owned(),
+            identity,
+            spk_id,
+            spk,
+            spk_sig,
+            opks,
+            sessions: BTreeMap::new(),
+            held: Vec::new(),
+            quarantine: Vec::new(),
+        };
+        let reg = Registration {
+            bundle: client.bundle(),
+            one_time_prekeys: client.opks.iter().map(|(i, k)| (*i, *k.public())).collect(),
+        };
+        Ok((client, reg))
+    }
+
+    /// The account.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The public identity.
+    pub fn identity_public(&self) -> IdentityPublic {
+        IdentityPublic::of(&self.account, &self.identity)
+    }
+
+    /// The bundle this client publishes (without one-time prekey).
+    pub fn bundle(&self) -> PrekeyBundle {
+        PrekeyBundle {
+            account: self.account.clone(),
+            identity: self.identity_public(),
+            signed_prekey_id: self.spk_id,
+            signed_prekey: *self.spk.public(),
+            signed_prekey_sig: self.spk_sig,
+            one_time_prekey: None,
+        }
+    }
+
+    /// Whether a session with `peer` exists.
+    pub fn has_session(&self, peer: &str) -> bool {
+        self.sessions.contains_key(peer)
+    }
+
+    /// Number of envelopes held for a missing chain start.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Rejected envelopes kept for inspection, with the reason.
+    pub fn quarantine(&self) -> impl Iterator<Item = (&Incoming, &str)> {
+        self.quarantine
+            .iter()
+            .map(|q| (&q.incoming, q.reason.as_str()))
+    }
+
+    /// Encrypts `text` to `to` at `now_unix`; `bundle` is called only when no session exists.
+    pub fn send<R: RngCore + CryptoRng>(
+        &mut self,
+        to: &str,
+        text: &[u8],
+        now_unix: i64,
+        escrow: &mut EscrowContext,
+        bundle: &mut dyn FnMut(&str) -> Result<PrekeyBundle>,
+        rng: &mut R,
+    ) -> Result<Envelope> {
+        self.send_with(to, text, now_unix, escrow, bundle, rng, &mut |b| b)
+    }
+
+    /// [`Client::send`] with a hook on the escrow block (non-compliant clients).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send_with<R: RngCore + CryptoRng>(
+        &mut self,
+        to: &str,
+        text: &[u8],
+        now_unix: i64,
+        escrow: &mut EscrowContext,
+        bundle: &mut dyn FnMut(&str) -> Result<PrekeyBundle>,
+        rng: &mut R,
+        tamper: BlockTamper<'_>,
+    ) -> Result<Envelope> {
+        check_account(to)?;
+        if to == self.account {
+            return Err(Error::Misaddressed("cannot send to yourself"));
+        }
+        let mut session = match self.sessions.get(to) {
+            Some(s) => s.clone(),
+            None => {
+                let b = bundle(to)?;
+                if b.account != to {
+                    return Err(Error::Misaddressed(
+                        "the directory returned another account",
+                    ));
+                }
+                let ek = DhKeyPair::generate(rng);
+                let me = self.identity_public();
+                let (sk, ad) = x3dh::initiate(&self.account, &self.identity, &me, &b, &ek)?;
+                let init = X3dhInit {
+                    identity_sign: me.sign,
+                    identity_dh: me.dh,
+                    identity_dh_sig: me.dh_sig,
+                    ephemeral: *ek.public(),
+                    signed_prekey_id: b.signed_prekey_id,
+                    one_time_prekey_id: b.one_time_prekey.map(|(i, _)| i),
+                };
+                Session::new_initiator(
+                    to,
+                    &sk,
+                    ad,
+                    b.signed_prekey,
+                    ChainKind::X3dh(Box::new(init)),
+                    rng,
+                )
+            }
+        };
+        let env = session.encrypt_with(&self.account, text, now_unix, escrow, rng, tamper)?;
+        self.sessions.insert(to.to_owned(), session);
+        Ok(env)
+    }
+
+    /// Processes a batch from the relay together with held envelopes, retrying held ones
+    /// whenever another envelope was accepted. `directory` returns an account's published
+    /// identity. Returns one outcome per relay id, in input order (held ones included).
+    pub fn receive<R: RngCore + CryptoRng>(
+        &mut self,
+        batch: Vec<Incoming>,
+        escrow: &mut EscrowContext,
+        directory: &mut dyn FnMut(&str) -> Result<Option<IdentityPublic>>,
+        rng: &mut R,
+    ) -> Vec<(i64, Outcome)> {
+        let mut queue: Vec<Incoming> = std::mem::take(&mut self.held);
+        queue.extend(batch);
+        let mut outcomes: BTreeMap<i64, Outcome> = BTreeMap::new();
+        let order: Vec<i64> = queue.iter().map(|i| i.relay_id).collect();
+        loop {
+            let mut progress = false;
+            let mut still = Vec::new();
+            for inc in queue {
+                match self.receive_one(&inc, escrow, directory, rng) {
+                    Ok((from, text)) => {
+                        outcomes.insert(inc.relay_id, Outcome::Delivered { from, text });
+                        progress = true;
+                    }
+                    Err((_, Error::Pending)) => still.push(inc),
+                    Err((from, e)) => {
+                        let reason = e.to_string();
+                        outcomes.insert(
+                            inc.relay_id,
+                            Outcome::Rejected {
+                                from,
+                                reason: reason.clone(),
+                            },
+                        );
+                        self.push_quarantine(inc, reason);
+                    }
+                }
+            }
+            queue = still;
+            if !progress || queue.is_empty() {
+                break;
+            }
+        }
+        for inc in queue {
+            if self.held.len() >= MAX_HELD {
+                let reason = "too many held envelopes".to_owned();
+                outcomes.insert(
+                    inc.relay_id,
+                    Outcome::Rejected {
+                        from: None,
+                        reason: reason.clone(),
+                    },
+                );
+                self.push_quarantine(inc, reason);
+            } else {
+                outcomes.insert(inc.relay_id, Outcome::Held);
+                self.held.push(inc);
+            }
+        }
+        order
+            .into_iter()
+            .filter_map(|id| outcomes.remove(&id).map(|o| (id, o)))
+            .collect()
+    }
+
+    fn push_quarantine(&mut self, incoming: Incoming, reason: String) {
+        if self.quarantine.len() >= MAX_QUARANTINE {
+            self.quarantine.remove(0);
+        }
+        self.quarantine.push(Quarantined { incoming, reason });
+    }
+
+    fn receive_one<R: RngCore + CryptoRng>(
+        &mut self,
+        inc: &Incoming,
+        escrow: &mut EscrowContext,
+        directory: &mut dyn FnMut(&str) -> Result<Option<IdentityPublic>>,
+        rng: &mut R,
+    ) -> std::result::Result<(String, String), (Option<String>, Error)> {
+        let env = Envelope::from_json(inc.body.as_bytes()).map_err(|e| (None, e))?;
+        let from = env.from.clone();
+        let fail = |e: Error| (Some(from.clone()), e);
+        if env.to != self.account {
+            return Err(fail(Error::Misaddressed(
+                "envelope is addressed to another account",
+            )));
+        }
+        let me = self.account.clone();
+        let x3dh_start = match env.start.as_ref().map(|s| &s.kind) {
+            Some(ChainKind::X3dh(init)) => Some(init.as_ref().clone()),
+            _ => None,
+        };
+        let (pt, new_session, used_opk) = match (x3dh_start, self.sessions.get(&env.from)) {
+            (Some(init), existing)
+                if existing.is_none_or(|s| !s.recv.iter().any(|c| c.id == env.chain)) =>
+            {
+                let (mut session, used) =
+                    self.respond(&env.from, &init, directory).map_err(&fail)?;
+                let pt = session
+                    .decrypt(&me, &env, inc.server_time, escrow, rng)
+                    .map_err(&fail)?;
+                (pt, session, used)
+            }
+            (_, Some(existing)) => {
+                let mut session = existing.clone();
+                let pt = session
+                    .decrypt(&me, &env, inc.server_time, escrow, rng)
+                    .map_err(&fail)?;
+                (pt, session, None)
+            }
+            (_, None) => return Err(fail(Error::Pending)),
+        };
+        let text = String::from_utf8(pt.to_vec()).map_err(|_| {
+            fail(Error::Format {
+                what: "message",
+                reason: "text is not UTF-8".into(),
+            })
+        })?;
+        self.sessions.insert(env.from.clone(), new_session);
+        if let Some(id) = used_opk {
+            self.opks.retain(|(i, _)| *i != id);
+        }
+        Ok((env.from, text))
+    }
+
+    fn respond(
+        &self,
+        from: &str,
+        init: &X3dhInit,
+        directory: &mut dyn FnMut(&str) -> Result<Option<IdentityPublic>>,
+    ) -> Result<(Session, Option<u32>)> {
+        let claimed = IdentityPublic {
+            sign: init.identity_sign,
+            dh: init.identity_dh,
+            dh_sig: init.identity_dh_sig,
+        };
+        let published = directory(from)?;
+        if published.as_ref().map(|p| (p.sign, p.dh)) != Some((claimed.sign, claimed.dh))
+            || !claimed.verify(from)
+        {
+            return Err(Error::Misaddressed(
+                "the sender's identity key does not match the relay's directory",
+            ));
+        }
+        if init.signed_prekey_id != self.spk_id {
+            return Err(Error::Misaddressed("unknown signed prekey"));
+        }
+        let opk = match init.one_time_prekey_id {
+            None => None,
+            Some(id) => Some(
+                self.opks
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, k)| k)
+                    .ok_or(Error::Misaddressed(
+                        "one-time prekey already used or unknown",
+                    ))?,
+            ),
+        };
+        let me = self.identity_public();
+        let (sk, ad) = x3dh::respond(
+            &self.account,
+            &self.identity,
+            &me,
+            &self.spk,
+            opk,
+            from,
+            &claimed,
+            &init.ephemeral,
+        );
+        Ok((
+            Session::new_responder(from, &sk, ad, self.spk.clone()),
+            init.one_time_prekey_id,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// State file
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientJson {
+    version: u64,
+    account: String,
+    identity_sign: String,
+    identity_dh: String,
+    signed_prekey_id: u32,
+    signed_prekey: String,
+    signed_prekey_sig: String,
+    one_time_prekeys: Vec<(u32, String)>,
+    sessions: Vec<SessionJson>,
+    held: Vec<Incoming>,
+    quarantine: Vec<Quarantined>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionJson {
+    peer: String,
+    ad: String,
+    rk: String,
+    dhs: String,
+    dhr: Option<String>,
+    send: Option<SendJson>,
+    recv: Vec<RecvJson>,
+    skipped: Vec<SkippedJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendJson {
+    key: String,
+    peer: String,
+    ck: String,
+    n: u32,
+    kind: String,
+    x3dh: Option<X3dhJson>,
+    prev: Option<(String, u32)>,
+    epoch: Option<u64>,
+    block: Option<BlockJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecvJson {
+    id: String,
+    my_key: String,
+    ck: String,
+    n: u32,
+    epoch: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkippedJson {
+    chain: String,
+    n: u32,
+    mk: String,
+    epoch: u64,
+}
+
+fn bad(reason: impl Into<String>) -> Error {
+    Error::Format {
+        what: "client state",
+        reason: reason.into(),
+    }
+}
+
+fn secret_hex(k: &DhKeyPair) -> String {
+    hex::encode(*k.secret_bytes())
+}
+
+fn key_from_hex(field: &'static str, s: &str) -> Result<DhKeyPair> {
+    let bytes = Zeroizing::new(hex::decode(s).map_err(|_| bad(format!("{field} is not hex")))?);
+    DhKeyPair::from_secret_bytes(field, &bytes)
+}
+
+fn k32(field: &str, s: &str) -> Result<crate::keys::Key32> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    if s.len() != 64 {
+        return Err(bad(format!("{field} must be 32 bytes of hex")));
+    }
+    hex::decode_to_slice(s, out.as_mut_slice()).map_err(|_| bad(format!("{field} is not hex")))?;
+    Ok(out)
+}
+
+impl Client {
+    /// Serializes the whole private state (secret: write it only with mode 0600).
+    pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let sessions = self
+            .sessions
+            .values()
+            .map(|s| SessionJson {
+                peer: s.peer.clone(),
+                ad: hex::encode(&s.ad),
+                rk: hex::encode(*s.rk),
+                dhs: secret_hex(&s.dhs),
+                dhr: s.dhr.as_ref().map(public_hex),
+                send: s.send.as_ref().map(|c| SendJson {
+                    key: secret_hex(&c.key),
+                    peer: public_hex(&c.peer),
+                    ck: hex::encode(*c.ck),
+                    n: c.n,
+                    kind: match c.kind {
+                        ChainKind::X3dh(_) => "x3dh",
+                        ChainKind::Ratchet => "ratchet",
+                        ChainKind::Epoch => "epoch",
+                    }
+                    .to_owned(),
+                    x3dh: match &c.kind {
+                        ChainKind::X3dh(x) => Some(X3dhJson::from_init(x)),
+                        _ => None,
+                    },
+                    prev: c.prev.map(|(p, n)| (public_hex(&p), n)),
+                    epoch: c.epoch,
+                    block: c.block.as_ref().map(BlockJson::from_block),
+                }),
+                recv: s
+                    .recv
+                    .iter()
+                    .map(|c| RecvJson {
+                        id: public_hex(&c.id),
+                        my_key: secret_hex(&c.my_key),
+                        ck: hex::encode(*c.ck),
+                        n: c.n,
+                        epoch: c.epoch,
+                    })
+                    .collect(),
+                skipped: s
+                    .skipped
+                    .iter()
+                    .map(|k| SkippedJson {
+                        chain: hex::encode(k.chain),
+                        n: k.n,
+                        mk: hex::encode(*k.mk),
+                        epoch: k.epoch,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let j = ClientJson {
+            version: 1,
+            account: self.account.clone(),
+            identity_sign: secret_hex(&self.identity.sign),
+            identity_dh: secret_hex(&self.identity.dh),
+            signed_prekey_id: self.spk_id,
+            signed_prekey: secret_hex(&self.spk),
+            signed_prekey_sig: hex::encode(self.spk_sig),
+            one_time_prekeys: self.opks.iter().map(|(i, k)| (*i, secret_hex(k))).collect(),
+            sessions,
+            held: self.held.clone(),
+            quarantine: self.quarantine.clone(),
+        };
+        let mut out = Zeroizing::new(
+            serde_json::to_vec_pretty(&j).map_err(|_| Error::Internal("client state JSON"))?,
+        );
+        out.push(b'\n');
+        Ok(out)
+    }
+
+    /// Parses and validates a state file.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        match v.get("version").and_then(|v| v.as_u64()) {
+            Some(1) => {}
+            Some(found) => {
+                return Err(Error::Version {
+                    what: "client state",
+                    found,
+                });
+            }
+            None => return Err(bad("missing version")),
+        }
+        let j: ClientJson = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+        check_account(&j.account)?;
+        let mut sessions = BTreeMap::new();
+        for s in j.sessions {
+            check_account(&s.peer)?;
+            let send = match s.send {
+                None => None,
+                Some(c) => {
+                    let kind = match (c.kind.as_str(), &c.x3dh) {
+                        ("x3dh", Some(x)) => ChainKind::X3dh(Box::new(x.to_init()?)),
+                        ("ratchet", None) => ChainKind::Ratchet,
+                        ("epoch", None) => ChainKind::Epoch,
+                        _ => return Err(bad("unknown chain kind")),
+                    };
+                    Some(SendChain {
+                        key: key_from_hex("send.key", &c.key)?,
+                        peer: public_from_hex("send.peer", &c.peer)?,
+                        ck: k32("send.ck", &c.ck)?,
+                        n: c.n,
+                        kind,
+                        prev: match c.prev {
+                            None => None,
+                            Some((p, n)) => Some((public_from_hex("send.prev", &p)?, n)),
+                        },
+                        epoch: c.epoch,
+                        block: c.block.map(|b| b.to_block()).transpose()?,
+                    })
+                }
+            };
+            let recv = s
+                .recv
+                .iter()
+                .map(|c| {
+                    Ok(RecvChain {
+                        id: public_from_hex("recv.id", &c.id)?,
+                        my_key: key_from_hex("recv.my_key", &c.my_key)?,
+                        ck: k32("recv.ck", &c.ck)?,
+                        n: c.n,
+                        epoch: c.epoch,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let skipped = s
+                .skipped
+                .iter()
+                .map(|k| {
+                    let mut chain = [0u8; 33];
+                    hex::decode_to_slice(&k.chain, &mut chain)
+                        .map_err(|_| bad("skipped.chain is not 33 bytes of hex"))?;
+                    Ok(Skipped {
+                        chain,
+                        n: k.n,
+                        mk: k32("skipped.mk", &k.mk)?,
+                        epoch: k.epoch,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let session = Session {
+                peer: s.peer.clone(),
+                ad: hex::decode(&s.ad).map_err(|_| bad("ad is not hex"))?,
+                rk: k32("rk", &s.rk)?,
+                dhs: key_from_hex("dhs", &s.dhs)?,
+                dhr: s
+                    .dhr
+                    .as_deref()
+                    .map(|d| public_from_hex("dhr", d))
+                    .transpose()?,
+                send,
+                recv,
+                skipped,
+            };
+            sessions.insert(s.peer, session);
+        }
+        Ok(Self {
+            account: j.account,
+            identity: Identity {
+                sign: key_from_hex("identity_sign", &j.identity_sign)?,
+                dh: key_from_hex("identity_dh", &j.identity_dh)?,
+            },
+            spk_id: j.signed_prekey_id,
+            spk: key_from_hex("signed_prekey", &j.signed_prekey)?,
+            spk_sig: sig_from_hex(&j.signed_prekey_sig)?,
+            opks: j
+                .one_time_prekeys
+                .iter()
+                .map(|(i, k)| Ok((*i, key_from_hex("one_time_prekey", k)?)))
+                .collect::<Result<Vec<_>>>()?,
+            sessions,
+            held: j.held,
+            quarantine: j.quarantine,
+        })
+    }
+}

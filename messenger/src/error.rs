@@ -1,0 +1,125 @@
+//! The error type of the `messenger` crate.
+
+use thiserror::Error;
+
+/// Why an escrow block was refused by an honest recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EscrowViolation {
+    /// The first message of a new chain carries no escrow block.
+    #[error("the chain's first message carries no escrow block")]
+    Missing,
+    /// The block names a generation other than the current one.
+    #[error("escrow block names generation {found}, the current one is {expected}")]
+    WrongGeneration {
+        /// Generation in the block.
+        found: u32,
+        /// The recipient's current generation.
+        expected: u32,
+    },
+    /// The block names an epoch other than the one of the message's relay time.
+    #[error("escrow block names epoch {found}, the message was relayed in epoch {expected}")]
+    WrongEpoch {
+        /// Epoch in the block.
+        found: u64,
+        /// Epoch of the relay timestamp.
+        expected: u64,
+    },
+    /// The wrap to the sender's scope is not the wrap of this chain's key.
+    #[error("the sender's escrow wrap does not match the chain key")]
+    SenderWrapMismatch,
+    /// The wrap to the recipient's scope is not the wrap of this chain's key.
+    #[error("the recipient's escrow wrap does not match the chain key")]
+    RecipientWrapMismatch,
+    /// A message of a chain was relayed in another epoch than the chain's.
+    #[error("a message of a chain of epoch {chain} was relayed in epoch {message}")]
+    CrossesEpoch {
+        /// The chain's epoch.
+        chain: u64,
+        /// The message's epoch.
+        message: u64,
+    },
+}
+
+/// Everything that can go wrong in the messenger library.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An account name is malformed.
+    #[error("invalid account name '{0}': use 1 to 64 characters of a-z 0-9 . _ @ -")]
+    AccountName(String),
+    /// A JSON document failed to parse or validate.
+    #[error("{what}: {reason}")]
+    Format {
+        /// Which document.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A document carries an unsupported version.
+    #[error("{what}: unsupported version {found} (this build reads version 1)")]
+    Version {
+        /// Which document.
+        what: &'static str,
+        /// The version found.
+        found: u64,
+    },
+    /// A field is too large.
+    #[error("{what} too large ({len} bytes, at most {max})")]
+    TooLarge {
+        /// What is too large.
+        what: &'static str,
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A P-256 public key is not a valid point.
+    #[error("{0}: not a valid P-256 public key")]
+    InvalidKey(&'static str),
+    /// The signed prekey's signature does not verify.
+    #[error("the prekey bundle of '{0}' has an invalid signature")]
+    BadBundleSignature(String),
+    /// The escrow block of a chain was refused.
+    #[error("escrow non-compliant message from '{from}': {violation}")]
+    Escrow {
+        /// The sender.
+        from: String,
+        /// What was wrong.
+        violation: EscrowViolation,
+    },
+    /// A message cannot be processed yet: the start of its chain has not arrived.
+    #[error("held: the first message of this chain has not arrived yet")]
+    Pending,
+    /// A message number is too far ahead or was already used.
+    #[error(
+        "message {n} of this chain is out of the window (replayed, or more than {max_skip} ahead)"
+    )]
+    Window {
+        /// The message number.
+        n: u32,
+        /// MAX_SKIP.
+        max_skip: u32,
+    },
+    /// Decryption or authentication failed (opaque).
+    #[error("message authentication failed")]
+    Decryption,
+    /// The envelope is not addressed to this account, or names no session.
+    #[error("{0}")]
+    Misaddressed(&'static str),
+    /// An escrow library error (parameters, wraps).
+    #[error("escrow: {0}")]
+    EscrowCore(#[from] escrow::Error),
+    /// A relay database error.
+    #[error("relay database: {0}")]
+    Relay(#[from] rusqlite::Error),
+    /// A relay record is inconsistent.
+    #[error("relay: {0}")]
+    RelayState(String),
+    /// An internal invariant failed.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,157 @@
+//! The escrow block of a chain: the chain's first key wrapped to (sender, epoch) and
+//! (recipient, epoch), and the recipient's bit-for-bit check of it.
+//!
+//! ```text
+//! block bytes = u32_be(generation) ‖ u64_be(epoch) ‖ sender_wrap (112) ‖ recipient_wrap (112)
+//! sender_wrap    = escrow::wrap(params, (realm, generation, epoch, sender),    CK_0)
+//! recipient_wrap = escrow::wrap(params, (realm, generation, epoch, recipient), CK_0)
+//! ```
+//!
+//! `CK_0` is the chain key before the first message key is derived. The wraps are
+//! deterministic in `CK_0` (see `escrow::wrap`), so the recipient, who derives the same `CK_0`,
+//! recomputes both and compares them. Prepared scopes are cached per (account, epoch).
+
+use std::collections::HashMap;
+
+use escrow::identity::epoch_at;
+use escrow::{PreparedScope, PublicParams, ScopeIdentity, Wrap};
+
+use crate::error::{EscrowViolation, Result};
+
+/// Grace period for a message relayed just after an epoch boundary: a chain of epoch `e` is
+/// accepted for relay times in epoch `e`, or in `e + 1` up to this many seconds after it began.
+pub const EPOCH_GRACE_SECS: i64 = 300;
+
+/// Length of an escrow block on the wire.
+pub const BLOCK_LEN: usize = 4 + 8 + 2 * escrow::wrap::WRAP_LEN;
+
+/// One chain's escrow block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowBlock {
+    /// Escrow generation.
+    pub generation: u32,
+    /// Epoch of the chain.
+    pub epoch: u64,
+    /// Wrap of the chain key to the sender's scope.
+    pub sender_wrap: Wrap,
+    /// Wrap of the chain key to the recipient's scope.
+    pub recipient_wrap: Wrap,
+}
+
+impl EscrowBlock {
+    /// The wire bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(BLOCK_LEN);
+        out.extend_from_slice(&self.generation.to_be_bytes());
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.sender_wrap.to_bytes());
+        out.extend_from_slice(&self.recipient_wrap.to_bytes());
+        out
+    }
+}
+
+/// The escrow parameters of the current generation with a cache of prepared scopes.
+#[derive(Debug)]
+pub struct EscrowContext {
+    params: PublicParams,
+    cache: HashMap<ScopeIdentity, PreparedScope>,
+}
+
+impl EscrowContext {
+    /// A context for the generation `params`.
+    pub fn new(params: PublicParams) -> Self {
+        Self {
+            params,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The generation's parameters.
+    pub fn params(&self) -> &PublicParams {
+        &self.params
+    }
+
+    /// The epoch of a Unix time.
+    pub fn epoch_at(&self, unix: i64) -> Result<u64> {
+        Ok(epoch_at(unix, self.params.epoch_length())?)
+    }
+
+    /// Whether a chain of `chain_epoch` may carry a message relayed at `unix`.
+    pub fn epoch_accepts(&self, chain_epoch: u64, unix: i64) -> Result<bool> {
+        Ok(self.epoch_at(unix)? == chain_epoch
+            || self.epoch_at(unix.saturating_sub(EPOCH_GRACE_SECS).max(0))? == chain_epoch)
+    }
+
+    fn scope(&mut self, account: &str, epoch: u64) -> Result<&PreparedScope> {
+        let id = self.params.identity(account, epoch)?;
+        if !self.cache.contains_key(&id) {
+            if self.cache.len() >= 4096 {
+                self.cache.clear();
+            }
+            let prepared = PreparedScope::new(&self.params, &id)?;
+            self.cache.insert(id.clone(), prepared);
+        }
+        self.cache
+            .get(&id)
+            .ok_or(crate::Error::Internal("prepared scope cache"))
+    }
+
+    /// Makes the block of a chain whose first key is `ck0`.
+    pub fn make_block(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+        epoch: u64,
+        ck0: &[u8; 32],
+    ) -> Result<EscrowBlock> {
+        let sender_wrap = self.scope(sender, epoch)?.wrap(ck0)?;
+        let recipient_wrap = self.scope(recipient, epoch)?.wrap(ck0)?;
+        Ok(EscrowBlock {
+            generation: self.params.generation(),
+            epoch,
+            sender_wrap,
+            recipient_wrap,
+        })
+    }
+
+    /// The honest recipient's check of a chain's block against the chain key it derived.
+    pub fn check_block(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+        relay_unix: i64,
+        ck0: &[u8; 32],
+        block: Option<&EscrowBlock>,
+    ) -> Result<Result<(), EscrowViolation>> {
+        let Some(block) = block else {
+            return Ok(Err(EscrowViolation::Missing));
+        };
+        if block.generation != self.params.generation() {
+            return Ok(Err(EscrowViolation::WrongGeneration {
+                found: block.generation,
+                expected: self.params.generation(),
+            }));
+        }
+        if !self.epoch_accepts(block.epoch, relay_unix)? {
+            return Ok(Err(EscrowViolation::WrongEpoch {
+                found: block.epoch,
+                expected: self.epoch_at(relay_unix)?,
+            }));
+        }
+        if self
+            .scope(sender, block.epoch)?
+            .verify(ck0, &block.sender_wrap)
+            .is_err()
+        {
+            return Ok(Err(EscrowViolation::SenderWrapMismatch));
+        }
+        if self
+            .scope(recipient, block.epoch)?
+            .verify(ck0, &block.recipient_wrap)
+            .is_err()
+        {
+            return Ok(Err(EscrowViolation::RecipientWrapMismatch));
+        }
+        Ok(Ok(()))
+    }
+}

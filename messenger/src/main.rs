@@ -1,0 +1,351 @@
+//! `messenger`: users' and the provider's tool. Thin: parse, open files, call the library,
+//! print.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use escrow::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
+use messenger::account::check_account;
+use messenger::envelope::MAX_TEXT_LEN;
+use messenger::{Client, EscrowContext, Outcome, Relay};
+use rand_core::OsRng;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use cli::{Cli, Command};
+
+/// Largest client state file read.
+const MAX_STATE_LEN: u64 = 64 << 20;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("messenger: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_time(what: &str, s: Option<&str>) -> Result<OffsetDateTime> {
+    match s {
+        None => Ok(OffsetDateTime::now_utc().replace_nanosecond(0)?),
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC))
+            .with_context(|| format!("{what} '{}' is not an RFC 3339 time", s.escape_debug())),
+    }
+}
+
+fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+struct Paths {
+    lab: Lab,
+}
+
+impl Paths {
+    fn client(&self, account: &str) -> PathBuf {
+        self.lab
+            .root()
+            .join("clients")
+            .join(format!("{account}.json"))
+    }
+
+    fn relay(&self) -> PathBuf {
+        self.lab.root().join("relay.sqlite")
+    }
+
+    fn open_relay(&self) -> Result<Relay> {
+        let path = self.relay();
+        if !path.exists() {
+            bail!(
+                "{}: no relay yet; register an account first",
+                path.display()
+            );
+        }
+        Relay::open(&path).with_context(|| path.display().to_string())
+    }
+
+    fn load_client(&self, account: &str, role: &str) -> Result<Client> {
+        check_account(account)?;
+        let path = self.client(account);
+        if !path.exists() {
+            bail!(
+                "{role} '{account}' is not registered here ({} missing)",
+                path.display()
+            );
+        }
+        let bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_STATE_LEN)?);
+        let client = Client::from_json(&bytes).with_context(|| path.display().to_string())?;
+        if client.account() != account {
+            bail!(
+                "{}: holds the state of '{}', not '{account}'",
+                path.display(),
+                client.account()
+            );
+        }
+        Ok(client)
+    }
+
+    fn save_client(&self, client: &Client) -> Result<()> {
+        let path = self.client(client.account());
+        write_atomic(&path, &client.to_json()?, 0o600)?;
+        Ok(())
+    }
+
+    fn escrow(&self) -> Result<EscrowContext> {
+        Ok(EscrowContext::new(self.lab.load_params()?))
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let paths = Paths {
+        lab: Lab::new(&cli.lab),
+    };
+    match cli.command {
+        Command::Register { account, at } => register(&paths, &account, at.as_deref()),
+        Command::Send { from, to, at, text } => send(&paths, &from, &to, at.as_deref(), &text),
+        Command::Read { account, at, json } => read(&paths, &account, at.as_deref(), json),
+        Command::Intercept {
+            account,
+            from,
+            to,
+            out,
+            at,
+        } => intercept(&paths, &account, &from, &to, out.as_deref(), at.as_deref()),
+    }
+}
+
+fn register(paths: &Paths, account: &str, at: Option<&str>) -> Result<()> {
+    check_account(account)?;
+    let now = parse_time("--at", at)?;
+    let state = paths.client(account);
+    if state.exists() {
+        bail!(
+            "account '{account}' already has a client state at {}",
+            state.display()
+        );
+    }
+    if !paths.lab.root().is_dir() {
+        bail!(
+            "{}: no lab directory; run 'escrow setup' first",
+            paths.lab.root().display()
+        );
+    }
+    let mut relay =
+        Relay::open(&paths.relay()).with_context(|| paths.relay().display().to_string())?;
+    if relay.is_registered(account)? {
+        bail!("account '{account}' is already registered at the relay");
+    }
+    let (client, reg) = Client::register(account, &mut OsRng)?;
+    let tx = relay.transaction()?;
+    Relay::register(&tx, &reg, now.unix_timestamp())?;
+    create_dir_all_private(&paths.lab.root().join("clients"))?;
+    paths.save_client(&client)?;
+    tx.commit()?;
+    println!(
+        "Registered '{account}': identity key {}…, {} one-time prekeys published.",
+        &messenger::keys::public_hex(&reg.bundle.identity.sign)[..16],
+        reg.one_time_prekeys.len()
+    );
+    println!("Private state: {} (mode 0600)", state.display());
+    Ok(())
+}
+
+fn read_text(text: &str) -> Result<Vec<u8>> {
+    if text != "-" {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .take(MAX_TEXT_LEN as u64 + 1)
+        .read_to_end(&mut buf)
+        .context("reading the text from standard input")?;
+    if buf.len() > MAX_TEXT_LEN {
+        bail!("message text too large (at most {MAX_TEXT_LEN} bytes)");
+    }
+    String::from_utf8(buf)
+        .context("the text is not UTF-8")
+        .map(String::into_bytes)
+}
+
+fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Result<()> {
+    check_account(from)?;
+    check_account(to)?;
+    let now = parse_time("--at", at)?;
+    let text = read_text(text)?;
+    let mut escrow = paths.escrow()?;
+    let mut client = paths.load_client(from, "sender")?;
+    let mut relay = paths.open_relay()?;
+    if !relay.is_registered(from)? {
+        bail!("sender '{from}' is not registered at the relay");
+    }
+    if !relay.is_registered(to)? {
+        bail!("unknown recipient '{to}'");
+    }
+    let tx = relay.transaction()?;
+    let env = client.send(
+        to,
+        &text,
+        now.unix_timestamp(),
+        &mut escrow,
+        &mut |acct| Relay::take_bundle(&tx, acct),
+        &mut OsRng,
+    )?;
+    let id = Relay::enqueue(&tx, &env, now.unix_timestamp())?;
+    // State first, then commit: a crash in between loses the message, never reuses a key.
+    paths.save_client(&client)?;
+    tx.commit()?;
+    let chain = if env.start.is_some() {
+        format!(
+            "new chain with escrow block ({} bytes: wraps to {from} and {to}, epoch {})",
+            env.escrow_bytes(),
+            env.start
+                .as_ref()
+                .and_then(|s| s.escrow.as_ref())
+                .map_or(0, |b| b.epoch)
+        )
+    } else {
+        format!("message {} of its chain", env.n)
+    };
+    println!(
+        "Sent #{id} {from} → {to} at {}: {chain}.",
+        rfc3339(now.unix_timestamp())
+    );
+    Ok(())
+}
+
+fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()> {
+    check_account(account)?;
+    let _now = parse_time("--at", at)?;
+    let mut escrow = paths.escrow()?;
+    let mut client = paths.load_client(account, "account")?;
+    let mut relay = paths.open_relay()?;
+    let tx = relay.transaction()?;
+    let batch = Relay::queued(&tx, account)?;
+    let times: std::collections::BTreeMap<i64, i64> =
+        batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
+    let outcomes = client.receive(
+        batch,
+        &mut escrow,
+        &mut |acct| Relay::identity(&tx, acct),
+        &mut OsRng,
+    );
+    for (id, o) in &outcomes {
+        Relay::mark(&tx, *id, o)?;
+    }
+    paths.save_client(&client)?;
+    tx.commit()?;
+    let mut out = std::io::stdout().lock();
+    let time_of = |id: &i64| {
+        times
+            .get(id)
+            .map_or_else(|| "earlier".to_owned(), |t| rfc3339(*t))
+    };
+    if json {
+        let mut messages = Vec::new();
+        let mut held = Vec::new();
+        let mut rejected = Vec::new();
+        for (id, o) in &outcomes {
+            match o {
+                Outcome::Delivered { from, text } => messages.push(serde_json::json!({
+                    "relay_id": id, "from": from, "to": account, "sent_at": time_of(id), "text": text,
+                })),
+                Outcome::Held => held.push(serde_json::json!({"relay_id": id})),
+                Outcome::Rejected { from, reason } => rejected.push(serde_json::json!({
+                    "relay_id": id, "from": from, "reason": reason,
+                })),
+            }
+        }
+        let doc = serde_json::json!({
+            "version": 1, "account": account,
+            "messages": messages, "held": held, "rejected": rejected,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    if outcomes.is_empty() {
+        writeln!(out, "No new messages for {account}.")?;
+    }
+    for (id, o) in &outcomes {
+        match o {
+            Outcome::Delivered { from, text } => {
+                writeln!(out, "{}  {from} → {account}: {text}", time_of(id))?
+            }
+            Outcome::Held => writeln!(
+                out,
+                "held #{id}: waiting for the first message of its chain (kept for later)"
+            )?,
+            Outcome::Rejected { from, reason } => writeln!(
+                out,
+                "REJECTED #{id} from {}: {reason} (kept for inspection)",
+                from.as_deref().unwrap_or("?")
+            )?,
+        }
+    }
+    Ok(())
+}
+
+fn intercept(
+    paths: &Paths,
+    account: &str,
+    from: &str,
+    to: &str,
+    out: Option<&Path>,
+    at: Option<&str>,
+) -> Result<()> {
+    check_account(account)?;
+    let from = parse_time("--from", Some(from))?;
+    let to = parse_time("--to", Some(to))?;
+    let now = parse_time("--at", at)?;
+    if to < from {
+        bail!("--to is before --from");
+    }
+    if let Some(out) = out.filter(|o| o.exists()) {
+        bail!("{}: already exists; choose a new file", out.display());
+    }
+    let relay = paths.open_relay()?;
+    if !relay.is_registered(account)? {
+        bail!("unknown account '{account}'");
+    }
+    let capture = relay.capture(
+        account,
+        from.unix_timestamp(),
+        to.unix_timestamp(),
+        now.unix_timestamp(),
+    )?;
+    let mut json = serde_json::to_vec_pretty(&capture)?;
+    json.push(b'\n');
+    match out {
+        Some(path) if path != Path::new("-") => {
+            write_atomic(path, &json, 0o600)?;
+            eprintln!(
+                "Captured {} envelopes and {} earlier chain starts of '{account}' into {}.",
+                capture.envelopes.len(),
+                capture.chain_starts.len(),
+                path.display()
+            );
+        }
+        _ => std::io::stdout().lock().write_all(&json)?,
+    }
+    Ok(())
+}
