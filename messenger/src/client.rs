@@ -23,6 +23,9 @@ pub const ONE_TIME_PREKEYS: u32 = 20;
 /// Most envelopes a client holds while waiting for their chain's start.
 pub const MAX_HELD: usize = 1000;
 
+/// Most sessions kept per peer (after simultaneous initiations).
+pub const MAX_SESSIONS_PER_PEER: usize = 4;
+
 /// Most rejected envelopes a client keeps for inspection.
 pub const MAX_QUARANTINE: usize = 1000;
 
@@ -81,7 +84,8 @@ pub struct Client {
     spk: DhKeyPair,
     spk_sig: [u8; 64],
     opks: Vec<(u32, DhKeyPair)>,
-    sessions: BTreeMap<String, Session>,
+    /// Per peer, the sending session first, then older ones kept for receiving.
+    sessions: BTreeMap<String, Vec<Session>>,
     held: Vec<Incoming>,
     quarantine: Vec<Quarantined>,
 }
@@ -198,7 +202,7 @@ impl Client {
         if to == self.account {
             return Err(Error::Misaddressed("cannot send to yourself"));
         }
-        let mut session = match self.sessions.get(to) {
+        let mut session = match self.sessions.get(to).and_then(|l| l.first()) {
             Some(s) => s.clone(),
             None => {
                 let b = bundle(to)?;
@@ -229,7 +233,11 @@ impl Client {
             }
         };
         let env = session.encrypt_with(&self.account, text, now_unix, escrow, rng, tamper)?;
-        self.sessions.insert(to.to_owned(), session);
+        let list = self.sessions.entry(to.to_owned()).or_default();
+        match list.first_mut() {
+            Some(first) => *first = session,
+            None => list.push(session),
+        }
         Ok(env)
     }
 
@@ -324,25 +332,49 @@ impl Client {
             Some(ChainKind::X3dh(init)) => Some(init.as_ref().clone()),
             _ => None,
         };
-        let (pt, new_session, used_opk) = match (x3dh_start, self.sessions.get(&env.from)) {
-            (Some(init), existing)
-                if existing.is_none_or(|s| !s.recv.iter().any(|c| c.id == env.chain)) =>
-            {
+        let sessions = self.sessions.get(&env.from).cloned().unwrap_or_default();
+        let knows = |s: &Session| s.knows_chain(&env.chain);
+        // (plaintext, session, its position or None for a new one, one-time prekey used)
+        let (pt, session, slot, used_opk) = match x3dh_start {
+            Some(init) if !sessions.iter().any(knows) => {
                 let (mut session, used) =
                     self.respond(&env.from, &init, directory).map_err(&fail)?;
                 let pt = session
                     .decrypt(&me, &env, inc.server_time, escrow, rng)
                     .map_err(&fail)?;
-                (pt, session, used)
+                (pt, session, None, used)
             }
-            (_, Some(existing)) => {
-                let mut session = existing.clone();
-                let pt = session
-                    .decrypt(&me, &env, inc.server_time, escrow, rng)
-                    .map_err(&fail)?;
-                (pt, session, None)
+            _ => {
+                // The session that knows the chain, else every session in turn: an escrow
+                // violation (found after authentication) is definitive, then "held".
+                let order: Vec<usize> = match sessions.iter().position(knows) {
+                    Some(i) => vec![i],
+                    None => (0..sessions.len()).collect(),
+                };
+                let mut first_err = None;
+                let mut pending = order.is_empty();
+                let mut found = None;
+                for i in order {
+                    let mut session = sessions[i].clone();
+                    match session.decrypt(&me, &env, inc.server_time, escrow, rng) {
+                        Ok(pt) => {
+                            found = Some((pt, session, Some(i), None));
+                            break;
+                        }
+                        Err(Error::Pending) => pending = true,
+                        Err(e @ Error::Escrow { .. }) => return Err(fail(e)),
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                        }
+                    }
+                }
+                match (found, pending, first_err) {
+                    (Some(f), _, _) => f,
+                    (None, true, _) => return Err(fail(Error::Pending)),
+                    (None, false, Some(e)) => return Err(fail(e)),
+                    (None, false, None) => return Err(fail(Error::Pending)),
+                }
             }
-            (_, None) => return Err(fail(Error::Pending)),
         };
         let text = String::from_utf8(pt.to_vec()).map_err(|_| {
             fail(Error::Format {
@@ -350,7 +382,15 @@ impl Client {
                 reason: "text is not UTF-8".into(),
             })
         })?;
-        self.sessions.insert(env.from.clone(), new_session);
+        let list = self.sessions.entry(env.from.clone()).or_default();
+        match slot {
+            Some(i) => list[i] = session,
+            // Simultaneous initiation: both sessions stay usable for receiving; the one started
+            // by the account whose name sorts first becomes the sending session on both sides.
+            None if list.is_empty() || env.from.as_str() < me.as_str() => list.insert(0, session),
+            None => list.push(session),
+        }
+        list.truncate(MAX_SESSIONS_PER_PEER);
         if let Some(id) = used_opk {
             self.opks.retain(|(i, _)| *i != id);
         }
@@ -505,6 +545,7 @@ impl Client {
         let sessions = self
             .sessions
             .values()
+            .flatten()
             .map(|s| SessionJson {
                 peer: s.peer.clone(),
                 ad: hex::encode(&s.ad),
@@ -657,7 +698,10 @@ impl Client {
                 recv,
                 skipped,
             };
-            sessions.insert(s.peer, session);
+            sessions
+                .entry(s.peer)
+                .or_insert_with(Vec::new)
+                .push(session);
         }
         Ok(Self {
             account: j.account,

@@ -153,6 +153,13 @@ impl Session {
         &self.peer
     }
 
+    /// Whether a message of chain `id` could be for this session (a known receiving chain or
+    /// a skipped key of one).
+    pub fn knows_chain(&self, id: &PublicKey) -> bool {
+        let b = public_bytes(id);
+        self.recv.iter().any(|c| &c.id == id) || self.skipped.iter().any(|k| k.chain == b)
+    }
+
     /// Encrypts `text` from `me` at `now_unix`, starting a new chain (with its escrow block)
     /// when the epoch changed.
     pub fn encrypt<R: RngCore + CryptoRng>(

@@ -1,0 +1,497 @@
+//! Conversations through the library, with an in-memory directory and relay queue:
+//! random conversations (property test) and the non-compliant senders an honest recipient
+//! must refuse.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use escrow::{AuthorityShare, KeyShare, PublicParams, SetupRequest, combine_identity_key};
+use messenger::envelope::ChainKind;
+use messenger::hazmat::send_noncompliant;
+use messenger::ratchet::open_with_chain_key;
+use messenger::x3dh::{IdentityPublic, PrekeyBundle, session_ad};
+use messenger::{
+    Client, Envelope, Error, EscrowBlock, EscrowContext, EscrowViolation, Incoming, Outcome,
+};
+use p256::PublicKey;
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use time::OffsetDateTime;
+
+const DAY: i64 = 86_400;
+/// 2026-11-27T00:00:00Z
+const T0: i64 = 1_795_737_600;
+
+struct Sent {
+    from: String,
+    to: String,
+    text: String,
+    time: i64,
+    env: Envelope,
+}
+
+struct World {
+    params: PublicParams,
+    shares: Vec<AuthorityShare>,
+    escrow: EscrowContext,
+    clients: BTreeMap<String, Client>,
+    bundles: BTreeMap<String, (PrekeyBundle, Vec<(u32, PublicKey)>)>,
+    queues: BTreeMap<String, Vec<Incoming>>,
+    sent: BTreeMap<i64, Sent>,
+    next_id: i64,
+    rng: ChaCha20Rng,
+}
+
+impl World {
+    fn new(accounts: &[&str], seed: [u8; 32]) -> Self {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let names = ["court", "ministry", "oversight"]
+            .map(str::to_owned)
+            .to_vec();
+        let req = SetupRequest::new(names, 2, OffsetDateTime::UNIX_EPOCH);
+        let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
+        let mut w = World {
+            escrow: EscrowContext::new(params.clone()),
+            params,
+            shares,
+            clients: BTreeMap::new(),
+            bundles: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            sent: BTreeMap::new(),
+            next_id: 1,
+            rng,
+        };
+        for a in accounts {
+            let (c, reg) = Client::register(a, &mut w.rng).unwrap();
+            w.bundles
+                .insert(a.to_string(), (reg.bundle, reg.one_time_prekeys));
+            w.clients.insert(a.to_string(), c);
+        }
+        w
+    }
+
+    fn send_with(
+        &mut self,
+        from: &str,
+        to: &str,
+        text: &str,
+        time: i64,
+        tamper: Option<&mut dyn FnMut(Option<EscrowBlock>) -> Option<EscrowBlock>>,
+    ) -> i64 {
+        let mut client = self.clients.remove(from).unwrap();
+        let bundles = &mut self.bundles;
+        let mut fetch = |acct: &str| -> messenger::Result<PrekeyBundle> {
+            let (b, opks) = bundles.get_mut(acct).unwrap();
+            let mut b = b.clone();
+            b.one_time_prekey = if opks.is_empty() {
+                None
+            } else {
+                Some(opks.remove(0))
+            };
+            Ok(b)
+        };
+        let env = match tamper {
+            None => client
+                .send(
+                    to,
+                    text.as_bytes(),
+                    time,
+                    &mut self.escrow,
+                    &mut fetch,
+                    &mut self.rng,
+                )
+                .unwrap(),
+            Some(t) => send_noncompliant(
+                &mut client,
+                to,
+                text.as_bytes(),
+                time,
+                &mut self.escrow,
+                &mut fetch,
+                &mut self.rng,
+                t,
+            )
+            .unwrap(),
+        };
+        self.clients.insert(from.to_owned(), client);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.queues
+            .entry(to.to_owned())
+            .or_default()
+            .push(Incoming {
+                relay_id: id,
+                server_time: time,
+                body: String::from_utf8(env.to_json()).unwrap(),
+            });
+        self.sent.insert(
+            id,
+            Sent {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                text: text.to_owned(),
+                time,
+                env,
+            },
+        );
+        id
+    }
+
+    fn send(&mut self, from: &str, to: &str, text: &str, time: i64) -> i64 {
+        self.send_with(from, to, text, time, None)
+    }
+
+    /// Delivers `to`'s queue in the order given by `shuffle` (a seed), returns the outcomes.
+    fn deliver(&mut self, to: &str, shuffle: u64) -> Vec<(i64, Outcome)> {
+        let mut batch = self.queues.remove(to).unwrap_or_default();
+        let mut r = ChaCha20Rng::seed_from_u64(shuffle);
+        for i in (1..batch.len()).rev() {
+            let j = (r.next_u32() as usize) % (i + 1);
+            batch.swap(i, j);
+        }
+        let bundles = &self.bundles;
+        let mut directory = |acct: &str| -> messenger::Result<Option<IdentityPublic>> {
+            Ok(bundles.get(acct).map(|(b, _)| b.identity.clone()))
+        };
+        let client = self.clients.get_mut(to).unwrap();
+        client.receive(batch, &mut self.escrow, &mut directory, &mut self.rng)
+    }
+
+    fn identity_key(&self, account: &str, epoch: u64) -> escrow::IdentityKey {
+        let id = self.params.identity(account, epoch).unwrap();
+        let ks: Vec<KeyShare> = self.shares[..2]
+            .iter()
+            .map(|s| s.release_identity_key_share(&self.params, &id).unwrap())
+            .collect();
+        combine_identity_key(&self.params, &id, &ks).unwrap()
+    }
+
+    fn session_state(&self, account: &str) -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_slice(&self.clients[account].to_json().unwrap()).unwrap();
+        v["sessions"].clone()
+    }
+}
+
+fn op() -> impl Strategy<Value = (usize, usize, u8, bool, u64)> {
+    (0usize..4, 1usize..4, 0u8..3, any::<bool>(), any::<u64>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Random conversations among up to four accounts over three days, with interleaved and
+    /// shuffled delivery: every message is read exactly once with its text; every chain has
+    /// exactly one escrow block, its two wraps open (with keys released by the escrow
+    /// authorities) to the same chain key, that key decrypts every message of the chain, and
+    /// no chain spans two epochs.
+    #[test]
+    fn conversations_deliver_everything_and_escrow_every_chain(
+        n in 2usize..=4,
+        mut ops in prop::collection::vec(op(), 1..30),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let names = ["alice", "bob", "carol", "dave"];
+        let mut w = World::new(&names[..n], seed);
+        ops.sort_by_key(|o| o.2);
+        let mut read: BTreeMap<i64, (String, String)> = BTreeMap::new();
+        for (i, (from, step, day, deliver_now, shuffle)) in ops.iter().enumerate() {
+            let from = from % n;
+            let to = (from + step) % n;
+            prop_assume!(from != to);
+            let time = T0 + i64::from(*day) * DAY + 60 * i as i64;
+            let text = format!("m{i} {}→{}", names[from], names[to]);
+            w.send(names[from], names[to], &text, time);
+            if *deliver_now {
+                for (id, o) in w.deliver(names[to], *shuffle) {
+                    if let Outcome::Delivered { from, text } = o {
+                        prop_assert!(read.insert(id, (from, text)).is_none(), "read twice");
+                    } else {
+                        prop_assert!(matches!(o, Outcome::Held), "{:?}", o);
+                    }
+                }
+            }
+        }
+        // Everyone reads what is left (held envelopes are retried with it).
+        for name in &names[..n] {
+            for (id, o) in w.deliver(name, 7) {
+                match o {
+                    Outcome::Delivered { from, text } => {
+                        prop_assert!(read.insert(id, (from, text)).is_none(), "read twice");
+                    }
+                    other => prop_assert!(false, "message {} ended {:?}", id, other),
+                }
+            }
+        }
+        prop_assert_eq!(read.len(), w.sent.len());
+        for (id, s) in &w.sent {
+            prop_assert_eq!(&read[id], &(s.from.clone(), s.text.clone()));
+        }
+
+        // Chains: one start (with escrow block) per (sender, chain), the block opens to the
+        // chain key, the chain key opens every message, all in the block's epoch.
+        let mut chains: BTreeMap<(String, String), Vec<&Sent>> = BTreeMap::new();
+        for s in w.sent.values() {
+            chains
+                .entry((s.from.clone(), messenger::keys::public_hex(&s.env.chain)))
+                .or_default()
+                .push(s);
+        }
+        for ((from, _), msgs) in &chains {
+            let starts: Vec<&&Sent> = msgs.iter().filter(|s| s.env.start.is_some()).collect();
+            prop_assert_eq!(starts.len(), 1);
+            let start = starts[0];
+            let block = start.env.start.as_ref().unwrap().escrow.clone().unwrap();
+            let epoch = block.epoch;
+            let to = &start.to;
+            let ck_s = escrow::unwrap(&block.sender_wrap, &w.identity_key(from, epoch)).unwrap();
+            let ck_r = escrow::unwrap(&block.recipient_wrap, &w.identity_key(to, epoch)).unwrap();
+            prop_assert_eq!(ck_s.as_slice(), ck_r.as_slice());
+            let ad = session_ad(from, &w.bundles[from].0.identity, to, &w.bundles[to].0.identity);
+            for m in msgs {
+                prop_assert_eq!((m.time / DAY) as u64, epoch, "chain spans two epochs");
+                let pt = open_with_chain_key(&ck_s, &ad, &m.env).unwrap();
+                prop_assert_eq!(pt.as_slice(), m.text.as_bytes());
+            }
+        }
+    }
+}
+
+#[test]
+fn epoch_change_without_reply_starts_an_epoch_chain() {
+    let mut w = World::new(&["alice", "bob"], [1; 32]);
+    w.send("alice", "bob", "day 1", T0 + 100);
+    let second = w.send("alice", "bob", "day 2", T0 + DAY + 100);
+    let start = w.sent[&second].env.start.clone().unwrap();
+    assert_eq!(start.kind, ChainKind::Epoch);
+    assert_eq!(start.escrow.unwrap().epoch, ((T0 + DAY) / DAY) as u64);
+    let out = w.deliver("bob", 3);
+    assert!(
+        out.iter()
+            .all(|(_, o)| matches!(o, Outcome::Delivered { .. })),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn simultaneous_first_messages_both_arrive_and_the_conversation_goes_on() {
+    let mut w = World::new(&["alice", "bob"], [2; 32]);
+    w.send("alice", "bob", "a1", T0 + 10);
+    w.send("bob", "alice", "b1", T0 + 20);
+    assert_eq!(w.deliver("bob", 1).len(), 1);
+    assert_eq!(w.deliver("alice", 1).len(), 1);
+    for i in 0..3 {
+        w.send("alice", "bob", &format!("a{i}"), T0 + 100 + i);
+        w.send("bob", "alice", &format!("b{i}"), T0 + 200 + i);
+        for who in ["alice", "bob"] {
+            for (_, o) in w.deliver(who, i as u64) {
+                assert!(matches!(o, Outcome::Delivered { .. }), "{who}: {o:?}");
+            }
+        }
+    }
+}
+
+/// One tampering sender: the recipient rejects the chain's first message with a typed reason,
+/// its sessions are unchanged, the envelope is kept, and the next honest chain still works.
+fn rejected_with(
+    tamper: &mut dyn FnMut(Option<EscrowBlock>) -> Option<EscrowBlock>,
+    expect: EscrowViolation,
+) {
+    let mut w = World::new(&["alice", "bob"], [3; 32]);
+    // An established conversation, so the violation is in a later chain.
+    // An hour into the day, past the grace period for the previous epoch.
+    w.send("alice", "bob", "hello", T0 + 3_600);
+    w.deliver("bob", 0);
+    w.send("bob", "alice", "hi", T0 + 3_610);
+    w.deliver("alice", 0);
+    let before = w.session_state("bob");
+    let id = w.send_with("alice", "bob", "secret plan", T0 + 3_620, Some(tamper));
+    assert!(w.sent[&id].env.start.is_some(), "a new chain");
+    let out = w.deliver("bob", 0);
+    match &out[..] {
+        [(rid, Outcome::Rejected { from, reason })] => {
+            assert_eq!(*rid, id);
+            assert_eq!(from.as_deref(), Some("alice"));
+            let want = Error::Escrow {
+                from: "alice".into(),
+                violation: expect,
+            }
+            .to_string();
+            assert_eq!(reason, &want);
+        }
+        other => panic!("expected one rejection, got {other:?}"),
+    }
+    assert_eq!(before, w.session_state("bob"), "ratchet state advanced");
+    let kept: Vec<i64> = w.clients["bob"]
+        .quarantine()
+        .map(|(i, _)| i.relay_id)
+        .collect();
+    assert_eq!(kept, vec![id]);
+}
+
+#[test]
+fn an_omitted_block_is_rejected() {
+    rejected_with(&mut |_| None, EscrowViolation::Missing);
+}
+
+#[test]
+fn a_forged_block_is_rejected() {
+    // Random bytes in the sender wrap, at a valid point so that it parses.
+    rejected_with(
+        &mut |b| {
+            let mut b = b.unwrap();
+            let mut bytes = b.sender_wrap.to_bytes();
+            bytes[60] ^= 0x40;
+            b.sender_wrap = escrow::Wrap::from_bytes(&bytes).unwrap();
+            Some(b)
+        },
+        EscrowViolation::SenderWrapMismatch,
+    );
+}
+
+#[test]
+fn a_block_for_another_epoch_or_generation_is_rejected() {
+    rejected_with(
+        &mut |b| {
+            let mut b = b.unwrap();
+            b.epoch -= 1;
+            Some(b)
+        },
+        EscrowViolation::WrongEpoch {
+            found: (T0 / DAY) as u64 - 1,
+            expected: (T0 / DAY) as u64,
+        },
+    );
+    rejected_with(
+        &mut |b| {
+            let mut b = b.unwrap();
+            b.generation = 9;
+            Some(b)
+        },
+        EscrowViolation::WrongGeneration {
+            found: 9,
+            expected: 1,
+        },
+    );
+}
+
+#[test]
+fn a_block_copied_from_another_chain_is_rejected() {
+    let mut w = World::new(&["alice", "bob"], [4; 32]);
+    let first = w.send("alice", "bob", "hello", T0 + 10);
+    let old = w.sent[&first].env.start.clone().unwrap().escrow;
+    w.deliver("bob", 0);
+    w.send("bob", "alice", "hi", T0 + 20);
+    w.deliver("alice", 0);
+    let before = w.session_state("bob");
+    let mut copy = move |_| old.clone();
+    let id = w.send_with("alice", "bob", "new chain", T0 + 30, Some(&mut copy));
+    let out = w.deliver("bob", 0);
+    assert!(
+        matches!(&out[..], [(i, Outcome::Rejected { reason, .. })] if *i == id && reason.contains("sender's escrow wrap does not match")),
+        "{out:?}"
+    );
+    assert_eq!(before, w.session_state("bob"));
+}
+
+#[test]
+fn a_truncated_block_is_rejected_at_parse_and_kept() {
+    let mut w = World::new(&["alice", "bob"], [5; 32]);
+    let id = w.send("alice", "bob", "hello", T0 + 10);
+    let q = w.queues.get_mut("bob").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&q[0].body).unwrap();
+    let wrap = v["start"]["escrow"]["sender_wrap"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    v["start"]["escrow"]["sender_wrap"] = wrap[..wrap.len() - 8].into();
+    q[0].body = v.to_string();
+    let out = w.deliver("bob", 0);
+    assert!(
+        matches!(&out[..], [(i, Outcome::Rejected { reason, .. })] if *i == id && reason.contains("wrap")),
+        "{out:?}"
+    );
+    assert!(!w.clients["bob"].has_session("alice"));
+    assert_eq!(w.clients["bob"].quarantine().count(), 1);
+}
+
+#[test]
+fn a_chain_crossing_an_epoch_is_rejected() {
+    // The relay's clock says day 2 for a message of a day-1 chain, past the grace period.
+    let mut w = World::new(&["alice", "bob"], [6; 32]);
+    let first = w.send("alice", "bob", "hello", T0 + 10);
+    let late = w.send("alice", "bob", "late", T0 + 20);
+    w.queues.get_mut("bob").unwrap()[1].server_time = T0 + DAY + 3_600;
+    let out: BTreeMap<i64, Outcome> = w.deliver("bob", 0).into_iter().collect();
+    assert!(matches!(out[&first], Outcome::Delivered { .. }));
+    assert!(
+        matches!(&out[&late], Outcome::Rejected { reason, .. } if reason.contains("relayed in epoch")),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn replays_and_misaddressed_envelopes_are_rejected() {
+    let mut w = World::new(&["alice", "bob", "carol"], [7; 32]);
+    w.send("alice", "bob", "once", T0 + 10);
+    let copy = w.queues["bob"][0].clone();
+    assert!(matches!(
+        w.deliver("bob", 0)[0].1,
+        Outcome::Delivered { .. }
+    ));
+    w.queues.insert(
+        "bob".into(),
+        vec![Incoming {
+            relay_id: 99,
+            ..copy.clone()
+        }],
+    );
+    assert!(matches!(w.deliver("bob", 0)[0].1, Outcome::Rejected { .. }));
+    w.queues.insert(
+        "carol".into(),
+        vec![Incoming {
+            relay_id: 100,
+            ..copy
+        }],
+    );
+    assert!(
+        matches!(&w.deliver("carol", 0)[0].1, Outcome::Rejected { reason, .. } if reason.contains("another account"))
+    );
+}
+
+#[test]
+fn out_of_order_beyond_max_skip_is_refused_but_within_is_fine() {
+    let mut w = World::new(&["alice", "bob"], [8; 32]);
+    for i in 0..5 {
+        w.send("alice", "bob", &format!("{i}"), T0 + i);
+    }
+    let out = w.deliver("bob", 42);
+    assert!(
+        out.iter()
+            .all(|(_, o)| matches!(o, Outcome::Delivered { .. }))
+    );
+    let delivered: BTreeSet<String> = out
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Delivered { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered.len(), 5);
+    // A message more than MAX_SKIP ahead in a known chain is refused.
+    let mut env = w.sent.values().last().unwrap().env.clone();
+    env.n += messenger::ratchet::MAX_SKIP + 10;
+    w.queues.insert(
+        "bob".into(),
+        vec![Incoming {
+            relay_id: 500,
+            server_time: T0 + 60,
+            body: String::from_utf8(env.to_json()).unwrap(),
+        }],
+    );
+    assert!(
+        matches!(&w.deliver("bob", 0)[0].1, Outcome::Rejected { reason, .. } if reason.contains("out of the window"))
+    );
+}
