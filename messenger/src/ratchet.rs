@@ -441,36 +441,35 @@ fn aad(ad: &[u8], header: &[u8]) -> Vec<u8> {
     [ad, header].concat()
 }
 
-/// AES-256-GCM under the key and nonce derived from `mk` (the primitive as used).
+/// AES-256-GCM encryption (the primitive as used; Wycheproof-tested): ciphertext ‖ tag.
+pub fn aead_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
+    Aes256Gcm::new(key.into())
+        .encrypt(Nonce::from_slice(nonce), Payload { msg: pt, aad })
+        .map_err(|_| Error::Internal("AES-GCM encryption"))
+}
+
+/// AES-256-GCM decryption of ciphertext ‖ tag; the opaque [`Error::Decryption`] on failure.
+pub fn aead_open(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ct: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    Aes256Gcm::new(key.into())
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| Error::Decryption)
+}
+
+/// Seals a message under the key and nonce derived from `mk`.
 pub(crate) fn seal(mk: &[u8; 32], ad: &[u8], header: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
     let (key, nonce) = message_keys(mk);
-    let cipher = Aes256Gcm::new_from_slice(key.as_slice())
-        .map_err(|_| Error::Internal("AES-256 key length"))?;
-    cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: pt,
-                aad: &aad(ad, header),
-            },
-        )
-        .map_err(|_| Error::Internal("AES-GCM encryption"))
+    aead_seal(&key, &nonce, &aad(ad, header), pt)
 }
 
 fn open(mk: &[u8; 32], ad: &[u8], env: &Envelope) -> Result<Zeroizing<Vec<u8>>> {
     let (key, nonce) = message_keys(mk);
-    let cipher = Aes256Gcm::new_from_slice(key.as_slice())
-        .map_err(|_| Error::Internal("AES-256 key length"))?;
-    cipher
-        .decrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: &env.ciphertext,
-                aad: &aad(ad, &env.header_bytes()),
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| Error::Decryption)
+    aead_open(&key, &nonce, &aad(ad, &env.header_bytes()), &env.ciphertext)
 }
 
 /// Opens message `env.n` of a chain from the chain's first key `ck0` (what an auditor does
