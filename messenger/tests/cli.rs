@@ -1,0 +1,327 @@
+//! The `messenger` binary, run for real next to `escrow setup`: the register / send / read /
+//! intercept round trip, and every refusal with exit 1, one stderr line and no file changed.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn bin(name: &str, lab: &Path) -> Command {
+    let mut c = Command::cargo_bin(name).unwrap();
+    c.arg("--lab").arg(lab);
+    c
+}
+
+fn ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every file of the lab (SQLite's transient -wal/-shm files aside) with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn lab_with(accounts: &[&str]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    ok(bin("escrow", &lab).args(["setup", "--authorities", "a,b,c", "--threshold", "2"]));
+    for a in accounts {
+        ok(bin("messenger", &lab).args(["register", a]));
+    }
+    tmp
+}
+
+fn refused(lab: &Path, args: &[&str], expect: &str) {
+    let before = snapshot(lab);
+    let out = bin("messenger", lab).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(
+        err.starts_with("messenger: ") && err.contains(expect),
+        "{args:?}: {err}"
+    );
+    assert_eq!(before, snapshot(lab), "{args:?} changed the lab");
+}
+
+#[test]
+fn register_send_read_intercept_round_trip() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(lab.join("clients/alice.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let m = |args: &[&str]| ok(bin("messenger", &lab).args(args));
+    let sent = m(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-27T09:00:00Z",
+        "hello bob",
+    ]);
+    assert!(
+        sent.contains("new chain with escrow block (236 bytes"),
+        "{sent}"
+    );
+    let sent = m(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-27T09:05:00Z",
+        "again",
+    ]);
+    assert!(sent.contains("message 1 of its chain"), "{sent}");
+    let mut stdin_send = bin("messenger", &lab);
+    stdin_send
+        .args([
+            "send",
+            "--from",
+            "bob",
+            "--to",
+            "alice",
+            "--at",
+            "2026-11-27T10:00:00Z",
+            "-",
+        ])
+        .write_stdin("from stdin");
+    ok(&mut stdin_send);
+    m(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-28T08:00:00Z",
+        "day two",
+    ]);
+
+    let read = m(&["read", "--as", "bob", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
+    let texts: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["hello bob", "again", "day two"]);
+    assert_eq!(doc["messages"][2]["sent_at"], "2026-11-28T08:00:00Z");
+    assert!(doc["rejected"].as_array().unwrap().is_empty());
+    let read = m(&["read", "--as", "alice"]);
+    assert!(read.contains("bob → alice: from stdin"), "{read}");
+    assert!(m(&["read", "--as", "alice"]).contains("No new messages"));
+
+    // The provider's capture of bob's second day: one envelope, with its escrow block.
+    let out = tmp.path().join("capture.json");
+    let mut c = bin("messenger", &lab);
+    c.args([
+        "intercept",
+        "--account",
+        "bob",
+        "--from",
+        "2026-11-28T00:00:00Z",
+    ])
+    .args(["--to", "2026-11-28T23:59:59Z", "--out"])
+    .arg(&out);
+    ok(&mut c);
+    let cap: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(cap["version"], 1);
+    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
+    assert_eq!(cap["envelopes"][0]["envelope"]["start"]["kind"], "epoch");
+    assert!(cap["envelopes"][0]["envelope"]["start"]["escrow"]["sender_wrap"].is_string());
+    assert!(!std::fs::read_to_string(&out).unwrap().contains("day two"));
+    // A window in the middle of a chain brings the chain's start along.
+    let cap = m(&[
+        "intercept",
+        "--account",
+        "bob",
+        "--from",
+        "2026-11-27T09:01:00Z",
+        "--to",
+        "2026-11-27T09:59:00Z",
+    ]);
+    let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
+    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
+    assert_eq!(cap["chain_starts"].as_array().unwrap().len(), 1);
+    // The capture file is never overwritten.
+    refused(
+        &lab,
+        &[
+            "intercept",
+            "--account",
+            "bob",
+            "--from",
+            "2026-11-28T00:00:00Z",
+            "--to",
+            "2026-11-28T23:59:59Z",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "already exists",
+    );
+}
+
+#[test]
+fn refusals_leave_everything_unchanged() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    refused(&lab, &["register", "Bad Name"], "invalid account name");
+    refused(&lab, &["register", "../evil"], "invalid account name");
+    refused(&lab, &["register", "alice"], "already has a client state");
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "nobody", "hi"],
+        "unknown recipient 'nobody'",
+    );
+    refused(
+        &lab,
+        &["send", "--from", "ghost", "--to", "bob", "hi"],
+        "sender 'ghost' is not registered",
+    );
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "x y", "hi"],
+        "invalid account name",
+    );
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "alice", "hi"],
+        "cannot send to yourself",
+    );
+    refused(
+        &lab,
+        &[
+            "send", "--from", "alice", "--to", "bob", "--at", "noon", "hi",
+        ],
+        "RFC 3339",
+    );
+    refused(&lab, &["read", "--as", "ghost"], "not registered");
+    refused(
+        &lab,
+        &[
+            "intercept",
+            "--account",
+            "bob",
+            "--from",
+            "2026-11-28T00:00:00Z",
+            "--to",
+            "2026-11-27T00:00:00Z",
+        ],
+        "--to is before --from",
+    );
+    refused(
+        &lab,
+        &[
+            "intercept",
+            "--account",
+            "nobody",
+            "--from",
+            "2026-11-27T00:00:00Z",
+            "--to",
+            "2026-11-28T00:00:00Z",
+        ],
+        "unknown account",
+    );
+    let big = "x".repeat(messenger::envelope::MAX_TEXT_LEN + 1);
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "bob", &big],
+        "too large",
+    );
+    let usage = bin("messenger", &lab)
+        .args(["send", "--from", "alice"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn a_lab_without_escrow_parameters_refuses_to_send() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    std::fs::create_dir(&lab).unwrap();
+    ok(bin("messenger", &lab).args(["register", "alice"]));
+    ok(bin("messenger", &lab).args(["register", "bob"]));
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "bob", "hi"],
+        "run 'escrow setup' first",
+    );
+}
+
+#[test]
+fn corrupted_state_and_relay_rows_are_refused() {
+    let tmp = lab_with(&["alice", "bob", "carol"]);
+    let lab = tmp.path().join("lab");
+    ok(bin("messenger", &lab).args(["send", "--from", "alice", "--to", "bob", "hi"]));
+    let state = lab.join("clients/alice.json");
+    let good = std::fs::read(&state).unwrap();
+    for (bytes, expect) in [
+        (good[..good.len() / 2].to_vec(), "client state"),
+        (b"{\"version\": 7}".to_vec(), "unsupported version 7"),
+        (
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replacen("\"rk\": \"", "\"rk\": \"zz", 1)
+                .into_bytes(),
+            "rk",
+        ),
+    ] {
+        std::fs::write(&state, &bytes).unwrap();
+        refused(
+            &lab,
+            &["send", "--from", "alice", "--to", "bob", "hi"],
+            expect,
+        );
+    }
+    std::fs::write(&state, &good).unwrap();
+    // Another account's state under alice's name.
+    std::fs::copy(lab.join("clients/bob.json"), &state).unwrap();
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "bob", "hi"],
+        "holds the state of 'bob'",
+    );
+    std::fs::write(&state, &good).unwrap();
+
+    // A directory row whose identity key is not a curve point.
+    let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+    db.execute(
+        "UPDATE accounts SET identity_sign = lower('02' || replace(hex(zeroblob(32)), '00', 'FF'))
+         WHERE name = 'carol'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "carol", "hi"],
+        "directory entry of 'carol' is corrupt",
+    );
+}
