@@ -156,6 +156,11 @@ impl Client {
         }
     }
 
+    /// The sending session with `peer`, if any.
+    pub fn session(&self, peer: &str) -> Option<&Session> {
+        self.sessions.get(peer).and_then(|l| l.first())
+    }
+
     /// Whether a session with `peer` exists.
     pub fn has_session(&self, peer: &str) -> bool {
         self.sessions.contains_key(peer)

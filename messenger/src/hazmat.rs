@@ -25,3 +25,9 @@ pub fn send_noncompliant<R: RngCore + CryptoRng>(
 ) -> Result<Envelope> {
     client.send_with(to, text, now_unix, escrow, bundle, rng, tamper)
 }
+
+/// An escrow context that makes no escrow blocks and accepts chains without them: the
+/// messenger without escrow, as a benchmark baseline. Never use it in a client.
+pub fn escrow_disabled(params: escrow::PublicParams) -> EscrowContext {
+    EscrowContext::disabled(params)
+}

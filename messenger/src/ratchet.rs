@@ -209,14 +209,16 @@ impl Session {
             };
         }
         if send.epoch.is_none() {
-            send.block = Some(escrow.make_block(me, &self.peer, epoch, &send.ck)?);
+            send.block = escrow.make_block(me, &self.peer, epoch, &send.ck)?;
             send.epoch = Some(epoch);
         }
         let (mk, next) = kdf_ck(&send.ck);
+        // The block travels once, with the chain's first message, and is then dropped from the
+        // state so that later messages carry (and copy) no escrow bytes at all.
         let start = (send.n == 0).then(|| ChainStart {
             kind: send.kind.clone(),
             prev: send.prev,
-            escrow: tamper(send.block.clone()),
+            escrow: tamper(send.block.take()),
         });
         let mut env = Envelope {
             from: me.to_owned(),
@@ -293,7 +295,12 @@ impl Session {
                 reason: "a chain start must be message 0".into(),
             });
         }
-        let epoch = start.escrow.as_ref().map_or(0, |b| b.epoch);
+        // The chain's epoch is the block's (checked below); without a block (refused unless
+        // escrow is disabled) it is the relay's.
+        let epoch = match &start.escrow {
+            Some(b) => b.epoch,
+            None => escrow.epoch_at(relay_unix)?,
+        };
         let ck0 = match start.kind {
             ChainKind::X3dh(_) | ChainKind::Ratchet => {
                 if let Some((prev, count)) = start.prev {

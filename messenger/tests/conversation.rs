@@ -495,3 +495,35 @@ fn out_of_order_beyond_max_skip_is_refused_but_within_is_fine() {
         matches!(&w.deliver("bob", 0)[0].1, Outcome::Rejected { reason, .. } if reason.contains("out of the window"))
     );
 }
+
+#[test]
+fn escrow_costs_bytes_once_per_chain_and_none_per_message() {
+    let mut on = World::new(&["alice", "bob"], [9; 32]);
+    let mut off = World::new(&["alice", "bob"], [9; 32]);
+    off.escrow = messenger::hazmat::escrow_disabled(off.params.clone());
+    let mut lens = Vec::new();
+    for w in [&mut on, &mut off] {
+        let a = w.send("alice", "bob", &"x".repeat(100), T0 + 10);
+        let b = w.send("alice", "bob", &"y".repeat(100), T0 + 20);
+        lens.push((
+            w.sent[&a].env.to_json().len(),
+            w.sent[&b].env.to_json().len(),
+        ));
+        assert_eq!(w.sent[&b].env.escrow_bytes(), 0);
+        assert!(
+            w.deliver("bob", 0)
+                .iter()
+                .all(|(_, o)| matches!(o, Outcome::Delivered { .. }))
+        );
+    }
+    let (on_start, on_msg) = lens[0];
+    let (off_start, off_msg) = lens[1];
+    assert_eq!(on_msg, off_msg, "escrow bytes inside a chain");
+    // The block: 236 bytes binary, about 380 in JSON with base64 wraps.
+    assert!(
+        (300..450).contains(&(on_start - off_start)),
+        "{}",
+        on_start - off_start
+    );
+    assert_eq!(on.sent[&1].env.escrow_bytes(), 236);
+}
