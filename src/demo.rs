@@ -253,8 +253,9 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     n.say("Trust assumption: fewer than 3 authorities are dishonest. Three colluding")?;
     n.say("authorities could release any key without a warrant; the transparency log")?;
     n.say("(to come) makes honest releases public but cannot stop a secret collusion.")?;
-    n.say("Still to come: the messenger (issue 3), the transparency log (4), warrants")?;
-    n.say("and the auditor (5), the full story, attacks and a scale simulation (6).")?;
+    n.say("The messenger that escrows every chain this way can be tried by hand")?;
+    n.say("(below). Still to come: the transparency log, warrants and the auditor,")?;
+    n.say("and the full story with attacks and a scale simulation.")?;
     writeln!(n.out, "\nTry it by hand:")?;
     writeln!(
         n.out,
@@ -264,6 +265,16 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     writeln!(
         n.out,
         "  cargo run --release -p escrow -- --lab my-lab setup \\\n      --authorities court,ministry,oversight,provider,ombudsman --threshold 3"
+    )?;
+    writeln!(
+        n.out,
+        "  M=\"cargo run --release -p messenger -- --lab {}\"",
+        lab_dir.display()
+    )?;
+    writeln!(n.out, "  $M register alice; $M register bob")?;
+    writeln!(
+        n.out,
+        "  $M send --from alice --to bob hello; $M read --as bob"
     )?;
     writeln!(n.out, "\nLab directory: {}", lab_dir.display())?;
     writeln!(n.out, "Generated at {}", now.format(&Rfc3339)?)?;
