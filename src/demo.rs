@@ -140,7 +140,8 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
         .into();
     let req = SetupRequest::new(names, 3, now);
     let (params, shares) = dealer_setup(&req, &mut OsRng)?;
-    lab.write_setup(&params, &shares)?;
+    let log = escrow::transparency::generate_log(&req.realm, &req.authorities, &mut OsRng);
+    lab.write_setup(&params, &shares, &log)?;
     n.say("A trusted dealer drew a random polynomial, gave each authority one point")?;
     n.say("of it, published the master public key and destroyed the polynomial.")?;
     n.say(&format!("Wrote {},", lab.params_path().display()))?;

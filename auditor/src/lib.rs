@@ -1,11 +1,20 @@
-//! # auditor — warrant execution under k-of-n approval (to come)
+//! # auditor — public checks of the escrow system
 //!
-//! Placeholder of the workspace layout (design reference §6): warrant drafting, approval
-//! checking, key combination and capture decryption arrive with the warrants issue. Nothing
-//! here is functional yet.
+//! Today: the public monitor of the transparency log (design reference §7), through the
+//! verification surface of `escrow::transparency` only — the auditor never touches code that
+//! holds key shares. Warrant drafting, approval checking and capture decryption arrive with
+//! the warrants issue.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-/// The escrow generation format this crate will read.
-pub const ESCROW_FORMAT_VERSION: u64 = escrow::encoding::FORMAT_VERSION;
+use escrow::lab::Lab;
+use escrow::transparency::monitor::{self, Report};
+
+/// Runs the full monitor check of a lab's log: recomputes the tree from the entries and
+/// verifies every stored hash, checkpoint signature and root, and witness cosignature.
+pub fn verify_log(lab: &Lab) -> escrow::Result<Report> {
+    let config = lab.load_log_config()?;
+    let store = lab.open_log(&config)?;
+    monitor::verify(&store, &config)
+}

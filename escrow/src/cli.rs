@@ -30,6 +30,35 @@ pub enum Command {
     Setup(SetupArgs),
     /// Print the public parameters of the lab's generation.
     Info,
+    /// The transparency log of warrants and key releases.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// `escrow log …`
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Show the newest checkpoint and the entries.
+    Show,
+    /// Write the offline proof bundle of one entry (entry, inclusion proof, checkpoint).
+    Prove {
+        /// Entry index (0 is the first entry).
+        #[arg(long, value_name = "N")]
+        index: u64,
+        /// Write the bundle here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// As an authority's witness: check the newest checkpoint against the last one this
+    /// authority accepted (consistency proof) and cosign it.
+    Cosign {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+        /// Cosigning time (RFC 3339; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
 }
 
 /// Arguments of `escrow setup`.

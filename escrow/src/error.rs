@@ -168,6 +168,9 @@ pub enum Error {
         /// Generation found.
         generation: u32,
     },
+    /// A transparency log operation or check failed.
+    #[error("{0}")]
+    Log(#[from] LogError),
     /// Lab directory state forbids the operation.
     #[error("{0}")]
     Lab(LabError),
@@ -217,6 +220,70 @@ pub enum LabError {
         path: std::path::PathBuf,
         /// What is wrong with it.
         source: Box<Error>,
+    },
+}
+
+/// Transparency-log failures: storage, signatures, proofs, equivocation.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The log database failed.
+    #[error("log database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// A note, checkpoint, key or proof bundle is malformed.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being parsed.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A checkpoint lacks a valid signature of the expected key.
+    #[error("{what} is not validly signed by {signer}")]
+    BadSignature {
+        /// What was checked.
+        what: String,
+        /// The key expected to sign.
+        signer: String,
+    },
+    /// An inclusion proof does not verify.
+    #[error(
+        "inclusion proof for entry {index} does not verify against the checkpoint of size {size}"
+    )]
+    BadInclusion {
+        /// Entry index.
+        index: u64,
+        /// Tree size.
+        size: u64,
+    },
+    /// Two checkpoints are not consistent: the log forked or was rewritten.
+    #[error("log equivocation: checkpoint {new} is not consistent with checkpoint {old}{by}")]
+    Equivocation {
+        /// The checkpoint accepted before (size and root).
+        old: String,
+        /// The checkpoint now presented.
+        new: String,
+        /// " (cosigned by …)" or empty.
+        by: String,
+    },
+    /// A checkpoint is older than one accepted before.
+    #[error("log rollback: checkpoint of size {new} is older than the accepted size {old}")]
+    Rollback {
+        /// Accepted size.
+        old: u64,
+        /// Presented size.
+        new: u64,
+    },
+    /// The stored log does not match its own entries.
+    #[error("log tampered: {0}")]
+    Tampered(String),
+    /// An index is beyond the log.
+    #[error("entry {index} is not in the log (size {size})")]
+    NotInLog {
+        /// Requested index.
+        index: u64,
+        /// Log size.
+        size: u64,
     },
 }
 

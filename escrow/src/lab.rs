@@ -3,6 +3,11 @@
 //! ```text
 //! <lab>/params.json                     public parameters (mode 0644)
 //! <lab>/authorities/<name>/share.json   one authority's secret share (mode 0600, folder 0700)
+//! <lab>/authorities/<name>/witness.key  its witness cosigning key (0600)
+//! <lab>/authorities/<name>/witness.json the last checkpoint it cosigned
+//! <lab>/log/log.json                    the log's public configuration (origin, keys)
+//! <lab>/log/log.key                     the log operator's signing key (0600)
+//! <lab>/log/log.sqlite                  the transparency log
 //! ```
 //!
 //! Every file is written atomically: a temporary file in the same folder, `fsync`, `rename`,
@@ -19,6 +24,10 @@ use crate::error::{Error, LabError, Result};
 use crate::hazmat::export_share_json;
 use crate::params::PublicParams;
 use crate::setup::AuthorityShare;
+use crate::transparency::store::LogStore;
+use crate::transparency::witness::WitnessState;
+use crate::transparency::{CosignatureSigner, LogConfig, LogEntry, LogRecord, NewLog};
+use signed_note::StandardSigner;
 
 /// Largest JSON file the lab reads (parameters and shares are a few KiB).
 pub const MAX_FILE_LEN: u64 = 1 << 20;
@@ -92,21 +101,46 @@ impl Lab {
         if params.symlink_metadata().is_ok() {
             return Err(LabError::AlreadySetUp { path: params }.into());
         }
-        let dir = self.authorities_dir();
-        if dir.symlink_metadata().is_ok() {
-            return Err(LabError::AlreadySetUp { path: dir }.into());
+        for dir in [self.authorities_dir(), self.log_dir()] {
+            if dir.symlink_metadata().is_ok() {
+                return Err(LabError::AlreadySetUp { path: dir }.into());
+            }
         }
         Ok(())
     }
 
-    /// Writes a new generation: every share (0600), then `params.json`.
-    pub fn write_setup(&self, params: &PublicParams, shares: &[AuthorityShare]) -> Result<()> {
+    /// Writes a new generation: every share and witness key (0600), the transparency log
+    /// (its public configuration, its signing key and its database holding the
+    /// `generation-created` entry), then `params.json`.
+    pub fn write_setup(
+        &self,
+        params: &PublicParams,
+        shares: &[AuthorityShare],
+        log: &NewLog,
+    ) -> Result<()> {
         self.check_empty_for_setup()?;
         let params_json = params.to_json()?;
         let exported = shares
             .iter()
             .map(|s| Ok((s.authority().to_owned(), export_share_json(s)?)))
             .collect::<Result<Vec<_>>>()?;
+        let time = params
+            .created_at()
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+        let created = LogRecord::new(LogEntry::GenerationCreated {
+            realm: params.realm().to_owned(),
+            generation: params.generation(),
+            master_public_key: crate::encoding::g1_hex(params.master_public_key()),
+            threshold: params.threshold() as u32,
+            authorities: params
+                .authorities()
+                .iter()
+                .map(|a| a.name.clone())
+                .collect(),
+            time,
+        });
+        let signer = crate::transparency::log_signer(&log.log_key)?;
         create_dir_all_private(&self.root)?;
         let staging = self.root.join(format!(".setup-{}", std::process::id()));
         if staging.exists() {
@@ -119,10 +153,28 @@ impl Lab {
                 create_dir_all_private(&dir)?;
                 write_atomic(&dir.join("share.json"), json, 0o600)?;
             }
+            for (name, key) in &log.witness_keys {
+                let dir = staged_authorities.join(name);
+                write_atomic(&dir.join("witness.key"), key.as_bytes(), 0o600)?;
+            }
+            let staged_log = staging.join("log");
+            create_dir_all_private(&staged_log)?;
+            write_atomic(&staged_log.join("log.json"), &log.config.to_json()?, 0o644)?;
+            write_atomic(&staged_log.join("log.key"), log.log_key.as_bytes(), 0o600)?;
+            {
+                let mut store = LogStore::open(&staged_log.join("log.sqlite"), &log.config.origin)?;
+                store.append(&created, &signer)?;
+            }
             let target = self.authorities_dir();
             fs::rename(&staged_authorities, &target).map_err(io(&target))?;
+            let log_target = self.log_dir();
+            if let Err(e) = fs::rename(&staged_log, &log_target).map_err(io(&log_target)) {
+                let _ = fs::remove_dir_all(&target);
+                return Err(e.into());
+            }
             if let Err(e) = write_atomic(&self.params_path(), &params_json, 0o644) {
                 let _ = fs::remove_dir_all(&target);
+                let _ = fs::remove_dir_all(&log_target);
                 return Err(e);
             }
             Ok(())
@@ -130,6 +182,65 @@ impl Lab {
         let _ = fs::remove_dir_all(&staging);
         result?;
         sync_dir(&self.root)
+    }
+
+    /// `<lab>/log`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.root.join("log")
+    }
+
+    /// The log's public configuration.
+    pub fn load_log_config(&self) -> Result<LogConfig> {
+        let path = self.log_dir().join("log.json");
+        if !path.exists() {
+            return Err(LabError::NotSetUp { path }.into());
+        }
+        let bytes = read_limited(&path, MAX_FILE_LEN)?;
+        LogConfig::from_json(&bytes).map_err(|e| invalid(&path, e))
+    }
+
+    /// Opens the log database (which must exist).
+    pub fn open_log(&self, config: &LogConfig) -> Result<LogStore> {
+        let path = self.log_dir().join("log.sqlite");
+        if !path.exists() {
+            return Err(LabError::NotSetUp { path }.into());
+        }
+        LogStore::open(&path, &config.origin)
+    }
+
+    /// The log operator's checkpoint signer.
+    pub fn log_signer(&self) -> Result<StandardSigner> {
+        let path = self.log_dir().join("log.key");
+        let key = zeroize::Zeroizing::new(read_limited(&path, 4096)?);
+        let key = std::str::from_utf8(&key)
+            .map_err(|_| Error::InconsistentParameters("log key is not UTF-8"))?;
+        crate::transparency::log_signer(key.trim_end()).map_err(|e| invalid(&path, e))
+    }
+
+    /// An authority's witness cosigner, cosigning at `time` (Unix seconds).
+    pub fn witness_signer(&self, authority: &str, time: u64) -> Result<CosignatureSigner> {
+        crate::identity::check_name("authority", authority)?;
+        let path = self.authorities_dir().join(authority).join("witness.key");
+        let key = zeroize::Zeroizing::new(read_limited(&path, 4096)?);
+        let key = std::str::from_utf8(&key)
+            .map_err(|_| Error::InconsistentParameters("witness key is not UTF-8"))?;
+        CosignatureSigner::new(key.trim_end(), time).map_err(|e| invalid(&path, e))
+    }
+
+    /// `<lab>/authorities/<name>/witness.json`.
+    pub fn witness_state_path(&self, authority: &str) -> PathBuf {
+        self.authorities_dir().join(authority).join("witness.json")
+    }
+
+    /// An authority's witness state (a fresh one if it never cosigned).
+    pub fn load_witness_state(&self, authority: &str) -> Result<WitnessState> {
+        crate::identity::check_name("authority", authority)?;
+        let path = self.witness_state_path(authority);
+        if !path.exists() {
+            return Ok(WitnessState::new(authority));
+        }
+        let bytes = read_limited(&path, MAX_FILE_LEN)?;
+        WitnessState::from_json(&bytes).map_err(|e| invalid(&path, e))
     }
 }
 

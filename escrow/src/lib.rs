@@ -16,6 +16,8 @@
 //! * [`wrap`] — the verifiable wrap of a 32-byte key;
 //! * [`params`], [`setup`] — generations, trusted-dealer setup, authority shares;
 //! * [`release`] — key shares, warrant signature shares, verified combination;
+//! * [`transparency`] — the RFC 6962 log of warrants and key releases, C2SP checkpoints,
+//!   witness cosignatures, proofs and the monitor;
 //! * [`lab`] — the lab directory on disk (the crate's one storage module);
 //! * [`hazmat`] — raw share export and unchecked interpolation, for the lab and attacks.
 //!
@@ -34,9 +36,10 @@ pub mod lab;
 pub mod params;
 pub mod release;
 pub mod setup;
+pub mod transparency;
 pub mod wrap;
 
-pub use error::{Error, LabError, Result};
+pub use error::{Error, LabError, LogError, Result};
 pub use identity::ScopeIdentity;
 pub use params::{MAX_AUTHORITIES, Policy, PublicParams};
 pub use release::{

@@ -15,7 +15,10 @@ use escrow::{PublicParams, SetupRequest, dealer_setup};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use cli::{Cli, Command, SetupArgs};
+use cli::{Cli, Command, LogCommand, SetupArgs};
+use escrow::transparency::SignedCheckpoint;
+use escrow::transparency::proof::ProofBundle;
+use signed_note::Verifier as _;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -44,7 +47,178 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Setup(args) => setup(&lab, args, cli.json),
         Command::Info => info(&lab, cli.json),
+        Command::Log(LogCommand::Show) => log_show(&lab, cli.json),
+        Command::Log(LogCommand::Prove { index, out }) => log_prove(&lab, *index, out.as_deref()),
+        Command::Log(LogCommand::Cosign { authority, at }) => {
+            log_cosign(&lab, authority, at.as_deref(), cli.json)
+        }
     }
+}
+
+fn log_show(lab: &Lab, json: bool) -> Result<()> {
+    let config = lab.load_log_config()?;
+    let store = lab.open_log(&config)?;
+    let note = store.latest_checkpoint()?;
+    let cp = SignedCheckpoint::verify(&note, &config)?;
+    let size = store.size()?;
+    let entries = (0..size)
+        .map(|i| store.entry(i))
+        .collect::<escrow::Result<Vec<_>>>()?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "version": 1,
+            "origin": config.origin,
+            "size": size,
+            "root": hex::encode(cp.root().0),
+            "checkpoint": String::from_utf8_lossy(&note),
+            "entries": entries.iter().map(|r| &r.entry).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Log {} — {size} entries, root {}",
+        config.origin,
+        hex::encode(cp.root().0)
+    )?;
+    writeln!(out, "Newest checkpoint (signed note, with cosignatures):")?;
+    for line in String::from_utf8_lossy(&note).lines() {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out, "Entries:")?;
+    for (i, r) in entries.iter().enumerate() {
+        writeln!(
+            out,
+            "  #{i:<4} {:<19} {}  {}",
+            r.entry.kind(),
+            r.entry.time(),
+            summary(&r.entry)
+        )?;
+    }
+    Ok(())
+}
+
+fn summary(e: &escrow::transparency::LogEntry) -> String {
+    use escrow::transparency::LogEntry::*;
+    match e {
+        WarrantLogged {
+            reference,
+            target_count,
+            epoch_count,
+            ..
+        } => {
+            format!("{reference}: {target_count} targets × {epoch_count} epochs")
+        }
+        KeyReleased {
+            authority,
+            identity_count,
+            digest,
+            ..
+        } => {
+            format!(
+                "{authority} released {identity_count} keys for {}…",
+                &digest[..digest.len().min(12)]
+            )
+        }
+        WarrantExecuted {
+            messages_decrypted,
+            digest,
+            ..
+        } => {
+            format!(
+                "{messages_decrypted} messages decrypted for {}…",
+                &digest[..digest.len().min(12)]
+            )
+        }
+        GenerationCreated {
+            realm,
+            generation,
+            threshold,
+            authorities,
+            ..
+        } => format!(
+            "{realm} generation {generation}: {threshold} of {}",
+            authorities.len()
+        ),
+        GenerationRetired {
+            generation,
+            authority,
+            ..
+        } => {
+            format!("generation {generation} retired by {authority}")
+        }
+    }
+}
+
+fn log_prove(lab: &Lab, index: u64, out: Option<&std::path::Path>) -> Result<()> {
+    let config = lab.load_log_config()?;
+    let store = lab.open_log(&config)?;
+    let bundle = ProofBundle::build(&store, index)?;
+    let json = bundle.to_json()?;
+    match out {
+        Some(path) if path != std::path::Path::new("-") => {
+            if path.exists() {
+                anyhow::bail!("{}: already exists; choose a new file", path.display());
+            }
+            escrow::lab::write_atomic(path, &json, 0o644)?;
+            eprintln!(
+                "Proof bundle of entry {index} written to {}",
+                path.display()
+            );
+        }
+        _ => std::io::stdout().lock().write_all(&json)?,
+    }
+    Ok(())
+}
+
+fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> Result<()> {
+    let params = lab.load_params()?;
+    if params.authority(authority).is_none() {
+        anyhow::bail!("'{authority}' is not an authority of this generation");
+    }
+    let now = parse_time(at)?;
+    let config = lab.load_log_config()?;
+    let mut store = lab.open_log(&config)?;
+    let signer = lab.witness_signer(authority, now.unix_timestamp().max(0) as u64)?;
+    let mut state = lab.load_witness_state(authority)?;
+    let previous = state.last_checkpoint(&config)?.map(|c| c.label());
+    let note = store.latest_checkpoint()?;
+    let (cp, line) = state.cosign(
+        &config,
+        &note,
+        &mut |old, new| store.prove_consistency(old, new),
+        &signer,
+    )?;
+    store.add_cosignature(
+        cp.size(),
+        config.witness(authority)?.name(),
+        &line,
+    )?;
+    escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "version": 1, "authority": authority, "checkpoint": cp.label(),
+            "previous": previous, "cosignature": line.trim_end(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        match previous {
+            Some(p) => writeln!(
+                out,
+                "{authority} checked checkpoint {} against {p} (consistent) and cosigned it.",
+                cp.label()
+            )?,
+            None => writeln!(
+                out,
+                "{authority} cosigned checkpoint {} (its first).",
+                cp.label()
+            )?,
+        }
+    }
+    Ok(())
 }
 
 fn parse_time(s: Option<&str>) -> Result<OffsetDateTime> {
@@ -69,7 +243,9 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
     escrow::identity::check_name("realm", &req.realm)?;
     lab.check_empty_for_setup()?;
     let (params, shares) = dealer_setup(&req, &mut rand_core::OsRng)?;
-    lab.write_setup(&params, &shares)?;
+    let log =
+        escrow::transparency::generate_log(&req.realm, &req.authorities, &mut rand_core::OsRng);
+    lab.write_setup(&params, &shares, &log)?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({

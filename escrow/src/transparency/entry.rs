@@ -1,0 +1,144 @@
+//! Log entries: what the transparency log records, as canonical versioned JSON.
+//!
+//! An entry's bytes are `serde_json` of [`LogRecord`] with the field order fixed by the
+//! structs; [`LogRecord::from_bytes`] re-encodes and refuses anything that is not already in
+//! that form, so every entry has exactly one encoding and the Merkle leaf
+//! `SHA-256(0x00 ‖ bytes)` (RFC 6962 §2.1) identifies it. No entry carries a warrant's text:
+//! only its digest, reference and counts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Largest entry accepted.
+pub const MAX_ENTRY_LEN: usize = 16 * 1024;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LogEntry {
+    /// A warrant was submitted for approval.
+    WarrantLogged {
+        /// SHA-256 of the canonical warrant, hex.
+        digest: String,
+        /// Its reference.
+        reference: String,
+        /// Number of target accounts.
+        target_count: u32,
+        /// Number of epochs in its timespan.
+        epoch_count: u32,
+        /// The issuing authority named in it.
+        issuing_authority: String,
+        /// RFC 3339.
+        time: String,
+    },
+    /// An authority released its key shares for a warrant.
+    KeyReleased {
+        /// Warrant digest, hex.
+        digest: String,
+        /// The releasing authority.
+        authority: String,
+        /// Scope identities released.
+        identity_count: u32,
+        /// RFC 3339.
+        time: String,
+    },
+    /// A warrant was executed by an auditor.
+    WarrantExecuted {
+        /// Warrant digest, hex.
+        digest: String,
+        /// Messages decrypted.
+        messages_decrypted: u64,
+        /// RFC 3339.
+        time: String,
+    },
+    /// An escrow generation was created.
+    GenerationCreated {
+        /// Realm.
+        realm: String,
+        /// Generation number.
+        generation: u32,
+        /// Master public key, G1 hex.
+        master_public_key: String,
+        /// Threshold k.
+        threshold: u32,
+        /// Authority names, in index order.
+        authorities: Vec<String>,
+        /// RFC 3339.
+        time: String,
+    },
+    /// An authority destroyed its share of a generation.
+    GenerationRetired {
+        /// Realm.
+        realm: String,
+        /// Generation number.
+        generation: u32,
+        /// The authority.
+        authority: String,
+        /// RFC 3339.
+        time: String,
+    },
+}
+
+impl LogEntry {
+    /// The entry's type name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LogEntry::WarrantLogged { .. } => "warrant-logged",
+            LogEntry::KeyReleased { .. } => "key-released",
+            LogEntry::WarrantExecuted { .. } => "warrant-executed",
+            LogEntry::GenerationCreated { .. } => "generation-created",
+            LogEntry::GenerationRetired { .. } => "generation-retired",
+        }
+    }
+
+    /// The entry's time (RFC 3339).
+    pub fn time(&self) -> &str {
+        match self {
+            LogEntry::WarrantLogged { time, .. }
+            | LogEntry::KeyReleased { time, .. }
+            | LogEntry::WarrantExecuted { time, .. }
+            | LogEntry::GenerationCreated { time, .. }
+            | LogEntry::GenerationRetired { time, .. } => time,
+        }
+    }
+}
+
+/// The versioned record stored as one log leaf.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogRecord {
+    /// Format version, 1.
+    pub version: u64,
+    /// The entry.
+    pub entry: LogEntry,
+}
+
+impl LogRecord {
+    /// A version-1 record.
+    pub fn new(entry: LogEntry) -> Self {
+        Self { version: 1, entry }
+    }
+
+    /// The canonical bytes (the Merkle leaf's data).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|_| Error::Internal("log entry JSON"))
+    }
+
+    /// Parses canonical bytes; anything else is refused.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(Error::Length {
+                what: "log entry",
+                found: bytes.len(),
+            });
+        }
+        let rec: LogRecord = crate::encoding::from_json("log entry", bytes)?;
+        if rec.to_bytes()? != bytes {
+            return Err(Error::InconsistentParameters(
+                "log entry is not in canonical form",
+            ));
+        }
+        Ok(rec)
+    }
+}

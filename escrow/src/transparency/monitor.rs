@@ -1,0 +1,182 @@
+//! The public monitor: recomputes the whole tree from the entries, checks every stored hash,
+//! every checkpoint's signature and root, and every witness cosignature; then computes public
+//! statistics from the entries.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tlog_tiles::{Hash, HashReader};
+
+use super::entry::{LogEntry, LogRecord};
+use super::store::LogStore;
+use super::{LogConfig, SignedCheckpoint};
+use crate::error::{LogError, Result};
+
+struct MemHashes<'a>(&'a [Hash]);
+
+impl HashReader for MemHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|i| {
+                self.0
+                    .get(*i as usize)
+                    .copied()
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+            })
+            .collect()
+    }
+}
+
+/// Public statistics of the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Entries per type.
+    pub entries: BTreeMap<String, u64>,
+    /// Warrants logged per month (`YYYY-MM`).
+    pub warrants_per_month: BTreeMap<String, u64>,
+    /// Scope identities released, in total.
+    pub identities_released: u64,
+    /// Key releases per authority.
+    pub releases_by_authority: BTreeMap<String, u64>,
+    /// Warrants executed.
+    pub executions: u64,
+    /// Messages decrypted by executions.
+    pub messages_decrypted: u64,
+}
+
+/// What the monitor checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Entries.
+    pub size: u64,
+    /// Checkpoints verified.
+    pub checkpoints: u64,
+    /// Cosignatures verified, per authority.
+    pub cosignatures: BTreeMap<String, u64>,
+    /// The newest checkpoint's root, hex.
+    pub root: String,
+    /// Statistics.
+    pub stats: Stats,
+}
+
+/// Runs every check; the first failure is the error.
+pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
+    let raw = store.raw_entries()?;
+    let mut records = Vec::with_capacity(raw.len());
+    let mut hashes: Vec<Hash> = Vec::new();
+    for (i, data) in raw.iter().enumerate() {
+        let rec = LogRecord::from_bytes(data)
+            .map_err(|e| LogError::Tampered(format!("entry {i} is not a valid record: {e}")))?;
+        records.push(rec);
+        let new = tlog_tiles::stored_hashes(i as u64, data, &MemHashes(&hashes))
+            .map_err(|e| LogError::Tampered(format!("recomputing entry {i}: {e}")))?;
+        hashes.extend(new);
+    }
+    // The stored hashes must be exactly the recomputed ones.
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT idx, hash FROM hashes ORDER BY idx")
+        .map_err(LogError::Db)?;
+    let stored = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(LogError::Db)?;
+    let mut count = 0usize;
+    for row in stored {
+        let (idx, h) = row.map_err(LogError::Db)?;
+        if idx != count as i64 || hashes.get(count).map(|x| &x.0[..]) != Some(&h[..]) {
+            return Err(LogError::Tampered(format!(
+                "stored hash {idx} does not match the entries"
+            ))
+            .into());
+        }
+        count += 1;
+    }
+    if count != hashes.len() {
+        return Err(LogError::Tampered(format!(
+            "{} stored hashes for {} entries (expected {})",
+            count,
+            raw.len(),
+            hashes.len()
+        ))
+        .into());
+    }
+    // Every checkpoint: log signature, root recomputed from the entries, cosignatures.
+    let sizes = store.checkpoint_sizes()?;
+    let mut cosignatures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut root = tlog_tiles::EMPTY_HASH;
+    for s in &sizes {
+        let note = store.checkpoint_at(*s)?;
+        let cp = SignedCheckpoint::verify(&note, config)?;
+        if cp.size() != *s || *s > raw.len() as u64 {
+            return Err(LogError::Tampered(format!(
+                "checkpoint stored as size {s} says {}",
+                cp.size()
+            ))
+            .into());
+        }
+        let expected = tlog_tiles::tree_hash(*s, &MemHashes(&hashes))
+            .map_err(|e| LogError::Tampered(format!("tree of size {s}: {e}")))?;
+        if expected != cp.root() {
+            return Err(LogError::Equivocation {
+                old: format!(
+                    "{s}/{} (recomputed from the entries)",
+                    hex::encode(&expected.0[..8])
+                ),
+                new: cp.label(),
+                by: " (signed by the log)".into(),
+            }
+            .into());
+        }
+        for w in &config.witnesses {
+            if cp.cosigned_by(config, &w.authority)? {
+                *cosignatures.entry(w.authority.clone()).or_default() += 1;
+            }
+        }
+        root = expected;
+    }
+    if !raw.is_empty() && sizes.last() != Some(&(raw.len() as u64)) {
+        return Err(
+            LogError::Tampered(format!("no checkpoint covers all {} entries", raw.len())).into(),
+        );
+    }
+    Ok(Report {
+        size: raw.len() as u64,
+        checkpoints: sizes.len() as u64,
+        cosignatures,
+        root: hex::encode(root.0),
+        stats: stats(&records),
+    })
+}
+
+/// Statistics of a list of records.
+pub fn stats(records: &[LogRecord]) -> Stats {
+    let mut s = Stats::default();
+    for r in records {
+        *s.entries.entry(r.entry.kind().to_owned()).or_default() += 1;
+        match &r.entry {
+            LogEntry::WarrantLogged { time, .. } => {
+                let month = time.get(..7).unwrap_or("unknown").to_owned();
+                *s.warrants_per_month.entry(month).or_default() += 1;
+            }
+            LogEntry::KeyReleased {
+                authority,
+                identity_count,
+                ..
+            } => {
+                s.identities_released += u64::from(*identity_count);
+                *s.releases_by_authority
+                    .entry(authority.clone())
+                    .or_default() += 1;
+            }
+            LogEntry::WarrantExecuted {
+                messages_decrypted, ..
+            } => {
+                s.executions += 1;
+                s.messages_decrypted += messages_decrypted;
+            }
+            LogEntry::GenerationCreated { .. } | LogEntry::GenerationRetired { .. } => {}
+        }
+    }
+    s
+}

@@ -1,0 +1,319 @@
+//! The log's SQLite store (`log/log.sqlite`: bundled SQLite, WAL, `synchronous=FULL`).
+//!
+//! Tables `entries` (index → canonical record bytes), `hashes` (tlog stored-hash index →
+//! 32 bytes), `checkpoints` (size → signed note) and `cosignatures` (size, witness → the
+//! witness's signature line). Triggers abort every UPDATE and DELETE. One append is one
+//! transaction: entry, its stored hashes, and the new signed checkpoint — a crash leaves the
+//! log with the whole entry or none of it.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use signed_note::{Note, Signer};
+use tlog_tiles::{Checkpoint, Hash, HashReader, RecordProof, TreeProof};
+
+use super::entry::LogRecord;
+use crate::error::{LogError, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
+    PRIMARY KEY (size, witness));
+CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS hashes_no_update BEFORE UPDATE ON hashes
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS hashes_no_delete BEFORE DELETE ON hashes
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS cosignatures_no_update BEFORE UPDATE ON cosignatures
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+CREATE TRIGGER IF NOT EXISTS cosignatures_no_delete BEFORE DELETE ON cosignatures
+    BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
+";
+
+/// Reads stored hashes through any connection (or open transaction).
+pub(crate) struct DbHashes<'a>(pub(crate) &'a Connection);
+
+impl HashReader for DbHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT hash FROM hashes WHERE idx = ?1")
+            .map_err(|_| tlog_tiles::Error::IndexesNotInTree)?;
+        indexes
+            .iter()
+            .map(|i| {
+                let b: Vec<u8> = stmt
+                    .query_row([*i as i64], |r| r.get(0))
+                    .map_err(|_| tlog_tiles::Error::IndexesNotInTree)?;
+                let h: [u8; 32] = b.try_into().map_err(|_| tlog_tiles::Error::MalformedHash)?;
+                Ok(Hash(h))
+            })
+            .collect()
+    }
+}
+
+fn proof_err(e: tlog_tiles::Error) -> LogError {
+    LogError::Tampered(format!("stored hashes unusable: {e}"))
+}
+
+/// The log database.
+#[derive(Debug)]
+pub struct LogStore {
+    conn: Connection,
+    origin: String,
+}
+
+impl LogStore {
+    /// Opens (creating if needed) the log at `path` for `origin`.
+    pub fn open(path: &Path, origin: &str) -> Result<Self> {
+        let conn = Connection::open(path).map_err(LogError::Db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(LogError::Db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(LogError::Db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(LogError::Db)?;
+        conn.execute_batch(SCHEMA).map_err(LogError::Db)?;
+        Ok(Self {
+            conn,
+            origin: origin.to_owned(),
+        })
+    }
+
+    /// An in-memory log (tests, benchmarks).
+    pub fn in_memory(origin: &str) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(LogError::Db)?;
+        conn.execute_batch(SCHEMA).map_err(LogError::Db)?;
+        Ok(Self {
+            conn,
+            origin: origin.to_owned(),
+        })
+    }
+
+    /// The underlying connection (monitor, tests).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> Result<u64> {
+        size_in(&self.conn)
+    }
+
+    /// Appends one record: entry, hashes and a new signed checkpoint in one transaction.
+    /// Returns the entry's index and the new checkpoint note.
+    pub fn append(&mut self, record: &LogRecord, log_key: &dyn Signer) -> Result<(u64, Vec<u8>)> {
+        let origin = self.origin.clone();
+        let tx = self.conn.transaction().map_err(LogError::Db)?;
+        let index = append_in(&tx, record)?;
+        let note = sign_checkpoint_in(&tx, &origin, log_key)?;
+        tx.commit().map_err(LogError::Db)?;
+        Ok((index, note))
+    }
+
+    /// Appends many records in one transaction with one checkpoint at the end.
+    pub fn append_batch(
+        &mut self,
+        records: &[LogRecord],
+        log_key: &dyn Signer,
+    ) -> Result<(u64, Vec<u8>)> {
+        let origin = self.origin.clone();
+        let tx = self.conn.transaction().map_err(LogError::Db)?;
+        let mut last = 0;
+        for r in records {
+            last = append_in(&tx, r)?;
+        }
+        let note = sign_checkpoint_in(&tx, &origin, log_key)?;
+        tx.commit().map_err(LogError::Db)?;
+        Ok((last, note))
+    }
+
+    /// The record at `index`.
+    pub fn entry(&self, index: u64) -> Result<LogRecord> {
+        let size = self.size()?;
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT data FROM entries WHERE idx = ?1",
+                [index as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(LogError::Db)?;
+        let bytes = bytes.ok_or(LogError::NotInLog { index, size })?;
+        LogRecord::from_bytes(&bytes)
+    }
+
+    /// Every record's raw bytes, in order (the monitor parses them itself).
+    pub fn raw_entries(&self) -> Result<Vec<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, data FROM entries ORDER BY idx")
+            .map_err(LogError::Db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(LogError::Db)?;
+        let mut out = Vec::new();
+        for (i, row) in rows.enumerate() {
+            let (idx, data) = row.map_err(LogError::Db)?;
+            if idx != i as i64 {
+                return Err(LogError::Tampered(format!("entry index {i} is missing")).into());
+            }
+            out.push(data);
+        }
+        Ok(out)
+    }
+
+    /// The newest signed checkpoint note (with the cosignatures collected for it).
+    pub fn latest_checkpoint(&self) -> Result<Vec<u8>> {
+        let size = self.size()?;
+        self.checkpoint_at(size)
+    }
+
+    /// The signed checkpoint of tree size `size`, with every cosignature stored for it.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Vec<u8>> {
+        let note: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                [size as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(LogError::Db)?;
+        let note = note.ok_or(LogError::NotInLog { index: size, size })?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY witness")
+            .map_err(LogError::Db)?;
+        let lines: Vec<String> = stmt
+            .query_map([size as i64], |r| r.get(0))
+            .map_err(LogError::Db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(LogError::Db)?;
+        let mut out = note.into_bytes();
+        for l in lines {
+            out.extend_from_slice(l.as_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Every stored checkpoint size, ascending.
+    pub fn checkpoint_sizes(&self) -> Result<Vec<u64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size FROM checkpoints ORDER BY size")
+            .map_err(LogError::Db)?;
+        let sizes = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(LogError::Db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(LogError::Db)?;
+        Ok(sizes.into_iter().map(|s| s as u64).collect())
+    }
+
+    /// Stores a witness's cosignature line for the checkpoint of `size`.
+    pub fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO cosignatures VALUES (?1, ?2, ?3)",
+                params![size as i64, witness, line],
+            )
+            .map_err(LogError::Db)?;
+        Ok(())
+    }
+
+    /// The tree hash at `size`, from the stored hashes.
+    pub fn tree_hash(&self, size: u64) -> Result<Hash> {
+        Ok(tlog_tiles::tree_hash(size, &DbHashes(&self.conn)).map_err(proof_err)?)
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size`.
+    pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<RecordProof> {
+        let current = self.size()?;
+        if index >= size || size > current {
+            return Err(LogError::NotInLog {
+                index,
+                size: current,
+            }
+            .into());
+        }
+        Ok(tlog_tiles::prove_record(size, index, &DbHashes(&self.conn)).map_err(proof_err)?)
+    }
+
+    /// Consistency proof from the tree of `old` entries to the tree of `new`.
+    pub fn prove_consistency(&self, old: u64, new: u64) -> Result<TreeProof> {
+        let current = self.size()?;
+        if old == 0 || old > new || new > current {
+            return Err(LogError::NotInLog {
+                index: new,
+                size: current,
+            }
+            .into());
+        }
+        Ok(tlog_tiles::prove_tree(new, old, &DbHashes(&self.conn)).map_err(proof_err)?)
+    }
+}
+
+fn size_in(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))
+        .map_err(LogError::Db)?;
+    Ok(n as u64)
+}
+
+fn append_in(tx: &Transaction<'_>, record: &LogRecord) -> Result<u64> {
+    let data = record.to_bytes()?;
+    let n = size_in(tx)?;
+    let hashes = tlog_tiles::stored_hashes(n, &data, &DbHashes(tx)).map_err(proof_err)?;
+    let first = tlog_tiles::stored_hash_index(0, n);
+    tx.execute(
+        "INSERT INTO entries VALUES (?1, ?2)",
+        params![n as i64, data],
+    )
+    .map_err(LogError::Db)?;
+    for (i, h) in hashes.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO hashes VALUES (?1, ?2)",
+            params![(first + i as u64) as i64, &h.0[..]],
+        )
+        .map_err(LogError::Db)?;
+    }
+    Ok(n)
+}
+
+fn sign_checkpoint_in(tx: &Transaction<'_>, origin: &str, key: &dyn Signer) -> Result<Vec<u8>> {
+    let size = size_in(tx)?;
+    let root = tlog_tiles::tree_hash(size, &DbHashes(tx)).map_err(proof_err)?;
+    let cp = Checkpoint::new(origin, size, root, "")
+        .map_err(|e| LogError::Tampered(format!("checkpoint: {e}")))?;
+    let mut note = Note::new(&cp.to_bytes(), &[]).map_err(|e| LogError::Malformed {
+        what: "checkpoint note",
+        reason: e.to_string(),
+    })?;
+    note.add_sigs(&[key]).map_err(|e| LogError::Malformed {
+        what: "checkpoint signature",
+        reason: e.to_string(),
+    })?;
+    let bytes = note.to_bytes();
+    let text = String::from_utf8(bytes.clone()).map_err(|_| LogError::Malformed {
+        what: "checkpoint note",
+        reason: "not UTF-8".into(),
+    })?;
+    tx.execute(
+        "INSERT OR IGNORE INTO checkpoints VALUES (?1, ?2)",
+        params![size as i64, text],
+    )
+    .map_err(LogError::Db)?;
+    Ok(bytes)
+}

@@ -1,0 +1,123 @@
+//! Authorities as witnesses (C2SP tlog-witness behaviour, tlog-cosignature format).
+//!
+//! A witness keeps the last checkpoint it accepted. Shown a newer one, it checks the log's
+//! signature, refuses a smaller tree (rollback), refuses a tree of the same size with another
+//! root, and otherwise requires a consistency proof from its checkpoint to the new one, which
+//! it verifies itself. Only then does it cosign. A checkpoint that fails is a *log
+//! equivocation*: the error names both checkpoints.
+
+use serde::{Deserialize, Serialize};
+use signed_note::Note;
+use tlog_tiles::Hash;
+
+use super::proof::verify_consistency;
+use super::{CosignatureSigner, LogConfig, SignedCheckpoint};
+use crate::error::{Error, LogError, Result};
+
+/// What a witness remembers (`authorities/<name>/witness.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessState {
+    /// Format version, 1.
+    pub version: u64,
+    /// The authority.
+    pub authority: String,
+    /// The last checkpoint accepted (signed note), if any.
+    pub last: Option<String>,
+}
+
+impl WitnessState {
+    /// A witness that has seen nothing yet.
+    pub fn new(authority: &str) -> Self {
+        Self {
+            version: 1,
+            authority: authority.to_owned(),
+            last: None,
+        }
+    }
+
+    /// Parses the state file.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        crate::encoding::from_json("witness state", bytes)
+    }
+
+    /// Serializes the state file.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        crate::encoding::to_json(self)
+    }
+
+    /// The last accepted checkpoint, verified.
+    pub fn last_checkpoint(&self, config: &LogConfig) -> Result<Option<SignedCheckpoint>> {
+        self.last
+            .as_ref()
+            .map(|n| SignedCheckpoint::verify(n.as_bytes(), config))
+            .transpose()
+    }
+
+    /// Checks `presented` against the last accepted checkpoint (see the module docs);
+    /// `prove(old, new)` fetches a consistency proof from the log. Does not change the state.
+    pub fn check(
+        &self,
+        config: &LogConfig,
+        presented: &[u8],
+        prove: &mut dyn FnMut(u64, u64) -> Result<Vec<Hash>>,
+    ) -> Result<SignedCheckpoint> {
+        let cp = SignedCheckpoint::verify(presented, config)?;
+        if let Some(last) = self.last_checkpoint(config)? {
+            let equivocation = || -> Error {
+                LogError::Equivocation {
+                    old: last.label(),
+                    new: cp.label(),
+                    by: format!(" (accepted by {})", self.authority),
+                }
+                .into()
+            };
+            if cp.size() < last.size() {
+                return Err(LogError::Rollback {
+                    old: last.size(),
+                    new: cp.size(),
+                }
+                .into());
+            }
+            if cp.size() == last.size() {
+                if cp.root() != last.root() {
+                    return Err(equivocation());
+                }
+            } else if last.size() > 0 {
+                let proof = prove(last.size(), cp.size()).map_err(|_| equivocation())?;
+                verify_consistency(&proof, last.size(), last.root(), cp.size(), cp.root())
+                    .map_err(|_| equivocation())?;
+            }
+        }
+        Ok(cp)
+    }
+
+    /// Checks `presented` and cosigns it: returns the cosignature line (to store in the log)
+    /// and remembers the checkpoint.
+    pub fn cosign(
+        &mut self,
+        config: &LogConfig,
+        presented: &[u8],
+        prove: &mut dyn FnMut(u64, u64) -> Result<Vec<Hash>>,
+        signer: &CosignatureSigner,
+    ) -> Result<(SignedCheckpoint, String)> {
+        let cp = self.check(config, presented, prove)?;
+        let mut note = Note::new(cp.note.text(), &[]).map_err(|e| LogError::Malformed {
+            what: "checkpoint note",
+            reason: e.to_string(),
+        })?;
+        note.add_sigs(&[signer]).map_err(|e| LogError::Malformed {
+            what: "cosignature",
+            reason: e.to_string(),
+        })?;
+        let bytes = note.to_bytes();
+        let line = String::from_utf8(bytes[cp.note.text().len() + 1..].to_vec()).map_err(|_| {
+            LogError::Malformed {
+                what: "cosignature",
+                reason: "not UTF-8".into(),
+            }
+        })?;
+        self.last = Some(String::from_utf8_lossy(presented).into_owned());
+        Ok((cp, line))
+    }
+}
