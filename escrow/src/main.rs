@@ -191,11 +191,7 @@ fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> Resul
         &mut |old, new| store.prove_consistency(old, new),
         &signer,
     )?;
-    store.add_cosignature(
-        cp.size(),
-        config.witness(authority)?.name(),
-        &line,
-    )?;
+    store.add_cosignature(cp.size(), config.witness(authority)?.name(), &line)?;
     escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
     let mut out = std::io::stdout().lock();
     if json {
