@@ -24,7 +24,7 @@ struct VersionProbe {
 /// Parses a versioned JSON document: the version is checked first, then the full document.
 pub fn from_json<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
     let probe: VersionProbe =
-        serde_json::from_slice(bytes).map_err(|source| Error::Json { what, source })?;
+        serde_json::from_slice(bytes).map_err(|error| Error::Json { what, error })?;
     match probe.version {
         Some(FORMAT_VERSION) => {}
         Some(found) => {
@@ -37,11 +37,11 @@ pub fn from_json<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Resul
         None => {
             return Err(Error::Json {
                 what,
-                source: serde::de::Error::missing_field("version"),
+                error: serde::de::Error::missing_field("version"),
             });
         }
     }
-    serde_json::from_slice(bytes).map_err(|source| Error::Json { what, source })
+    serde_json::from_slice(bytes).map_err(|error| Error::Json { what, error })
 }
 
 /// Serializes a document as pretty JSON with a trailing newline.

@@ -56,12 +56,13 @@ pub enum Error {
         expected: u64,
     },
     /// A JSON document failed to parse.
-    #[error("{what}: malformed JSON: {source}")]
+    #[error("{what}: malformed JSON: {error}")]
     Json {
         /// Which document.
         what: &'static str,
-        /// The parser's error.
-        source: serde_json::Error,
+        /// The parser's error (named `error`, not `source`: its text is in the message, and
+        /// a `source` would print twice in an error chain).
+        error: serde_json::Error,
     },
     /// A hex field is not lowercase hex of the right length.
     #[error("{field}: expected {expected} bytes of lowercase hex")]
@@ -169,7 +170,7 @@ pub enum Error {
         generation: u32,
     },
     /// A transparency log operation or check failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Log(#[from] LogError),
     /// Lab directory state forbids the operation.
     #[error("{0}")]
@@ -196,12 +197,12 @@ pub enum LabError {
         path: std::path::PathBuf,
     },
     /// An I/O operation failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder.
         path: std::path::PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file is larger than any valid file of its kind.
     #[error("{path}: file too large ({size} bytes, at most {max})")]
@@ -214,12 +215,12 @@ pub enum LabError {
         max: u64,
     },
     /// A file in the lab could not be parsed or validated.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Invalid {
         /// The file.
         path: std::path::PathBuf,
         /// What is wrong with it.
-        source: Box<Error>,
+        error: Box<Error>,
     },
 }
 
@@ -229,7 +230,7 @@ pub enum LabError {
 pub enum LogError {
     /// The log database failed.
     #[error("log database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(rusqlite::Error),
     /// A note, checkpoint, key or proof bundle is malformed.
     #[error("malformed {what}: {reason}")]
     Malformed {
@@ -285,6 +286,12 @@ pub enum LogError {
         /// Log size.
         size: u64,
     },
+}
+
+impl From<rusqlite::Error> for LogError {
+    fn from(e: rusqlite::Error) -> Self {
+        LogError::Db(e)
+    }
 }
 
 impl From<LabError> for Error {

@@ -39,9 +39,9 @@ pub struct Lab {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
-    move |source| LabError::Io {
+    move |error| LabError::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -249,7 +249,7 @@ fn invalid(path: &Path, e: Error) -> Error {
         Error::Lab(l) => Error::Lab(l),
         other => LabError::Invalid {
             path: path.to_owned(),
-            source: Box::new(other),
+            error: Box::new(other),
         }
         .into(),
     }
@@ -301,7 +301,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .file_name()
         .ok_or_else(|| LabError::Io {
             path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+            error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
         })?
         .to_string_lossy()
         .into_owned();

@@ -320,3 +320,69 @@ fn info_reports_missing_and_corrupt_parameters() {
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
     }
 }
+
+#[test]
+fn log_show_prove_and_cosign() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    escrow(&lab)
+        .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
+        .assert()
+        .success();
+    let show = escrow(&lab)
+        .args(["log", "show", "--json"])
+        .output()
+        .unwrap();
+    assert!(show.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(doc["size"], 1);
+    assert_eq!(doc["entries"][0]["type"], "generation-created");
+    assert_eq!(doc["entries"][0]["threshold"], 2);
+
+    // An offline proof bundle checks with log.json alone.
+    let out = escrow(&lab)
+        .args(["log", "prove", "--index", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bundle = escrow::transparency::proof::ProofBundle::from_json(&out.stdout).unwrap();
+    let config = Lab::new(&lab).load_log_config().unwrap();
+    bundle.verify(&config).unwrap();
+    let before = snapshot(&lab);
+    let bad = escrow(&lab)
+        .args(["log", "prove", "--index", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr_line(&bad).contains("not in the log"));
+    assert_eq!(before, snapshot(&lab));
+
+    let c = escrow(&lab)
+        .args(["log", "cosign", "--as", "b"])
+        .output()
+        .unwrap();
+    assert!(c.status.success(), "{c:?}");
+    assert!(
+        String::from_utf8(c.stdout)
+            .unwrap()
+            .contains("b cosigned checkpoint 1/")
+    );
+    let state = std::fs::read(lab.join("authorities/b/witness.json")).unwrap();
+    assert!(String::from_utf8(state).unwrap().contains("\"last\""));
+    let note = escrow(&lab).args(["log", "show"]).output().unwrap();
+    assert!(
+        String::from_utf8(note.stdout)
+            .unwrap()
+            .contains("/witness/b ")
+    );
+    for (args, expect) in [
+        (vec!["log", "cosign", "--as", "z"], "not an authority"),
+        (vec!["log", "cosign", "--as", "B"], "not an authority"),
+    ] {
+        let before = snapshot(&lab);
+        let out = escrow(&lab).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr_line(&out).contains(expect), "{args:?}");
+        assert_eq!(before, snapshot(&lab));
+    }
+}

@@ -109,10 +109,10 @@ pub enum Error {
     Misaddressed(&'static str),
     /// An escrow library error (parameters, wraps).
     #[error("escrow: {0}")]
-    EscrowCore(#[from] escrow::Error),
+    EscrowCore(escrow::Error),
     /// A relay database error.
     #[error("relay database: {0}")]
-    Relay(#[from] rusqlite::Error),
+    Relay(rusqlite::Error),
     /// A relay record is inconsistent.
     #[error("relay: {0}")]
     RelayState(String),
@@ -123,3 +123,17 @@ pub enum Error {
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// Plain `From` impls rather than `#[from]`: the wrapped error's text is already in the
+// message, and marking it as a source would print it twice in an error chain.
+impl From<escrow::Error> for Error {
+    fn from(e: escrow::Error) -> Self {
+        Error::EscrowCore(e)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Relay(e)
+    }
+}

@@ -160,12 +160,23 @@ impl LogStore {
             .conn
             .prepare("SELECT idx, data FROM entries ORDER BY idx")
             .map_err(LogError::Db)?;
+        // Read whatever storage class is there: a row rewritten as TEXT is tampering for the
+        // monitor to report, not a database error.
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                let data = match r.get_ref(1)? {
+                    rusqlite::types::ValueRef::Blob(b) => Some(b.to_vec()),
+                    rusqlite::types::ValueRef::Text(t) => Some(t.to_vec()),
+                    _ => None,
+                };
+                Ok((r.get::<_, i64>(0)?, data))
+            })
             .map_err(LogError::Db)?;
         let mut out = Vec::new();
         for (i, row) in rows.enumerate() {
             let (idx, data) = row.map_err(LogError::Db)?;
+            let data = data
+                .ok_or_else(|| LogError::Tampered(format!("entry {idx} is not stored as bytes")))?;
             if idx != i as i64 {
                 return Err(LogError::Tampered(format!("entry index {i} is missing")).into());
             }
