@@ -53,15 +53,15 @@ fn pair(ctx: &mut EscrowContext, rng: &mut ChaCha20Rng) -> Pair {
         server_time: T0,
         body: String::from_utf8(env.to_json()).unwrap(),
     };
-    bob.receive(vec![inc(&env, 1)], ctx, &mut dir, rng);
+    bob.receive(vec![inc(&env, 1)], T0, ctx, &mut dir, rng);
     let mut none = |_: &str| -> messenger::Result<PrekeyBundle> { unreachable!() };
     let env = bob
         .send("alice", b"hello", T0, ctx, &mut none, rng)
         .unwrap();
-    alice.receive(vec![inc(&env, 2)], ctx, &mut dir, rng);
+    alice.receive(vec![inc(&env, 2)], T0, ctx, &mut dir, rng);
     // alice starts and uses a chain in epoch E; bob reads it.
     let env = alice.send("bob", b"x", T0, ctx, &mut none, rng).unwrap();
-    let out = bob.receive(vec![inc(&env, 3)], ctx, &mut dir, rng);
+    let out = bob.receive(vec![inc(&env, 3)], T0, ctx, &mut dir, rng);
     assert!(matches!(out[0].1, messenger::Outcome::Delivered { .. }));
     Pair { alice, bob }
 }

@@ -1,7 +1,7 @@
 //! A client: one account's private state (identity, prekeys, sessions, held and rejected
 //! envelopes), how it sends and receives, and its state file (secret JSON, mode 0600).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use p256::PublicKey;
@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::account::check_account;
 use crate::envelope::{BlockJson, ChainKind, Envelope, X3dhInit, X3dhJson, sig_from_hex};
 use crate::error::{Error, Result};
-use crate::escrow_block::EscrowContext;
+use crate::escrow_block::{EPOCH_GRACE_SECS, EscrowContext};
 use crate::keys::{DhKeyPair, Identity, public_from_hex, public_hex};
 use crate::ratchet::{BlockTamper, RecvChain, SendChain, Session, Skipped};
 use crate::x3dh::{self, IdentityPublic, PrekeyBundle, signed_prekey_message};
@@ -22,6 +22,12 @@ pub const ONE_TIME_PREKEYS: u32 = 20;
 
 /// Most envelopes a client holds while waiting for their chain's start.
 pub const MAX_HELD: usize = 1000;
+
+/// Most envelopes held per sender.
+pub const MAX_HELD_PER_SENDER: usize = 100;
+
+/// Most session starts remembered (to refuse replayed X3DH first messages).
+pub const MAX_SEEN_STARTS: usize = 100_000;
 
 /// Most sessions kept per peer (after simultaneous initiations).
 pub const MAX_SESSIONS_PER_PEER: usize = 4;
@@ -88,6 +94,8 @@ pub struct Client {
     sessions: BTreeMap<String, Vec<Session>>,
     held: Vec<Incoming>,
     quarantine: Vec<Quarantined>,
+    /// SHA-256 of (sender, ephemeral key) of every session start accepted.
+    seen_starts: BTreeSet<[u8; 32]>,
 }
 
 impl fmt::Debug for Client {
@@ -126,6 +134,7 @@ impl Client {
             sessions: BTreeMap::new(),
             held: Vec::new(),
             quarantine: Vec::new(),
+            seen_starts: BTreeSet::new(),
         };
         let reg = Registration {
             bundle: client.bundle(),
@@ -248,10 +257,17 @@ impl Client {
 
     /// Processes a batch from the relay together with held envelopes, retrying held ones
     /// whenever another envelope was accepted. `directory` returns an account's published
-    /// identity. Returns one outcome per relay id, in input order (held ones included).
+    /// identity; `now_unix` expires held envelopes. Returns one outcome per relay id, in input
+    /// order (held ones included).
+    ///
+    /// An envelope whose chain start has not arrived is held, at most
+    /// [`MAX_HELD_PER_SENDER`] per sender (so no sender can crowd out another's), and for at
+    /// most one epoch plus the grace period after its relay time: a chain never outlives its
+    /// epoch, so by then its start will not come.
     pub fn receive<R: RngCore + CryptoRng>(
         &mut self,
         batch: Vec<Incoming>,
+        now_unix: i64,
         escrow: &mut EscrowContext,
         directory: &mut dyn FnMut(&str) -> Result<Option<IdentityPublic>>,
         rng: &mut R,
@@ -260,6 +276,7 @@ impl Client {
         queue.extend(batch);
         let mut outcomes: BTreeMap<i64, Outcome> = BTreeMap::new();
         let order: Vec<i64> = queue.iter().map(|i| i.relay_id).collect();
+        let mut senders: BTreeMap<i64, String> = BTreeMap::new();
         loop {
             let mut progress = false;
             let mut still = Vec::new();
@@ -269,7 +286,10 @@ impl Client {
                         outcomes.insert(inc.relay_id, Outcome::Delivered { from, text });
                         progress = true;
                     }
-                    Err((_, Error::Pending)) => still.push(inc),
+                    Err((from, Error::Pending)) => {
+                        senders.insert(inc.relay_id, from.unwrap_or_default());
+                        still.push(inc);
+                    }
                     Err((from, e)) => {
                         let reason = e.to_string();
                         outcomes.insert(
@@ -288,20 +308,36 @@ impl Client {
                 break;
             }
         }
+        let max_age = i64::try_from(escrow.params().epoch_length())
+            .unwrap_or(i64::MAX)
+            .saturating_add(EPOCH_GRACE_SECS);
+        let mut per_sender: BTreeMap<String, usize> = BTreeMap::new();
         for inc in queue {
-            if self.held.len() >= MAX_HELD {
-                let reason = "too many held envelopes".to_owned();
-                outcomes.insert(
-                    inc.relay_id,
-                    Outcome::Rejected {
-                        from: None,
-                        reason: reason.clone(),
-                    },
-                );
-                self.push_quarantine(inc, reason);
+            let from = senders.remove(&inc.relay_id).unwrap_or_default();
+            let count = per_sender.entry(from.clone()).or_default();
+            let reason = if now_unix.saturating_sub(inc.server_time) > max_age {
+                Some("expired: the first message of its chain never arrived")
+            } else if *count >= MAX_HELD_PER_SENDER || self.held.len() >= MAX_HELD {
+                Some("too many envelopes held for this sender")
             } else {
-                outcomes.insert(inc.relay_id, Outcome::Held);
-                self.held.push(inc);
+                None
+            };
+            match reason {
+                Some(r) => {
+                    outcomes.insert(
+                        inc.relay_id,
+                        Outcome::Rejected {
+                            from: Some(from).filter(|f| !f.is_empty()),
+                            reason: r.to_owned(),
+                        },
+                    );
+                    self.push_quarantine(inc, r.to_owned());
+                }
+                None => {
+                    *count += 1;
+                    outcomes.insert(inc.relay_id, Outcome::Held);
+                    self.held.push(inc);
+                }
             }
         }
         order
@@ -342,6 +378,11 @@ impl Client {
         // (plaintext, session, its position or None for a new one, one-time prekey used)
         let (pt, session, slot, used_opk) = match x3dh_start {
             Some(init) if !sessions.iter().any(knows) => {
+                if self.seen_starts.contains(&start_id(&env.from, &init)) {
+                    return Err(fail(Error::Misaddressed(
+                        "replayed session start: this X3DH message was accepted before",
+                    )));
+                }
                 let (mut session, used) =
                     self.respond(&env.from, &init, directory).map_err(&fail)?;
                 let pt = session
@@ -390,12 +431,27 @@ impl Client {
         let list = self.sessions.entry(env.from.clone()).or_default();
         match slot {
             Some(i) => list[i] = session,
-            // Simultaneous initiation: both sessions stay usable for receiving; the one started
-            // by the account whose name sorts first becomes the sending session on both sides.
-            None if list.is_empty() || env.from.as_str() < me.as_str() => list.insert(0, session),
-            None => list.push(session),
+            None => {
+                if let Some(ChainKind::X3dh(init)) = env.start.as_ref().map(|s| &s.kind) {
+                    self.seen_starts.insert(start_id(&env.from, init));
+                    if self.seen_starts.len() > MAX_SEEN_STARTS {
+                        self.seen_starts.pop_first();
+                    }
+                }
+                // A new session from the peer becomes the sending one, except in a simultaneous
+                // initiation (our own session never heard from the peer): then the session
+                // started by the account whose name sorts first sends, on both sides. Either
+                // way the other session stays usable for receiving.
+                let ours_unanswered = list.first().is_some_and(|s| s.recv.is_empty());
+                if ours_unanswered && me.as_str() < env.from.as_str() {
+                    list.truncate(MAX_SESSIONS_PER_PEER - 1);
+                    list.push(session);
+                } else {
+                    list.insert(0, session);
+                    list.truncate(MAX_SESSIONS_PER_PEER);
+                }
+            }
         }
-        list.truncate(MAX_SESSIONS_PER_PEER);
         if let Some(id) = used_opk {
             self.opks.retain(|(i, _)| *i != id);
         }
@@ -454,6 +510,18 @@ impl Client {
     }
 }
 
+/// Identifies a session start: SHA-256 of the sender's name and its ephemeral key.
+fn start_id(from: &str, init: &X3dhInit) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(b"escrow-lab/v1/session-start")
+        .chain_update((from.len() as u16).to_be_bytes())
+        .chain_update(from.as_bytes())
+        .chain_update(crate::keys::public_bytes(&init.ephemeral))
+        .finalize()
+        .into()
+}
+
 // ---------------------------------------------------------------------------------------
 // State file
 
@@ -471,6 +539,7 @@ struct ClientJson {
     sessions: Vec<SessionJson>,
     held: Vec<Incoming>,
     quarantine: Vec<Quarantined>,
+    seen_starts: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -611,6 +680,7 @@ impl Client {
             sessions,
             held: self.held.clone(),
             quarantine: self.quarantine.clone(),
+            seen_starts: self.seen_starts.iter().map(hex::encode).collect(),
         };
         let mut out = Zeroizing::new(
             serde_json::to_vec_pretty(&j).map_err(|_| Error::Internal("client state JSON"))?,
@@ -725,6 +795,16 @@ impl Client {
             sessions,
             held: j.held,
             quarantine: j.quarantine,
+            seen_starts: j
+                .seen_starts
+                .iter()
+                .map(|h| {
+                    let mut out = [0u8; 32];
+                    hex::decode_to_slice(h, &mut out)
+                        .map_err(|_| bad("seen_starts must be 32-byte hex"))?;
+                    Ok(out)
+                })
+                .collect::<Result<_>>()?,
         })
     }
 }

@@ -161,7 +161,11 @@ fn register(paths: &Paths, account: &str, at: Option<&str>) -> Result<()> {
     Relay::register(&tx, &reg, now.unix_timestamp())?;
     create_dir_all_private(&paths.lab.root().join("clients"))?;
     paths.save_client(&client)?;
-    tx.commit()?;
+    if let Err(e) = tx.commit() {
+        // Not at the relay, so no state either: the command can simply be run again.
+        let _ = std::fs::remove_file(&state);
+        return Err(e.into());
+    }
     println!(
         "Registered '{account}': identity key {}…, {} one-time prekeys published.",
         &messenger::keys::public_hex(&reg.bundle.identity.sign)[..16],
@@ -194,15 +198,17 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     let now = parse_time("--at", at)?;
     let text = read_text(text)?;
     let mut escrow = paths.escrow()?;
-    let mut client = paths.load_client(from, "sender")?;
     let mut relay = paths.open_relay()?;
-    if !relay.is_registered(from)? {
+    // The relay's write lock is held from before the client state is read until after it is
+    // written: concurrent commands of one client are serialized (no message key reused).
+    let tx = relay.transaction()?;
+    let mut client = paths.load_client(from, "sender")?;
+    if !Relay::registered_in(&tx, from)? {
         bail!("sender '{from}' is not registered at the relay");
     }
-    if !relay.is_registered(to)? {
+    if !Relay::registered_in(&tx, to)? {
         bail!("unknown recipient '{to}'");
     }
-    let tx = relay.transaction()?;
     let env = client.send(
         to,
         &text,
@@ -236,16 +242,17 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
 
 fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()> {
     check_account(account)?;
-    let _now = parse_time("--at", at)?;
+    let now = parse_time("--at", at)?;
     let mut escrow = paths.escrow()?;
-    let mut client = paths.load_client(account, "account")?;
     let mut relay = paths.open_relay()?;
     let tx = relay.transaction()?;
+    let mut client = paths.load_client(account, "account")?;
     let batch = Relay::queued(&tx, account)?;
     let times: std::collections::BTreeMap<i64, i64> =
         batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
     let outcomes = client.receive(
         batch,
+        now.unix_timestamp(),
         &mut escrow,
         &mut |acct| Relay::identity(&tx, acct),
         &mut OsRng,

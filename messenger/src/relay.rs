@@ -56,6 +56,9 @@ CREATE INDEX IF NOT EXISTS envelopes_time ON envelopes (server_time);
 CREATE INDEX IF NOT EXISTS envelopes_chain ON envelopes (sender, chain, has_start);
 ";
 
+/// Most envelopes one `read` takes from the relay.
+pub const MAX_BATCH: usize = 1000;
+
 /// The relay database.
 #[derive(Debug)]
 pub struct Relay {
@@ -85,15 +88,23 @@ impl Relay {
         Ok(Self { conn })
     }
 
-    /// Starts a transaction (every command's writes go through one).
+    /// Starts an IMMEDIATE transaction: it takes the database's write lock at once, so two
+    /// commands of the same client (say `send` and `read`) cannot both load the client state and
+    /// reuse a message key. Every command's reads and writes go through one.
     pub fn transaction(&mut self) -> Result<Transaction<'_>> {
-        Ok(self.conn.transaction()?)
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     /// Whether an account is registered.
     pub fn is_registered(&self, account: &str) -> Result<bool> {
-        Ok(self
-            .conn
+        Self::registered_in(&self.conn, account)
+    }
+
+    /// Whether an account is registered, inside a transaction.
+    pub fn registered_in(conn: &Connection, account: &str) -> Result<bool> {
+        Ok(conn
             .query_row("SELECT 1 FROM accounts WHERE name = ?1", [account], |_| {
                 Ok(())
             })
@@ -234,11 +245,11 @@ impl Relay {
         Ok(tx.last_insert_rowid())
     }
 
-    /// The queued envelopes of `account`, oldest first.
+    /// The queued envelopes of `account`, oldest first, at most [`MAX_BATCH`] per call.
     pub fn queued(tx: &Transaction<'_>, account: &str) -> Result<Vec<Incoming>> {
         let mut stmt = tx.prepare(
             "SELECT id, server_time, body FROM envelopes
-             WHERE recipient = ?1 AND status = 'queued' ORDER BY id",
+             WHERE recipient = ?1 AND status = 'queued' ORDER BY id LIMIT 1000",
         )?;
         let rows = stmt.query_map([account], |r| {
             Ok(Incoming {
@@ -303,10 +314,14 @@ impl Relay {
             if e.envelope.get("start").is_some() || !seen.insert((sender.clone(), chain.clone())) {
                 continue;
             }
+            // The start the recipient accepted (or has not read yet), never a rejected one:
+            // a non-compliant sender cannot slip a decoy start in front of the real one.
+            let recipient = e.envelope["to"].as_str().unwrap_or_default().to_owned();
             let found = rows(
                 "SELECT id, server_time, body FROM envelopes
-                 WHERE sender = ?1 AND chain = ?2 AND has_start = 1 ORDER BY id LIMIT 1",
-                &[&sender, &chain],
+                 WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND has_start = 1
+                   AND status != 'rejected' ORDER BY id LIMIT 1",
+                &[&sender, &recipient, &chain],
             )?;
             for f in found {
                 if !envelopes.iter().any(|x| x.relay_id == f.relay_id) {

@@ -325,3 +325,49 @@ fn corrupted_state_and_relay_rows_are_refused() {
         "directory entry of 'carol' is corrupt",
     );
 }
+
+#[test]
+fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    // An established session: concurrent sends would share alice's current chain.
+    ok(bin("messenger", &lab).args(["send", "--from", "bob", "--to", "alice", "hi"]));
+    ok(bin("messenger", &lab).args(["read", "--as", "alice"]));
+    ok(bin("messenger", &lab).args(["send", "--from", "alice", "--to", "bob", "m"]));
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let lab = lab.clone();
+            std::thread::spawn(move || {
+                let args: Vec<String> = if i % 2 == 0 {
+                    vec![
+                        "send".into(),
+                        "--from".into(),
+                        "alice".into(),
+                        "--to".into(),
+                        "bob".into(),
+                        format!("m{i}"),
+                    ]
+                } else {
+                    vec!["read".into(), "--as".into(), "alice".into()]
+                };
+                bin("messenger", &lab).args(&args).output().unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+    let reused: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT chain, n FROM envelopes GROUP BY chain, n HAVING COUNT(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(reused, 0);
+    let read = ok(bin("messenger", &lab).args(["read", "--as", "bob", "--json"]));
+    let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 7, "{read}");
+}

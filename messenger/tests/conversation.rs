@@ -41,6 +41,8 @@ struct World {
     queues: BTreeMap<String, Vec<Incoming>>,
     sent: BTreeMap<i64, Sent>,
     next_id: i64,
+    /// The clock of the receiving side: the latest send time so far, unless a test sets it.
+    now: i64,
     rng: ChaCha20Rng,
 }
 
@@ -61,6 +63,7 @@ impl World {
             queues: BTreeMap::new(),
             sent: BTreeMap::new(),
             next_id: 1,
+            now: T0,
             rng,
         };
         for a in accounts {
@@ -116,6 +119,7 @@ impl World {
             .unwrap(),
         };
         self.clients.insert(from.to_owned(), client);
+        self.now = self.now.max(time);
         let id = self.next_id;
         self.next_id += 1;
         self.queues
@@ -156,7 +160,13 @@ impl World {
             Ok(bundles.get(acct).map(|(b, _)| b.identity.clone()))
         };
         let client = self.clients.get_mut(to).unwrap();
-        client.receive(batch, &mut self.escrow, &mut directory, &mut self.rng)
+        client.receive(
+            batch,
+            self.now,
+            &mut self.escrow,
+            &mut directory,
+            &mut self.rng,
+        )
     }
 
     fn identity_key(&self, account: &str, epoch: u64) -> escrow::IdentityKey {
@@ -293,22 +303,50 @@ fn simultaneous_first_messages_both_arrive_and_the_conversation_goes_on() {
     }
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// The session's first chain (X3DH).
+    X3dh,
+    /// A DH-ratchet chain after a reply.
+    Ratchet,
+    /// An epoch chain: the next day, without a reply.
+    Epoch,
+}
+
 /// One tampering sender: the recipient rejects the chain's first message with a typed reason,
 /// its sessions are unchanged, the envelope is kept, and the next honest chain still works.
-fn rejected_with(
+fn rejected_in(
+    kind: Kind,
     tamper: &mut dyn FnMut(Option<EscrowBlock>) -> Option<EscrowBlock>,
     expect: EscrowViolation,
 ) {
     let mut w = World::new(&["alice", "bob"], [3; 32]);
-    // An established conversation, so the violation is in a later chain.
     // An hour into the day, past the grace period for the previous epoch.
-    w.send("alice", "bob", "hello", T0 + 3_600);
-    w.deliver("bob", 0);
-    w.send("bob", "alice", "hi", T0 + 3_610);
-    w.deliver("alice", 0);
+    let mut t = T0 + 3_600;
+    match kind {
+        Kind::X3dh => {}
+        Kind::Ratchet => {
+            w.send("alice", "bob", "hello", t);
+            w.deliver("bob", 0);
+            w.send("bob", "alice", "hi", t + 10);
+            w.deliver("alice", 0);
+            t += 20;
+        }
+        Kind::Epoch => {
+            w.send("alice", "bob", "hello", t);
+            w.deliver("bob", 0);
+            t += DAY;
+        }
+    }
     let before = w.session_state("bob");
-    let id = w.send_with("alice", "bob", "secret plan", T0 + 3_620, Some(tamper));
-    assert!(w.sent[&id].env.start.is_some(), "a new chain");
+    let id = w.send_with("alice", "bob", "secret plan", t, Some(tamper));
+    let start = w.sent[&id].env.start.clone().expect("a new chain");
+    let want_kind = match kind {
+        Kind::X3dh => matches!(start.kind, ChainKind::X3dh(_)),
+        Kind::Ratchet => start.kind == ChainKind::Ratchet,
+        Kind::Epoch => start.kind == ChainKind::Epoch,
+    };
+    assert!(want_kind, "{kind:?}: {:?}", start.kind);
     let out = w.deliver("bob", 0);
     match &out[..] {
         [(rid, Outcome::Rejected { from, reason })] => {
@@ -319,11 +357,15 @@ fn rejected_with(
                 violation: expect,
             }
             .to_string();
-            assert_eq!(reason, &want);
+            assert_eq!(reason, &want, "{kind:?}");
         }
-        other => panic!("expected one rejection, got {other:?}"),
+        other => panic!("{kind:?}: expected one rejection, got {other:?}"),
     }
-    assert_eq!(before, w.session_state("bob"), "ratchet state advanced");
+    assert_eq!(
+        before,
+        w.session_state("bob"),
+        "{kind:?}: ratchet state advanced"
+    );
     let kept: Vec<i64> = w.clients["bob"]
         .quarantine()
         .map(|(i, _)| i.relay_id)
@@ -331,9 +373,32 @@ fn rejected_with(
     assert_eq!(kept, vec![id]);
 }
 
+fn rejected_with(
+    tamper: &mut dyn FnMut(Option<EscrowBlock>) -> Option<EscrowBlock>,
+    expect: EscrowViolation,
+) {
+    for kind in [Kind::X3dh, Kind::Ratchet, Kind::Epoch] {
+        rejected_in(kind, tamper, expect);
+    }
+}
+
 #[test]
 fn an_omitted_block_is_rejected() {
     rejected_with(&mut |_| None, EscrowViolation::Missing);
+}
+
+#[test]
+fn a_forged_recipient_wrap_is_rejected() {
+    rejected_with(
+        &mut |b| {
+            let mut b = b.unwrap();
+            let mut bytes = b.recipient_wrap.to_bytes();
+            bytes[100] ^= 0x01;
+            b.recipient_wrap = escrow::Wrap::from_bytes(&bytes).unwrap();
+            Some(b)
+        },
+        EscrowViolation::RecipientWrapMismatch,
+    );
 }
 
 #[test]
@@ -353,17 +418,24 @@ fn a_forged_block_is_rejected() {
 
 #[test]
 fn a_block_for_another_epoch_or_generation_is_rejected() {
-    rejected_with(
-        &mut |b| {
-            let mut b = b.unwrap();
-            b.epoch -= 1;
-            Some(b)
-        },
-        EscrowViolation::WrongEpoch {
-            found: (T0 / DAY) as u64 - 1,
-            expected: (T0 / DAY) as u64,
-        },
-    );
+    let day = (T0 / DAY) as u64;
+    let mut earlier = |b: Option<EscrowBlock>| {
+        let mut b = b.unwrap();
+        b.epoch -= 1;
+        Some(b)
+    };
+    for kind in [Kind::X3dh, Kind::Ratchet] {
+        let expect = EscrowViolation::WrongEpoch {
+            found: day - 1,
+            expected: day,
+        };
+        rejected_in(kind, &mut earlier, expect);
+    }
+    let expect = EscrowViolation::WrongEpoch {
+        found: day,
+        expected: day + 1,
+    };
+    rejected_in(Kind::Epoch, &mut earlier, expect);
     rejected_with(
         &mut |b| {
             let mut b = b.unwrap();
@@ -526,4 +598,152 @@ fn escrow_costs_bytes_once_per_chain_and_none_per_message() {
         on_start - off_start
     );
     assert_eq!(on.sent[&1].env.escrow_bytes(), 236);
+}
+
+#[test]
+fn skipped_keys_keep_their_chain_epoch() {
+    // Messages 0 and 2 arrive on time; message 1 (its key skipped and stored) is relayed the
+    // next day, past the grace period: refused as crossing the epoch.
+    let mut w = World::new(&["alice", "bob"], [10; 32]);
+    let ids: Vec<i64> = (0..3)
+        .map(|i| w.send("alice", "bob", &format!("{i}"), T0 + 3_600 + i))
+        .collect();
+    let mut q = w.queues.remove("bob").unwrap();
+    let late = q.remove(1);
+    w.queues.insert("bob".into(), q);
+    assert!(
+        w.deliver("bob", 0)
+            .iter()
+            .all(|(_, o)| matches!(o, Outcome::Delivered { .. }))
+    );
+    let before = w.session_state("bob");
+    w.queues.insert(
+        "bob".into(),
+        vec![Incoming {
+            server_time: T0 + DAY + 3_600,
+            ..late
+        }],
+    );
+    let out = w.deliver("bob", 0);
+    assert!(
+        matches!(&out[..], [(i, Outcome::Rejected { reason, .. })] if *i == ids[1] && reason.contains("relayed in epoch")),
+        "{out:?}"
+    );
+    assert_eq!(before, w.session_state("bob"));
+}
+
+#[test]
+fn the_grace_period_covers_relay_delay_across_midnight_and_no_more() {
+    for (delay, accepted) in [(100, true), (escrow_grace() + 60, false)] {
+        let mut w = World::new(&["alice", "bob"], [11; 32]);
+        w.send("alice", "bob", "hello", T0 + DAY - 30);
+        w.queues.get_mut("bob").unwrap()[0].server_time = T0 + DAY + delay;
+        w.now = T0 + DAY + delay;
+        let out = w.deliver("bob", 0);
+        assert_eq!(
+            matches!(out[0].1, Outcome::Delivered { .. }),
+            accepted,
+            "{delay}: {out:?}"
+        );
+    }
+}
+
+fn escrow_grace() -> i64 {
+    messenger::escrow_block::EPOCH_GRACE_SECS
+}
+
+#[test]
+fn an_impostor_with_its_own_keys_is_refused() {
+    // mallory makes a client named "alice" with fresh keys; the directory has the real alice.
+    let mut w = World::new(&["alice", "bob"], [12; 32]);
+    let (fake, _) = Client::register("alice", &mut w.rng).unwrap();
+    w.clients.insert("alice".into(), fake);
+    let id = w.send("alice", "bob", "it's me, alice", T0 + 10);
+    let out = w.deliver("bob", 0);
+    assert!(
+        matches!(&out[..], [(i, Outcome::Rejected { reason, .. })] if *i == id && reason.contains("does not match the relay's directory")),
+        "{out:?}"
+    );
+    assert!(!w.clients["bob"].has_session("alice"));
+}
+
+#[test]
+fn a_replayed_session_start_is_refused_after_its_chain_retired() {
+    let mut w = World::new(&["alice", "bob"], [13; 32]);
+    let first = w.send("alice", "bob", "hello", T0 + 10);
+    let replay = w.queues["bob"][0].clone();
+    w.deliver("bob", 0);
+    for i in 0..3 {
+        w.send("bob", "alice", "r", T0 + 20 + i);
+        w.deliver("alice", 0);
+        w.send("alice", "bob", "s", T0 + 30 + i);
+        w.deliver("bob", 0);
+    }
+    w.queues.insert(
+        "bob".into(),
+        vec![Incoming {
+            relay_id: 900,
+            ..replay
+        }],
+    );
+    let out = w.deliver("bob", 0);
+    assert!(
+        matches!(&out[..], [(900, Outcome::Rejected { reason, .. })] if reason.contains("replayed session start")),
+        "{first}: {out:?}"
+    );
+    // The conversation still works both ways.
+    w.send("bob", "alice", "still here", T0 + 100);
+    assert!(matches!(
+        w.deliver("alice", 0)[0].1,
+        Outcome::Delivered { .. }
+    ));
+}
+
+#[test]
+fn a_flood_of_orphan_messages_cannot_crowd_out_another_sender() {
+    let mut w = World::new(&["alice", "bob", "mallory"], [14; 32]);
+    // mallory's chain start is withheld: her 130 later messages can only be held.
+    for i in 0..131 {
+        w.send("mallory", "bob", "spam", T0 + 10 + i);
+    }
+    w.queues.get_mut("bob").unwrap().remove(0);
+    // alice's second message arrives before her first.
+    w.send("alice", "bob", "one", T0 + 200);
+    w.send("alice", "bob", "two", T0 + 201);
+    let mut q = w.queues.remove("bob").unwrap();
+    let alice_first = q.remove(130);
+    w.queues.insert("bob".into(), q);
+    let out = w.deliver("bob", 0);
+    let held = out
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Held))
+        .count();
+    let crowded = out
+        .iter()
+        .filter(
+            |(_, o)| matches!(o, Outcome::Rejected { reason, .. } if reason.contains("too many")),
+        )
+        .count();
+    assert_eq!(
+        (held, crowded),
+        (messenger::client::MAX_HELD_PER_SENDER + 1, 30)
+    );
+    w.queues.insert("bob".into(), vec![alice_first]);
+    let texts: Vec<String> = w
+        .deliver("bob", 0)
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Delivered { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    // A day and a grace period later, mallory's orphans expire.
+    w.now = T0 + DAY + escrow_grace() + 200;
+    let out = w.deliver("bob", 0);
+    assert_eq!(out.len(), 100);
+    assert!(out.iter().all(
+        |(_, o)| matches!(o, Outcome::Rejected { reason, .. } if reason.starts_with("expired"))
+    ));
+    assert_eq!(w.clients["bob"].held(), 0);
 }
