@@ -1,7 +1,7 @@
 //! `escrow-lab demo`, run for real: its claims hold, it never reuses a lab, and its output
 //! fits an 80-column terminal.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use assert_cmd::Command;
 use time::macros::datetime;

@@ -1,7 +1,7 @@
 //! `auditor log verify` and `auditor log stats`, run for real on a lab made by `escrow`,
 //! including a log database tampered with through a second connection.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The `escrow` binary, run for real: success, every refusal, exit codes, file modes, and
 //! files left unchanged by a refused command.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

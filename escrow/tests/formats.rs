@@ -6,7 +6,7 @@
 //! committed files still parse, verify and decrypt, and that the same seed still produces them
 //! byte for byte.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::path::PathBuf;
 

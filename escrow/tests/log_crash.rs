@@ -2,7 +2,7 @@
 //! many times; every time the log still verifies, and holds whole entries only, each covered
 //! by a signed checkpoint.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! RustCrypto/blsttc randomness is seeded from proptest-generated 32-byte seeds through
 //! `rand_chacha`, so every failure is reproducible.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use escrow::hazmat::{identity_key_unchecked, interpolate_unchecked, replace_share_value};
 use escrow::{

@@ -1,7 +1,7 @@
 //! The transparency log: external vectors (transparency-dev/merkle, the C2SP signed-note
 //! example), property tests of proofs and tampering, witness equivocation, the monitor.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The `messenger` binary, run for real next to `escrow setup`: the register / send / read /
 //! intercept round trip, and every refusal with exit 1, one stderr line and no file changed.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::collections::BTreeMap;
 use std::path::Path;

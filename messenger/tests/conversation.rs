@@ -2,7 +2,7 @@
 //! random conversations (property test) and the non-compliant senders an honest recipient
 //! must refuse.
 
-#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use std::collections::{BTreeMap, BTreeSet};
 
