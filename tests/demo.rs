@@ -26,6 +26,7 @@ fn demo_claims_hold_through_the_library() {
     assert!(outcome.two_shares_useless);
     assert!(outcome.three_shares_open);
     assert!(outcome.out_of_scope_refused);
+    assert!(outcome.log_verified);
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains("3 of 5 authorities required, 2 valid shares"),
