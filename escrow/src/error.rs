@@ -42,6 +42,14 @@ pub enum Error {
         "invalid epoch length '{0}': use a number followed by s, m, h or d, between 1s and 366d"
     )]
     EpochLength(String),
+    /// A time option is not RFC 3339.
+    #[error("{what} '{value}' is not an RFC 3339 time")]
+    BadTime {
+        /// The option (`--at`, `--from`, …).
+        what: &'static str,
+        /// The value given (printable form).
+        value: String,
+    },
     /// A timestamp lies before the Unix epoch or cannot be represented.
     #[error("time {0} is outside the supported range")]
     TimeRange(i128),

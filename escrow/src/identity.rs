@@ -93,6 +93,24 @@ pub fn format_epoch_length(secs: u64) -> String {
     format!("{secs}s")
 }
 
+/// Parses an RFC 3339 time given for option `what` (in UTC), or returns the current time to
+/// the second when none is given. The binaries' `--at`, `--from` and `--to` options use it.
+pub fn time_or_now(what: &'static str, s: Option<&str>) -> Result<time::OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    let bad = |v: &str| Error::BadTime {
+        what,
+        value: v.escape_debug().to_string(),
+    };
+    match s {
+        None => time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|_| Error::Internal("clock")),
+        Some(v) => time::OffsetDateTime::parse(v, &Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC))
+            .map_err(|_| bad(v)),
+    }
+}
+
 /// The epoch containing `unix_seconds`.
 pub fn epoch_at(unix_seconds: i64, epoch_length: u64) -> Result<u64> {
     if unix_seconds < 0 || epoch_length == 0 {
@@ -261,6 +279,16 @@ mod tests {
         assert_eq!(format_epoch_length(86_400), "1d");
         assert_eq!(format_epoch_length(7_200), "2h");
         assert_eq!(format_epoch_length(90), "90s");
+    }
+
+    #[test]
+    fn times_parse_as_utc() {
+        let t = time_or_now("--at", Some("2026-11-27T10:00:00+02:00")).unwrap();
+        assert_eq!(t.unix_timestamp(), 1_795_737_600 + 8 * 3_600);
+        assert_eq!(t.offset(), time::UtcOffset::UTC);
+        let e = time_or_now("--at", Some("noon")).unwrap_err().to_string();
+        assert_eq!(e, "--at 'noon' is not an RFC 3339 time");
+        assert!(time_or_now("--at", None).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod cli;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use escrow::identity::{format_epoch_length, parse_epoch_length};
 use escrow::lab::Lab;
@@ -218,12 +218,7 @@ fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> Resul
 }
 
 fn parse_time(s: Option<&str>) -> Result<OffsetDateTime> {
-    match s {
-        None => Ok(OffsetDateTime::now_utc().replace_nanosecond(0)?),
-        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
-            .map(|t| t.to_offset(time::UtcOffset::UTC))
-            .with_context(|| format!("--at '{}' is not an RFC 3339 time", s.escape_debug())),
-    }
+    Ok(escrow::identity::time_or_now("--at", s)?)
 }
 
 fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {

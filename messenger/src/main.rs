@@ -42,13 +42,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_time(what: &str, s: Option<&str>) -> Result<OffsetDateTime> {
-    match s {
-        None => Ok(OffsetDateTime::now_utc().replace_nanosecond(0)?),
-        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
-            .map(|t| t.to_offset(time::UtcOffset::UTC))
-            .with_context(|| format!("{what} '{}' is not an RFC 3339 time", s.escape_debug())),
-    }
+fn parse_time(what: &'static str, s: Option<&str>) -> Result<OffsetDateTime> {
+    Ok(escrow::identity::time_or_now(what, s)?)
 }
 
 fn rfc3339(unix: i64) -> String {
