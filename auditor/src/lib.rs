@@ -13,8 +13,21 @@ use escrow::transparency::monitor::{self, Report};
 
 /// Runs the full monitor check of a lab's log: recomputes the tree from the entries and
 /// verifies every stored hash, checkpoint signature and root, and witness cosignature.
+///
+/// The database is opened read-only. The checkpoints the lab's witnesses accepted (their
+/// `witness.json`, where present) must still be in the log: a log truncated or rewritten below
+/// any of them is reported.
 pub fn verify_log(lab: &Lab) -> escrow::Result<Report> {
     let config = lab.load_log_config()?;
-    let store = lab.open_log(&config)?;
-    monitor::verify(&store, &config)
+    let store = lab.open_log_read_only(&config)?;
+    let mut trusted = Vec::new();
+    for w in &config.witnesses {
+        if let Some(cp) = lab
+            .load_witness_state(&w.authority)?
+            .last_checkpoint(&config)?
+        {
+            trusted.push((w.authority.clone(), cp));
+        }
+    }
+    monitor::verify_with(&store, &config, &trusted)
 }

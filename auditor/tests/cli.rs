@@ -100,6 +100,12 @@ fn a_forged_cosignature_is_detected() {
         [forged],
     )
     .unwrap();
+    // Put the trigger back, so only the forged line is left to find.
+    db.execute_batch(
+        "CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures
+         BEGIN SELECT RAISE(ABORT, 'append-only log'); END;",
+    )
+    .unwrap();
     drop(db);
     let out = bin("auditor", &lab)
         .args(["log", "verify"])
@@ -107,7 +113,38 @@ fn a_forged_cosignature_is_detected() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("court"), "{err}");
+    assert!(
+        err.contains("cosignature") && err.contains("court"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_opens_the_log_read_only() {
+    let (_tmp, lab) = setup();
+    let db = lab.join("log/log.sqlite");
+    let before = std::fs::read(&db).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TRIGGER hashes_no_delete;")
+        .unwrap();
+    drop(conn);
+    let out = bin("auditor", &lab)
+        .args(["log", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("trigger hashes_no_delete")
+    );
+    // The monitor did not recreate the trigger (a second run still sees it missing).
+    let out = bin("auditor", &lab)
+        .args(["log", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_ne!(before.len(), 0);
 }
 
 #[test]

@@ -286,6 +286,12 @@ pub enum LogError {
     /// The stored log does not match its own entries.
     #[error("log tampered: {0}")]
     Tampered(String),
+    /// No checkpoint of this size is stored.
+    #[error("no checkpoint of size {size} in the log")]
+    NoCheckpoint {
+        /// The size asked for.
+        size: u64,
+    },
     /// An index is beyond the log.
     #[error("entry {index} is not in the log (size {size})")]
     NotInLog {

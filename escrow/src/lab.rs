@@ -240,7 +240,22 @@ impl Lab {
             return Ok(WitnessState::new(authority));
         }
         let bytes = read_limited(&path, MAX_FILE_LEN)?;
-        WitnessState::from_json(&bytes).map_err(|e| invalid(&path, e))
+        let state = WitnessState::from_json(&bytes).map_err(|e| invalid(&path, e))?;
+        if state.authority != authority {
+            return Err(Error::ShareMismatch {
+                authority: authority.to_owned(),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Opens the log read-only (the monitor's view: nothing is created or changed).
+    pub fn open_log_read_only(&self, config: &LogConfig) -> Result<LogStore> {
+        let path = self.log_dir().join("log.sqlite");
+        if !path.exists() {
+            return Err(LabError::NotSetUp { path }.into());
+        }
+        LogStore::open_read_only(&path, &config.origin)
     }
 }
 

@@ -119,7 +119,7 @@ fn summary(e: &escrow::transparency::LogEntry) -> String {
         } => {
             format!(
                 "{authority} released {identity_count} keys for {}…",
-                &digest[..digest.len().min(12)]
+                short(digest)
             )
         }
         WarrantExecuted {
@@ -129,7 +129,7 @@ fn summary(e: &escrow::transparency::LogEntry) -> String {
         } => {
             format!(
                 "{messages_decrypted} messages decrypted for {}…",
-                &digest[..digest.len().min(12)]
+                short(digest)
             )
         }
         GenerationCreated {
@@ -150,6 +150,11 @@ fn summary(e: &escrow::transparency::LogEntry) -> String {
             format!("generation {generation} retired by {authority}")
         }
     }
+}
+
+/// The first 12 characters (never a byte slice through a character).
+fn short(s: &str) -> String {
+    s.chars().take(12).collect()
 }
 
 fn log_prove(lab: &Lab, index: u64, out: Option<&std::path::Path>) -> Result<()> {
@@ -182,17 +187,27 @@ fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> Resul
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
     let signer = lab.witness_signer(authority, now.unix_timestamp().max(0) as u64)?;
-    let mut state = lab.load_witness_state(authority)?;
-    let previous = state.last_checkpoint(&config)?.map(|c| c.label());
-    let note = store.latest_checkpoint()?;
-    let (cp, line) = state.cosign(
-        &config,
-        &note,
-        &mut |old, new| store.prove_consistency(old, new),
-        &signer,
-    )?;
-    store.add_cosignature(cp.size(), config.witness(authority)?.name(), &line)?;
-    escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
+    if !signer.matches(&config, authority)? {
+        anyhow::bail!("{authority}'s witness key is not the key log.json lists for {authority}");
+    }
+    let witness_name = config.witness(authority)?.name().to_owned();
+    // The log's write lock is held from reading the checkpoint to storing the cosignature, and
+    // the witness remembers the checkpoint before the cosignature is published: a crash can
+    // lose a cosignature, never leave one the witness does not know it made.
+    let (cp, line, previous) = store.with_write_lock(|store| {
+        let mut state = lab.load_witness_state(authority)?;
+        let previous = state.last_checkpoint(&config)?.map(|c| c.label());
+        let note = store.checkpoint_note(store.size()?)?;
+        let (cp, line) = state.cosign(
+            &config,
+            &note,
+            &mut |old, new| store.prove_consistency(old, new),
+            &signer,
+        )?;
+        escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
+        store.add_cosignature(cp.size(), &witness_name, &line)?;
+        Ok((cp, line, previous))
+    })?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({

@@ -161,9 +161,20 @@ fn record(i: u64) -> LogRecord {
     })
 }
 
+/// A log whose entry 0 is `generation-created` (checkpoint of size 1), then the batches of
+/// `key-released` records, one checkpoint per batch.
 fn filled(log: &NewLog, batches: &[usize]) -> LogStore {
     let mut store = LogStore::in_memory(&log.config.origin).unwrap();
     let signer = log_signer(&log.log_key).unwrap();
+    let genesis = LogRecord::new(LogEntry::GenerationCreated {
+        realm: "lab".into(),
+        generation: 1,
+        master_public_key: "00".repeat(48),
+        threshold: 2,
+        authorities: vec!["court".into(), "ministry".into(), "oversight".into()],
+        time: "2026-11-27T00:00:00Z".into(),
+    });
+    store.append(&genesis, &signer).unwrap();
     let mut i = 0;
     for b in batches {
         let recs: Vec<LogRecord> = (0..*b as u64).map(|k| record(i + k)).collect();
@@ -261,8 +272,10 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
             &witness,
         )
         .unwrap();
-    assert_eq!(cp.size(), 5);
-    honest.add_cosignature(5, "court", &line).unwrap();
+    assert_eq!(cp.size(), 6);
+    honest
+        .add_cosignature(6, &court_witness(&log), &line)
+        .unwrap();
     let cosigned =
         SignedCheckpoint::verify(&honest.latest_checkpoint().unwrap(), &log.config).unwrap();
     assert!(cosigned.cosigned_by(&log.config, "court").unwrap());
@@ -283,12 +296,12 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
         "{err}"
     );
     // The same size with another root, and an older checkpoint, are refused too.
-    let fork5 = fork.checkpoint_at(5).unwrap();
-    let err = state.check(&log.config, &fork5, &mut |a, b| {
+    let fork6 = fork.checkpoint_at(6).unwrap();
+    let err = state.check(&log.config, &fork6, &mut |a, b| {
         fork.prove_consistency(a, b)
     });
     assert!(err.unwrap_err().to_string().starts_with("log equivocation"));
-    let older = honest.checkpoint_at(3).unwrap();
+    let older = honest.checkpoint_at(4).unwrap();
     let err = state.check(&log.config, &older, &mut |a, b| {
         honest.prove_consistency(a, b)
     });
@@ -309,11 +322,16 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
     let conn = honest.connection();
     conn.execute_batch("DROP TRIGGER checkpoints_no_delete;")
         .unwrap();
-    conn.execute("DELETE FROM checkpoints WHERE size = 5", [])
+    conn.execute("DELETE FROM checkpoints WHERE size = 6", [])
         .unwrap();
     conn.execute(
-        "INSERT INTO checkpoints VALUES (5, ?1)",
-        [String::from_utf8(fork5).unwrap()],
+        "INSERT INTO checkpoints VALUES (6, ?1)",
+        [String::from_utf8(fork6).unwrap()],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+         BEGIN SELECT RAISE(ABORT, 'append-only log'); END;",
     )
     .unwrap();
     let err = monitor::verify(&honest, &log.config)
@@ -336,11 +354,22 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
             &signer,
         )
         .unwrap();
-    store.add_cosignature(7, "court", &line).unwrap();
+    store
+        .add_cosignature(8, &court_witness(&log), &line)
+        .unwrap();
+    // The same line again is a no-op; another line for the same size and witness is refused.
+    store
+        .add_cosignature(8, &court_witness(&log), &line)
+        .unwrap();
+    assert!(
+        store
+            .add_cosignature(8, &court_witness(&log), "— other\n")
+            .is_err()
+    );
     let conn = store.connection();
     for sql in [
         "UPDATE entries SET data = x'00' WHERE idx = 1",
-        "DELETE FROM entries WHERE idx = 6",
+        "DELETE FROM entries WHERE idx = 7",
         "UPDATE hashes SET hash = x'00' WHERE idx = 0",
         "DELETE FROM checkpoints",
         "DELETE FROM cosignatures",
@@ -349,19 +378,28 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
     let report = monitor::verify(&store, &log.config).unwrap();
-    assert_eq!((report.size, report.checkpoints), (7, 2));
-    assert_eq!(report.cosignatures.get("court"), Some(&1));
+    assert_eq!((report.size, report.checkpoints), (8, 3));
     assert_eq!(report.stats.identities_released, (0..7).sum::<u64>());
+    assert_eq!(report.cosignatures.get("court"), Some(&1));
 
-    // With the triggers dropped, a rewritten entry is found.
+    // Dropping a trigger is itself reported; with the trigger back, the rewritten entry is.
     conn.execute_batch("DROP TRIGGER entries_no_update;")
         .unwrap();
-    let data = String::from_utf8(store.entry(2).unwrap().to_bytes().unwrap())
+    let err = monitor::verify(&store, &log.config)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("trigger entries_no_update"), "{err}");
+    let data = String::from_utf8(store.entry(3).unwrap().to_bytes().unwrap())
         .unwrap()
         .replace("\"identity_count\":2", "\"identity_count\":9");
     conn.execute(
-        "UPDATE entries SET data = ?1 WHERE idx = 2",
+        "UPDATE entries SET data = ?1 WHERE idx = 3",
         [data.as_bytes()],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+         BEGIN SELECT RAISE(ABORT, 'append-only log'); END;",
     )
     .unwrap();
     let err = monitor::verify(&store, &log.config)
@@ -416,4 +454,142 @@ fn cosignatures_are_bound_to_key_time_and_text() {
     // Key strings round trip through the config.
     let cfg = LogConfig::from_json(&log.config.to_json().unwrap()).unwrap();
     assert_eq!(cfg, log.config);
+}
+
+fn court_witness(log: &NewLog) -> String {
+    signed_note::Verifier::name(&log.config.witness("court").unwrap()).to_owned()
+}
+
+#[test]
+fn the_monitor_checks_every_stored_cosignature_line() {
+    let log = new_log(5);
+    let mut store = filled(&log, &[2]);
+    let note = store.latest_checkpoint().unwrap();
+    let court = CosignatureSigner::new(&log.witness_keys[0].1, 9).unwrap();
+    let ministry = CosignatureSigner::new(&log.witness_keys[1].1, 9).unwrap();
+    assert!(court.matches(&log.config, "court").unwrap());
+    assert!(!ministry.matches(&log.config, "court").unwrap());
+    let (_, court_line) = WitnessState::new("court")
+        .cosign(
+            &log.config,
+            &note,
+            &mut |a, b| store.prove_consistency(a, b),
+            &court,
+        )
+        .unwrap();
+    let (_, ministry_line) = WitnessState::new("ministry")
+        .cosign(
+            &log.config,
+            &note,
+            &mut |a, b| store.prove_consistency(a, b),
+            &ministry,
+        )
+        .unwrap();
+    // ministry's line filed as court's: refused (name and key ID must be court's).
+    let mut bad = filled(&log, &[2]);
+    bad.add_cosignature(3, &court_witness(&log), &ministry_line)
+        .unwrap();
+    let err = monitor::verify(&bad, &log.config).unwrap_err().to_string();
+    assert!(
+        err.contains("cosignature") && err.contains("court"),
+        "{err}"
+    );
+    // A line with one bit of its key ID flipped: refused, not silently ignored.
+    let (prefix, b64) = court_line.trim_end().rsplit_once(' ').unwrap();
+    let mut raw = B64.decode(b64).unwrap();
+    raw[0] ^= 1;
+    let flipped = format!("{prefix} {}\n", B64.encode(&raw));
+    let mut bad = filled(&log, &[2]);
+    bad.add_cosignature(3, &court_witness(&log), &flipped)
+        .unwrap();
+    assert!(monitor::verify(&bad, &log.config).is_err());
+    // Filed under a name no witness has: refused.
+    let mut bad = filled(&log, &[2]);
+    bad.add_cosignature(3, "stranger", &court_line).unwrap();
+    assert!(
+        monitor::verify(&bad, &log.config)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown witness")
+    );
+    // The honest line counts.
+    store
+        .add_cosignature(3, &court_witness(&log), &court_line)
+        .unwrap();
+    let report = monitor::verify(&store, &log.config).unwrap();
+    assert_eq!(report.cosignatures.get("court"), Some(&1));
+}
+
+#[test]
+fn the_monitor_refuses_empty_truncated_and_uncovered_logs() {
+    let log = new_log(6);
+    let empty = LogStore::in_memory(&log.config.origin).unwrap();
+    assert!(
+        monitor::verify(&empty, &log.config)
+            .unwrap_err()
+            .to_string()
+            .contains("empty")
+    );
+    // A checkpoint someone accepted that the log no longer contains (truncated or rewritten).
+    let long = filled(&log, &[3, 3]);
+    let accepted =
+        SignedCheckpoint::verify(&long.latest_checkpoint().unwrap(), &log.config).unwrap();
+    let short = filled(&log, &[3]);
+    let err = monitor::verify_with(&short, &log.config, &[("court".into(), accepted)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("log equivocation") && err.contains("accepted by court"),
+        "{err}"
+    );
+    // Entries beyond the newest checkpoint.
+    let uncovered = filled(&log, &[2]);
+    let conn = uncovered.connection();
+    conn.execute_batch("DROP TRIGGER checkpoints_no_delete;")
+        .unwrap();
+    conn.execute("DELETE FROM checkpoints WHERE size = 3", [])
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+         BEGIN SELECT RAISE(ABORT, 'append-only log'); END;",
+    )
+    .unwrap();
+    let err = monitor::verify(&uncovered, &log.config)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no checkpoint covers all 3 entries"), "{err}");
+}
+
+#[test]
+fn appends_refuse_malformed_or_oversized_entries() {
+    let log = new_log(7);
+    let mut store = filled(&log, &[1]);
+    let signer = log_signer(&log.log_key).unwrap();
+    let bad_digest = LogRecord::new(LogEntry::WarrantExecuted {
+        digest: "aaaaaaaaaaaé".into(),
+        messages_decrypted: 1,
+        time: "2026-11-27T00:00:00Z".into(),
+    });
+    assert!(store.append(&bad_digest, &signer).is_err());
+    let huge = LogRecord::new(LogEntry::WarrantLogged {
+        digest: "0".repeat(64),
+        reference: "r".into(),
+        target_count: 1,
+        epoch_count: 1,
+        issuing_authority: "x".repeat(20_000),
+        time: "2026-11-27T00:00:00Z".into(),
+    });
+    assert!(store.append(&huge, &signer).is_err());
+    assert_eq!(store.size().unwrap(), 2);
+    assert!(monitor::verify(&store, &log.config).is_ok());
+    // Statistics saturate instead of overflowing.
+    let big = |_| {
+        LogRecord::new(LogEntry::WarrantExecuted {
+            digest: "0".repeat(64),
+            messages_decrypted: u64::MAX,
+            time: "2026-11-27T00:00:00Z".into(),
+        })
+    };
+    let s = monitor::stats(&[big(0), big(1)]);
+    assert_eq!(s.messages_decrypted, u64::MAX);
 }

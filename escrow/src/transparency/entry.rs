@@ -125,6 +125,70 @@ impl LogRecord {
         serde_json::to_vec(self).map_err(|_| Error::Internal("log entry JSON"))
     }
 
+    /// Checks field formats: digests are 64 lowercase hex digits, times RFC 3339, names valid
+    /// (so an entry that would later fail to parse can never be appended).
+    pub fn validate(&self) -> Result<()> {
+        let digest_ok = |d: &str| {
+            d.len() == 64
+                && d.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let bad = |r: &'static str| Error::InconsistentParameters(r);
+        if time::OffsetDateTime::parse(
+            self.entry.time(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .is_err()
+        {
+            return Err(bad("log entry time is not RFC 3339"));
+        }
+        match &self.entry {
+            LogEntry::WarrantLogged {
+                digest,
+                reference,
+                issuing_authority,
+                ..
+            } => {
+                if !digest_ok(digest) {
+                    return Err(bad("log entry digest is not 64 hex digits"));
+                }
+                for t in [reference, issuing_authority] {
+                    if t.is_empty() || t.len() > 256 || t.chars().any(char::is_control) {
+                        return Err(bad("log entry text must be 1 to 256 printable characters"));
+                    }
+                }
+            }
+            LogEntry::KeyReleased {
+                digest, authority, ..
+            } => {
+                if !digest_ok(digest) {
+                    return Err(bad("log entry digest is not 64 hex digits"));
+                }
+                crate::identity::check_name("authority", authority)?;
+            }
+            LogEntry::WarrantExecuted { digest, .. } => {
+                if !digest_ok(digest) {
+                    return Err(bad("log entry digest is not 64 hex digits"));
+                }
+            }
+            LogEntry::GenerationCreated {
+                realm, authorities, ..
+            } => {
+                crate::identity::check_name("realm", realm)?;
+                for a in authorities {
+                    crate::identity::check_name("authority", a)?;
+                }
+            }
+            LogEntry::GenerationRetired {
+                realm, authority, ..
+            } => {
+                crate::identity::check_name("realm", realm)?;
+                crate::identity::check_name("authority", authority)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Parses canonical bytes; anything else is refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_ENTRY_LEN {

@@ -13,8 +13,10 @@
 //! * Storage: SQLite ([`store`]), append-only triggers, one transaction per append.
 //! * Proof bundles ([`proof::ProofBundle`]): entry, index, inclusion proof and signed checkpoint,
 //!   checkable offline (in the spirit of C2SP tlog-proof).
-//! * Monitor ([`monitor`]): recomputes the tree from the entries and checks every checkpoint
-//!   and cosignature; prints public statistics.
+//! * Monitor ([`monitor`]): recomputes the tree from the entries, checks every checkpoint, every
+//!   stored cosignature line against the witness it is filed under, the database's tables and
+//!   append-only triggers, and consistency with checkpoints that witnesses accepted; computes
+//!   public statistics.
 
 pub mod entry;
 pub mod monitor;
@@ -239,6 +241,15 @@ impl CosignatureSigner {
     }
 }
 
+impl CosignatureSigner {
+    /// Whether this signer holds the key `config` lists for `authority` (same name and key
+    /// ID): a witness never cosigns under another authority's key.
+    pub fn matches(&self, config: &LogConfig, authority: &str) -> Result<bool> {
+        let v = config.witness(authority)?;
+        Ok(v.name == self.name && v.id == self.id)
+    }
+}
+
 impl signed_note::Signer for CosignatureSigner {
     fn name(&self) -> &str {
         &self.name
@@ -311,7 +322,24 @@ impl Verifier for CosignatureVerifier {
         ) else {
             return false;
         };
-        sig.len() == 72 && self.key.verify(&cosigned_message(time, msg), &s).is_ok()
+        // C2SP tlog-cosignature: the timestamp MUST NOT exceed 2^63 - 1.
+        sig.len() == 72
+            && time <= i64::MAX as u64
+            && self.key.verify(&cosigned_message(time, msg), &s).is_ok()
+    }
+}
+
+impl CosignatureVerifier {
+    /// Checks one stored cosignature line (`— name base64(id ‖ sig)`) against the checkpoint
+    /// text it claims to sign: it must name this witness's key (name and key ID) and verify.
+    pub fn check_line(&self, checkpoint_text: &[u8], line: &str) -> bool {
+        let Ok(sig) = signed_note::Signature::from_bytes(line.trim_end_matches('\n').as_bytes())
+        else {
+            return false;
+        };
+        sig.name() == self.name
+            && sig.id() == self.id
+            && self.verify(checkpoint_text, sig.signature())
     }
 }
 
@@ -377,7 +405,9 @@ impl SignedCheckpoint {
         format!("{}/{}", self.size(), hex::encode(&self.root().0[..8]))
     }
 
-    /// Whether `authority`'s witness cosigned this checkpoint (validly).
+    /// Whether `authority`'s witness cosigned this checkpoint (validly). A line with the
+    /// witness's key but a bad signature is an error; lines of unknown keys are ignored here —
+    /// the monitor checks every stored line against its witness row instead.
     pub fn cosigned_by(&self, config: &LogConfig, authority: &str) -> Result<bool> {
         let v = config.witness(authority)?;
         Ok(match self.note.verify(&One(&v)) {

@@ -9,8 +9,9 @@ use tlog_tiles::{Hash, HashReader};
 
 use super::entry::{LogEntry, LogRecord};
 use super::store::LogStore;
-use super::{LogConfig, SignedCheckpoint};
+use super::{CosignatureVerifier, LogConfig, SignedCheckpoint};
 use crate::error::{LogError, Result};
+use signed_note::Verifier as _;
 
 struct MemHashes<'a>(&'a [Hash]);
 
@@ -62,6 +63,25 @@ pub struct Report {
 
 /// Runs every check; the first failure is the error.
 pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
+    verify_with(store, config, &[])
+}
+
+/// [`verify`], and also requires the log to contain each `trusted` checkpoint (for instance
+/// those the witnesses accepted): a log truncated or rewritten below a checkpoint someone
+/// accepted is reported.
+pub fn verify_with(
+    store: &LogStore,
+    config: &LogConfig,
+    trusted: &[(String, SignedCheckpoint)],
+) -> Result<Report> {
+    let missing = store.missing_schema()?;
+    if !missing.is_empty() {
+        return Err(LogError::Tampered(format!(
+            "the database lacks {} (the append-only triggers were dropped?)",
+            missing.join(", ")
+        ))
+        .into());
+    }
     let raw = store.raw_entries()?;
     let mut records = Vec::with_capacity(raw.len());
     let mut hashes: Vec<Hash> = Vec::new();
@@ -72,6 +92,20 @@ pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
         let new = tlog_tiles::stored_hashes(i as u64, data, &MemHashes(&hashes))
             .map_err(|e| LogError::Tampered(format!("recomputing entry {i}: {e}")))?;
         hashes.extend(new);
+    }
+    match records.first().map(|r| &r.entry) {
+        Some(LogEntry::GenerationCreated { .. }) => {}
+        Some(_) => {
+            return Err(
+                LogError::Tampered("entry 0 is not the generation-created entry".into()).into(),
+            );
+        }
+        None => {
+            return Err(LogError::Tampered(
+                "the log is empty: entry 0 (generation-created) is missing".into(),
+            )
+            .into());
+        }
     }
     // The stored hashes must be exactly the recomputed ones.
     let mut stmt = store
@@ -101,12 +135,15 @@ pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
         ))
         .into());
     }
-    // Every checkpoint: log signature, root recomputed from the entries, cosignatures.
+    let root_at = |s: u64| -> Result<Hash> {
+        Ok(tlog_tiles::tree_hash(s, &MemHashes(&hashes))
+            .map_err(|e| LogError::Tampered(format!("tree of size {s}: {e}")))?)
+    };
+    // Every checkpoint: log signature, root recomputed from the entries.
     let sizes = store.checkpoint_sizes()?;
-    let mut cosignatures: BTreeMap<String, u64> = BTreeMap::new();
     let mut root = tlog_tiles::EMPTY_HASH;
     for s in &sizes {
-        let note = store.checkpoint_at(*s)?;
+        let note = store.checkpoint_note(*s)?;
         let cp = SignedCheckpoint::verify(&note, config)?;
         if cp.size() != *s || *s > raw.len() as u64 {
             return Err(LogError::Tampered(format!(
@@ -115,8 +152,7 @@ pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
             ))
             .into());
         }
-        let expected = tlog_tiles::tree_hash(*s, &MemHashes(&hashes))
-            .map_err(|e| LogError::Tampered(format!("tree of size {s}: {e}")))?;
+        let expected = root_at(*s)?;
         if expected != cp.root() {
             return Err(LogError::Equivocation {
                 old: format!(
@@ -128,17 +164,51 @@ pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
             }
             .into());
         }
-        for w in &config.witnesses {
-            if cp.cosigned_by(config, &w.authority)? {
-                *cosignatures.entry(w.authority.clone()).or_default() += 1;
-            }
-        }
         root = expected;
     }
-    if !raw.is_empty() && sizes.last() != Some(&(raw.len() as u64)) {
+    if sizes.last() != Some(&(raw.len() as u64)) {
         return Err(
             LogError::Tampered(format!("no checkpoint covers all {} entries", raw.len())).into(),
         );
+    }
+    // Every stored cosignature line: filed under a known witness, for a stored checkpoint,
+    // naming that witness's key, and valid.
+    let mut cosignatures: BTreeMap<String, u64> = BTreeMap::new();
+    for (size, witness, line) in store.cosignature_rows()? {
+        let (authority, verifier) = config
+            .witnesses
+            .iter()
+            .find_map(|w| {
+                let v = CosignatureVerifier::new(&w.key).ok()?;
+                (v.name() == witness).then(|| (w.authority.clone(), v))
+            })
+            .ok_or_else(|| {
+                LogError::Tampered(format!(
+                    "a cosignature is filed under unknown witness '{witness}'"
+                ))
+            })?;
+        let note = store.checkpoint_note(size)?;
+        let text = signed_note::Note::from_bytes(&note)
+            .map_err(|e| LogError::Tampered(format!("checkpoint {size}: {e}")))?;
+        if !verifier.check_line(text.text(), &line) {
+            return Err(LogError::BadSignature {
+                what: format!("cosignature on the checkpoint of size {size}"),
+                signer: authority,
+            }
+            .into());
+        }
+        *cosignatures.entry(authority).or_default() += 1;
+    }
+    // Checkpoints someone accepted must still be in this log.
+    for (who, cp) in trusted {
+        if cp.size() > raw.len() as u64 || root_at(cp.size())? != cp.root() {
+            return Err(LogError::Equivocation {
+                old: format!("{} (accepted by {who})", cp.label()),
+                new: format!("{}/{} (this log)", raw.len(), hex::encode(&root.0[..8])),
+                by: String::new(),
+            }
+            .into());
+        }
     }
     Ok(Report {
         size: raw.len() as u64,
@@ -164,7 +234,9 @@ pub fn stats(records: &[LogRecord]) -> Stats {
                 identity_count,
                 ..
             } => {
-                s.identities_released += u64::from(*identity_count);
+                s.identities_released = s
+                    .identities_released
+                    .saturating_add(u64::from(*identity_count));
                 *s.releases_by_authority
                     .entry(authority.clone())
                     .or_default() += 1;
@@ -172,8 +244,8 @@ pub fn stats(records: &[LogRecord]) -> Stats {
             LogEntry::WarrantExecuted {
                 messages_decrypted, ..
             } => {
-                s.executions += 1;
-                s.messages_decrypted += messages_decrypted;
+                s.executions = s.executions.saturating_add(1);
+                s.messages_decrypted = s.messages_decrypted.saturating_add(*messages_decrypted);
             }
             LogEntry::GenerationCreated { .. } | LogEntry::GenerationRetired { .. } => {}
         }

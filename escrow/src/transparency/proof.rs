@@ -80,10 +80,21 @@ pub struct ProofBundle {
 impl ProofBundle {
     /// Builds the bundle of entry `index` against the log's newest checkpoint.
     pub fn build(store: &LogStore, index: u64) -> Result<Self> {
-        let size = store.size()?;
+        // The checkpoint first, then a proof for exactly its size: an append in between
+        // cannot make the bundle inconsistent (the log is append-only).
+        let note = store.latest_checkpoint()?;
+        let text = signed_note::Note::from_bytes(&note).map_err(|e| LogError::Malformed {
+            what: "checkpoint note",
+            reason: e.to_string(),
+        })?;
+        let size = tlog_tiles::Checkpoint::from_bytes(text.text())
+            .map_err(|e| LogError::Malformed {
+                what: "checkpoint",
+                reason: e.to_string(),
+            })?
+            .size();
         let record = store.entry(index)?;
         let proof = store.prove_inclusion(index, size)?;
-        let note = store.latest_checkpoint()?;
         Ok(Self {
             version: 1,
             kind: "escrow-lab/log-proof".into(),

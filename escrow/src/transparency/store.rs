@@ -40,6 +40,22 @@ CREATE TRIGGER IF NOT EXISTS cosignatures_no_delete BEFORE DELETE ON cosignature
     BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
 ";
 
+/// Tables and triggers every log database must have.
+const REQUIRED: [(&str, &str); 12] = [
+    ("table", "entries"),
+    ("table", "hashes"),
+    ("table", "checkpoints"),
+    ("table", "cosignatures"),
+    ("trigger", "entries_no_update"),
+    ("trigger", "entries_no_delete"),
+    ("trigger", "hashes_no_update"),
+    ("trigger", "hashes_no_delete"),
+    ("trigger", "checkpoints_no_update"),
+    ("trigger", "checkpoints_no_delete"),
+    ("trigger", "cosignatures_no_update"),
+    ("trigger", "cosignatures_no_delete"),
+];
+
 /// Reads stored hashes through any connection (or open transaction).
 pub(crate) struct DbHashes<'a>(pub(crate) &'a Connection);
 
@@ -202,7 +218,7 @@ impl LogStore {
             )
             .optional()
             .map_err(LogError::Db)?;
-        let note = note.ok_or(LogError::NotInLog { index: size, size })?;
+        let note = note.ok_or(LogError::NoCheckpoint { size })?;
         let mut stmt = self
             .conn
             .prepare("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY witness")
@@ -233,15 +249,117 @@ impl LogStore {
         Ok(sizes.into_iter().map(|s| s as u64).collect())
     }
 
-    /// Stores a witness's cosignature line for the checkpoint of `size`.
+    /// Stores a witness's cosignature line for the checkpoint of `size`. Storing the same line
+    /// again is a no-op; another line for the same size and witness is refused.
     pub fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO cosignatures VALUES (?1, ?2, ?3)",
-                params![size as i64, witness, line],
+        let existing: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT line FROM cosignatures WHERE size = ?1 AND witness = ?2",
+                params![size as i64, witness],
+                |r| r.get(0),
             )
+            .optional()
             .map_err(LogError::Db)?;
-        Ok(())
+        match existing {
+            Some(l) if l == line => Ok(()),
+            Some(_) => Err(LogError::Tampered(format!(
+                "{witness} already cosigned the checkpoint of size {size} with another signature"
+            ))
+            .into()),
+            None => {
+                self.conn
+                    .execute(
+                        "INSERT INTO cosignatures VALUES (?1, ?2, ?3)",
+                        params![size as i64, witness, line],
+                    )
+                    .map_err(LogError::Db)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Every stored cosignature: (size, witness name, line).
+    pub fn cosignature_rows(&self) -> Result<Vec<(u64, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size, witness, line FROM cosignatures ORDER BY size, witness")
+            .map_err(LogError::Db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+            })
+            .map_err(LogError::Db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(LogError::Db)?;
+        Ok(rows)
+    }
+
+    /// The stored checkpoint note of `size` without its cosignature lines.
+    pub fn checkpoint_note(&self, size: u64) -> Result<Vec<u8>> {
+        let note: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                [size as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(LogError::Db)?;
+        Ok(note.ok_or(LogError::NoCheckpoint { size })?.into_bytes())
+    }
+
+    /// Runs `f` holding the database's write lock (`BEGIN IMMEDIATE` … `COMMIT`); rolls back
+    /// if `f` fails. Serializes read-check-write sequences such as a witness cosigning.
+    pub fn with_write_lock<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(LogError::Db)?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT").map_err(LogError::Db)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing log read-only, creating and changing nothing (the monitor's view).
+    pub fn open_read_only(path: &Path, origin: &str) -> Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(LogError::Db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(LogError::Db)?;
+        Ok(Self {
+            conn,
+            origin: origin.to_owned(),
+        })
+    }
+
+    /// Names of the tables and triggers the schema requires that are missing.
+    pub fn missing_schema(&self) -> Result<Vec<String>> {
+        let mut missing = Vec::new();
+        for (kind, name) in REQUIRED {
+            let found: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2",
+                    params![kind, name],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(LogError::Db)?;
+            if found.is_none() {
+                missing.push(format!("{kind} {name}"));
+            }
+        }
+        Ok(missing)
     }
 
     /// The tree hash at `size`, from the stored hashes.
@@ -289,7 +407,14 @@ fn size_in(conn: &Connection) -> Result<u64> {
 }
 
 fn append_in(tx: &Transaction<'_>, record: &LogRecord) -> Result<u64> {
+    record.validate()?;
     let data = record.to_bytes()?;
+    if data.len() > super::entry::MAX_ENTRY_LEN {
+        return Err(crate::Error::Length {
+            what: "log entry",
+            found: data.len(),
+        });
+    }
     let n = size_in(tx)?;
     let hashes = tlog_tiles::stored_hashes(n, &data, &DbHashes(tx)).map_err(proof_err)?;
     let first = tlog_tiles::stored_hash_index(0, n);

@@ -84,7 +84,12 @@ impl WitnessState {
                     return Err(equivocation());
                 }
             } else if last.size() > 0 {
-                let proof = prove(last.size(), cp.size()).map_err(|_| equivocation())?;
+                // A database fault is not an accusation: only a missing or failing proof is.
+                let proof = match prove(last.size(), cp.size()) {
+                    Ok(p) => p,
+                    Err(Error::Log(LogError::Db(e))) => return Err(LogError::Db(e).into()),
+                    Err(_) => return Err(equivocation()),
+                };
                 verify_consistency(&proof, last.size(), last.root(), cp.size(), cp.root())
                     .map_err(|_| equivocation())?;
             }
