@@ -12,8 +12,8 @@ use escrow::transparency::proof::{ProofBundle, verify_consistency, verify_inclus
 use escrow::transparency::store::LogStore;
 use escrow::transparency::witness::WitnessState;
 use escrow::transparency::{
-    CosignatureSigner, LogConfig, LogEntry, LogRecord, NewLog, SignedCheckpoint, generate_log,
-    log_signer,
+    CosignatureSigner, CosignatureVerifier, LogConfig, LogEntry, LogRecord, NewLog,
+    SignedCheckpoint, generate_log, log_signer,
 };
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -592,4 +592,35 @@ fn appends_refuse_malformed_or_oversized_entries() {
     };
     let s = monitor::stats(&[big(0), big(1)]);
     assert_eq!(s.messages_decrypted, u64::MAX);
+}
+
+/// The cosignature line of the C2SP tlog-cosignature specification's example. The spec does
+/// not publish the witness's public key, so the signature cannot be checked; the layout can:
+/// base64(key ID (4) ‖ u64_be timestamp (8) ‖ Ed25519 signature (64)), as our signer writes.
+#[test]
+fn c2sp_cosignature_example_layout() {
+    let line = "— witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==";
+    let sig = signed_note::Signature::from_bytes(line.as_bytes()).unwrap();
+    assert_eq!(sig.name(), "witness.example.com/w1");
+    assert_eq!(sig.signature().len(), 72);
+    let t = CosignatureVerifier::time_of(sig.signature()).unwrap();
+    assert_eq!(t, 1_679_315_147); // 2023-03-20T12:25:47Z, when the example was made
+    // Ours has the same shape.
+    let log = new_log(8);
+    let store = filled(&log, &[1]);
+    let signer = CosignatureSigner::new(&log.witness_keys[2].1, 1_679_315_147).unwrap();
+    let (_, ours) = WitnessState::new("oversight")
+        .cosign(
+            &log.config,
+            &store.latest_checkpoint().unwrap(),
+            &mut |a, b| store.prove_consistency(a, b),
+            &signer,
+        )
+        .unwrap();
+    let ours = signed_note::Signature::from_bytes(ours.trim_end().as_bytes()).unwrap();
+    assert_eq!(ours.signature().len(), 72);
+    assert_eq!(
+        CosignatureVerifier::time_of(ours.signature()),
+        Some(1_679_315_147)
+    );
 }
