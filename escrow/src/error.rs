@@ -177,6 +177,9 @@ pub enum Error {
         /// Generation found.
         generation: u32,
     },
+    /// A warrant is malformed or an honest authority must refuse it.
+    #[error("{0}")]
+    Warrant(WarrantError),
     /// A transparency log operation or check failed.
     #[error(transparent)]
     Log(#[from] LogError),
@@ -230,6 +233,61 @@ pub enum LabError {
         /// What is wrong with it.
         error: Box<Error>,
     },
+}
+
+/// Why a warrant is malformed or refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum WarrantError {
+    /// A field does not have the required form.
+    #[error("warrant: {field} {reason}")]
+    Malformed {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A target is named twice.
+    #[error("warrant: target '{0}' is named twice")]
+    DuplicateTarget(String),
+    /// The warrant names another generation.
+    #[error(
+        "refused: the warrant is for generation {warrant}, the current generation is {current}"
+    )]
+    WrongGeneration {
+        /// In the warrant.
+        warrant: u32,
+        /// Current.
+        current: u32,
+    },
+    /// The warrant expired.
+    #[error("refused: the warrant expired at {0}")]
+    Expired(String),
+    /// The timespan lies in the future.
+    #[error("refused: the timespan {0}")]
+    Future(&'static str),
+    /// The timespan is longer than the policy allows.
+    #[error("refused: the timespan covers {days} days, the policy allows {max}")]
+    SpanTooLong {
+        /// Days covered (rounded up).
+        days: i64,
+        /// Policy maximum.
+        max: u32,
+    },
+    /// More targets than the policy allows.
+    #[error("refused: {count} targets, the policy allows {max}")]
+    TooManyTargets {
+        /// Targets named.
+        count: usize,
+        /// Policy maximum.
+        max: u32,
+    },
+}
+
+impl From<WarrantError> for Error {
+    fn from(e: WarrantError) -> Self {
+        Error::Warrant(e)
+    }
 }
 
 /// Transparency-log failures: storage, signatures, proofs, equivocation.

@@ -16,6 +16,8 @@
 //! * [`wrap`] — the verifiable wrap of a 32-byte key;
 //! * [`params`], [`setup`] — generations, trusted-dealer setup, authority shares;
 //! * [`release`] — key shares, warrant signature shares, verified combination;
+//! * [`warrant`] — warrants (ETSI TS 103 120 vocabulary), their JCS digest, scope and the
+//!   authorities' policy checks;
 //! * [`transparency`] — the RFC 6962 log of warrants and key releases, C2SP checkpoints,
 //!   witness cosignatures, proofs and the monitor;
 //! * [`lab`] — the lab directory on disk (the crate's one storage module);
@@ -37,9 +39,10 @@ pub mod params;
 pub mod release;
 pub mod setup;
 pub mod transparency;
+pub mod warrant;
 pub mod wrap;
 
-pub use error::{Error, LabError, LogError, Result};
+pub use error::{Error, LabError, LogError, Result, WarrantError};
 pub use identity::ScopeIdentity;
 pub use params::{MAX_AUTHORITIES, Policy, PublicParams};
 pub use release::{
