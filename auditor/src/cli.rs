@@ -26,6 +26,62 @@ pub enum Command {
     /// Public monitor of the transparency log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Draft and submit warrants.
+    #[command(subcommand)]
+    Warrant(Box<WarrantCommand>),
+}
+
+/// `auditor warrant …`
+#[derive(Debug, Subcommand)]
+pub enum WarrantCommand {
+    /// Draft a warrant (with a fresh random nonce) for the lab's current generation.
+    New {
+        /// AuthorisationReference: the warrant's unique reference.
+        #[arg(long, value_name = "REF")]
+        reference: String,
+        /// A target account (repeat for several).
+        #[arg(long = "target", value_name = "ACCOUNT", required = true)]
+        targets: Vec<String>,
+        /// Start of the traffic window (RFC 3339, inclusive).
+        #[arg(long = "from", value_name = "TIME")]
+        from: String,
+        /// End of the traffic window (RFC 3339, exclusive).
+        #[arg(long = "to", value_name = "TIME")]
+        to: String,
+        /// The issuing authority.
+        #[arg(long, value_name = "NAME")]
+        issuer: String,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        justification: String,
+        /// Expiry (RFC 3339; default: seven days after --at).
+        #[arg(long, value_name = "TIME")]
+        expires: Option<String>,
+        /// Legal basis.
+        #[arg(long, default_value = "lawful-interception", value_name = "TEXT")]
+        legal_type: String,
+        /// Jurisdiction (default: the realm).
+        #[arg(long, value_name = "TEXT")]
+        jurisdiction: Option<String>,
+        /// Drafting time (RFC 3339; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Write the warrant here instead of standard output (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Log a warrant (digest, reference and counts; never its text) and write the receipt:
+    /// the proof bundle authorities check before approving.
+    Submit {
+        /// The warrant file.
+        file: PathBuf,
+        /// Where to write the receipt (default: FILE with `.receipt.json` appended).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Submission time recorded in the log (RFC 3339; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
 }
 
 /// `auditor log …`

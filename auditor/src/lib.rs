@@ -1,15 +1,77 @@
 //! # auditor — public checks of the escrow system
 //!
-//! Today: the public monitor of the transparency log (design reference §7), through the
-//! verification surface of `escrow::transparency` only — the auditor never touches code that
-//! holds key shares. Warrant drafting, approval checking and capture decryption arrive with
-//! the warrants issue.
+//! Today: the public monitor of the transparency log (design reference §7), and the first half
+//! of the warrant process (design reference §6): drafting a warrant and submitting it to the
+//! log, which returns a receipt (the proof bundle authorities check before approving). The
+//! auditor uses the public surfaces of `escrow` only — never code that holds key shares.
+//! Approval checking and capture decryption arrive with the rest of the warrants issue.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use escrow::lab::Lab;
 use escrow::transparency::monitor::{self, Report};
+use escrow::transparency::proof::ProofBundle;
+use escrow::transparency::{LogEntry, LogRecord};
+use escrow::warrant::Warrant;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// What submitting a warrant did.
+#[derive(Debug)]
+pub struct Submission {
+    /// The receipt: the `warrant-logged` entry with its inclusion proof and checkpoint.
+    pub receipt: ProofBundle,
+    /// The entry's index in the log.
+    pub index: u64,
+    /// False if the same warrant (same digest) was logged before: nothing was appended.
+    pub new: bool,
+}
+
+/// Logs a warrant: appends `warrant-logged` (digest, reference, counts, issuer, time — never
+/// the text) and returns the receipt. Submitting the same warrant again appends nothing and
+/// returns a receipt for the existing entry.
+pub fn submit_warrant(
+    lab: &Lab,
+    warrant: &Warrant,
+    now: OffsetDateTime,
+) -> escrow::Result<Submission> {
+    let params = lab.load_params()?;
+    let epochs = warrant.epochs(&params)?;
+    // The scope check refuses a warrant for another generation before anything is logged.
+    warrant.scope(&params)?;
+    let digest = hex::encode(warrant.digest()?);
+    let config = lab.load_log_config()?;
+    let signer = lab.log_signer()?;
+    let mut store = lab.open_log(&config)?;
+    let time = now
+        .format(&Rfc3339)
+        .map_err(|_| escrow::Error::Internal("RFC 3339 formatting"))?;
+    let (index, new) = store.with_write_lock(|store| {
+        for i in 0..store.size()? {
+            if let LogEntry::WarrantLogged { digest: d, .. } = &store.entry(i)?.entry {
+                if *d == digest {
+                    return Ok((i, false));
+                }
+            }
+        }
+        let record = LogRecord::new(LogEntry::WarrantLogged {
+            digest: digest.clone(),
+            reference: warrant.reference.clone(),
+            target_count: warrant.targets.len() as u32,
+            epoch_count: (epochs.end() - epochs.start() + 1) as u32,
+            issuing_authority: warrant.issuing_authority.clone(),
+            time: time.clone(),
+        });
+        let (index, _) = store.append(&record, &signer)?;
+        Ok((index, true))
+    })?;
+    Ok(Submission {
+        receipt: ProofBundle::build(&store, index)?,
+        index,
+        new,
+    })
+}
 
 /// Runs the full monitor check of a lab's log: recomputes the tree from the entries and
 /// verifies every stored hash, checkpoint signature and root, and witness cosignature.

@@ -11,7 +11,10 @@ use anyhow::Result;
 use clap::Parser;
 use escrow::lab::Lab;
 
-use cli::{Cli, Command, LogCommand};
+use cli::{Cli, Command, LogCommand, WarrantCommand};
+use escrow::identity::time_or_now;
+use escrow::lab::{read_limited, write_atomic};
+use escrow::warrant::{Warrant, WarrantDraft};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -33,6 +36,9 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<()> {
     let lab = Lab::new(&cli.lab);
+    if let Command::Warrant(w) = &cli.command {
+        return warrant(&lab, w, cli.json);
+    }
     let report = auditor::verify_log(&lab)?;
     let mut out = std::io::stdout().lock();
     match (&cli.command, cli.json) {
@@ -59,6 +65,7 @@ fn run(cli: &Cli) -> Result<()> {
             let doc = serde_json::json!({"version": 1, "size": report.size, "stats": report.stats});
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
+        (Command::Warrant(_), _) => unreachable!("handled above"),
         (Command::Log(LogCommand::Stats), false) => {
             let s = &report.stats;
             writeln!(
@@ -84,4 +91,97 @@ fn run(cli: &Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
+    match cmd {
+        WarrantCommand::New {
+            reference,
+            targets,
+            from,
+            to,
+            issuer,
+            justification,
+            expires,
+            legal_type,
+            jurisdiction,
+            at,
+            out,
+        } => {
+            let now = time_or_now("--at", at.as_deref())?;
+            let params = lab.load_params()?;
+            let draft = WarrantDraft {
+                reference: reference.clone(),
+                legal_type: legal_type.clone(),
+                issuing_authority: issuer.clone(),
+                jurisdiction: jurisdiction
+                    .clone()
+                    .unwrap_or_else(|| params.realm().to_owned()),
+                targets: targets.clone(),
+                start: time_or_now("--from", Some(from))?,
+                end: time_or_now("--to", Some(to))?,
+                expires: match expires {
+                    Some(e) => time_or_now("--expires", Some(e))?,
+                    None => now + time::Duration::days(7),
+                },
+                justification: justification.clone(),
+                generation: params.generation(),
+            };
+            if let Some(path) = out.as_deref().filter(|p| p.exists()) {
+                anyhow::bail!("{}: already exists; choose a new file", path.display());
+            }
+            let w = Warrant::new(draft, &mut rand_core::OsRng)?;
+            let bytes = w.to_json()?;
+            let digest = hex::encode(w.digest()?);
+            match out {
+                Some(path) => {
+                    write_atomic(path, &bytes, 0o600)?;
+                    eprintln!(
+                        "Warrant {} (digest {digest}) written to {}.",
+                        w.reference,
+                        path.display()
+                    );
+                }
+                None => std::io::stdout().lock().write_all(&bytes)?,
+            }
+            Ok(())
+        }
+        WarrantCommand::Submit { file, out, at } => {
+            let now = time_or_now("--at", at.as_deref())?;
+            let bytes = read_limited(file, 1 << 20)?;
+            let w = Warrant::from_json(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let receipt_path = out.clone().unwrap_or_else(|| {
+                let mut p = file.clone().into_os_string();
+                p.push(".receipt.json");
+                p.into()
+            });
+            let sub = auditor::submit_warrant(lab, &w, now)?;
+            write_atomic(&receipt_path, &sub.receipt.to_json()?, 0o644)?;
+            let digest = hex::encode(w.digest()?);
+            let mut o = std::io::stdout().lock();
+            if json {
+                let doc = serde_json::json!({
+                    "version": 1, "reference": w.reference, "digest": digest,
+                    "index": sub.index, "new": sub.new, "receipt": receipt_path.display().to_string(),
+                });
+                writeln!(o, "{}", serde_json::to_string_pretty(&doc)?)?;
+            } else if sub.new {
+                writeln!(
+                    o,
+                    "Logged warrant {} as entry {} (digest {digest}).",
+                    w.reference, sub.index
+                )?;
+                writeln!(o, "Receipt: {}", receipt_path.display())?;
+            } else {
+                writeln!(
+                    o,
+                    "Warrant {} was already logged as entry {}; receipt refreshed.",
+                    w.reference, sub.index
+                )?;
+                writeln!(o, "Receipt: {}", receipt_path.display())?;
+            }
+            Ok(())
+        }
+    }
 }

@@ -163,3 +163,199 @@ fn missing_log_and_usage_errors() {
     let out = bin("auditor", tmp.path()).args(["log"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn new_warrant(lab: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    bin("auditor", lab)
+        .args([
+            "warrant",
+            "new",
+            "--reference",
+            "W-7",
+            "--target",
+            "alice",
+            "--target",
+            "bob",
+        ])
+        .args([
+            "--from",
+            "2026-11-27T00:00:00Z",
+            "--to",
+            "2026-11-29T00:00:00Z",
+        ])
+        .args(["--issuer", "High Court", "--justification", "fraud inquiry"])
+        .args(["--at", "2026-11-29T08:00:00Z", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn warrant_new_and_submit_log_the_digest_and_return_a_receipt() {
+    let (tmp, lab) = setup();
+    let w = tmp.path().join("w.json");
+    assert!(new_warrant(&lab, &w, &[]).status.success());
+    let warrant = escrow::warrant::Warrant::from_json(&std::fs::read(&w).unwrap()).unwrap();
+    assert_eq!(warrant.targets.len(), 2);
+    let out = bin("auditor", &lab)
+        .args([
+            "warrant",
+            "submit",
+            "--json",
+            "--at",
+            "2026-11-29T08:05:00Z",
+        ])
+        .arg(&w)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (doc["index"].as_u64(), doc["new"].as_bool()),
+        (Some(1), Some(true))
+    );
+    // The receipt checks with log.json alone and records the digest, not the text.
+    let l = escrow::lab::Lab::new(&lab);
+    let config = l.load_log_config().unwrap();
+    let receipt_path = tmp.path().join("w.json.receipt.json");
+    let receipt =
+        escrow::transparency::proof::ProofBundle::from_json(&std::fs::read(&receipt_path).unwrap())
+            .unwrap();
+    let (record, _) = receipt.verify(&config).unwrap();
+    match record.entry {
+        escrow::transparency::LogEntry::WarrantLogged {
+            digest,
+            reference,
+            target_count,
+            epoch_count,
+            ..
+        } => {
+            assert_eq!(digest, hex::encode(warrant.digest().unwrap()));
+            assert_eq!(
+                (reference.as_str(), target_count, epoch_count),
+                ("W-7", 2, 2)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !String::from_utf8(std::fs::read(&receipt_path).unwrap())
+            .unwrap()
+            .contains("fraud")
+    );
+    // Submitting again appends nothing.
+    let again = bin("auditor", &lab)
+        .args(["warrant", "submit"])
+        .arg(&w)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(again.stdout)
+            .unwrap()
+            .contains("already logged as entry 1")
+    );
+    assert_eq!(l.open_log(&config).unwrap().size().unwrap(), 2);
+    let v = bin("auditor", &lab)
+        .args(["log", "verify"])
+        .output()
+        .unwrap();
+    assert!(v.status.success());
+}
+
+#[test]
+fn warrant_refusals_change_nothing() {
+    let (tmp, lab) = setup();
+    let w = tmp.path().join("w.json");
+    assert!(new_warrant(&lab, &w, &[]).status.success());
+    let before = snapshot(tmp.path());
+    let refused = |out: std::process::Output, expect: &str| {
+        assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert_eq!(before, snapshot(tmp.path()), "{expect}: files changed");
+    };
+    refused(new_warrant(&lab, &w, &[]), "already exists");
+    let w2 = tmp.path().join("w2.json");
+    let bad = bin("auditor", &lab)
+        .args(["warrant", "new", "--reference", "W-8", "--target", "Alice"])
+        .args([
+            "--from",
+            "2026-11-27T00:00:00Z",
+            "--to",
+            "2026-11-28T00:00:00Z",
+        ])
+        .args(["--issuer", "court", "--justification", "x", "--out"])
+        .arg(&w2)
+        .output()
+        .unwrap();
+    refused(bad, "invalid account name");
+    let reversed = bin("auditor", &lab)
+        .args(["warrant", "new", "--reference", "W-8", "--target", "alice"])
+        .args([
+            "--from",
+            "2026-11-28T00:00:00Z",
+            "--to",
+            "2026-11-27T00:00:00Z",
+        ])
+        .args(["--issuer", "court", "--justification", "x", "--out"])
+        .arg(&w2)
+        .output()
+        .unwrap();
+    refused(reversed, "timespan must end after it starts");
+    // A warrant edited to another generation, a malformed one, a missing one.
+    let text = std::fs::read_to_string(&w)
+        .unwrap()
+        .replace("\"generation\": 1", "\"generation\": 2");
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, text).unwrap();
+    let before = snapshot(tmp.path());
+    let out = bin("auditor", &lab)
+        .args(["warrant", "submit"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("generation 2")
+    );
+    assert_eq!(before, snapshot(tmp.path()));
+    std::fs::write(&other, b"{\"version\":1}").unwrap();
+    let before = snapshot(tmp.path());
+    let out = bin("auditor", &lab)
+        .args(["warrant", "submit"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("malformed JSON")
+    );
+    assert_eq!(before, snapshot(tmp.path()));
+    let out = bin("auditor", &lab)
+        .args(["warrant", "submit", "missing.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

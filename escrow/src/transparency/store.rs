@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use signed_note::{Note, Signer};
 use tlog_tiles::{Checkpoint, Hash, HashReader, RecordProof, TreeProof};
 
@@ -130,10 +130,11 @@ impl LogStore {
     /// Returns the entry's index and the new checkpoint note.
     pub fn append(&mut self, record: &LogRecord, log_key: &dyn Signer) -> Result<(u64, Vec<u8>)> {
         let origin = self.origin.clone();
-        let tx = self.conn.transaction().map_err(LogError::Db)?;
-        let index = append_in(&tx, record)?;
-        let note = sign_checkpoint_in(&tx, &origin, log_key)?;
-        tx.commit().map_err(LogError::Db)?;
+        // A savepoint: its own transaction at top level, nested inside `with_write_lock`.
+        let sp = self.conn.savepoint().map_err(LogError::Db)?;
+        let index = append_in(&sp, record)?;
+        let note = sign_checkpoint_in(&sp, &origin, log_key)?;
+        sp.commit().map_err(LogError::Db)?;
         Ok((index, note))
     }
 
@@ -144,13 +145,13 @@ impl LogStore {
         log_key: &dyn Signer,
     ) -> Result<(u64, Vec<u8>)> {
         let origin = self.origin.clone();
-        let tx = self.conn.transaction().map_err(LogError::Db)?;
+        let sp = self.conn.savepoint().map_err(LogError::Db)?;
         let mut last = 0;
         for r in records {
-            last = append_in(&tx, r)?;
+            last = append_in(&sp, r)?;
         }
-        let note = sign_checkpoint_in(&tx, &origin, log_key)?;
-        tx.commit().map_err(LogError::Db)?;
+        let note = sign_checkpoint_in(&sp, &origin, log_key)?;
+        sp.commit().map_err(LogError::Db)?;
         Ok((last, note))
     }
 
@@ -406,7 +407,7 @@ fn size_in(conn: &Connection) -> Result<u64> {
     Ok(n as u64)
 }
 
-fn append_in(tx: &Transaction<'_>, record: &LogRecord) -> Result<u64> {
+fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
     record.validate()?;
     let data = record.to_bytes()?;
     if data.len() > super::entry::MAX_ENTRY_LEN {
@@ -433,7 +434,7 @@ fn append_in(tx: &Transaction<'_>, record: &LogRecord) -> Result<u64> {
     Ok(n)
 }
 
-fn sign_checkpoint_in(tx: &Transaction<'_>, origin: &str, key: &dyn Signer) -> Result<Vec<u8>> {
+fn sign_checkpoint_in(tx: &Connection, origin: &str, key: &dyn Signer) -> Result<Vec<u8>> {
     let size = size_in(tx)?;
     let root = tlog_tiles::tree_hash(size, &DbHashes(tx)).map_err(proof_err)?;
     let cp = Checkpoint::new(origin, size, root, "")
