@@ -33,6 +33,29 @@ pub enum Command {
     /// The transparency log of warrants and key releases.
     #[command(subcommand)]
     Log(LogCommand),
+    /// As an authority: check a warrant and its log receipt, then release this authority's
+    /// shares (warrant signature and one identity-key share per scope identity).
+    Approve(ApproveArgs),
+}
+
+/// Arguments of `escrow approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The approving authority.
+    #[arg(long = "as", value_name = "AUTHORITY")]
+    pub authority: String,
+    /// The warrant file.
+    #[arg(long, value_name = "FILE")]
+    pub warrant: PathBuf,
+    /// The receipt from `auditor warrant submit` (proof that the warrant is logged).
+    #[arg(long, value_name = "FILE")]
+    pub receipt: PathBuf,
+    /// Decision time (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Where to write the approval (default: WARRANT with `.<authority>.approval.json`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `escrow log …`

@@ -274,6 +274,9 @@ pub enum WarrantError {
         /// Policy maximum.
         max: u32,
     },
+    /// The authority already approved another warrant under this reference.
+    #[error("refused: this authority already approved a different warrant under reference '{0}'")]
+    ReferenceReused(String),
     /// More targets than the policy allows.
     #[error("refused: {count} targets, the policy allows {max}")]
     TooManyTargets {

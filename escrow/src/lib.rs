@@ -16,6 +16,7 @@
 //! * [`wrap`] — the verifiable wrap of a 32-byte key;
 //! * [`params`], [`setup`] — generations, trusted-dealer setup, authority shares;
 //! * [`release`] — key shares, warrant signature shares, verified combination;
+//! * [`approval`] — an authority's checks, approval shares and journal;
 //! * [`warrant`] — warrants (ETSI TS 103 120 vocabulary), their JCS digest, scope and the
 //!   authorities' policy checks;
 //! * [`transparency`] — the RFC 6962 log of warrants and key releases, C2SP checkpoints,
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod approval;
 pub mod encoding;
 pub mod error;
 pub mod hazmat;

@@ -15,7 +15,7 @@ use escrow::{PublicParams, SetupRequest, dealer_setup};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use cli::{Cli, Command, LogCommand, SetupArgs};
+use cli::{ApproveArgs, Cli, Command, LogCommand, SetupArgs};
 use escrow::transparency::SignedCheckpoint;
 use escrow::transparency::proof::ProofBundle;
 use signed_note::Verifier as _;
@@ -47,6 +47,7 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Setup(args) => setup(&lab, args, cli.json),
         Command::Info => info(&lab, cli.json),
+        Command::Approve(args) => approve(&lab, args, cli.json),
         Command::Log(LogCommand::Show) => log_show(&lab, cli.json),
         Command::Log(LogCommand::Prove { index, out }) => log_prove(&lab, *index, out.as_deref()),
         Command::Log(LogCommand::Cosign { authority, at }) => {
@@ -338,6 +339,115 @@ fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
             a.name,
             &pk[..16]
         )?;
+    }
+    Ok(())
+}
+
+fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
+    use escrow::approval::{Approval, ApprovalContext, Journal, check_warrant, make_approval};
+    use escrow::transparency::{LogEntry, LogRecord};
+    use escrow::warrant::Warrant;
+
+    let authority = args.authority.as_str();
+    let params = lab.load_params()?;
+    if params.authority(authority).is_none() {
+        anyhow::bail!("'{authority}' is not an authority of this generation");
+    }
+    let at = parse_time(args.at.as_deref())?;
+    let warrant = Warrant::from_json(&escrow::lab::read_limited(&args.warrant, 1 << 20)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.warrant.display()))?;
+    let receipt = ProofBundle::from_json(&escrow::lab::read_limited(&args.receipt, 1 << 20)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.receipt.display()))?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let mut p = args.warrant.clone().into_os_string();
+        p.push(format!(".{authority}.approval.json"));
+        p.into()
+    });
+    let share = lab.load_share(&params, authority)?;
+    let config = lab.load_log_config()?;
+    let mut store = lab.open_log(&config)?;
+    let mut state = lab.load_witness_state(authority)?;
+    // Rules 1-6, then rule 7 against this authority's journal; nothing is written before.
+    let ctx = ApprovalContext {
+        params: &params,
+        log: &config,
+        witness: &state,
+        at,
+    };
+    let (digest, scope, cp) = check_warrant(&ctx, &warrant, &receipt, &mut |a, b| {
+        store.prove_consistency(a, b)
+    })?;
+    let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
+    let mut journal = Journal::open(&journal_path)?;
+    journal.check_reference(&warrant.reference, &digest)?;
+    let (approval_bytes, new) = match journal.find(&digest)? {
+        Some(bytes) => (bytes, false),
+        None => {
+            let approval = make_approval(&share, &params, &warrant, &digest, &scope)?;
+            let bytes = approval.to_json()?;
+            let time = at.format(&Rfc3339)?;
+            let digest_hex = hex::encode(digest);
+            // key-released once per warrant and authority, even after a crash and a re-run.
+            let signer = lab.log_signer()?;
+            store.with_write_lock(|store| {
+                for i in 0..store.size()? {
+                    if let LogEntry::KeyReleased {
+                        digest: d,
+                        authority: a,
+                        ..
+                    } = &store.entry(i)?.entry
+                    {
+                        if *d == digest_hex && a == authority {
+                            return Ok(());
+                        }
+                    }
+                }
+                let rec = LogRecord::new(LogEntry::KeyReleased {
+                    digest: digest_hex.clone(),
+                    authority: authority.to_owned(),
+                    identity_count: approval.identity_shares.len() as u32,
+                    time: time.clone(),
+                });
+                store.append(&rec, &signer).map(|_| ())
+            })?;
+            journal.record(&approval, &bytes, &time)?;
+            (bytes, true)
+        }
+    };
+    // The receipt's checkpoint is now the last this authority accepted.
+    if state
+        .last_checkpoint(&config)?
+        .is_none_or(|l| l.size() < cp.size())
+    {
+        state.last = Some(receipt.checkpoint.clone());
+        escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
+    }
+    escrow::lab::write_atomic(&out, &approval_bytes, 0o600)?;
+    let approval = Approval::from_json(&approval_bytes)?;
+    let mut o = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "version": 1, "authority": authority, "reference": warrant.reference,
+            "digest": hex::encode(digest), "identities": approval.identity_shares.len(),
+            "new": new, "approval": out.display().to_string(),
+        });
+        writeln!(o, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        if new {
+            writeln!(
+                o,
+                "{authority} approved warrant {}: {} identity-key shares released, key-released logged.",
+                warrant.reference,
+                approval.identity_shares.len()
+            )?;
+        } else {
+            writeln!(
+                o,
+                "{authority} had already approved warrant {}: same approval, nothing new released.",
+                warrant.reference
+            )?;
+        }
+        writeln!(o, "Approval (secret, mode 0600): {}", out.display())?;
     }
     Ok(())
 }

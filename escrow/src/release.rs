@@ -182,6 +182,39 @@ impl KeyShare {
         })
     }
 
+    /// Builds a share from its parts (the point is validated: curve, subgroup, not identity).
+    pub fn from_parts(
+        authority: &str,
+        index: u32,
+        subject: Subject,
+        share: &[u8; 96],
+    ) -> Result<Self> {
+        crate::identity::check_name("authority", authority)?;
+        match &subject {
+            Subject::Identity { identity } => identity.validate()?,
+            Subject::Warrant { digest } => {
+                hex_array::<32>("digest", digest)?;
+            }
+        }
+        let point = g2_from_bytes("share", share)?;
+        let sig = SignatureShare::from_bytes(*share).map_err(|_| Error::InvalidPoint {
+            field: "share",
+            group: "G2",
+        })?;
+        Ok(Self {
+            authority: authority.to_owned(),
+            index,
+            subject,
+            share: sig,
+            point,
+        })
+    }
+
+    /// The share's compressed point.
+    pub fn share_bytes(&self) -> [u8; 96] {
+        self.share.to_bytes()
+    }
+
     /// Serializes the share document.
     pub fn to_json(&self) -> Result<Vec<u8>> {
         to_json(&KeyShareFile {

@@ -1,0 +1,318 @@
+//! `escrow approve`, run for real after `auditor warrant new` and `submit`: every refusal rule
+//! in order, each leaving every file unchanged; idempotent re-approval; the key-released log
+//! entry; and shares that combine (with k authorities) into the scope's identity keys.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use escrow::approval::Approval;
+use escrow::lab::Lab;
+use escrow::transparency::LogEntry;
+
+fn bin(name: &str, lab: &Path) -> Command {
+    let mut c = Command::cargo_bin(name).unwrap();
+    c.arg("--lab").arg(lab);
+    c
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+struct World {
+    tmp: tempfile::TempDir,
+    lab: PathBuf,
+}
+
+impl World {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let lab = tmp.path().join("lab");
+        bin("escrow", &lab)
+            .args([
+                "setup",
+                "--authorities",
+                "court,ministry,oversight",
+                "--threshold",
+                "2",
+            ])
+            .args(["--at", "2026-11-01T00:00:00Z"])
+            .assert()
+            .success();
+        World { tmp, lab }
+    }
+
+    /// Drafts (and by default submits) a warrant; returns (warrant, receipt) paths.
+    fn warrant(
+        &self,
+        name: &str,
+        reference: &str,
+        extra: &[&str],
+        submit: bool,
+    ) -> (PathBuf, PathBuf) {
+        let w = self.tmp.path().join(format!("{name}.json"));
+        let mut c = bin("auditor", &self.lab);
+        c.args([
+            "warrant",
+            "new",
+            "--reference",
+            reference,
+            "--target",
+            "alice",
+        ])
+        .args(["--issuer", "High Court", "--justification", "inquiry"])
+        .args(["--at", "2026-11-28T09:00:00Z", "--out"])
+        .arg(&w);
+        if !extra.contains(&"--from") {
+            c.args([
+                "--from",
+                "2026-11-27T00:00:00Z",
+                "--to",
+                "2026-11-28T00:00:00Z",
+            ]);
+        }
+        c.args(extra);
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        if submit {
+            bin("auditor", &self.lab)
+                .args(["warrant", "submit", "--at", "2026-11-28T09:05:00Z"])
+                .arg(&w)
+                .assert()
+                .success();
+        }
+        let mut r = w.clone().into_os_string();
+        r.push(".receipt.json");
+        (w, r.into())
+    }
+
+    fn approve(&self, who: &str, w: &Path, r: &Path, at: &str) -> std::process::Output {
+        bin("escrow", &self.lab)
+            .args(["approve", "--as", who, "--at", at, "--warrant"])
+            .arg(w)
+            .arg("--receipt")
+            .arg(r)
+            .output()
+            .unwrap()
+    }
+
+    fn refused(&self, who: &str, w: &Path, r: &Path, at: &str, expect: &str) {
+        let before = snapshot(self.tmp.path());
+        let out = self.approve(who, w, r, at);
+        assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert_eq!(before, snapshot(self.tmp.path()), "{expect}: files changed");
+    }
+
+    fn log_entries(&self) -> Vec<LogEntry> {
+        let l = Lab::new(&self.lab);
+        let config = l.load_log_config().unwrap();
+        let store = l.open_log(&config).unwrap();
+        (0..store.size().unwrap())
+            .map(|i| store.entry(i).unwrap().entry)
+            .collect()
+    }
+}
+
+const AT: &str = "2026-11-28T10:00:00Z";
+
+#[test]
+fn approvals_release_shares_that_combine_into_the_scope_keys() {
+    let w = World::new();
+    let (wf, rf) = w.warrant("w", "W-1", &[], true);
+    for who in ["court", "ministry"] {
+        let out = w.approve(who, &wf, &rf, AT);
+        assert!(out.status.success(), "{out:?}");
+    }
+    // Idempotent: the same approval again, no second release.
+    let again = w.approve("court", &wf, &rf, AT);
+    assert!(
+        String::from_utf8(again.stdout)
+            .unwrap()
+            .contains("already approved")
+    );
+    let releases = w
+        .log_entries()
+        .into_iter()
+        .filter(|e| matches!(e, LogEntry::KeyReleased { .. }))
+        .count();
+    assert_eq!(releases, 2);
+    assert!(
+        bin("auditor", &w.lab)
+            .args(["log", "verify"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    // The two approvals combine: the warrant signature verifies and the identity key of
+    // (alice, 2026-11-27) is the real one.
+    let params = Lab::new(&w.lab).load_params().unwrap();
+    let read = |who: &str| {
+        let mut p = wf.clone().into_os_string();
+        p.push(format!(".{who}.approval.json"));
+        let path = PathBuf::from(p);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        Approval::from_json(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let (a, b) = (read("court"), read("ministry"));
+    let sig = escrow::combine_warrant_signature(
+        &params,
+        &a.digest,
+        &[a.warrant_share.clone(), b.warrant_share.clone()],
+    )
+    .unwrap();
+    sig.verify(&params).unwrap();
+    let id = params.identity("alice", 1_795_737_600 / 86_400).unwrap(); // 2026-11-27
+    assert_eq!(a.identity_shares.len(), 1);
+    let key = escrow::combine_identity_key(
+        &params,
+        &id,
+        &[a.identity_shares[0].clone(), b.identity_shares[0].clone()],
+    )
+    .unwrap();
+    key.verify(&params).unwrap();
+}
+
+#[test]
+fn each_refusal_rule_changes_nothing() {
+    let w = World::new();
+    let (wf, rf) = w.warrant("w", "W-1", &[], true);
+    // 1. parse and version
+    let bad = w.tmp.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&wf)
+            .unwrap()
+            .replace("\"version\": 1", "\"version\": 3"),
+    )
+    .unwrap();
+    w.refused("court", &bad, &rf, AT, "unsupported version 3");
+    // 2. generation
+    let other = w.tmp.path().join("other.json");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&wf)
+            .unwrap()
+            .replace("\"generation\": 1", "\"generation\": 7"),
+    )
+    .unwrap();
+    w.refused("court", &other, &rf, AT, "generation 7");
+    // 3. expired
+    w.refused("court", &wf, &rf, "2026-12-10T00:00:00Z", "expired");
+    // 4. a timespan in the future
+    let (future, future_r) = w.warrant(
+        "f",
+        "W-2",
+        &[
+            "--from",
+            "2026-11-29T00:00:00Z",
+            "--to",
+            "2026-11-30T00:00:00Z",
+        ],
+        true,
+    );
+    w.refused("court", &future, &future_r, AT, "starts in the future");
+    // 5. over-broad: span and targets
+    let (long, long_r) = w.warrant(
+        "l",
+        "W-3",
+        &[
+            "--from",
+            "2026-10-01T00:00:00Z",
+            "--to",
+            "2026-11-28T00:00:00Z",
+        ],
+        true,
+    );
+    w.refused(
+        "court",
+        &long,
+        &long_r,
+        AT,
+        "covers 58 days, the policy allows 31",
+    );
+    let many: Vec<String> = (0..11)
+        .flat_map(|i| ["--target".to_string(), format!("u{i}")])
+        .collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (wide, wide_r) = w.warrant("m", "W-4", &many, true);
+    w.refused(
+        "court",
+        &wide,
+        &wide_r,
+        AT,
+        "12 targets, the policy allows 10",
+    );
+    // 6. a warrant never logged: the receipt of another warrant does not prove it
+    let (unlogged, _) = w.warrant("u", "W-5", &[], false);
+    w.refused(
+        "court",
+        &unlogged,
+        &rf,
+        AT,
+        "receipt does not prove that this warrant was logged",
+    );
+    // 6'. a receipt whose proof does not verify (it claims another index)
+    let forged = w.tmp.path().join("forged.receipt.json");
+    let mut r: serde_json::Value = serde_json::from_slice(&std::fs::read(&rf).unwrap()).unwrap();
+    r["index"] = 0.into();
+    std::fs::write(&forged, serde_json::to_vec(&r).unwrap()).unwrap();
+    w.refused(
+        "court",
+        &wf,
+        &forged,
+        AT,
+        "inclusion proof for entry 0 does not verify",
+    );
+    // 7. another warrant under a reference this authority already approved
+    assert!(w.approve("court", &wf, &rf, AT).status.success());
+    let (twin, twin_r) = w.warrant("t", "W-1", &[], true);
+    w.refused(
+        "court",
+        &twin,
+        &twin_r,
+        AT,
+        "already approved a different warrant under reference 'W-1'",
+    );
+    // …which another authority may still approve.
+    assert!(w.approve("ministry", &twin, &twin_r, AT).status.success());
+    // Not an authority.
+    w.refused("mallory", &wf, &rf, AT, "not an authority");
+}
+
+#[test]
+fn an_older_receipt_is_accepted_after_the_authority_saw_a_newer_checkpoint() {
+    let w = World::new();
+    let (wf, rf) = w.warrant("w", "W-1", &[], true);
+    let (w2, r2) = w.warrant("w2", "W-2", &[], true);
+    // court first cosigns the newest checkpoint, then approves with the older receipt of W-1.
+    bin("escrow", &w.lab)
+        .args(["log", "cosign", "--as", "court"])
+        .assert()
+        .success();
+    assert!(w.approve("court", &wf, &rf, AT).status.success());
+    assert!(w.approve("court", &w2, &r2, AT).status.success());
+}
