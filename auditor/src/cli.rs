@@ -29,6 +29,25 @@ pub enum Command {
     /// Draft and submit warrants.
     #[command(subcommand)]
     Warrant(Box<WarrantCommand>),
+    /// Execute a warrant: with k valid approvals, decrypt exactly the capture's messages in the
+    /// warrant's scope, and record the execution in the log.
+    Execute {
+        /// The warrant file.
+        #[arg(long, value_name = "FILE")]
+        warrant: PathBuf,
+        /// An authority's approval (repeat; k valid ones are needed).
+        #[arg(long = "approval", value_name = "FILE", required = true)]
+        approvals: Vec<PathBuf>,
+        /// The provider's capture (`messenger intercept`).
+        #[arg(long, value_name = "FILE")]
+        capture: PathBuf,
+        /// Execution time recorded in the log (RFC 3339; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Also write the report here (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `auditor warrant …`

@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod execute;
+
 use escrow::lab::Lab;
 use escrow::transparency::monitor::{self, Report};
 use escrow::transparency::proof::ProofBundle;

@@ -39,6 +39,24 @@ fn run(cli: &Cli) -> Result<()> {
     if let Command::Warrant(w) = &cli.command {
         return warrant(&lab, w, cli.json);
     }
+    if let Command::Execute {
+        warrant,
+        approvals,
+        capture,
+        at,
+        out,
+    } = &cli.command
+    {
+        return execute(
+            &lab,
+            warrant,
+            approvals,
+            capture,
+            at.as_deref(),
+            out.as_deref(),
+            cli.json,
+        );
+    }
     let report = auditor::verify_log(&lab)?;
     let mut out = std::io::stdout().lock();
     match (&cli.command, cli.json) {
@@ -65,7 +83,7 @@ fn run(cli: &Cli) -> Result<()> {
             let doc = serde_json::json!({"version": 1, "size": report.size, "stats": report.stats});
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        (Command::Warrant(_), _) => unreachable!("handled above"),
+        (Command::Warrant(_) | Command::Execute { .. }, _) => unreachable!("handled above"),
         (Command::Log(LogCommand::Stats), false) => {
             let s = &report.stats;
             writeln!(
@@ -184,4 +202,77 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn execute(
+    lab: &Lab,
+    warrant: &std::path::Path,
+    approvals: &[std::path::PathBuf],
+    capture: &std::path::Path,
+    at: Option<&str>,
+    out: Option<&std::path::Path>,
+    json: bool,
+) -> Result<()> {
+    let now = time_or_now("--at", at)?;
+    if let Some(path) = out.filter(|p| p.exists()) {
+        anyhow::bail!("{}: already exists; choose a new file", path.display());
+    }
+    let w = Warrant::from_json(&read_limited(warrant, 1 << 20)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", warrant.display()))?;
+    let files = approvals
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read_limited(p, 64 << 20)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let cap: messenger::relay::Capture =
+        serde_json::from_slice(&read_limited(capture, 1 << 30)?)
+            .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
+    if cap.version != 1 || cap.kind != "escrow-lab/capture" {
+        anyhow::bail!("{}: not a version-1 escrow-lab capture", capture.display());
+    }
+    let report = auditor::execute::execute(lab, &w, &files, &cap, now)?;
+    let doc = serde_json::to_vec_pretty(&report)?;
+    if let Some(path) = out {
+        write_atomic(path, &doc, 0o600)?;
+    }
+    let mut o = std::io::stdout().lock();
+    if json {
+        o.write_all(&doc)?;
+        writeln!(o)?;
+        return Ok(());
+    }
+    writeln!(
+        o,
+        "Warrant {} ({}…)",
+        report.warrant.reference,
+        &report.warrant.digest[..16]
+    )?;
+    for a in &report.approvals {
+        match &a.reason {
+            None => writeln!(o, "  approval of {}: valid", a.authority)?,
+            Some(r) => writeln!(o, "  approval of {}: REJECTED — {r}", a.authority)?,
+        }
+    }
+    writeln!(
+        o,
+        "Logged as entry {} (checked at checkpoint {}); execution logged as entry {}.",
+        report.log.warrant_entry, report.log.checkpoint, report.log.execution_entry
+    )?;
+    writeln!(
+        o,
+        "{} messages decrypted, {} out of scope (sealed), {} escrow non-compliant.",
+        report.decrypted.len(),
+        report.out_of_scope,
+        report.non_compliant
+    )?;
+    for m in &report.decrypted {
+        writeln!(o, "  {}  {} → {}: {}", m.sent_at, m.from, m.to, m.text)?;
+    }
+    for n in &report.non_compliant_envelopes {
+        writeln!(
+            o,
+            "  non-compliant #{} from {}: {}",
+            n.relay_id, n.from, n.reason
+        )?;
+    }
+    Ok(())
 }

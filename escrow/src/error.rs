@@ -277,6 +277,16 @@ pub enum WarrantError {
     /// The authority already approved another warrant under this reference.
     #[error("refused: this authority already approved a different warrant under reference '{0}'")]
     ReferenceReused(String),
+    /// Fewer than k valid approvals: nothing may be decrypted.
+    #[error("{required} of {authorities} approvals required, {valid} valid")]
+    NotEnoughApprovals {
+        /// k.
+        required: usize,
+        /// n.
+        authorities: usize,
+        /// Valid approvals presented.
+        valid: usize,
+    },
     /// More targets than the policy allows.
     #[error("refused: {count} targets, the policy allows {max}")]
     TooManyTargets {

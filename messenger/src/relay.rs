@@ -329,6 +329,27 @@ impl Relay {
                 }
             }
         }
+        // The directory entries of every account involved: an auditor rebuilds each session's
+        // associated data from them.
+        let mut directory = std::collections::BTreeMap::new();
+        for e in envelopes.iter().chain(&chain_starts) {
+            for who in ["from", "to"] {
+                let name = e.envelope[who].as_str().unwrap_or_default().to_owned();
+                if directory.contains_key(&name) {
+                    continue;
+                }
+                if let Some(id) = Self::identity(&self.conn, &name)? {
+                    directory.insert(
+                        name,
+                        DirectoryEntry {
+                            identity_sign: public_hex(&id.sign),
+                            identity_dh: public_hex(&id.dh),
+                            identity_dh_sig: hex::encode(id.dh_sig),
+                        },
+                    );
+                }
+            }
+        }
         Ok(Capture {
             version: 1,
             kind: "escrow-lab/capture".to_owned(),
@@ -338,6 +359,7 @@ impl Relay {
             exported_at: rfc3339(exported_at)?,
             envelopes,
             chain_starts,
+            directory,
         })
     }
 }
@@ -381,4 +403,33 @@ pub struct Capture {
     pub envelopes: Vec<CapturedEnvelope>,
     /// First messages (with escrow blocks) of chains whose start lies before the window.
     pub chain_starts: Vec<CapturedEnvelope>,
+    /// The published identity of every account involved (public directory data).
+    pub directory: std::collections::BTreeMap<String, DirectoryEntry>,
+}
+
+/// An account's published identity keys, as a capture carries them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryEntry {
+    /// Identity signing key, compressed SEC1 hex.
+    pub identity_sign: String,
+    /// Identity agreement key, compressed SEC1 hex.
+    pub identity_dh: String,
+    /// Signature of the agreement key by the signing key, hex.
+    pub identity_dh_sig: String,
+}
+
+impl DirectoryEntry {
+    /// The identity, validated (keys on the curve, the agreement key signed by `account`).
+    pub fn identity(&self, account: &str) -> Result<IdentityPublic> {
+        let id = IdentityPublic {
+            sign: public_from_hex("identity_sign", &self.identity_sign)?,
+            dh: public_from_hex("identity_dh", &self.identity_dh)?,
+            dh_sig: sig_from_hex(&self.identity_dh_sig)?,
+        };
+        if !id.verify(account) {
+            return Err(Error::BadBundleSignature(account.to_owned()));
+        }
+        Ok(id)
+    }
 }

@@ -1,0 +1,375 @@
+//! Warrant execution (design reference §6): the auditor decrypts a capture only with k valid
+//! approvals, only for the warrant's scope, and records the execution in the log.
+//!
+//! 1. The warrant must be in the log (`warrant-logged` with its digest; the inclusion proof is
+//!    built and checked).
+//! 2. Every approval is checked: same digest, every share verified against its authority's
+//!    public key share, and exactly one identity share per scope identity. Bad approvals are
+//!    named with the reason and discarded; fewer than k distinct valid authorities → nothing is
+//!    decrypted ("k of n approvals required, m valid").
+//! 3. The warrant signature (proof of k-of-n approval) and one identity key per scope identity
+//!    are combined and checked by pairing.
+//! 4. For each chain of the capture, the escrow block of its first message is opened with the
+//!    key of whichever of its two scopes is in the warrant; the other wrap is checked against
+//!    the recovered chain key where present. A block that does not open, or whose wraps
+//!    disagree, makes the chain's messages *escrow non-compliant*. Messages of chains outside the
+//!    scope are counted, never opened.
+//! 5. `warrant-executed` is appended to the log with the number of messages decrypted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use escrow::approval::Approval;
+use escrow::lab::Lab;
+use escrow::release::{IdentityKey, combine_identity_key, combine_warrant_signature};
+use escrow::transparency::proof::ProofBundle;
+use escrow::transparency::{LogEntry, LogRecord};
+use escrow::warrant::Warrant;
+use escrow::{Error, KeyShare, ScopeIdentity};
+use messenger::Envelope;
+use messenger::relay::Capture;
+use messenger::x3dh::session_ad;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// One approval as judged by the auditor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApprovalVerdict {
+    /// The authority it claims to come from.
+    pub authority: String,
+    /// Whether it was used.
+    pub valid: bool,
+    /// Why it was discarded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One decrypted message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Decrypted {
+    /// Sender.
+    pub from: String,
+    /// Recipient.
+    pub to: String,
+    /// The relay's timestamp.
+    pub sent_at: String,
+    /// The text.
+    pub text: String,
+}
+
+/// An envelope the escrow could not account for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NonCompliant {
+    /// The relay's row id.
+    pub relay_id: i64,
+    /// Sender.
+    pub from: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The execution report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Format version, 1.
+    pub version: u64,
+    /// The warrant.
+    pub warrant: WarrantRef,
+    /// Every approval presented, with its verdict.
+    pub approvals: Vec<ApprovalVerdict>,
+    /// The log entries of the warrant and of this execution.
+    pub log: LogRef,
+    /// Messages decrypted (sent or received by a target in a scope epoch).
+    pub decrypted: Vec<Decrypted>,
+    /// Envelopes outside the warrant's scope (not opened).
+    pub out_of_scope: usize,
+    /// Envelopes whose chain's escrow block is missing, malformed or does not open.
+    pub non_compliant: usize,
+    /// The non-compliant envelopes, with reasons.
+    pub non_compliant_envelopes: Vec<NonCompliant>,
+}
+
+/// Warrant reference and digest.
+#[derive(Clone, Debug, Serialize)]
+pub struct WarrantRef {
+    /// Reference.
+    pub reference: String,
+    /// Digest, hex.
+    pub digest: String,
+}
+
+/// Where the warrant and the execution are in the log.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogRef {
+    /// Index of `warrant-logged`.
+    pub warrant_entry: u64,
+    /// Index of `warrant-executed`.
+    pub execution_entry: u64,
+    /// The checkpoint (`size/root`) the warrant's inclusion was checked against.
+    pub checkpoint: String,
+}
+
+fn judge(
+    params: &escrow::PublicParams,
+    approval: &Approval,
+    digest: &[u8; 32],
+    scope: &BTreeSet<ScopeIdentity>,
+) -> Result<(), String> {
+    if approval.digest != *digest {
+        return Err("approval is for another warrant (digest differs)".into());
+    }
+    approval
+        .warrant_share
+        .verify(params)
+        .map_err(|e| e.to_string())?;
+    let mut seen = BTreeSet::new();
+    for s in &approval.identity_shares {
+        let escrow::release::Subject::Identity { identity } = s.subject() else {
+            return Err("an identity share has the wrong subject".into());
+        };
+        if !scope.contains(identity) || !seen.insert(identity.clone()) {
+            return Err(format!(
+                "share for {identity}, which is not in the warrant's scope"
+            ));
+        }
+        s.verify(params).map_err(|e| e.to_string())?;
+    }
+    if seen.len() != scope.len() {
+        return Err("approval lacks shares for some scope identities".into());
+    }
+    Ok(())
+}
+
+/// Executes a warrant (module docs). `approvals` pairs each file's name with its bytes.
+pub fn execute(
+    lab: &Lab,
+    warrant: &Warrant,
+    approvals: &[(String, Vec<u8>)],
+    capture: &Capture,
+    now: OffsetDateTime,
+) -> escrow::Result<Report> {
+    let params = lab.load_params()?;
+    let config = lab.load_log_config()?;
+    let mut store = lab.open_log(&config)?;
+    let digest = warrant.digest()?;
+    let digest_hex = hex::encode(digest);
+    let scope: BTreeSet<ScopeIdentity> = warrant.scope(&params)?.into_iter().collect();
+
+    // 1. The warrant is logged.
+    let mut warrant_entry = None;
+    for i in 0..store.size()? {
+        if let LogEntry::WarrantLogged { digest: d, .. } = &store.entry(i)?.entry {
+            if *d == digest_hex {
+                warrant_entry = Some(i);
+                break;
+            }
+        }
+    }
+    let warrant_entry = warrant_entry.ok_or(escrow::WarrantError::Malformed {
+        field: "warrant",
+        reason: "is not in the transparency log",
+    })?;
+    let (_, cp) = ProofBundle::build(&store, warrant_entry)?.verify(&config)?;
+
+    // 2. Judge every approval.
+    let mut verdicts = Vec::new();
+    let mut valid: BTreeMap<u32, Approval> = BTreeMap::new();
+    for (name, bytes) in approvals {
+        match Approval::from_json(bytes) {
+            Err(e) => verdicts.push(ApprovalVerdict {
+                authority: name.clone(),
+                valid: false,
+                reason: Some(e.to_string()),
+            }),
+            Ok(a) => {
+                let verdict = judge(&params, &a, &digest, &scope);
+                let index = a.warrant_share.index();
+                let duplicate = valid.contains_key(&index);
+                verdicts.push(ApprovalVerdict {
+                    authority: a.authority.clone(),
+                    valid: verdict.is_ok() && !duplicate,
+                    reason: match (&verdict, duplicate) {
+                        (Err(r), _) => Some(r.clone()),
+                        (Ok(()), true) => Some("duplicate approval of this authority".into()),
+                        _ => None,
+                    },
+                });
+                if verdict.is_ok() && !duplicate {
+                    valid.insert(index, a);
+                }
+            }
+        }
+    }
+    if valid.len() < params.threshold() {
+        return Err(escrow::WarrantError::NotEnoughApprovals {
+            required: params.threshold(),
+            authorities: params.authorities().len(),
+            valid: valid.len(),
+        }
+        .into());
+    }
+    let chosen: Vec<&Approval> = valid.values().take(params.threshold()).collect();
+
+    // 3. Combine: the warrant signature and one key per scope identity.
+    let warrant_shares: Vec<KeyShare> = chosen.iter().map(|a| a.warrant_share.clone()).collect();
+    combine_warrant_signature(&params, &digest, &warrant_shares)?.verify(&params)?;
+    let mut keys: BTreeMap<ScopeIdentity, IdentityKey> = BTreeMap::new();
+    for id in &scope {
+        let shares: Vec<KeyShare> = chosen
+            .iter()
+            .filter_map(|a| {
+                a.identity_shares.iter().find(|s| {
+                    matches!(s.subject(), escrow::release::Subject::Identity { identity } if identity == id)
+                })
+            })
+            .cloned()
+            .collect();
+        keys.insert(id.clone(), combine_identity_key(&params, id, &shares)?);
+    }
+
+    // 4. Open the chains in scope.
+    let parse = |e: &messenger::relay::CapturedEnvelope| Envelope::from_value(&e.envelope).ok();
+    let mut starts: BTreeMap<(String, String), Envelope> = BTreeMap::new();
+    for e in capture.envelopes.iter().chain(&capture.chain_starts) {
+        if let Some(env) = parse(e) {
+            if env.start.is_some() {
+                starts.insert(
+                    (env.from.clone(), messenger::keys::public_hex(&env.chain)),
+                    env,
+                );
+            }
+        }
+    }
+    // Chain key per chain, or why it cannot be had; None = out of scope.
+    let mut chains: BTreeMap<(String, String), ChainKey> = BTreeMap::new();
+    let mut report_decrypted = Vec::new();
+    let mut out_of_scope = 0usize;
+    let mut non_compliant = Vec::new();
+    for e in &capture.envelopes {
+        let Some(env) = parse(e) else {
+            non_compliant.push(NonCompliant {
+                relay_id: e.relay_id,
+                from: e.envelope["from"].as_str().unwrap_or("?").to_owned(),
+                reason: "envelope does not parse".into(),
+            });
+            continue;
+        };
+        let key = (env.from.clone(), messenger::keys::public_hex(&env.chain));
+        let ck = chains
+            .entry(key.clone())
+            .or_insert_with(|| chain_key(&params, &keys, starts.get(&key)))
+            .clone();
+        match ck {
+            Ok(None) => out_of_scope += 1,
+            Err(reason) => non_compliant.push(NonCompliant {
+                relay_id: e.relay_id,
+                from: env.from.clone(),
+                reason,
+            }),
+            Ok(Some(ck)) => {
+                let ad = match (
+                    capture.directory.get(&env.from),
+                    capture.directory.get(&env.to),
+                ) {
+                    (Some(a), Some(b)) => match (a.identity(&env.from), b.identity(&env.to)) {
+                        (Ok(a), Ok(b)) => Some(session_ad(&env.from, &a, &env.to, &b)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let opened = ad
+                    .ok_or_else(|| "the capture lacks the parties' directory entries".to_owned())
+                    .and_then(|ad| {
+                        messenger::ratchet::open_with_chain_key(&ck, &ad, &env)
+                            .map_err(|_| "the message does not open with its chain key".to_owned())
+                    })
+                    .and_then(|pt| {
+                        String::from_utf8(pt.to_vec()).map_err(|_| "text is not UTF-8".to_owned())
+                    });
+                match opened {
+                    Ok(text) => report_decrypted.push(Decrypted {
+                        from: env.from.clone(),
+                        to: env.to.clone(),
+                        sent_at: e.server_time.clone(),
+                        text,
+                    }),
+                    Err(reason) => non_compliant.push(NonCompliant {
+                        relay_id: e.relay_id,
+                        from: env.from.clone(),
+                        reason,
+                    }),
+                }
+            }
+        }
+    }
+
+    // 5. Record the execution.
+    let signer = lab.log_signer()?;
+    let time = now
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let (execution_entry, _) = store.append(
+        &LogRecord::new(LogEntry::WarrantExecuted {
+            digest: digest_hex.clone(),
+            messages_decrypted: report_decrypted.len() as u64,
+            time,
+        }),
+        &signer,
+    )?;
+    Ok(Report {
+        version: 1,
+        warrant: WarrantRef {
+            reference: warrant.reference.clone(),
+            digest: digest_hex,
+        },
+        approvals: verdicts,
+        log: LogRef {
+            warrant_entry,
+            execution_entry,
+            checkpoint: cp.label(),
+        },
+        decrypted: report_decrypted,
+        out_of_scope,
+        non_compliant: non_compliant.len(),
+        non_compliant_envelopes: non_compliant,
+    })
+}
+
+/// A chain's key: `Ok(None)` out of scope, `Err(reason)` escrow non-compliant.
+type ChainKey = Result<Option<zeroize::Zeroizing<[u8; 32]>>, String>;
+
+/// The chain key of a chain from its start's escrow block: `Ok(None)` if neither of its two
+/// scopes is in the warrant, `Err` if the block is missing or does not open consistently.
+fn chain_key(
+    params: &escrow::PublicParams,
+    keys: &BTreeMap<ScopeIdentity, IdentityKey>,
+    start: Option<&Envelope>,
+) -> ChainKey {
+    let Some(start) = start else {
+        return Err("the first message of its chain is not in the capture".into());
+    };
+    let Some(block) = start.start.as_ref().and_then(|s| s.escrow.as_ref()) else {
+        return Err("its chain has no escrow block".into());
+    };
+    let sender = params
+        .identity(&start.from, block.epoch)
+        .map_err(|e| e.to_string())?;
+    let recipient = params
+        .identity(&start.to, block.epoch)
+        .map_err(|e| e.to_string())?;
+    let (ck, other) = match (keys.get(&sender), keys.get(&recipient)) {
+        (Some(k), _) => (
+            escrow::unwrap(&block.sender_wrap, k),
+            (&recipient, &block.recipient_wrap),
+        ),
+        (None, Some(k)) => (
+            escrow::unwrap(&block.recipient_wrap, k),
+            (&sender, &block.sender_wrap),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let ck = ck.map_err(|_| "its escrow block does not open".to_owned())?;
+    escrow::verify_wrap(params, other.0, &ck, other.1)
+        .map_err(|_| "its escrow block's two wraps disagree".to_owned())?;
+    Ok(Some(ck))
+}

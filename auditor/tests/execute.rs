@@ -1,0 +1,269 @@
+//! End to end through the real binaries: a 3-of-5 generation, three accounts talking over three
+//! days, a warrant for one account and one day. With three approvals exactly that account's
+//! messages of that day are decrypted; with two, nothing is and the exit is 1; a corrupted
+//! approval is named and discarded; approvals of another warrant count for nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn bin(name: &str, lab: &Path) -> Command {
+    let mut c = Command::cargo_bin(name).unwrap();
+    c.arg("--lab").arg(lab);
+    c
+}
+
+fn ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Story {
+    tmp: tempfile::TempDir,
+    lab: PathBuf,
+    /// (from, to, day, text) of every message sent.
+    sent: Vec<(String, String, u32, String)>,
+}
+
+const AUTHORITIES: [&str; 5] = ["court", "ministry", "oversight", "provider", "ombudsman"];
+
+fn story() -> Story {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    ok(bin("escrow", &lab)
+        .args([
+            "setup",
+            "--authorities",
+            &AUTHORITIES.join(","),
+            "--threshold",
+            "3",
+        ])
+        .args(["--at", "2026-11-01T00:00:00Z"]));
+    for a in ["alice", "bob", "carol"] {
+        ok(bin("messenger", &lab).args(["register", a]));
+    }
+    let mut sent = Vec::new();
+    for day in [25u32, 26, 27] {
+        for (h, from, to) in [
+            (9, "alice", "bob"),
+            (10, "bob", "carol"),
+            (11, "carol", "alice"),
+            (13, "bob", "alice"),
+            (15, "alice", "carol"),
+        ] {
+            let text = format!("{from} to {to} on the {day}th at {h}h");
+            let at = format!("2026-11-{day}T{h:02}:00:00Z");
+            ok(bin("messenger", &lab)
+                .args(["send", "--from", from, "--to", to, "--at", &at, &text]));
+            sent.push((from.to_owned(), to.to_owned(), day, text));
+            if h == 11 {
+                for u in ["alice", "bob", "carol"] {
+                    ok(bin("messenger", &lab).args([
+                        "read",
+                        "--as",
+                        u,
+                        "--at",
+                        &format!("2026-11-{day}T12:00:00Z"),
+                    ]));
+                }
+            }
+        }
+    }
+    Story { tmp, lab, sent }
+}
+
+impl Story {
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    fn warrant(&self, name: &str, target: &str, day: u32) -> PathBuf {
+        let w = self.path(name);
+        ok(bin("auditor", &self.lab)
+            .args(["warrant", "new", "--reference", name, "--target", target])
+            .args(["--from", &format!("2026-11-{day}T00:00:00Z")])
+            .args(["--to", &format!("2026-11-{}T00:00:00Z", day + 1)])
+            .args([
+                "--issuer",
+                "court",
+                "--justification",
+                "inquiry",
+                "--at",
+                "2026-11-28T08:00:00Z",
+                "--out",
+            ])
+            .arg(&w));
+        ok(bin("auditor", &self.lab)
+            .args(["warrant", "submit", "--at", "2026-11-28T08:01:00Z"])
+            .arg(&w));
+        w
+    }
+
+    fn approve(&self, who: &str, w: &Path) -> PathBuf {
+        let mut r = w.to_path_buf().into_os_string();
+        r.push(".receipt.json");
+        let out = self.path(&format!(
+            "{}.{who}.approval",
+            w.file_name().unwrap().to_string_lossy()
+        ));
+        ok(bin("escrow", &self.lab)
+            .args([
+                "approve",
+                "--as",
+                who,
+                "--at",
+                "2026-11-28T09:00:00Z",
+                "--warrant",
+            ])
+            .arg(w)
+            .arg("--receipt")
+            .arg(PathBuf::from(r))
+            .arg("--out")
+            .arg(&out));
+        out
+    }
+
+    fn capture(&self, account: &str) -> PathBuf {
+        let c = self.path(&format!("capture-{account}.json"));
+        ok(bin("messenger", &self.lab)
+            .args([
+                "intercept",
+                "--account",
+                account,
+                "--from",
+                "2026-11-25T00:00:00Z",
+            ])
+            .args([
+                "--to",
+                "2026-11-27T23:59:59Z",
+                "--at",
+                "2026-11-28T00:00:00Z",
+                "--out",
+            ])
+            .arg(&c));
+        c
+    }
+
+    fn execute(&self, w: &Path, approvals: &[PathBuf], capture: &Path) -> std::process::Output {
+        let mut c = bin("auditor", &self.lab);
+        c.args([
+            "execute",
+            "--json",
+            "--at",
+            "2026-11-28T10:00:00Z",
+            "--warrant",
+        ])
+        .arg(w);
+        for a in approvals {
+            c.arg("--approval").arg(a);
+        }
+        c.arg("--capture").arg(capture).output().unwrap()
+    }
+
+    fn log_size(&self) -> u64 {
+        let l = escrow::lab::Lab::new(&self.lab);
+        let config = l.load_log_config().unwrap();
+        l.open_log(&config).unwrap().size().unwrap()
+    }
+}
+
+#[test]
+fn three_approvals_open_exactly_the_warrant_and_two_open_nothing() {
+    let s = story();
+    let w = s.warrant("W-1", "bob", 26);
+    let capture = s.capture("bob");
+    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
+
+    // Two approvals: nothing decrypted, exit 1, nothing appended to the log.
+    let size = s.log_size();
+    let out = s.execute(&w, &approvals[..2], &capture);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim(), "auditor: 3 of 5 approvals required, 2 valid");
+    assert!(out.stdout.is_empty());
+    assert_eq!(s.log_size(), size);
+
+    // Three: exactly bob's messages of the 26th, sent or received.
+    let out = s.execute(&w, &approvals, &capture);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<String> = report["decrypted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want: Vec<String> = s
+        .sent
+        .iter()
+        .filter(|(f, t, d, _)| *d == 26 && (f == "bob" || t == "bob"))
+        .map(|(_, _, _, text)| text.clone())
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let bob_total = s
+        .sent
+        .iter()
+        .filter(|(f, t, _, _)| f == "bob" || t == "bob")
+        .count();
+    assert_eq!(
+        report["out_of_scope"].as_u64().unwrap() as usize,
+        bob_total - want.len()
+    );
+    assert_eq!(report["non_compliant"], 0);
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["warrant"]["reference"], "W-1");
+    assert_eq!(report["approvals"].as_array().unwrap().len(), 3);
+    assert_eq!(s.log_size(), size + 1);
+    let stats = ok(bin("auditor", &s.lab).args(["log", "stats", "--json"]));
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(
+        stats["stats"]["messages_decrypted"].as_u64().unwrap() as usize,
+        want.len()
+    );
+}
+
+#[test]
+fn a_corrupted_approval_is_named_and_replayed_approvals_count_for_nothing() {
+    let s = story();
+    let w = s.warrant("W-2", "carol", 27);
+    let capture = s.capture("carol");
+    let approvals: Vec<PathBuf> = AUTHORITIES[..4].iter().map(|a| s.approve(a, &w)).collect();
+    // ministry's warrant share replaced by oversight's: a valid point, the wrong share.
+    let mut bad: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&approvals[1]).unwrap()).unwrap();
+    let other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&approvals[2]).unwrap()).unwrap();
+    bad["warrant_share"] = other["warrant_share"].clone();
+    std::fs::write(&approvals[1], serde_json::to_vec(&bad).unwrap()).unwrap();
+    let out = s.execute(&w, &approvals, &capture);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts = report["approvals"].as_array().unwrap();
+    let ministry = verdicts
+        .iter()
+        .find(|v| v["authority"] == "ministry")
+        .unwrap();
+    assert_eq!(ministry["valid"], false);
+    assert!(
+        ministry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid share from authority 'ministry'")
+    );
+    assert!(!report["decrypted"].as_array().unwrap().is_empty());
+
+    // The approvals of W-2 presented with another warrant W-3: none is valid.
+    let w3 = s.warrant("W-3", "carol", 27);
+    let out = s.execute(&w3, &approvals, &capture);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("3 of 5 approvals required, 0 valid")
+    );
+}
