@@ -24,10 +24,11 @@ use escrow::release::{IdentityKey, combine_identity_key, combine_warrant_signatu
 use escrow::transparency::proof::ProofBundle;
 use escrow::transparency::{LogEntry, LogRecord};
 use escrow::warrant::Warrant;
-use escrow::{Error, KeyShare, ScopeIdentity};
+use escrow::{Error, KeyShare, PreparedIdentityKey, ScopeIdentity};
 use messenger::Envelope;
 use messenger::relay::Capture;
 use messenger::x3dh::session_ad;
+use rayon::prelude::*;
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -227,7 +228,12 @@ pub fn execute(
         keys.insert(id.clone(), combine_identity_key(&params, id, &shares)?);
     }
 
-    // 4. Open the chains in scope.
+    // 4. Open the chains in scope: every chain's key first (in parallel, with the identity
+    //    keys' pairing lines prepared once), then every message (in parallel).
+    let prepared: BTreeMap<ScopeIdentity, PreparedIdentityKey> = keys
+        .iter()
+        .map(|(id, k)| (id.clone(), PreparedIdentityKey::new(k)))
+        .collect();
     let parse = |e: &messenger::relay::CapturedEnvelope| Envelope::from_value(&e.envelope).ok();
     let mut starts: BTreeMap<(String, String), Envelope> = BTreeMap::new();
     for e in capture.envelopes.iter().chain(&capture.chain_starts) {
@@ -240,66 +246,32 @@ pub fn execute(
             }
         }
     }
-    // Chain key per chain, or why it cannot be had; None = out of scope.
-    let mut chains: BTreeMap<(String, String), ChainKey> = BTreeMap::new();
+    let envelopes: Vec<(&messenger::relay::CapturedEnvelope, Option<Envelope>)> =
+        capture.envelopes.iter().map(|e| (e, parse(e))).collect();
+    let needed: BTreeSet<(String, String)> = envelopes
+        .iter()
+        .filter_map(|(_, env)| env.as_ref())
+        .map(|env| (env.from.clone(), messenger::keys::public_hex(&env.chain)))
+        .collect();
+    let chains: BTreeMap<(String, String), ChainKey> = needed
+        .into_par_iter()
+        .map(|key| {
+            let ck = chain_key(&params, &prepared, starts.get(&key));
+            (key, ck)
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = envelopes
+        .par_iter()
+        .map(|(e, env)| open_one(e, env.as_ref(), &chains, capture))
+        .collect();
     let mut report_decrypted = Vec::new();
     let mut out_of_scope = 0usize;
     let mut non_compliant = Vec::new();
-    for e in &capture.envelopes {
-        let Some(env) = parse(e) else {
-            non_compliant.push(NonCompliant {
-                relay_id: e.relay_id,
-                from: e.envelope["from"].as_str().unwrap_or("?").to_owned(),
-                reason: "envelope does not parse".into(),
-            });
-            continue;
-        };
-        let key = (env.from.clone(), messenger::keys::public_hex(&env.chain));
-        let ck = chains
-            .entry(key.clone())
-            .or_insert_with(|| chain_key(&params, &keys, starts.get(&key)))
-            .clone();
-        match ck {
-            Ok(None) => out_of_scope += 1,
-            Err(reason) => non_compliant.push(NonCompliant {
-                relay_id: e.relay_id,
-                from: env.from.clone(),
-                reason,
-            }),
-            Ok(Some(ck)) => {
-                let ad = match (
-                    capture.directory.get(&env.from),
-                    capture.directory.get(&env.to),
-                ) {
-                    (Some(a), Some(b)) => match (a.identity(&env.from), b.identity(&env.to)) {
-                        (Ok(a), Ok(b)) => Some(session_ad(&env.from, &a, &env.to, &b)),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let opened = ad
-                    .ok_or_else(|| "the capture lacks the parties' directory entries".to_owned())
-                    .and_then(|ad| {
-                        messenger::ratchet::open_with_chain_key(&ck, &ad, &env)
-                            .map_err(|_| "the message does not open with its chain key".to_owned())
-                    })
-                    .and_then(|pt| {
-                        String::from_utf8(pt.to_vec()).map_err(|_| "text is not UTF-8".to_owned())
-                    });
-                match opened {
-                    Ok(text) => report_decrypted.push(Decrypted {
-                        from: env.from.clone(),
-                        to: env.to.clone(),
-                        sent_at: e.server_time.clone(),
-                        text,
-                    }),
-                    Err(reason) => non_compliant.push(NonCompliant {
-                        relay_id: e.relay_id,
-                        from: env.from.clone(),
-                        reason,
-                    }),
-                }
-            }
+    for o in outcomes {
+        match o {
+            Outcome::Decrypted(d) => report_decrypted.push(d),
+            Outcome::OutOfScope => out_of_scope += 1,
+            Outcome::NonCompliant(n) => non_compliant.push(n),
         }
     }
 
@@ -335,14 +307,84 @@ pub fn execute(
     })
 }
 
+enum Outcome {
+    Decrypted(Decrypted),
+    OutOfScope,
+    NonCompliant(NonCompliant),
+}
+
+fn open_one(
+    e: &messenger::relay::CapturedEnvelope,
+    env: Option<&Envelope>,
+    chains: &BTreeMap<(String, String), ChainKey>,
+    capture: &Capture,
+) -> Outcome {
+    let Some(env) = env else {
+        return Outcome::NonCompliant(NonCompliant {
+            relay_id: e.relay_id,
+            from: e.envelope["from"].as_str().unwrap_or("?").to_owned(),
+            reason: "envelope does not parse".into(),
+        });
+    };
+    let key = (env.from.clone(), messenger::keys::public_hex(&env.chain));
+    let ck = match chains.get(&key) {
+        Some(Ok(Some(ck))) => ck,
+        Some(Ok(None)) => return Outcome::OutOfScope,
+        Some(Err(reason)) => {
+            return Outcome::NonCompliant(NonCompliant {
+                relay_id: e.relay_id,
+                from: env.from.clone(),
+                reason: reason.clone(),
+            });
+        }
+        None => {
+            return Outcome::NonCompliant(NonCompliant {
+                relay_id: e.relay_id,
+                from: env.from.clone(),
+                reason: "internal: chain not examined".into(),
+            });
+        }
+    };
+    let ad = match (
+        capture.directory.get(&env.from),
+        capture.directory.get(&env.to),
+    ) {
+        (Some(a), Some(b)) => match (a.identity(&env.from), b.identity(&env.to)) {
+            (Ok(a), Ok(b)) => Some(session_ad(&env.from, &a, &env.to, &b)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let opened = ad
+        .ok_or_else(|| "the capture lacks the parties' directory entries".to_owned())
+        .and_then(|ad| {
+            messenger::ratchet::open_with_chain_key(ck, &ad, env)
+                .map_err(|_| "the message does not open with its chain key".to_owned())
+        })
+        .and_then(|pt| String::from_utf8(pt.to_vec()).map_err(|_| "text is not UTF-8".to_owned()));
+    match opened {
+        Ok(text) => Outcome::Decrypted(Decrypted {
+            from: env.from.clone(),
+            to: env.to.clone(),
+            sent_at: e.server_time.clone(),
+            text,
+        }),
+        Err(reason) => Outcome::NonCompliant(NonCompliant {
+            relay_id: e.relay_id,
+            from: env.from.clone(),
+            reason,
+        }),
+    }
+}
+
 /// A chain's key: `Ok(None)` out of scope, `Err(reason)` escrow non-compliant.
-type ChainKey = Result<Option<zeroize::Zeroizing<[u8; 32]>>, String>;
+pub type ChainKey = Result<Option<zeroize::Zeroizing<[u8; 32]>>, String>;
 
 /// The chain key of a chain from its start's escrow block: `Ok(None)` if neither of its two
 /// scopes is in the warrant, `Err` if the block is missing or does not open consistently.
-fn chain_key(
+pub fn chain_key(
     params: &escrow::PublicParams,
-    keys: &BTreeMap<ScopeIdentity, IdentityKey>,
+    keys: &BTreeMap<ScopeIdentity, PreparedIdentityKey>,
     start: Option<&Envelope>,
 ) -> ChainKey {
     let Some(start) = start else {
@@ -359,11 +401,11 @@ fn chain_key(
         .map_err(|e| e.to_string())?;
     let (ck, other) = match (keys.get(&sender), keys.get(&recipient)) {
         (Some(k), _) => (
-            escrow::unwrap(&block.sender_wrap, k),
+            k.unwrap(&block.sender_wrap),
             (&recipient, &block.recipient_wrap),
         ),
         (None, Some(k)) => (
-            escrow::unwrap(&block.recipient_wrap, k),
+            k.unwrap(&block.recipient_wrap),
             (&sender, &block.sender_wrap),
         ),
         (None, None) => return Ok(None),

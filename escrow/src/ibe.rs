@@ -168,11 +168,44 @@ pub fn decrypt(ct: &Ciphertext, d_id: &G2Affine) -> Result<SecretBytes> {
 
 /// Decrypts and also returns the recovered σ (callers that check how σ was derived need it).
 pub fn decrypt_with_sigma(ct: &Ciphertext, d_id: &G2Affine) -> Result<(SecretBytes, SecretBytes)> {
+    decrypt_with(ct, |u| blstrs::pairing(u, d_id))
+}
+
+/// An identity key with its Miller-loop lines precomputed, for decrypting many ciphertexts
+/// to one identity (an auditor opening every chain of a scope): each decryption is then one
+/// prepared pairing and one G1 multiplication (the Fujisaki–Okamoto check).
+#[derive(Clone)]
+pub struct PreparedKey(G2Prepared);
+
+impl std::fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PreparedKey(***)")
+    }
+}
+
+impl PreparedKey {
+    /// Prepares `d_id`.
+    pub fn new(d_id: &G2Affine) -> Self {
+        Self(G2Prepared::from(*d_id))
+    }
+
+    /// [`decrypt_with_sigma`] with the prepared lines.
+    pub fn decrypt_with_sigma(&self, ct: &Ciphertext) -> Result<(SecretBytes, SecretBytes)> {
+        decrypt_with(ct, |u| {
+            PEngine::multi_miller_loop(&[(u, &self.0)]).final_exponentiation()
+        })
+    }
+}
+
+fn decrypt_with(
+    ct: &Ciphertext,
+    pairing: impl FnOnce(&G1Affine) -> Gt,
+) -> Result<(SecretBytes, SecretBytes)> {
     let len = ct.w.len();
     if len == 0 || len > MAX_MSG_LEN || ct.v.len() != len || bool::from(ct.u.is_identity()) {
         return Err(Error::Decryption);
     }
-    let gid_r = blstrs::pairing(&ct.u, d_id);
+    let gid_r = pairing(&ct.u);
     let mut sigma = Zeroizing::new(h2(&gid_r, len));
     xor_in_place(&mut sigma, &ct.v);
     let mut msg = Zeroizing::new(h4(&sigma, len));
@@ -349,6 +382,16 @@ mod tests {
             let result = Ciphertext::from_bytes(&t).and_then(|ct| decrypt(&ct, &sig));
             assert!(result.is_err(), "bit {bit} flipped still decrypts");
         }
+    }
+
+    #[test]
+    fn prepared_key_decrypts_the_drand_vector_too() {
+        let (_, _, sig, ct, pt) = vector();
+        let ct = Ciphertext::from_bytes(&ct).unwrap();
+        let (m, _) = PreparedKey::new(&sig).decrypt_with_sigma(&ct).unwrap();
+        assert_eq!(m.as_slice(), pt.as_slice());
+        let other = (sig + G2Projective::generator()).to_affine();
+        assert!(PreparedKey::new(&other).decrypt_with_sigma(&ct).is_err());
     }
 
     #[test]

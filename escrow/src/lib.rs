@@ -51,4 +51,4 @@ pub use release::{
     IdentityKey, KeyShare, WarrantSignature, combine_identity_key, combine_warrant_signature,
 };
 pub use setup::{AuthorityShare, SetupRequest, dealer_setup};
-pub use wrap::{PreparedScope, Wrap, unwrap, verify_wrap};
+pub use wrap::{PreparedIdentityKey, PreparedScope, Wrap, unwrap, verify_wrap};

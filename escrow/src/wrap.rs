@@ -129,10 +129,40 @@ pub fn verify_wrap(
 /// Fails with the opaque [`Error::Decryption`] if the wrap was made for another scope, was
 /// tampered with, or was not made with the derived σ.
 pub fn unwrap(wrap: &Wrap, key: &IdentityKey) -> Result<Zeroizing<[u8; KEY_LEN]>> {
-    let (msg, sigma) = ibe::decrypt_with_sigma(&wrap.0, key.point())?;
+    let opened = ibe::decrypt_with_sigma(&wrap.0, key.point())?;
+    check_opened(opened, &key.identity().to_bytes())
+}
+
+/// An identity key prepared for opening many wraps of its scope (an auditor's chains): the
+/// identity bytes and the key's pairing lines are computed once.
+#[derive(Clone, Debug)]
+pub struct PreparedIdentityKey {
+    identity_bytes: Vec<u8>,
+    key: ibe::PreparedKey,
+}
+
+impl PreparedIdentityKey {
+    /// Prepares a (verified) identity key.
+    pub fn new(key: &IdentityKey) -> Self {
+        Self {
+            identity_bytes: key.identity().to_bytes(),
+            key: ibe::PreparedKey::new(key.point()),
+        }
+    }
+
+    /// [`unwrap`] with the prepared key.
+    pub fn unwrap(&self, wrap: &Wrap) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        check_opened(self.key.decrypt_with_sigma(&wrap.0)?, &self.identity_bytes)
+    }
+}
+
+fn check_opened(
+    (msg, sigma): (ibe::SecretBytes, ibe::SecretBytes),
+    identity_bytes: &[u8],
+) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     let k: [u8; KEY_LEN] = msg.as_slice().try_into().map_err(|_| Error::Decryption)?;
     let k = Zeroizing::new(k);
-    let expected = derive_sigma(&k, &key.identity().to_bytes())?;
+    let expected = derive_sigma(&k, identity_bytes)?;
     if bool::from(expected.as_slice().ct_eq(sigma.as_slice())) {
         Ok(k)
     } else {
