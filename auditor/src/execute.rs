@@ -27,7 +27,7 @@ use escrow::warrant::Warrant;
 use escrow::{Error, KeyShare, PreparedIdentityKey, ScopeIdentity};
 use messenger::Envelope;
 use messenger::relay::Capture;
-use messenger::x3dh::session_ad;
+use messenger::x3dh::{IdentityPublic, session_ad};
 use rayon::prelude::*;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -260,9 +260,15 @@ pub fn execute(
             (key, ck)
         })
         .collect();
+    // Each party's directory entry is checked once (not once per message).
+    let identities: BTreeMap<String, IdentityPublic> = capture
+        .directory
+        .par_iter()
+        .filter_map(|(name, entry)| entry.identity(name).ok().map(|id| (name.clone(), id)))
+        .collect();
     let outcomes: Vec<Outcome> = envelopes
         .par_iter()
-        .map(|(e, env)| open_one(e, env.as_ref(), &chains, capture))
+        .map(|(e, env)| open_one(e, env.as_ref(), &chains, &identities))
         .collect();
     let mut report_decrypted = Vec::new();
     let mut out_of_scope = 0usize;
@@ -317,7 +323,7 @@ fn open_one(
     e: &messenger::relay::CapturedEnvelope,
     env: Option<&Envelope>,
     chains: &BTreeMap<(String, String), ChainKey>,
-    capture: &Capture,
+    identities: &BTreeMap<String, IdentityPublic>,
 ) -> Outcome {
     let Some(env) = env else {
         return Outcome::NonCompliant(NonCompliant {
@@ -345,18 +351,12 @@ fn open_one(
             });
         }
     };
-    let ad = match (
-        capture.directory.get(&env.from),
-        capture.directory.get(&env.to),
-    ) {
-        (Some(a), Some(b)) => match (a.identity(&env.from), b.identity(&env.to)) {
-            (Ok(a), Ok(b)) => Some(session_ad(&env.from, &a, &env.to, &b)),
-            _ => None,
-        },
+    let ad = match (identities.get(&env.from), identities.get(&env.to)) {
+        (Some(a), Some(b)) => Some(session_ad(&env.from, a, &env.to, b)),
         _ => None,
     };
     let opened = ad
-        .ok_or_else(|| "the capture lacks the parties' directory entries".to_owned())
+        .ok_or_else(|| "the capture lacks valid directory entries of the parties".to_owned())
         .and_then(|ad| {
             messenger::ratchet::open_with_chain_key(ck, &ad, env)
                 .map_err(|_| "the message does not open with its chain key".to_owned())
