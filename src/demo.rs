@@ -263,9 +263,9 @@ pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<D
     n.say("Trust assumption: fewer than 3 authorities are dishonest. Three colluding")?;
     n.say("authorities could release any key without a warrant; the transparency log")?;
     n.say("makes honest releases public but cannot see a secret collusion.")?;
-    n.say("The messenger that escrows every chain this way, and the log, can be tried")?;
-    n.say("by hand (below). Still to come: warrants and the auditor's decryption, and")?;
-    n.say("the full story with attacks and a scale simulation.")?;
+    n.say("The messenger that escrows every chain this way, warrants, approvals and")?;
+    n.say("the auditor can be tried by hand (README). Still to come here: the full")?;
+    n.say("story with the messenger and a warrant, attacks and a scale simulation.")?;
     writeln!(n.out, "\nTry it by hand:")?;
     writeln!(
         n.out,

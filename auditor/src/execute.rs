@@ -234,29 +234,50 @@ pub fn execute(
         .iter()
         .map(|(id, k)| (id.clone(), PreparedIdentityKey::new(k)))
         .collect();
+    // Parse every envelope once, in parallel (points are validated: the costly part).
     let parse = |e: &messenger::relay::CapturedEnvelope| Envelope::from_value(&e.envelope).ok();
-    let mut starts: BTreeMap<(String, String), Envelope> = BTreeMap::new();
-    for e in capture.envelopes.iter().chain(&capture.chain_starts) {
-        if let Some(env) = parse(e) {
-            if env.start.is_some() {
-                starts.insert(
-                    (env.from.clone(), messenger::keys::public_hex(&env.chain)),
-                    env,
-                );
-            }
+    let envelopes: Vec<(&messenger::relay::CapturedEnvelope, Option<Envelope>)> = capture
+        .envelopes
+        .par_iter()
+        .map(|e| (e, parse(e)))
+        .collect();
+    let earlier: Vec<Option<Envelope>> = capture.chain_starts.par_iter().map(parse).collect();
+    let mut starts: BTreeMap<(String, String), &Envelope> = BTreeMap::new();
+    for env in envelopes
+        .iter()
+        .filter_map(|(_, e)| e.as_ref())
+        .chain(earlier.iter().flatten())
+    {
+        if env.start.is_some() {
+            starts
+                .entry((env.from.clone(), messenger::keys::public_hex(&env.chain)))
+                .or_insert(env);
         }
     }
-    let envelopes: Vec<(&messenger::relay::CapturedEnvelope, Option<Envelope>)> =
-        capture.envelopes.iter().map(|e| (e, parse(e))).collect();
     let needed: BTreeSet<(String, String)> = envelopes
         .iter()
         .filter_map(|(_, env)| env.as_ref())
         .map(|env| (env.from.clone(), messenger::keys::public_hex(&env.chain)))
         .collect();
+    // The other party's scope of each chain in scope, prepared once per identity (a target
+    // talks to few peers a day), to check the second wrap of every block.
+    let others: BTreeSet<ScopeIdentity> = needed
+        .iter()
+        .filter_map(|k| starts.get(k))
+        .filter_map(|start| other_scope(&params, &prepared, start))
+        .collect();
+    let scopes: BTreeMap<ScopeIdentity, escrow::PreparedScope> = others
+        .into_par_iter()
+        .filter_map(|id| {
+            escrow::PreparedScope::new(&params, &id)
+                .ok()
+                .map(|p| (id, p))
+        })
+        .collect();
     let chains: BTreeMap<(String, String), ChainKey> = needed
         .into_par_iter()
         .map(|key| {
-            let ck = chain_key(&params, &prepared, starts.get(&key));
+            let ck = chain_key(&params, &prepared, &scopes, starts.get(&key).copied());
             (key, ck)
         })
         .collect();
@@ -385,6 +406,7 @@ pub type ChainKey = Result<Option<zeroize::Zeroizing<[u8; 32]>>, String>;
 pub fn chain_key(
     params: &escrow::PublicParams,
     keys: &BTreeMap<ScopeIdentity, PreparedIdentityKey>,
+    scopes: &BTreeMap<ScopeIdentity, escrow::PreparedScope>,
     start: Option<&Envelope>,
 ) -> ChainKey {
     let Some(start) = start else {
@@ -411,7 +433,30 @@ pub fn chain_key(
         (None, None) => return Ok(None),
     };
     let ck = ck.map_err(|_| "its escrow block does not open".to_owned())?;
-    escrow::verify_wrap(params, other.0, &ck, other.1)
-        .map_err(|_| "its escrow block's two wraps disagree".to_owned())?;
+    let agrees = match scopes.get(other.0) {
+        Some(scope) => scope.verify(&ck, other.1).is_ok(),
+        None => escrow::verify_wrap(params, other.0, &ck, other.1).is_ok(),
+    };
+    if !agrees {
+        return Err("its escrow block's two wraps disagree".into());
+    }
     Ok(Some(ck))
+}
+
+/// The scope of a chain's other party, when one of its two scopes is in the warrant.
+fn other_scope(
+    params: &escrow::PublicParams,
+    keys: &BTreeMap<ScopeIdentity, PreparedIdentityKey>,
+    start: &Envelope,
+) -> Option<ScopeIdentity> {
+    let block = start.start.as_ref()?.escrow.as_ref()?;
+    let sender = params.identity(&start.from, block.epoch).ok()?;
+    let recipient = params.identity(&start.to, block.epoch).ok()?;
+    if keys.contains_key(&sender) {
+        Some(recipient)
+    } else if keys.contains_key(&recipient) {
+        Some(sender)
+    } else {
+        None
+    }
 }
