@@ -157,15 +157,8 @@ pub fn execute(
     let scope: BTreeSet<ScopeIdentity> = warrant.scope(&params)?.into_iter().collect();
 
     // 1. The warrant is logged.
-    let mut warrant_entry = None;
-    for i in 0..store.size()? {
-        if let LogEntry::WarrantLogged { digest: d, .. } = &store.entry(i)?.entry {
-            if *d == digest_hex {
-                warrant_entry = Some(i);
-                break;
-            }
-        }
-    }
+    let warrant_entry = store
+        .find(|e| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest_hex))?;
     let warrant_entry = warrant_entry.ok_or(escrow::WarrantError::Malformed {
         field: "warrant",
         reason: "is not in the transparency log",

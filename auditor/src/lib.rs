@@ -50,12 +50,10 @@ pub fn submit_warrant(
         .format(&Rfc3339)
         .map_err(|_| escrow::Error::Internal("RFC 3339 formatting"))?;
     let (index, new) = store.with_write_lock(|store| {
-        for i in 0..store.size()? {
-            if let LogEntry::WarrantLogged { digest: d, .. } = &store.entry(i)?.entry {
-                if *d == digest {
-                    return Ok((i, false));
-                }
-            }
+        let logged =
+            |e: &LogEntry| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest);
+        if let Some(i) = store.find(logged)? {
+            return Ok((i, false));
         }
         let record = LogRecord::new(LogEntry::WarrantLogged {
             digest: digest.clone(),

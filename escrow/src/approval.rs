@@ -29,7 +29,7 @@ use crate::params::PublicParams;
 use crate::release::{KeyShare, Subject};
 use crate::setup::AuthorityShare;
 use crate::transparency::proof::ProofBundle;
-use crate::transparency::witness::WitnessState;
+use crate::transparency::witness::{WitnessState, check_consistent};
 use crate::transparency::{LogConfig, LogEntry, SignedCheckpoint};
 use crate::warrant::Warrant;
 
@@ -194,33 +194,8 @@ pub fn check_warrant(
         } else {
             (&last, &cp)
         };
-        let equivocation = || -> Error {
-            LogError::Equivocation {
-                old: old.label(),
-                new: new.label(),
-                by: format!(" (last accepted by {})", ctx.witness.authority),
-            }
-            .into()
-        };
-        if old.size() == new.size() {
-            if old.root() != new.root() {
-                return Err(equivocation());
-            }
-        } else {
-            let proof = match prove(old.size(), new.size()) {
-                Ok(p) => p,
-                Err(Error::Log(LogError::Db(e))) => return Err(LogError::Db(e).into()),
-                Err(_) => return Err(equivocation()),
-            };
-            crate::transparency::proof::verify_consistency(
-                &proof,
-                old.size(),
-                old.root(),
-                new.size(),
-                new.root(),
-            )
-            .map_err(|_| equivocation())?;
-        }
+        let by = format!(" (last accepted by {})", ctx.witness.authority);
+        check_consistent(old, new, &by, prove)?;
     }
     let scope = warrant.scope(ctx.params)?;
     Ok((digest, scope, cp))

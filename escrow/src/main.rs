@@ -390,17 +390,12 @@ fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
             // key-released once per warrant and authority, even after a crash and a re-run.
             let signer = lab.log_signer()?;
             store.with_write_lock(|store| {
-                for i in 0..store.size()? {
-                    if let LogEntry::KeyReleased {
-                        digest: d,
-                        authority: a,
-                        ..
-                    } = &store.entry(i)?.entry
-                    {
-                        if *d == digest_hex && a == authority {
-                            return Ok(());
-                        }
-                    }
+                let released = |e: &LogEntry| {
+                    matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
+                        if *d == digest_hex && a == authority)
+                };
+                if store.find(released)?.is_some() {
+                    return Ok(());
                 }
                 let rec = LogRecord::new(LogEntry::KeyReleased {
                     digest: digest_hex.clone(),

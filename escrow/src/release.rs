@@ -233,16 +233,7 @@ impl KeyShare {
 
     /// Replaces the share value (forged-share tests, through [`crate::hazmat`]).
     pub(crate) fn with_share_bytes(&self, bytes: [u8; 96]) -> Result<Self> {
-        let point = g2_from_bytes("share", &bytes)?;
-        let share = SignatureShare::from_bytes(bytes).map_err(|_| Error::InvalidPoint {
-            field: "share",
-            group: "G2",
-        })?;
-        Ok(Self {
-            share,
-            point,
-            ..self.clone()
-        })
+        Self::from_parts(&self.authority, self.index, self.subject.clone(), &bytes)
     }
 }
 

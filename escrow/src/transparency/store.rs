@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use signed_note::{Note, Signer};
 use tlog_tiles::{Checkpoint, Hash, HashReader, RecordProof, TreeProof};
 
-use super::entry::LogRecord;
+use super::entry::{LogEntry, LogRecord};
 use crate::error::{LogError, Result};
 
 const SCHEMA: &str = "
@@ -169,6 +169,16 @@ impl LogStore {
             .map_err(LogError::Db)?;
         let bytes = bytes.ok_or(LogError::NotInLog { index, size })?;
         LogRecord::from_bytes(&bytes)
+    }
+
+    /// The index of the first entry for which `pred` holds (entries are parsed in order).
+    pub fn find(&self, mut pred: impl FnMut(&LogEntry) -> bool) -> Result<Option<u64>> {
+        for i in 0..self.size()? {
+            if pred(&self.entry(i)?.entry) {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
     }
 
     /// Every record's raw bytes, in order (the monitor parses them itself).

@@ -64,14 +64,6 @@ impl WitnessState {
     ) -> Result<SignedCheckpoint> {
         let cp = SignedCheckpoint::verify(presented, config)?;
         if let Some(last) = self.last_checkpoint(config)? {
-            let equivocation = || -> Error {
-                LogError::Equivocation {
-                    old: last.label(),
-                    new: cp.label(),
-                    by: format!(" (accepted by {})", self.authority),
-                }
-                .into()
-            };
             if cp.size() < last.size() {
                 return Err(LogError::Rollback {
                     old: last.size(),
@@ -79,20 +71,8 @@ impl WitnessState {
                 }
                 .into());
             }
-            if cp.size() == last.size() {
-                if cp.root() != last.root() {
-                    return Err(equivocation());
-                }
-            } else if last.size() > 0 {
-                // A database fault is not an accusation: only a missing or failing proof is.
-                let proof = match prove(last.size(), cp.size()) {
-                    Ok(p) => p,
-                    Err(Error::Log(LogError::Db(e))) => return Err(LogError::Db(e).into()),
-                    Err(_) => return Err(equivocation()),
-                };
-                verify_consistency(&proof, last.size(), last.root(), cp.size(), cp.root())
-                    .map_err(|_| equivocation())?;
-            }
+            let by = format!(" (accepted by {})", self.authority);
+            check_consistent(&last, &cp, &by, prove)?;
         }
         Ok(cp)
     }
@@ -125,4 +105,41 @@ impl WitnessState {
         self.last = Some(String::from_utf8_lossy(presented).into_owned());
         Ok((cp, line))
     }
+}
+
+/// Checks that checkpoint `old` is a prefix of `new` (`old.size() <= new.size()`): equal roots
+/// at equal sizes, else a consistency proof fetched with `prove` and verified here. A failure
+/// is a log equivocation naming both checkpoints (`by` says who accepted which); a database
+/// fault while fetching the proof is reported as such, not as an accusation.
+pub fn check_consistent(
+    old: &SignedCheckpoint,
+    new: &SignedCheckpoint,
+    by: &str,
+    prove: &mut dyn FnMut(u64, u64) -> Result<Vec<Hash>>,
+) -> Result<()> {
+    let equivocation = || -> Error {
+        LogError::Equivocation {
+            old: old.label(),
+            new: new.label(),
+            by: by.to_owned(),
+        }
+        .into()
+    };
+    if old.size() == new.size() {
+        return if old.root() == new.root() {
+            Ok(())
+        } else {
+            Err(equivocation())
+        };
+    }
+    if old.size() == 0 {
+        return Ok(());
+    }
+    let proof = match prove(old.size(), new.size()) {
+        Ok(p) => p,
+        Err(Error::Log(LogError::Db(e))) => return Err(LogError::Db(e).into()),
+        Err(_) => return Err(equivocation()),
+    };
+    verify_consistency(&proof, old.size(), old.root(), new.size(), new.root())
+        .map_err(|_| equivocation())
 }
