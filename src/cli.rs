@@ -21,5 +21,54 @@ pub enum Command {
         /// lab-demo-<time> folder in the current directory.
         #[arg(long, value_name = "DIR")]
         lab: Option<PathBuf>,
+        /// One message per conversation and day instead of a few (same steps, same claims).
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Carry out the attack catalogue against the implementation and print the table.
+    ///
+    /// Exits 1 if any observed outcome differs from the expected one.
+    Attacks {
+        /// Print one JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the table as Markdown to FILE (docs/attacks.md is made this way).
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        /// Keep the attack labs in DIR (must not exist or be empty) instead of a temporary
+        /// folder.
+        #[arg(long, value_name = "DIR")]
+        lab: Option<PathBuf>,
+        /// Seed of all keys and traffic (the same seed gives the same table).
+        #[arg(long, default_value_t = 1994)]
+        seed: u64,
+    },
+    /// Run a synthetic population through the real code, measure, chart and extrapolate.
+    Simulate {
+        /// Number of users.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+        users: u32,
+        /// Number of days.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=31))]
+        days: u32,
+        /// Messages each user sends per day.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        messages_per_user_day: u32,
+        /// Number of warrants executed.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        warrants: u32,
+        /// Number of authorities n.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        authorities: u32,
+        /// Threshold k.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        threshold: u32,
+        /// Output folder for the CSV files and SVG charts (must not exist or be empty).
+        /// Default: a new simulation-<time> folder in the current directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Seed of the synthetic traffic and keys.
+        #[arg(long, default_value_t = 2019)]
+        seed: u64,
     },
 }

@@ -1,315 +1,440 @@
-//! `escrow-lab demo`: the escrow part of the story, end to end, with real operations.
+//! `escrow-lab demo`: the whole story in one command, with real operations.
 //!
-//! Until the messenger, log and auditor land, the demo shows the escrow core: a 3-of-5
-//! generation, a chain key wrapped to (alice, today), a recipient's bit-for-bit check of the
-//! wrap, two authorities failing to open it, a third making it possible, and the scope limit
-//! (the key opens neither alice's next day nor bob's day).
+//! Five authorities hold a 3-of-5 generation; alice, bob and carol exchange messages over the
+//! three days before today through the real messenger (X3DH, double ratchet, an escrow block
+//! on every chain, checked by every recipient); a warrant for alice and the middle day is
+//! logged; two authorities approve and the auditor can open nothing; a third approves and
+//! exactly the warrant's messages open, every other one stays sealed; a public monitor
+//! verifies the log and prints its statistics. Every file the tools would write is written
+//! into the lab, so each step can be repeated by hand with `escrow`, `messenger` and `auditor`
+//! (the commands are printed at the end).
 
-use std::fs;
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use escrow::hazmat::{identity_key_unchecked, interpolate_unchecked};
-use escrow::lab::{Lab, write_atomic};
-use escrow::{
-    AuthorityShare, Error, KeyShare, SetupRequest, combine_identity_key, dealer_setup, unwrap,
-    verify_wrap,
-};
-use rand_core::{OsRng, RngCore};
+use anyhow::{Context, Result};
+use escrow::lab::write_atomic;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, RngCore, SeedableRng};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use zeroize::Zeroizing;
+
+use crate::narrate::Narrator;
+use crate::world::{DAY, World, at, midnight};
+
+/// The five authorities of the demo, in index order.
+pub const AUTHORITIES: [&str; 5] = ["court", "ministry", "oversight", "provider", "ombudsman"];
+const USERS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// How to run the demo.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// One message per pair of users and day instead of three.
+    pub fast: bool,
+    /// ANSI colour in the output.
+    pub colour: bool,
+}
 
 /// What the demo established (tests assert on it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoOutcome {
     /// The lab directory used.
     pub lab: PathBuf,
-    /// The recipient accepted the honest wrap.
-    pub honest_wrap_verified: bool,
-    /// The recipient rejected a one-bit change of the wrap.
-    pub tampered_wrap_rejected: bool,
-    /// Combining two shares was refused.
-    pub two_shares_refused: bool,
-    /// Interpolating two shares anyway gave a key that opens nothing.
-    pub two_shares_useless: bool,
-    /// Three shares gave the chain key back.
-    pub three_shares_open: bool,
-    /// The key for (alice, day D) failed on (alice, D+1) and (bob, D).
-    pub out_of_scope_refused: bool,
-    /// The new generation's log verified with one entry.
+    /// Messages sent, and how many of them every recipient accepted.
+    pub sent: usize,
+    /// Messages the recipients accepted (escrow blocks checked).
+    pub delivered: usize,
+    /// With two approvals the auditor was refused and opened nothing.
+    pub two_approvals_refused: bool,
+    /// With three, exactly the warrant's messages (alice, the middle day) were decrypted.
+    pub exactly_scope_opened: bool,
+    /// Messages decrypted.
+    pub decrypted: usize,
+    /// Messages of alice outside the warrant, reported sealed.
+    pub sealed: usize,
+    /// The public monitor verified the whole log.
     pub log_verified: bool,
-}
-
-/// Chooses the lab directory: `requested` if it does not exist or is empty, else a fresh
-/// `lab-demo-<UTC time>[-N]` in the current folder. Never reuses a non-empty folder.
-pub fn prepare_lab(requested: Option<&Path>, now: OffsetDateTime) -> Result<PathBuf> {
-    if let Some(dir) = requested {
-        if dir.exists() {
-            let empty = fs::read_dir(dir)
-                .with_context(|| format!("{}", dir.display()))?
-                .next()
-                .is_none();
-            if !empty {
-                bail!(
-                    "{}: not empty; the demo needs a new or empty lab directory",
-                    dir.display()
-                );
-            }
-        } else {
-            escrow::lab::create_dir_all_private(dir)?;
-        }
-        return Ok(dir.to_owned());
-    }
-    let stamp = format!(
-        "lab-demo-{:04}{:02}{:02}-{:02}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    for n in 0..1000 {
-        let name = if n == 0 {
-            stamp.clone()
-        } else {
-            format!("{stamp}-{n}")
-        };
-        let dir = PathBuf::from(name);
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("{}", dir.display())),
-        }
-    }
-    bail!("could not find a free lab-demo-* name in the current folder")
-}
-
-struct Narrator<'a> {
-    out: &'a mut dyn Write,
-    colour: bool,
-    step: u32,
-}
-
-impl Narrator<'_> {
-    fn step(&mut self, title: &str) -> Result<()> {
-        self.step += 1;
-        if self.colour {
-            writeln!(self.out, "\n\x1b[1m{}. {title}\x1b[0m", self.step)?;
-        } else {
-            writeln!(self.out, "\n{}. {title}", self.step)?;
-        }
-        Ok(())
-    }
-
-    fn say(&mut self, text: &str) -> Result<()> {
-        writeln!(self.out, "   {text}")?;
-        Ok(())
-    }
-
-    fn result(&mut self, ok: bool, text: &str) -> Result<()> {
-        let mark = match (ok, self.colour) {
-            (true, true) => "\x1b[32m✔\x1b[0m",
-            (false, true) => "\x1b[31m✘\x1b[0m",
-            (true, false) => "[ok]",
-            (false, false) => "[no]",
-        };
-        writeln!(self.out, "   {mark} {text}")?;
-        Ok(())
-    }
-}
-
-/// Runs the demo in `lab`, narrating to `out`.
-pub fn run(lab_dir: &Path, now: OffsetDateTime, out: &mut dyn Write) -> Result<DemoOutcome> {
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut n = Narrator {
-        out,
-        colour,
-        step: 0,
-    };
-    let lab = Lab::new(lab_dir);
-    writeln!(
-        n.out,
-        "escrow-lab demo — lab directory: {}",
-        lab_dir.display()
-    )?;
-
-    n.step("Five independent authorities share one escrow master key, 3 of 5")?;
-    let names: Vec<String> = ["court", "ministry", "oversight", "provider", "ombudsman"]
-        .map(str::to_owned)
-        .into();
-    let req = SetupRequest::new(names, 3, now);
-    let (params, shares) = dealer_setup(&req, &mut OsRng)?;
-    let log = escrow::transparency::generate_log(&req.realm, &req.authorities, &mut OsRng);
-    lab.write_setup(&params, &shares, &log)?;
-    n.say("A trusted dealer drew a random polynomial, gave each authority one point")?;
-    n.say("of it, published the master public key and destroyed the polynomial.")?;
-    n.say(&format!("Wrote {},", lab.params_path().display()))?;
-    n.say("and one share file per authority, readable by its owner only (0600).")?;
-    let log_config = lab.load_log_config()?;
-    let report = escrow::transparency::monitor::verify(&lab.open_log(&log_config)?, &log_config)?;
-    let log_verified = report.size == 1;
-    n.result(
-        log_verified,
-        "A public transparency log opened; entry 0 records the generation.",
-    )?;
-
-    let today = params.identity_at("alice", now)?;
-    n.step("Alice's messenger starts a chain and escrows its key for (alice, today)")?;
-    let mut chain_key = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(chain_key.as_mut_slice());
-    let wrap = escrow::wrap::wrap(&params, &today, &chain_key)?;
-    n.say(&format!(
-        "Scope identity: account alice, epoch {} (the UTC day {}).",
-        today.epoch(),
-        now.date()
-    ))?;
-    n.say(&format!(
-        "The 32-byte chain key is wrapped by identity-based encryption: {} bytes.",
-        wrap.to_bytes().len()
-    ))?;
-    let escrow_dir = lab.root().join("escrow");
-    escrow::lab::create_dir_all_private(&escrow_dir)?;
-    let wrap_path = escrow_dir.join("alice-today.wrap.hex");
-    write_atomic(
-        &wrap_path,
-        format!("{}\n", hex::encode(wrap.to_bytes())).as_bytes(),
-        0o644,
-    )?;
-    n.say(&format!("Saved the wrap as {}.", wrap_path.display()))?;
-
-    n.step("Bob's messenger checks the escrow block bit for bit")?;
-    let honest_wrap_verified = verify_wrap(&params, &today, &chain_key, &wrap).is_ok();
-    n.result(
-        honest_wrap_verified,
-        "Bob derived the chain key and recomputed the wrap: identical, accepted.",
-    )?;
-    let mut forged = wrap.to_bytes();
-    forged[60] ^= 0x01;
-    let tampered_wrap_rejected = escrow::Wrap::from_bytes(&forged)
-        .map(|w| verify_wrap(&params, &today, &chain_key, &w).is_err())
-        .unwrap_or(true);
-    n.result(
-        tampered_wrap_rejected,
-        "One flipped bit and the wrap is rejected (no Clipper-style forgery).",
-    )?;
-
-    n.step("Two authorities release their shares for (alice, today)")?;
-    let release = |s: &AuthorityShare| -> Result<KeyShare> {
-        let share = s.release_identity_key_share(&params, &today)?;
-        let path = escrow_dir.join(format!(
-            "{}-alice-e{}.share.json",
-            s.authority(),
-            today.epoch()
-        ));
-        write_atomic(&path, &share.to_json()?, 0o600)?;
-        Ok(share)
-    };
-    let two: Vec<KeyShare> = shares[..2].iter().map(&release).collect::<Result<_>>()?;
-    n.say("court and ministry each sign alice's identity with their share.")?;
-    let refused = combine_identity_key(&params, &today, &two);
-    let two_shares_refused = matches!(refused, Err(Error::NotEnoughShares { valid: 2, .. }));
-    n.result(
-        two_shares_refused,
-        &format!(
-            "The library refuses: {}.",
-            refused.err().map(|e| e.to_string()).unwrap_or_default()
-        ),
-    )?;
-    let forced = identity_key_unchecked(today.clone(), interpolate_unchecked(&two)?);
-    let two_shares_useless = forced.verify(&params).is_err() && unwrap(&wrap, &forced).is_err();
-    n.result(
-        two_shares_useless,
-        "Forcing the maths anyway: the key is wrong, the wrap stays shut.",
-    )?;
-
-    n.step("A third authority approves: any 3 of 5 rebuild alice's key for today")?;
-    let mut three = two.clone();
-    three.push(release(&shares[2])?);
-    let key = combine_identity_key(&params, &today, &three)?;
-    n.result(
-        true,
-        "oversight's share verified; the key passed e(G1,d) = e(MPK,Q).",
-    )?;
-    let opened = unwrap(&wrap, &key)?;
-    let three_shares_open = opened.as_slice() == chain_key.as_slice();
-    n.result(
-        three_shares_open,
-        "The wrap opens: the chain key is recovered exactly.",
-    )?;
-
-    n.step("The key is scoped by cryptography: one account, one day")?;
-    let tomorrow = params.identity("alice", today.epoch() + 1)?;
-    let bob = params.identity("bob", today.epoch())?;
-    let mut other_key = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(other_key.as_mut_slice());
-    let wrap_tomorrow = escrow::wrap::wrap(&params, &tomorrow, &other_key)?;
-    let wrap_bob = escrow::wrap::wrap(&params, &bob, &other_key)?;
-    let tomorrow_shut = unwrap(&wrap_tomorrow, &key).is_err();
-    let bob_shut = unwrap(&wrap_bob, &key).is_err();
-    n.result(
-        tomorrow_shut,
-        "alice's chain of tomorrow: the released key does not open it.",
-    )?;
-    n.result(
-        bob_shut,
-        "bob's chain of today: the released key does not open it.",
-    )?;
-
-    n.step("What this shows, and what it does not")?;
-    n.say("Fewer than 3 authorities learn nothing; 3 open alice's traffic of one day.")?;
-    n.say("Trust assumption: fewer than 3 authorities are dishonest. Three colluding")?;
-    n.say("authorities could release any key without a warrant; the transparency log")?;
-    n.say("makes honest releases public but cannot see a secret collusion.")?;
-    n.say("The messenger that escrows every chain this way, warrants, approvals and")?;
-    n.say("the auditor can be tried by hand (README). Still to come here: the full")?;
-    n.say("story with the messenger and a warrant, attacks and a scale simulation.")?;
-    writeln!(n.out, "\nTry it by hand:")?;
-    writeln!(
-        n.out,
-        "  cargo run --release -p escrow -- --lab {} info",
-        lab_dir.display()
-    )?;
-    writeln!(
-        n.out,
-        "  cargo run --release -p escrow -- --lab my-lab setup \\\n      --authorities court,ministry,oversight,provider,ombudsman --threshold 3"
-    )?;
-    writeln!(
-        n.out,
-        "  M=\"cargo run --release -p messenger -- --lab {}\"",
-        lab_dir.display()
-    )?;
-    writeln!(n.out, "  $M register alice; $M register bob")?;
-    writeln!(
-        n.out,
-        "  $M send --from alice --to bob hello; $M read --as bob"
-    )?;
-    writeln!(n.out, "\nLab directory: {}", lab_dir.display())?;
-    writeln!(n.out, "Generated at {}", now.format(&Rfc3339)?)?;
-
-    Ok(DemoOutcome {
-        lab: lab_dir.to_owned(),
-        honest_wrap_verified,
-        tampered_wrap_rejected,
-        two_shares_refused,
-        two_shares_useless,
-        three_shares_open,
-        out_of_scope_refused: tomorrow_shut && bob_shut,
-        log_verified,
-    })
+    /// Entries in the log at the end.
+    pub log_size: u64,
 }
 
 impl DemoOutcome {
     /// Whether every claim held.
     pub fn all_held(&self) -> bool {
-        self.honest_wrap_verified
-            && self.tampered_wrap_rejected
-            && self.two_shares_refused
-            && self.two_shares_useless
-            && self.three_shares_open
-            && self.out_of_scope_refused
+        self.delivered == self.sent
+            && self.two_approvals_refused
+            && self.exactly_scope_opened
             && self.log_verified
     }
+}
+
+/// Chooses the lab directory: `requested` if it does not exist or is empty, else a fresh
+/// `lab-demo-<UTC time>[-N]` in the current folder. Never reuses a non-empty folder.
+pub fn prepare_lab(requested: Option<&Path>, now: OffsetDateTime) -> Result<PathBuf> {
+    crate::labdir::fresh_dir(requested, "lab-demo", now)
+}
+
+/// The conversations of one day: (from, to, text), three per pair of users: a message, a
+/// second one in the same chain, and the reply (which starts a new chain). With `--fast`,
+/// only the first message of each pair.
+fn script(day: usize, fast: bool) -> Vec<(&'static str, &'static str, &'static str)> {
+    const DAYS: [[[&str; 3]; 3]; 3] = [
+        [
+            ["Lunch on Friday?", "Or Saturday?", "Friday, 12:30."],
+            [
+                "Did the report go out?",
+                "The client asked.",
+                "Sent it this morning.",
+            ],
+            [
+                "Happy birthday, alice!",
+                "Cake tonight?",
+                "Thank you, carol! Yes!",
+            ],
+        ],
+        [
+            [
+                "The meeting moved to 3 pm.",
+                "Room 4B.",
+                "Noted, see you at 3.",
+            ],
+            [
+                "Can you review my draft?",
+                "It is short.",
+                "Tonight, promised.",
+            ],
+            [
+                "Are we still on for tonight?",
+                "I can bring wine.",
+                "Yes, 8 pm at mine.",
+            ],
+        ],
+        [
+            [
+                "I left my umbrella at yours.",
+                "The blue one.",
+                "I'll bring it Friday.",
+            ],
+            [
+                "Draft looks good.",
+                "Two comments inline.",
+                "Fixed both, thanks.",
+            ],
+            [
+                "Thanks for a lovely evening.",
+                "Same again soon?",
+                "Come again soon!",
+            ],
+        ],
+    ];
+    let pairs = [("alice", "bob"), ("bob", "carol"), ("carol", "alice")];
+    let mut out = Vec::new();
+    for (p, (x, y)) in pairs.into_iter().enumerate() {
+        let t = DAYS[day % 3][p];
+        out.push((x, y, t[0]));
+        if !fast {
+            out.push((x, y, t[1]));
+            out.push((y, x, t[2]));
+        }
+    }
+    out
+}
+
+fn hm(unix: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
+}
+
+/// Runs the demo in `lab_dir` at time `now`, narrating to `out`.
+pub fn run(
+    lab_dir: &Path,
+    now: OffsetDateTime,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<DemoOutcome> {
+    let mut n = Narrator::new(out, options.colour);
+    let now = now.unix_timestamp();
+    let today = midnight(now);
+    let day0 = today - 3 * DAY;
+    n.line(&format!(
+        "escrow-lab demo — lab directory: {}",
+        lab_dir.display()
+    ))?;
+    n.line("Three users message each other on the three days before today; then a")?;
+    n.line("warrant is served for one of them and one day. Every step below is real.")?;
+
+    // 1. The generation.
+    n.step("Five independent authorities share one escrow key, any 3 of 5")?;
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    let mut w = World::create(lab_dir, &AUTHORITIES, 3, day0, ChaCha20Rng::from_seed(seed))?;
+    n.say(&format!("Authorities: {}.", AUTHORITIES.join(", ")))?;
+    n.say("Each holds one share of a BLS12-381 master key, in its own file (mode")?;
+    n.say("0600). Any 3 shares can rebuild a key for one account and one day;")?;
+    n.say("2 shares reveal nothing at all. The master public key is public.")?;
+    n.result(true, "Log entry 0 (public): generation-created.")?;
+
+    // 2. Traffic.
+    n.step("alice, bob and carol chat for three days, end-to-end encrypted")?;
+    for u in USERS {
+        w.register(u, day0 + 8 * 3600)?;
+    }
+    let mut delivered = 0usize;
+    for d in 0..3 {
+        for (i, (from, to, text)) in script(d, options.fast).into_iter().enumerate() {
+            let t = day0 + d as i64 * DAY + 9 * 3600 + i as i64 * 1200;
+            w.send(from, to, text, t)?;
+            delivered += w
+                .read(to, t + 60)?
+                .iter()
+                .filter(|(_, o)| matches!(o, messenger::Outcome::Delivered { .. }))
+                .count();
+        }
+    }
+    w.save_clients()?;
+    let chains = w.sent.iter().filter(|s| s.starts_chain).count();
+    let block = w.sent.iter().map(|s| s.escrow_bytes).max().unwrap_or(0);
+    n.say(&format!(
+        "{} messages in {} chains; each chain's first message carries a",
+        w.sent.len(),
+        chains
+    ))?;
+    n.say(&format!(
+        "{block}-byte escrow block: the chain key wrapped to the sender's and the"
+    ))?;
+    n.say("recipient's (account, day). Later messages of a chain carry no escrow.")?;
+    n.result(
+        delivered == w.sent.len(),
+        &format!(
+            "Every recipient re-derived each block and accepted it ({delivered}/{}).",
+            w.sent.len()
+        ),
+    )?;
+    n.say("The provider stores only ciphertext; it cannot read any of it.")?;
+
+    // 3. The warrant.
+    let (w_start, w_end) = (day0 + DAY, day0 + 2 * DAY);
+    n.step(&format!(
+        "A court issues warrant W-1 for alice, {} only",
+        hm(w_start).split(' ').next().unwrap_or_default()
+    ))?;
+    let warrant = w.warrant("W-1", &["alice"], w_start, w_end, now + 7 * DAY)?;
+    let warrant_path = lab_dir.join("warrant.json");
+    write_atomic(&warrant_path, &warrant.to_json()?, 0o644)?;
+    let receipt = w.submit(&warrant, now - 600)?;
+    let receipt_path = lab_dir.join("warrant.receipt.json");
+    write_atomic(&receipt_path, &receipt.to_json()?, 0o644)?;
+    n.say("The agency logs it first: the public log gets its digest, reference")?;
+    n.say("and counts (one account, one day) — never its text.")?;
+    n.result(
+        true,
+        &format!(
+            "Log entry {}: warrant-logged; the receipt holds its inclusion proof.",
+            receipt.index
+        ),
+    )?;
+    let capture = w.capture("alice", day0, now - 600, now - 600)?;
+    let capture_path = lab_dir.join("capture-alice.json");
+    write_atomic(&capture_path, &serde_json::to_vec_pretty(&capture)?, 0o600)?;
+    n.say(&format!(
+        "The provider hands over alice's traffic of all three days: {} envelopes,",
+        capture.envelopes.len()
+    ))?;
+    n.say("ciphertext and metadata only (who, to whom, when).")?;
+
+    // 4. Two approvals.
+    n.step("court and ministry approve: 2 of the 3 approvals needed")?;
+    let mut approvals = Vec::new();
+    for a in &AUTHORITIES[..2] {
+        let ap = w.approve(a, &warrant, &receipt, now - 540)?;
+        write_atomic(
+            &lab_dir.join(format!("warrant.json.{a}.approval.json")),
+            &ap.bytes,
+            0o600,
+        )?;
+        approvals.push(ap);
+    }
+    n.say("Each checked the warrant (not expired, within policy, in the log) and")?;
+    n.say("released its share of alice's key for that one day; each release is")?;
+    n.say("logged as key-released.")?;
+    let refs: Vec<&escrow::authority::Approved> = approvals.iter().collect();
+    let refused = w.execute(&warrant, &refs, &capture, now - 480);
+    let two_approvals_refused = refused.is_err();
+    n.result(
+        two_approvals_refused,
+        &format!(
+            "The auditor tries: {}.",
+            refused
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "it opened something".into())
+        ),
+    )?;
+    n.say("Two shares are mathematically useless: not one message opens.")?;
+
+    // 5. The third approval.
+    n.step("oversight approves too: 3 of 5")?;
+    let third = w.approve(AUTHORITIES[2], &warrant, &receipt, now - 420)?;
+    write_atomic(
+        &lab_dir.join(format!("warrant.json.{}.approval.json", AUTHORITIES[2])),
+        &third.bytes,
+        0o600,
+    )?;
+    approvals.push(third);
+    let refs: Vec<&escrow::authority::Approved> = approvals.iter().collect();
+    let report = w.execute(&warrant, &refs, &capture, now - 360)?;
+    write_atomic(
+        &lab_dir.join("report.json"),
+        &serde_json::to_vec_pretty(&report)?,
+        0o600,
+    )?;
+    n.say("The auditor checks every share, combines three into alice's key for")?;
+    n.say("that day (verified by a pairing), and opens what it covers:")?;
+    let mut lines: Vec<(String, String)> = report
+        .decrypted
+        .iter()
+        .map(|m| {
+            (
+                m.sent_at.clone(),
+                format!("{} → {}: {}", m.from, m.to, m.text),
+            )
+        })
+        .chain(report.sealed.iter().map(|m| {
+            (
+                m.sent_at.clone(),
+                format!("{} → {}: [sealed]", m.from, m.to),
+            )
+        }))
+        .collect();
+    lines.sort();
+    for (t, l) in &lines {
+        let t = OffsetDateTime::parse(t, &Rfc3339)
+            .map(|t| hm(t.unix_timestamp()))
+            .unwrap_or_else(|_| t.clone());
+        n.say(&format!("  {t}  {l}"))?;
+    }
+    let want: BTreeSet<String> = w
+        .sent
+        .iter()
+        .filter(|s| (s.from == "alice" || s.to == "alice") && s.time >= w_start && s.time < w_end)
+        .map(|s| s.text.clone())
+        .collect();
+    let got: BTreeSet<String> = report.decrypted.iter().map(|m| m.text.clone()).collect();
+    let alice_total = w
+        .sent
+        .iter()
+        .filter(|s| s.from == "alice" || s.to == "alice")
+        .count();
+    let exactly_scope_opened =
+        got == want && report.sealed.len() == alice_total - want.len() && report.non_compliant == 0;
+    n.result(
+        exactly_scope_opened,
+        &format!(
+            "{} messages opened: exactly alice's of that day; {} others sealed.",
+            got.len(),
+            report.sealed.len()
+        ),
+    )?;
+    n.say("bob and carol's own conversation is not even in the capture, and its")?;
+    n.say("keys were never released: the key is scoped by cryptography to one")?;
+    n.say("account and one day (see `escrow-lab attacks`, rows 4 and 5).")?;
+
+    // 6. The public log.
+    n.step("Anyone can audit the log: a public monitor recomputes it")?;
+    let verified = auditor::verify_log(&w.lab);
+    let log_verified = verified.is_ok();
+    let (log_size, stats) = match &verified {
+        Ok(r) => (r.size, Some(r.stats.clone())),
+        Err(_) => (0, None),
+    };
+    n.result(
+        log_verified,
+        &match &verified {
+            Ok(r) => format!(
+                "{} entries, {} checkpoints: every hash and signature verified.",
+                r.size, r.checkpoints
+            ),
+            Err(e) => format!("the log did not verify: {e}"),
+        },
+    )?;
+    if let Some(s) = stats {
+        let entries: Vec<String> = s.entries.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        n.say(&format!(
+            "Entries: {},",
+            entries[..entries.len() / 2].join(", ")
+        ))?;
+        n.say(&format!("  {}.", entries[entries.len() / 2..].join(", ")))?;
+        let by: Vec<String> = s
+            .releases_by_authority
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        n.say(&format!("Key releases by authority: {}.", by.join(", ")))?;
+        n.say(&format!(
+            "Identities released: {}; executions: {}; messages decrypted: {}.",
+            s.identities_released, s.executions, s.messages_decrypted
+        ))?;
+    }
+
+    // 7. The limits.
+    n.step("What this shows, and what it does not")?;
+    n.say("Fewer than 3 authorities learn nothing; 3 open one account's traffic")?;
+    n.say("of one day, and the release is public. Trust assumption: fewer than 3")?;
+    n.say("authorities are dishonest. Three colluding authorities could release")?;
+    n.say("any key without a warrant, and the log would show nothing. Users who")?;
+    n.say("encrypt again inside the messenger stay unreadable. Both limits are")?;
+    n.say("carried out for real by `escrow-lab attacks`.")?;
+
+    by_hand(&mut n, lab_dir, w_start, w_end, now)?;
+    n.line(&format!("\nLab directory: {}", lab_dir.display()))?;
+    n.line(&format!(
+        "Generated at {}",
+        at(now)?.format(&Rfc3339).context("formatting time")?
+    ))?;
+    Ok(DemoOutcome {
+        lab: lab_dir.to_owned(),
+        sent: w.sent.len(),
+        delivered,
+        two_approvals_refused,
+        exactly_scope_opened,
+        decrypted: got.len(),
+        sealed: report.sealed.len(),
+        log_verified,
+        log_size,
+    })
+}
+
+fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64, now: i64) -> Result<()> {
+    let lab = lab.display();
+    let t = |u: i64| -> Result<String> { Ok(at(u)?.format(&Rfc3339)?) };
+    n.line("\nRepeat it by hand (the files above are in the lab):")?;
+    for tool in ["escrow", "messenger", "auditor"] {
+        let var = &tool[..1].to_uppercase();
+        n.line(&format!(
+            "  {var}=\"cargo run -q --release -p {tool} -- --lab {lab}\""
+        ))?;
+    }
+    let lines = [
+        "$E info".to_owned(),
+        "$M send --from alice --to bob 'Hello again'; $M read --as bob".to_owned(),
+        format!(
+            "$A warrant new --reference W-2 --target alice \\\n      --from {} --to {} \\\n      --issuer court --justification demo --out w2.json",
+            t(start)?,
+            t(end)?
+        ),
+        "$A warrant submit w2.json --out w2.receipt.json".to_owned(),
+        "for a in court ministry oversight; do\n      $E approve --as $a --warrant w2.json --receipt w2.receipt.json; done".to_owned(),
+        format!(
+            "$M intercept --account alice --out cap.json \\\n      --from {} --to {}",
+            t(start - DAY)?,
+            t(now + 600)?
+        ),
+        "$A execute --warrant w2.json --capture cap.json \\\n      --approval w2.json.court.approval.json \\\n      --approval w2.json.ministry.approval.json \\\n      --approval w2.json.oversight.approval.json".to_owned(),
+        "$A log verify; $A log stats; $E log show".to_owned(),
+    ];
+    for l in lines {
+        n.line(&format!("  {l}"))?;
+    }
+    Ok(())
 }

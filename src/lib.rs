@@ -1,10 +1,20 @@
 //! # escrow-lab — scenarios for policy research
 //!
 //! The root package of escrow-lab: the `escrow-lab` binary runs scenarios against the
-//! libraries `escrow`, `messenger` and `auditor`. Today it has the escrow demo; the attack
-//! catalogue and the scale simulation come with the scenarios issue.
+//! libraries `escrow`, `messenger` and `auditor` (never their binaries):
+//!
+//! * [`demo`] — the whole story in one command, narrated;
+//! * [`attacks`] — the attack catalogue, each attack carried out for real;
+//! * [`simulate`] — a synthetic population through the real code, measured, charted and
+//!   extrapolated to the scale of the 2019 debate;
+//! * [`world`] — the lab, relay, users and warrant flow the scenarios share.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attacks;
 pub mod demo;
+pub mod labdir;
+pub mod narrate;
+pub mod simulate;
+pub mod world;

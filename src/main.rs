@@ -4,6 +4,7 @@
 
 mod cli;
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,10 +23,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("escrow-lab: a claim of the demo did not hold (see above)");
-            ExitCode::FAILURE
-        }
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("escrow-lab: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE
@@ -33,14 +31,81 @@ fn main() -> ExitCode {
     }
 }
 
+fn now() -> anyhow::Result<OffsetDateTime> {
+    Ok(OffsetDateTime::now_utc().replace_nanosecond(0)?)
+}
+
 fn run(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
-        Command::Demo { lab } => {
-            let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
+        Command::Demo { lab, fast } => {
+            let now = now()?;
             let dir = escrow_lab::demo::prepare_lab(lab.as_deref(), now)?;
             let mut out = std::io::stdout().lock();
-            let outcome = escrow_lab::demo::run(&dir, now, &mut out)?;
+            let options = escrow_lab::demo::Options {
+                fast,
+                colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            let outcome = escrow_lab::demo::run(&dir, now, &options, &mut out)?;
+            if !outcome.all_held() {
+                eprintln!("escrow-lab: a claim of the demo did not hold (see above)");
+            }
             Ok(outcome.all_held())
+        }
+        Command::Attacks {
+            json,
+            markdown,
+            lab,
+            seed,
+        } => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let table = escrow_lab::attacks::run_all(lab.as_deref(), seed)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&table.to_json())?)?;
+            } else {
+                table.write_text(&mut out)?;
+            }
+            if let Some(path) = markdown {
+                let md = table.to_markdown(&format!("escrow-lab {}", args.join(" ")));
+                escrow::lab::write_atomic(&path, md.as_bytes(), 0o644)?;
+            }
+            let failed = table.failures();
+            if failed > 0 {
+                eprintln!("escrow-lab: {failed} attack(s) did not end as expected (see the table)");
+            }
+            Ok(failed == 0)
+        }
+        Command::Simulate {
+            users,
+            days,
+            messages_per_user_day,
+            warrants,
+            authorities,
+            threshold,
+            out,
+            seed,
+        } => {
+            if threshold > authorities {
+                eprintln!(
+                    "escrow-lab: --threshold {threshold} exceeds --authorities {authorities}"
+                );
+                std::process::exit(2);
+            }
+            let now = now()?;
+            let dir = escrow_lab::simulate::prepare_out(out.as_deref(), now)?;
+            let config = escrow_lab::simulate::Config {
+                users,
+                days,
+                messages_per_user_day,
+                warrants,
+                authorities,
+                threshold,
+                seed,
+            };
+            let progress = std::io::stderr().is_terminal();
+            let mut stdout = std::io::stdout().lock();
+            escrow_lab::simulate::run(&config, &dir, progress, &mut stdout)?;
+            Ok(true)
         }
     }
 }

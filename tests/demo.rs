@@ -14,32 +14,90 @@ fn demo_in(cwd: &std::path::Path) -> Command {
 
 #[test]
 fn demo_claims_hold_through_the_library() {
+    for fast in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let lab = tmp.path().join("lab");
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let dir = escrow_lab::demo::prepare_lab(Some(&lab), now).unwrap();
+        let mut out = Vec::new();
+        let options = escrow_lab::demo::Options {
+            fast,
+            colour: false,
+        };
+        let o = escrow_lab::demo::run(&dir, now, &options, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(o.all_held(), "{o:?}\n{text}");
+        // Three pairs of users, three days: one message per pair and day with --fast,
+        // three otherwise; every one accepted by its recipient.
+        assert_eq!(o.sent, if fast { 9 } else { 27 });
+        assert_eq!(o.delivered, o.sent);
+        assert!(o.two_approvals_refused);
+        // alice talks in two of the three pairs: the warrant's day holds 2 (or 6) of her
+        // messages, the other two days 4 (or 12), reported sealed.
+        assert_eq!((o.decrypted, o.sealed), if fast { (2, 4) } else { (6, 12) });
+        assert!(o.log_verified);
+        // generation, warrant, three releases, one execution.
+        assert_eq!(o.log_size, 6);
+        assert!(
+            text.contains("The auditor tries: 3 of 5 approvals required, 2 valid."),
+            "{text}"
+        );
+        assert!(text.contains("[sealed]"), "{text}");
+        assert!(!text.contains("[no]"), "{text}");
+        // The lab holds what the tools need to go on by hand.
+        for f in [
+            "params.json",
+            "relay.sqlite",
+            "clients/alice.json",
+            "warrant.json",
+            "warrant.receipt.json",
+            "warrant.json.court.approval.json",
+            "warrant.json.oversight.approval.json",
+            "capture-alice.json",
+            "report.json",
+        ] {
+            assert!(dir.join(f).exists(), "{f} missing");
+        }
+        let params = escrow::lab::Lab::new(&dir).load_params().unwrap();
+        assert_eq!((params.threshold(), params.authorities().len()), (3, 5));
+    }
+}
+
+/// The "repeat by hand" commands the demo prints work on the lab it made.
+#[test]
+fn demo_by_hand_commands_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let lab = tmp.path().join("lab");
-    let now = datetime!(2026-11-27 12:00 UTC);
-    let dir = escrow_lab::demo::prepare_lab(Some(&lab), now).unwrap();
-    let mut out = Vec::new();
-    let outcome = escrow_lab::demo::run(&dir, now, &mut out).unwrap();
-    assert!(outcome.honest_wrap_verified);
-    assert!(outcome.tampered_wrap_rejected);
-    assert!(outcome.two_shares_refused);
-    assert!(outcome.two_shares_useless);
-    assert!(outcome.three_shares_open);
-    assert!(outcome.out_of_scope_refused);
-    assert!(outcome.log_verified);
-    let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.contains("3 of 5 authorities required, 2 valid shares"),
-        "{text}"
-    );
-    assert!(!text.contains("[no]"), "{text}");
-    // The lab it wrote is a real generation with the released shares beside it.
-    let params = escrow::lab::Lab::new(&dir).load_params().unwrap();
-    assert_eq!((params.threshold(), params.authorities().len()), (3, 5));
-    assert!(
-        dir.join("escrow/oversight-alice-e20784.share.json")
-            .exists()
-    );
+    let out = demo_in(tmp.path())
+        .args(["--lab", "lab", "--fast"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let start = text.find("Repeat it by hand").unwrap();
+    let end = text.find("\nLab directory:").unwrap();
+    let mut script = String::from("set -e\n");
+    for line in text[start..end].lines().skip(1) {
+        let mut line = line.to_owned();
+        for tool in ["escrow", "messenger", "auditor"] {
+            let bin = assert_cmd::cargo::cargo_bin(tool);
+            line = line.replace(
+                &format!("cargo run -q --release -p {tool} --"),
+                &bin.display().to_string(),
+            );
+        }
+        script.push_str(&line);
+        script.push('\n');
+    }
+    let run = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{script}\n{stdout}\n{run:?}");
+    assert!(stdout.contains("Hello again"), "{stdout}");
+    assert!(stdout.contains("2 messages decrypted"), "{stdout}");
 }
 
 #[test]

@@ -58,6 +58,19 @@ pub struct Decrypted {
     pub text: String,
 }
 
+/// A message in the capture that this warrant does not open (outside its scope).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Sealed {
+    /// The relay's row id.
+    pub relay_id: i64,
+    /// Sender.
+    pub from: String,
+    /// Recipient.
+    pub to: String,
+    /// The relay's timestamp.
+    pub sent_at: String,
+}
+
 /// An envelope the escrow could not account for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NonCompliant {
@@ -84,6 +97,8 @@ pub struct Report {
     pub decrypted: Vec<Decrypted>,
     /// Envelopes outside the warrant's scope (not opened).
     pub out_of_scope: usize,
+    /// The envelopes outside the warrant's scope: who, to whom, when — never what.
+    pub sealed: Vec<Sealed>,
     /// Envelopes whose chain's escrow block is missing, malformed or does not open.
     pub non_compliant: usize,
     /// The non-compliant envelopes, with reasons.
@@ -285,12 +300,12 @@ pub fn execute(
         .map(|(e, env)| open_one(e, env.as_ref(), &chains, &identities))
         .collect();
     let mut report_decrypted = Vec::new();
-    let mut out_of_scope = 0usize;
+    let mut sealed = Vec::new();
     let mut non_compliant = Vec::new();
     for o in outcomes {
         match o {
             Outcome::Decrypted(d) => report_decrypted.push(d),
-            Outcome::OutOfScope => out_of_scope += 1,
+            Outcome::OutOfScope(s) => sealed.push(s),
             Outcome::NonCompliant(n) => non_compliant.push(n),
         }
     }
@@ -321,7 +336,8 @@ pub fn execute(
             checkpoint: cp.label(),
         },
         decrypted: report_decrypted,
-        out_of_scope,
+        out_of_scope: sealed.len(),
+        sealed,
         non_compliant: non_compliant.len(),
         non_compliant_envelopes: non_compliant,
     })
@@ -329,7 +345,7 @@ pub fn execute(
 
 enum Outcome {
     Decrypted(Decrypted),
-    OutOfScope,
+    OutOfScope(Sealed),
     NonCompliant(NonCompliant),
 }
 
@@ -349,7 +365,14 @@ fn open_one(
     let key = (env.from.clone(), messenger::keys::public_hex(&env.chain));
     let ck = match chains.get(&key) {
         Some(Ok(Some(ck))) => ck,
-        Some(Ok(None)) => return Outcome::OutOfScope,
+        Some(Ok(None)) => {
+            return Outcome::OutOfScope(Sealed {
+                relay_id: e.relay_id,
+                from: env.from.clone(),
+                to: env.to.clone(),
+                sent_at: e.server_time.clone(),
+            });
+        }
         Some(Err(reason)) => {
             return Outcome::NonCompliant(NonCompliant {
                 relay_id: e.relay_id,

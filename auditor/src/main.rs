@@ -267,6 +267,9 @@ fn execute(
     for m in &report.decrypted {
         writeln!(o, "  {}  {} → {}: {}", m.sent_at, m.from, m.to, m.text)?;
     }
+    for m in &report.sealed {
+        writeln!(o, "  {}  {} → {}: [sealed]", m.sent_at, m.from, m.to)?;
+    }
     for n in &report.non_compliant_envelopes {
         writeln!(
             o,

@@ -17,6 +17,7 @@
 //! * [`params`], [`setup`] — generations, trusted-dealer setup, authority shares;
 //! * [`release`] — key shares, warrant signature shares, verified combination;
 //! * [`approval`] — an authority's checks, approval shares and journal;
+//! * [`authority`] — the whole approval procedure of one authority in a lab directory;
 //! * [`warrant`] — warrants (ETSI TS 103 120 vocabulary), their JCS digest, scope and the
 //!   authorities' policy checks;
 //! * [`transparency`] — the RFC 6962 log of warrants and key releases, C2SP checkpoints,
@@ -31,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod approval;
+pub mod authority;
 pub mod encoding;
 pub mod error;
 pub mod hazmat;

@@ -344,8 +344,6 @@ fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
 }
 
 fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
-    use escrow::approval::{Approval, ApprovalContext, Journal, check_warrant, make_approval};
-    use escrow::transparency::{LogEntry, LogRecord};
     use escrow::warrant::Warrant;
 
     let authority = args.authority.as_str();
@@ -363,62 +361,11 @@ fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
         p.push(format!(".{authority}.approval.json"));
         p.into()
     });
-    let share = lab.load_share(&params, authority)?;
-    let config = lab.load_log_config()?;
-    let mut store = lab.open_log(&config)?;
-    let mut state = lab.load_witness_state(authority)?;
-    // Rules 1-6, then rule 7 against this authority's journal; nothing is written before.
-    let ctx = ApprovalContext {
-        params: &params,
-        log: &config,
-        witness: &state,
-        at,
-    };
-    let (digest, scope, cp) = check_warrant(&ctx, &warrant, &receipt, &mut |a, b| {
-        store.prove_consistency(a, b)
-    })?;
-    let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
-    let mut journal = Journal::open(&journal_path)?;
-    journal.check_reference(&warrant.reference, &digest)?;
-    let (approval_bytes, new) = match journal.find(&digest)? {
-        Some(bytes) => (bytes, false),
-        None => {
-            let approval = make_approval(&share, &params, &warrant, &digest, &scope)?;
-            let bytes = approval.to_json()?;
-            let time = at.format(&Rfc3339)?;
-            let digest_hex = hex::encode(digest);
-            // key-released once per warrant and authority, even after a crash and a re-run.
-            let signer = lab.log_signer()?;
-            store.with_write_lock(|store| {
-                let released = |e: &LogEntry| {
-                    matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
-                        if *d == digest_hex && a == authority)
-                };
-                if store.find(released)?.is_some() {
-                    return Ok(());
-                }
-                let rec = LogRecord::new(LogEntry::KeyReleased {
-                    digest: digest_hex.clone(),
-                    authority: authority.to_owned(),
-                    identity_count: approval.identity_shares.len() as u32,
-                    time: time.clone(),
-                });
-                store.append(&rec, &signer).map(|_| ())
-            })?;
-            journal.record(&approval, &bytes, &time)?;
-            (bytes, true)
-        }
-    };
-    // The receipt's checkpoint is now the last this authority accepted.
-    if state
-        .last_checkpoint(&config)?
-        .is_none_or(|l| l.size() < cp.size())
-    {
-        state.last = Some(receipt.checkpoint.clone());
-        escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
-    }
-    escrow::lab::write_atomic(&out, &approval_bytes, 0o600)?;
-    let approval = Approval::from_json(&approval_bytes)?;
+    // Rules 1-7 are checked before anything is written (escrow::authority::approve).
+    let approved = escrow::authority::approve(lab, authority, &warrant, &receipt, at)?;
+    escrow::lab::write_atomic(&out, &approved.bytes, 0o600)?;
+    let (approval, new) = (&approved.approval, approved.new);
+    let digest = approval.digest;
     let mut o = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({

@@ -1,0 +1,111 @@
+//! What one authority does in a lab directory: approve a warrant (design reference §6).
+//!
+//! [`approve`] is the whole procedure behind `escrow approve`, callable by the scenarios:
+//! load the authority's share, witness state and journal; run the checks of
+//! [`crate::approval`] (rules 1–7) before anything is written; then record the release —
+//! `key-released` in the transparency log (once per warrant and authority, even across a crash
+//! and a re-run), the approval in the journal — and advance the authority's witness state to
+//! the receipt's checkpoint. Approving the same warrant again returns the journaled approval
+//! and releases nothing new.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::approval::{Approval, ApprovalContext, Journal, check_warrant, make_approval};
+use crate::error::{Error, Result};
+use crate::lab::{Lab, write_atomic};
+use crate::transparency::proof::ProofBundle;
+use crate::transparency::{LogEntry, LogRecord};
+use crate::warrant::Warrant;
+
+/// The result of [`approve`].
+pub struct Approved {
+    /// The approval document (JSON, secret: it carries key shares).
+    pub bytes: Vec<u8>,
+    /// The approval, parsed.
+    pub approval: Approval,
+    /// False if this authority had approved this warrant before (nothing new released).
+    pub new: bool,
+}
+
+impl std::fmt::Debug for Approved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Approved")
+            .field("authority", &self.approval.authority)
+            .field("reference", &self.approval.reference)
+            .field("new", &self.new)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `authority`'s checks on `warrant` and its `receipt` at time `at` and, if they pass,
+/// releases and records its approval. On a refusal nothing in the lab changes.
+pub fn approve(
+    lab: &Lab,
+    authority: &str,
+    warrant: &Warrant,
+    receipt: &ProofBundle,
+    at: OffsetDateTime,
+) -> Result<Approved> {
+    let params = lab.load_params()?;
+    let share = lab.load_share(&params, authority)?;
+    let config = lab.load_log_config()?;
+    let mut store = lab.open_log(&config)?;
+    let mut state = lab.load_witness_state(authority)?;
+    let ctx = ApprovalContext {
+        params: &params,
+        log: &config,
+        witness: &state,
+        at,
+    };
+    let (digest, scope, cp) = check_warrant(&ctx, warrant, receipt, &mut |a, b| {
+        store.prove_consistency(a, b)
+    })?;
+    let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
+    let mut journal = Journal::open(&journal_path)?;
+    journal.check_reference(&warrant.reference, &digest)?;
+    let (bytes, new) = match journal.find(&digest)? {
+        Some(bytes) => (bytes, false),
+        None => {
+            let approval = make_approval(&share, &params, warrant, &digest, &scope)?;
+            let bytes = approval.to_json()?;
+            let time = at
+                .format(&Rfc3339)
+                .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+            let digest_hex = hex::encode(digest);
+            let signer = lab.log_signer()?;
+            store.with_write_lock(|store| {
+                let released = |e: &LogEntry| {
+                    matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
+                        if *d == digest_hex && a == authority)
+                };
+                if store.find(released)?.is_some() {
+                    return Ok(());
+                }
+                let rec = LogRecord::new(LogEntry::KeyReleased {
+                    digest: digest_hex.clone(),
+                    authority: authority.to_owned(),
+                    identity_count: approval.identity_shares.len() as u32,
+                    time: time.clone(),
+                });
+                store.append(&rec, &signer).map(|_| ())
+            })?;
+            journal.record(&approval, &bytes, &time)?;
+            (bytes, true)
+        }
+    };
+    // The receipt's checkpoint is now the last this authority accepted.
+    if state
+        .last_checkpoint(&config)?
+        .is_none_or(|l| l.size() < cp.size())
+    {
+        state.last = Some(receipt.checkpoint.clone());
+        write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
+    }
+    let approval = Approval::from_json(&bytes)?;
+    Ok(Approved {
+        bytes,
+        approval,
+        new,
+    })
+}

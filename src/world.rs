@@ -1,0 +1,297 @@
+//! A small world for the scenarios: a lab directory with a generation, a relay, registered
+//! users and their traffic, driven through the real libraries (`escrow`, `messenger`,
+//! `auditor`) exactly as the three tools drive them, on a timeline the scenario chooses.
+//!
+//! Every operation takes its time explicitly (Unix seconds), so the demo can replay three past
+//! days in a second and the attack catalogue is reproducible from a seed. Client states are
+//! saved to `clients/<account>.json` (0600) by [`World::save_clients`], so the lab can be
+//! continued by hand with `messenger --lab DIR …`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use escrow::authority::Approved;
+use escrow::lab::{Lab, create_dir_all_private, write_atomic};
+use escrow::transparency::proof::ProofBundle;
+use escrow::warrant::{Warrant, WarrantDraft};
+use escrow::{AuthorityShare, PublicParams, SetupRequest};
+use messenger::relay::Capture;
+use messenger::{Client, Envelope, EscrowContext, Outcome, Relay};
+use rand_chacha::ChaCha20Rng;
+use time::OffsetDateTime;
+
+/// Seconds in a day (the default epoch length).
+pub const DAY: i64 = 86_400;
+
+/// One message the world sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// Sender.
+    pub from: String,
+    /// Recipient.
+    pub to: String,
+    /// Relay time, Unix seconds.
+    pub time: i64,
+    /// The text.
+    pub text: String,
+    /// The relay's row id.
+    pub relay_id: i64,
+    /// Whether it started a chain (and so carries an escrow block).
+    pub starts_chain: bool,
+    /// Bytes of its escrow block (0 inside a chain).
+    pub escrow_bytes: usize,
+}
+
+/// The lab, its relay and its users.
+pub struct World {
+    /// The lab directory.
+    pub lab: Lab,
+    /// The generation's public parameters.
+    pub params: PublicParams,
+    /// The authorities' shares (the world plays every authority).
+    pub shares: Vec<AuthorityShare>,
+    /// The relay.
+    pub relay: Relay,
+    /// The users' clients, by account.
+    pub clients: BTreeMap<String, Client>,
+    /// The escrow context the clients share (a cache of prepared scopes).
+    pub escrow: EscrowContext,
+    /// Every message sent, in order.
+    pub sent: Vec<Sent>,
+    /// The world's randomness (seeded: the same seed gives the same keys and traffic).
+    pub rng: ChaCha20Rng,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "World({}, {} users, {} sent, ***)",
+            self.lab.root().display(),
+            self.clients.len(),
+            self.sent.len()
+        )
+    }
+}
+
+/// UTC midnight starting the day that contains `unix`.
+pub fn midnight(unix: i64) -> i64 {
+    unix - unix.rem_euclid(DAY)
+}
+
+/// `unix` as a UTC date-time.
+pub fn at(unix: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(unix).context("time out of range")
+}
+
+impl World {
+    /// Sets up a generation of `authorities` with threshold `k` in `dir` (which must be new
+    /// or empty), created at `created` (Unix seconds), with a relay at `dir/relay.sqlite`.
+    pub fn create(
+        dir: &Path,
+        authorities: &[&str],
+        k: usize,
+        created: i64,
+        mut rng: ChaCha20Rng,
+    ) -> Result<Self> {
+        let lab = Lab::new(dir);
+        let names: Vec<String> = authorities.iter().map(|s| (*s).to_owned()).collect();
+        let req = SetupRequest::new(names.clone(), k, at(created)?);
+        let (params, shares) = escrow::dealer_setup(&req, &mut rng)?;
+        let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
+        lab.write_setup(&params, &shares, &log)?;
+        let relay = Relay::open(&dir.join("relay.sqlite"))?;
+        Ok(Self {
+            lab,
+            escrow: EscrowContext::new(params.clone()),
+            params,
+            shares,
+            relay,
+            clients: BTreeMap::new(),
+            sent: Vec::new(),
+            rng,
+        })
+    }
+
+    /// Registers `account` at the relay at time `t`.
+    pub fn register(&mut self, account: &str, t: i64) -> Result<()> {
+        let (client, reg) = Client::register(account, &mut self.rng)?;
+        let tx = self.relay.transaction()?;
+        Relay::register(&tx, &reg, t)?;
+        tx.commit()?;
+        self.clients.insert(account.to_owned(), client);
+        Ok(())
+    }
+
+    fn client(&mut self, account: &str) -> Result<&mut Client> {
+        self.clients
+            .get_mut(account)
+            .with_context(|| format!("'{account}' is not registered"))
+    }
+
+    /// `from` sends `text` to `to` at time `t`, as `messenger send` does.
+    pub fn send(&mut self, from: &str, to: &str, text: &str, t: i64) -> Result<Sent> {
+        let envelope = {
+            let client = self
+                .clients
+                .get_mut(from)
+                .with_context(|| format!("'{from}' is not registered"))?;
+            let tx = self.relay.transaction()?;
+            let env = client.send(
+                to,
+                text.as_bytes(),
+                t,
+                &mut self.escrow,
+                &mut |a| Relay::take_bundle(&tx, a),
+                &mut self.rng,
+            )?;
+            let id = Relay::enqueue(&tx, &env, t)?;
+            tx.commit()?;
+            (env, id)
+        };
+        self.record(from, to, text, t, &envelope.0, envelope.1)
+    }
+
+    /// Records a message sent by other means (a non-compliant client, say).
+    pub fn record(
+        &mut self,
+        from: &str,
+        to: &str,
+        text: &str,
+        t: i64,
+        env: &Envelope,
+        relay_id: i64,
+    ) -> Result<Sent> {
+        let sent = Sent {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            time: t,
+            text: text.to_owned(),
+            relay_id,
+            starts_chain: env.start.is_some(),
+            escrow_bytes: env.escrow_bytes(),
+        };
+        self.sent.push(sent.clone());
+        Ok(sent)
+    }
+
+    /// `account` reads its queue at time `t`, as `messenger read` does.
+    pub fn read(&mut self, account: &str, t: i64) -> Result<Vec<(i64, Outcome)>> {
+        let tx = self.relay.transaction()?;
+        let batch = Relay::queued(&tx, account)?;
+        let client = self
+            .clients
+            .get_mut(account)
+            .with_context(|| format!("'{account}' is not registered"))?;
+        let outcomes = client.receive(
+            batch,
+            t,
+            &mut self.escrow,
+            &mut |a| Relay::identity(&tx, a),
+            &mut self.rng,
+        );
+        for (id, o) in &outcomes {
+            Relay::mark(&tx, *id, o)?;
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    /// Whether `account` has a client here.
+    pub fn has(&mut self, account: &str) -> bool {
+        self.client(account).is_ok()
+    }
+
+    /// Writes every client state to `clients/<account>.json` (mode 0600).
+    pub fn save_clients(&self) -> Result<()> {
+        let dir = self.lab.root().join("clients");
+        create_dir_all_private(&dir)?;
+        for (name, c) in &self.clients {
+            write_atomic(&dir.join(format!("{name}.json")), &c.to_json()?, 0o600)?;
+        }
+        Ok(())
+    }
+
+    /// A warrant of generation 1 for `targets` over `[start, end)`, expiring at `expires`.
+    pub fn warrant(
+        &mut self,
+        reference: &str,
+        targets: &[&str],
+        start: i64,
+        end: i64,
+        expires: i64,
+    ) -> Result<Warrant> {
+        Ok(Warrant::new(
+            WarrantDraft {
+                reference: reference.to_owned(),
+                legal_type: "interception".to_owned(),
+                issuing_authority: "lab court".to_owned(),
+                jurisdiction: "escrow-lab".to_owned(),
+                targets: targets.iter().map(|s| (*s).to_owned()).collect(),
+                start: at(start)?,
+                end: at(end)?,
+                expires: at(expires)?,
+                justification: "scenario".to_owned(),
+                generation: self.params.generation(),
+            },
+            &mut self.rng,
+        )?)
+    }
+
+    /// Logs a warrant at time `t` (`auditor warrant submit`); returns the receipt.
+    pub fn submit(&self, warrant: &Warrant, t: i64) -> Result<ProofBundle> {
+        Ok(auditor::submit_warrant(&self.lab, warrant, at(t)?)?.receipt)
+    }
+
+    /// `authority` approves at time `t` (`escrow approve`).
+    pub fn approve(
+        &self,
+        authority: &str,
+        warrant: &Warrant,
+        receipt: &ProofBundle,
+        t: i64,
+    ) -> Result<Approved> {
+        Ok(escrow::authority::approve(
+            &self.lab,
+            authority,
+            warrant,
+            receipt,
+            at(t)?,
+        )?)
+    }
+
+    /// The provider's capture of `account` over `[from, to]` (`messenger intercept`).
+    pub fn capture(&self, account: &str, from: i64, to: i64, t: i64) -> Result<Capture> {
+        Ok(self.relay.capture(account, from, to, t)?)
+    }
+
+    /// Runs the auditor (`auditor execute`) with the given approvals.
+    pub fn execute(
+        &self,
+        warrant: &Warrant,
+        approvals: &[&Approved],
+        capture: &Capture,
+        t: i64,
+    ) -> Result<auditor::execute::Report> {
+        let files: Vec<(String, Vec<u8>)> = approvals
+            .iter()
+            .map(|a| (a.approval.authority.clone(), a.bytes.clone()))
+            .collect();
+        Ok(auditor::execute::execute(
+            &self.lab,
+            warrant,
+            &files,
+            capture,
+            at(t)?,
+        )?)
+    }
+
+    /// The share of `authority`.
+    pub fn share(&self, authority: &str) -> Result<&AuthorityShare> {
+        match self.shares.iter().find(|s| s.authority() == authority) {
+            Some(s) => Ok(s),
+            None => bail!("no authority '{authority}'"),
+        }
+    }
+}
