@@ -93,7 +93,21 @@ impl World {
         authorities: &[&str],
         k: usize,
         created: i64,
+        rng: ChaCha20Rng,
+    ) -> Result<Self> {
+        let relay = Relay::open(&dir.join("relay.sqlite"))?;
+        Self::create_with_relay(dir, authorities, k, created, rng, relay)
+    }
+
+    /// Like [`World::create`], with the given relay (e.g. [`Relay::in_memory`] for large
+    /// simulations, where a durable relay would measure the disk).
+    pub fn create_with_relay(
+        dir: &Path,
+        authorities: &[&str],
+        k: usize,
+        created: i64,
         mut rng: ChaCha20Rng,
+        relay: Relay,
     ) -> Result<Self> {
         let lab = Lab::new(dir);
         let names: Vec<String> = authorities.iter().map(|s| (*s).to_owned()).collect();
@@ -101,7 +115,6 @@ impl World {
         let (params, shares) = escrow::dealer_setup(&req, &mut rng)?;
         let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
         lab.write_setup(&params, &shares, &log)?;
-        let relay = Relay::open(&dir.join("relay.sqlite"))?;
         Ok(Self {
             lab,
             escrow: EscrowContext::new(params.clone()),
