@@ -95,6 +95,7 @@ impl World {
         created: i64,
         rng: ChaCha20Rng,
     ) -> Result<Self> {
+        create_dir_all_private(dir)?;
         let relay = Relay::open(&dir.join("relay.sqlite"))?;
         Self::create_with_relay(dir, authorities, k, created, rng, relay)
     }
@@ -226,7 +227,8 @@ impl World {
         Ok(())
     }
 
-    /// A warrant of generation 1 for `targets` over `[start, end)`, expiring at `expires`.
+    /// A warrant of this generation for `targets` over `[start, end)`, expiring at
+    /// `expires`, drawn from the world's randomness.
     pub fn warrant(
         &mut self,
         reference: &str,
@@ -234,6 +236,22 @@ impl World {
         start: i64,
         end: i64,
         expires: i64,
+    ) -> Result<Warrant> {
+        let mut rng = self.rng.clone();
+        let w = self.warrant_with(reference, targets, start, end, expires, &mut rng);
+        self.rng = rng;
+        w
+    }
+
+    /// Like [`World::warrant`], with the caller's randomness (for its nonce).
+    pub fn warrant_with(
+        &self,
+        reference: &str,
+        targets: &[&str],
+        start: i64,
+        end: i64,
+        expires: i64,
+        rng: &mut ChaCha20Rng,
     ) -> Result<Warrant> {
         Ok(Warrant::new(
             WarrantDraft {
@@ -248,7 +266,7 @@ impl World {
                 justification: "scenario".to_owned(),
                 generation: self.params.generation(),
             },
-            &mut self.rng,
+            rng,
         )?)
     }
 
@@ -306,5 +324,56 @@ impl World {
             Some(s) => Ok(s),
             None => bail!("no authority '{authority}'"),
         }
+    }
+
+    /// The stored envelope of a message this world sent, as the relay holds it.
+    pub fn envelope_at(&self, relay_id: i64) -> Result<Envelope> {
+        let s = self
+            .sent
+            .iter()
+            .find(|s| s.relay_id == relay_id)
+            .with_context(|| format!("no message #{relay_id} in this world"))?;
+        let cap = self.relay.capture(&s.from, s.time, s.time, s.time)?;
+        let e = cap
+            .envelopes
+            .iter()
+            .find(|e| e.relay_id == relay_id)
+            .with_context(|| format!("message #{relay_id} is not at the relay"))?;
+        Ok(Envelope::from_value(&e.envelope)?)
+    }
+
+    /// `authority` cosigns the log's newest checkpoint at time `t` (`escrow log cosign`).
+    pub fn cosign(&self, authority: &str, t: i64) -> Result<escrow::authority::Cosigned> {
+        Ok(escrow::authority::cosign(&self.lab, authority, at(t)?)?)
+    }
+
+    /// Like [`World::send`], and also returns the envelope (to measure it on the wire, say).
+    pub fn send_envelope(
+        &mut self,
+        from: &str,
+        to: &str,
+        text: &str,
+        t: i64,
+    ) -> Result<(Sent, Envelope)> {
+        let (env, id) = {
+            let client = self
+                .clients
+                .get_mut(from)
+                .with_context(|| format!("'{from}' is not registered"))?;
+            let tx = self.relay.transaction()?;
+            let env = client.send(
+                to,
+                text.as_bytes(),
+                t,
+                &mut self.escrow,
+                &mut |a| Relay::take_bundle(&tx, a),
+                &mut self.rng,
+            )?;
+            let id = Relay::enqueue(&tx, &env, t)?;
+            tx.commit()?;
+            (env, id)
+        };
+        let sent = self.record(from, to, text, t, &env, id)?;
+        Ok((sent, env))
     }
 }

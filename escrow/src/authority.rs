@@ -1,4 +1,5 @@
-//! What one authority does in a lab directory: approve a warrant (design reference §6).
+//! What one authority does in a lab directory: approve a warrant (design reference §6) and
+//! cosign the log as a witness (§7).
 //!
 //! [`approve`] is the whole procedure behind `escrow approve`, callable by the scenarios:
 //! load the authority's share, witness state and journal; run the checks of
@@ -8,6 +9,7 @@
 //! the receipt's checkpoint. Approving the same warrant again returns the journaled approval
 //! and releases nothing new.
 
+use signed_note::Verifier as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -107,5 +109,60 @@ pub fn approve(
         bytes,
         approval,
         new,
+    })
+}
+
+/// What [`cosign`] did.
+#[derive(Debug)]
+pub struct Cosigned {
+    /// The checkpoint cosigned.
+    pub checkpoint: crate::transparency::SignedCheckpoint,
+    /// The cosignature line stored in the log.
+    pub line: String,
+    /// The checkpoint this authority had accepted before (`size/root`), if any.
+    pub previous: Option<String>,
+}
+
+/// `authority`, as a witness, checks the log's newest checkpoint against the last one it
+/// accepted (refusing a rollback or an inconsistent log as equivocation) and cosigns it.
+///
+/// The log's write lock is held from reading the checkpoint to storing the cosignature, and
+/// the witness remembers the checkpoint before the cosignature is published: a crash can lose
+/// a cosignature, never leave one the witness does not know it made.
+pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned> {
+    let params = lab.load_params()?;
+    if params.authority(authority).is_none() {
+        return Err(Error::Internal(
+            "cosign: not an authority of this generation",
+        ));
+    }
+    let config = lab.load_log_config()?;
+    let mut store = lab.open_log(&config)?;
+    let signer = lab.witness_signer(authority, at.unix_timestamp().max(0) as u64)?;
+    if !signer.matches(&config, authority)? {
+        return Err(crate::error::LogError::Malformed {
+            what: "witness key",
+            reason: format!("{authority}'s witness key is not the key log.json lists"),
+        }
+        .into());
+    }
+    let witness_name = config.witness(authority)?.name().to_owned();
+    store.with_write_lock(|store| {
+        let mut state = lab.load_witness_state(authority)?;
+        let previous = state.last_checkpoint(&config)?.map(|c| c.label());
+        let note = store.checkpoint_note(store.size()?)?;
+        let (checkpoint, line) = state.cosign(
+            &config,
+            &note,
+            &mut |old, new| store.prove_consistency(old, new),
+            &signer,
+        )?;
+        write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
+        store.add_cosignature(checkpoint.size(), &witness_name, &line)?;
+        Ok(Cosigned {
+            checkpoint,
+            line,
+            previous,
+        })
     })
 }

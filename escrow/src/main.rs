@@ -18,7 +18,6 @@ use time::format_description::well_known::Rfc3339;
 use cli::{ApproveArgs, Cli, Command, LogCommand, SetupArgs};
 use escrow::transparency::SignedCheckpoint;
 use escrow::transparency::proof::ProofBundle;
-use signed_note::Verifier as _;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -186,29 +185,12 @@ fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> Resul
     }
     let now = parse_time(at)?;
     let config = lab.load_log_config()?;
-    let mut store = lab.open_log(&config)?;
     let signer = lab.witness_signer(authority, now.unix_timestamp().max(0) as u64)?;
     if !signer.matches(&config, authority)? {
         anyhow::bail!("{authority}'s witness key is not the key log.json lists for {authority}");
     }
-    let witness_name = config.witness(authority)?.name().to_owned();
-    // The log's write lock is held from reading the checkpoint to storing the cosignature, and
-    // the witness remembers the checkpoint before the cosignature is published: a crash can
-    // lose a cosignature, never leave one the witness does not know it made.
-    let (cp, line, previous) = store.with_write_lock(|store| {
-        let mut state = lab.load_witness_state(authority)?;
-        let previous = state.last_checkpoint(&config)?.map(|c| c.label());
-        let note = store.checkpoint_note(store.size()?)?;
-        let (cp, line) = state.cosign(
-            &config,
-            &note,
-            &mut |old, new| store.prove_consistency(old, new),
-            &signer,
-        )?;
-        escrow::lab::write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
-        store.add_cosignature(cp.size(), &witness_name, &line)?;
-        Ok((cp, line, previous))
-    })?;
+    let c = escrow::authority::cosign(lab, authority, now)?;
+    let (cp, line, previous) = (c.checkpoint, c.line, c.previous);
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({

@@ -1,0 +1,285 @@
+//! Attacks on the warrant process: corrupted shares, replayed approvals, unlogged, reused,
+//! over-broad and expired warrants (rows 10–13 and 17).
+
+use anyhow::Result;
+use escrow::approval::make_approval;
+use escrow::transparency::proof::ProofBundle;
+use escrow::transparency::store::LogStore;
+use escrow::transparency::{LogEntry, LogRecord};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::{Fixture, Observed, Verdict};
+use crate::world::{DAY, World, at};
+
+pub(crate) const CITE_ROGUE: &str = "Boldyreva 2003 (threshold BLS with verifiable shares); \
+     Gennaro et al. 1996 (robust threshold signatures): a rogue share must not block or \
+     poison the result";
+pub(crate) const CITE_REPLAY: &str = "ETSI TS 103 120 authorisation references; approvals \
+     bound to the warrant's digest (design §6, rule 7)";
+pub(crate) const CITE_SECRET: &str = "Secret access orders without public record (the 2013 \
+     Snowden disclosures); transparency logs after Certificate Transparency (RFC 6962)";
+pub(crate) const CITE_BROAD: &str = "General warrants and the particularity requirement (US \
+     Fourth Amendment); bulk warrants of the UK Investigatory Powers Act 2016";
+
+fn approval_files(approved: &[&escrow::authority::Approved]) -> Vec<(String, Vec<u8>)> {
+    approved
+        .iter()
+        .map(|a| (a.approval.authority.clone(), a.bytes.clone()))
+        .collect()
+}
+
+/// Row 10: oversight's approval carries a wrong identity-key share (a valid curve point).
+pub(crate) fn corrupted_share(fx: &Fixture) -> Observed {
+    let mut v: serde_json::Value = serde_json::from_slice(&fx.approvals[2].bytes)?;
+    v["identity_shares"][0]["share"] = v["warrant_share"].clone();
+    let corrupted = ("oversight".to_owned(), serde_json::to_vec(&v)?);
+    let capture = fx.w.capture("alice", fx.day0, fx.now, fx.now)?;
+    let run = |files: Vec<(String, Vec<u8>)>| {
+        auditor::execute::execute(&fx.w.lab, &fx.warrant, &files, &capture, at(fx.now + 300)?)
+            .map_err(anyhow::Error::from)
+    };
+    // With one more authority, the execution goes on with k valid approvals.
+    let mut four = approval_files(&[&fx.approvals[0], &fx.approvals[1], &fx.approvals[3]]);
+    four.insert(2, corrupted.clone());
+    let report = run(four)?;
+    let verdict = report.approvals.iter().find(|a| a.authority == "oversight");
+    let attributed = verdict
+        .is_some_and(|a| !a.valid && a.reason.as_deref().is_some_and(|r| r.contains("oversight")));
+    // With exactly k presented, it stops and says who.
+    let mut three = approval_files(&[&fx.approvals[0], &fx.approvals[1]]);
+    three.push(corrupted);
+    let stopped = run(three);
+    let ok = attributed && !report.decrypted.is_empty() && stopped.is_err();
+    Ok((
+        if ok {
+            Verdict::Detected
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "oversight's approval with a wrong identity-key share: the auditor rejects it ({}) \
+             and decrypts {} messages with court, ministry and provider; with only court and \
+             ministry besides, it stops: {}.",
+            verdict
+                .and_then(|a| a.reason.clone())
+                .unwrap_or_else(|| "NOT REJECTED".into()),
+            report.decrypted.len(),
+            stopped
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "it went on".into())
+        ),
+    ))
+}
+
+/// Row 11: the approvals of W-1 presented with W-2 (logged, never approved), as they are and
+/// with their digest field edited to W-2's.
+pub(crate) fn replayed_approval(fx: &Fixture) -> Observed {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let w2 = fx.w.warrant_with(
+        "W-2",
+        &["alice"],
+        fx.day0 + DAY,
+        fx.day0 + 2 * DAY,
+        fx.now + 7 * DAY,
+        &mut rng,
+    )?;
+    fx.w.submit(&w2, fx.now + 400)?;
+    let capture = fx.w.capture("alice", fx.day0, fx.now, fx.now)?;
+    let replayed = approval_files(&fx.approvals.iter().collect::<Vec<_>>());
+    let as_is = auditor::execute::execute(&fx.w.lab, &w2, &replayed, &capture, at(fx.now + 500)?);
+    let digest = hex::encode(w2.digest()?);
+    let edited: Vec<(String, Vec<u8>)> = replayed
+        .iter()
+        .map(|(name, bytes)| {
+            let mut v: serde_json::Value = serde_json::from_slice(bytes)?;
+            v["digest"] = serde_json::Value::String(digest.clone());
+            v["reference"] = serde_json::Value::String("W-2".into());
+            Ok((name.clone(), serde_json::to_vec(&v)?))
+        })
+        .collect::<Result<_>>()?;
+    let edited_run =
+        auditor::execute::execute(&fx.w.lab, &w2, &edited, &capture, at(fx.now + 500)?);
+    let ok = as_is.is_err() && edited_run.is_err();
+    Ok((
+        if ok {
+            Verdict::Blocked
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "All five approvals of W-1 presented with W-2 (alice, day 1): refused ({}); with \
+             their digest edited to W-2's, the shares no longer verify: refused ({}).",
+            as_is
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "ACCEPTED".into()),
+            edited_run
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "ACCEPTED".into())
+        ),
+    ))
+}
+
+/// Row 12: W-3 is never logged. An authority is shown W-1's receipt, then a receipt from a
+/// log signed with the attacker's own key; finally rogue authorities approve it anyway and the
+/// auditor is asked to execute it.
+pub(crate) fn unlogged_warrant(fx: &Fixture) -> Observed {
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let w = fx.w.warrant_with(
+        "W-3",
+        &["alice"],
+        fx.day0,
+        fx.day0 + DAY,
+        fx.now + 7 * DAY,
+        &mut rng,
+    )?;
+    let borrowed = fx.w.approve("court", &w, &fx.receipt, fx.now + 600);
+    // A fake log: same origin, the attacker's key.
+    let fake =
+        escrow::transparency::generate_log(fx.w.params.realm(), &["court".to_owned()], &mut rng);
+    let mut store = LogStore::in_memory(&fake.config.origin)?;
+    let signer = escrow::transparency::log_signer(&fake.log_key)?;
+    let record = LogRecord::new(LogEntry::WarrantLogged {
+        digest: hex::encode(w.digest()?),
+        reference: w.reference.clone(),
+        target_count: 1,
+        epoch_count: 1,
+        issuing_authority: w.issuing_authority.clone(),
+        time: "2026-11-05T10:00:00Z".into(),
+    });
+    store.append(&store_genesis(&fx.w)?, &signer)?;
+    let (index, _) = store.append(&record, &signer)?;
+    let forged = ProofBundle::build(&store, index)?;
+    let fake_receipt = fx.w.approve("court", &w, &forged, fx.now + 600);
+    // Three authorities skip their checks; the auditor still looks for the warrant in the log.
+    let digest = w.digest()?;
+    let scope = w.scope(&fx.w.params)?;
+    let files: Vec<(String, Vec<u8>)> = ["court", "ministry", "oversight"]
+        .iter()
+        .map(|a| {
+            let ap = make_approval(fx.w.share(a)?, &fx.w.params, &w, &digest, &scope)?;
+            Ok(((*a).to_owned(), ap.to_json()?))
+        })
+        .collect::<Result<_>>()?;
+    let capture = fx.w.capture("alice", fx.day0, fx.now, fx.now)?;
+    let executed = auditor::execute::execute(&fx.w.lab, &w, &files, &capture, at(fx.now + 700)?);
+    let ok = borrowed.is_err() && fake_receipt.is_err() && executed.is_err();
+    let why = |r: Result<String>| {
+        r.err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "ACCEPTED".into())
+    };
+    Ok((
+        if ok {
+            Verdict::Blocked
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "W-3 was never logged. With W-1's receipt, court refuses ({}); with a receipt from a \
+             log signed by the attacker's key, court refuses ({}); with three rogue approvals the \
+             auditor refuses ({}).",
+            why(borrowed.map(|_| String::new())),
+            why(fake_receipt.map(|_| String::new())),
+            why(executed.map(|_| String::new()).map_err(anyhow::Error::from))
+        ),
+    ))
+}
+
+/// The first entry of a lab's log (a fake log starts the same way).
+fn store_genesis(w: &World) -> Result<LogRecord> {
+    let config = w.lab.load_log_config()?;
+    Ok(w.lab.open_log_read_only(&config)?.entry(0)?)
+}
+
+/// Row 13: a 40-day warrant, an 11-target warrant and an expired warrant, each logged, each
+/// presented to court.
+pub(crate) fn over_broad(fx: &Fixture) -> Observed {
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let mut results = Vec::new();
+    let expires = fx.now + 7 * DAY;
+    let long = fx.w.warrant_with(
+        "W-long",
+        &["alice"],
+        fx.day0 - 40 * DAY,
+        fx.day0,
+        expires,
+        &mut rng,
+    )?;
+    let names: Vec<String> = (0..11).map(|i| format!("user{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let wide =
+        fx.w.warrant_with("W-wide", &refs, fx.day0, fx.day0 + DAY, expires, &mut rng)?;
+    let old = fx.day0 + 2 * DAY;
+    let expired =
+        fx.w.warrant_with("W-old", &["alice"], fx.day0, fx.day0 + DAY, old, &mut rng)?;
+    for (what, w) in [
+        ("40 days", long),
+        ("11 targets", wide),
+        ("expired", expired),
+    ] {
+        let outcome = fx.w.submit(&w, fx.now + 800).and_then(|receipt| {
+            fx.w.approve("court", &w, &receipt, fx.now + 900)
+                .map(|_| ())
+        });
+        results.push((what, outcome));
+    }
+    let ok = results.iter().all(|(_, r)| r.is_err());
+    let parts: Vec<String> = results
+        .into_iter()
+        .map(|(what, r)| {
+            format!(
+                "{what}: {}",
+                r.err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "APPROVED".into())
+            )
+        })
+        .collect();
+    Ok((
+        if ok {
+            Verdict::Blocked
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "Each logged, then presented to court. {}.",
+            parts.join("; ")
+        ),
+    ))
+}
+
+/// Row 17: a second, different warrant under W-1's reference.
+pub(crate) fn reference_reuse(fx: &Fixture) -> Observed {
+    let mut rng = ChaCha20Rng::seed_from_u64(17);
+    let w = fx.w.warrant_with(
+        "W-1",
+        &["bob"],
+        fx.day0,
+        fx.day0 + DAY,
+        fx.now + 7 * DAY,
+        &mut rng,
+    )?;
+    let outcome = fx.w.submit(&w, fx.now + 1000).and_then(|receipt| {
+        fx.w.approve("court", &w, &receipt, fx.now + 1100)
+            .map(|_| ())
+    });
+    Ok((
+        if outcome.is_err() {
+            Verdict::Blocked
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "Under the reference W-1 (already approved for alice), a warrant for bob is logged \
+             and shown to court: {}.",
+            outcome
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "APPROVED".into())
+        ),
+    ))
+}
