@@ -40,7 +40,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         lab: Option<PathBuf>,
         /// Seed of all keys and traffic (the same seed gives the same table).
-        #[arg(long, default_value_t = 1994)]
+        #[arg(long, default_value_t = escrow_lab::attacks::DEFAULT_SEED)]
         seed: u64,
     },
     /// Run a synthetic population through the real code, measure, chart and extrapolate.

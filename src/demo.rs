@@ -173,7 +173,12 @@ pub fn run(
     n.say("Each holds one share of a BLS12-381 master key, in its own file (mode")?;
     n.say("0600). Any 3 shares can rebuild a key for one account and one day;")?;
     n.say("2 shares reveal nothing at all. The master public key is public.")?;
-    n.result(true, "Log entry 0 (public): generation-created.")?;
+    let config = w.lab.load_log_config()?;
+    let genesis = w.lab.open_log_read_only(&config)?.entry(0)?;
+    n.result(
+        genesis.entry.kind() == "generation-created",
+        &format!("Log entry 0 (public): {}.", genesis.entry.kind()),
+    )?;
 
     // 2. Traffic.
     n.step("alice, bob and carol chat for three days, end-to-end encrypted")?;
@@ -207,7 +212,7 @@ pub fn run(
     n.result(
         delivered == w.sent.len(),
         &format!(
-            "Every recipient re-derived each block and accepted it ({delivered}/{}).",
+            "Recipients re-derived all {chains} blocks; {delivered}/{} messages accepted.",
             w.sent.len()
         ),
     )?;
@@ -227,11 +232,14 @@ pub fn run(
     write_atomic(&receipt_path, &receipt.to_json()?, 0o644)?;
     n.say("The agency logs it first: the public log gets its digest, reference")?;
     n.say("and counts (one account, one day) — never its text.")?;
+    // The receipt is checked as an authority checks it: signature, inclusion, entry.
+    let (logged, _) = receipt.verify(&config)?;
     n.result(
-        true,
+        logged.entry.kind() == "warrant-logged",
         &format!(
-            "Log entry {}: warrant-logged; the receipt holds its inclusion proof.",
-            receipt.index
+            "Log entry {}: {}; the receipt holds its inclusion proof.",
+            receipt.index,
+            logged.entry.kind()
         ),
     )?;
     let capture = w.capture("alice", day0, now - 600, now - 600)?;
@@ -405,33 +413,57 @@ pub fn run(
     })
 }
 
+/// `s` quoted for a POSIX shell where needed.
+fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "._/-+:@".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64, now: i64) -> Result<()> {
-    let lab = lab.display();
+    let lab = shell_quote(&lab.display().to_string());
     let t = |u: i64| -> Result<String> { Ok(at(u)?.format(&Rfc3339)?) };
-    n.line("\nRepeat it by hand (the files above are in the lab):")?;
+    n.line("\nRepeat it by hand (the files above are in the lab), in bash:")?;
+    n.line(&format!("  L={lab}"))?;
     for tool in ["escrow", "messenger", "auditor"] {
-        let var = &tool[..1].to_uppercase();
+        let f = tool[..1].to_uppercase();
         n.line(&format!(
-            "  {var}=\"cargo run -q --release -p {tool} -- --lab {lab}\""
+            "  {f}() {{ cargo run -q --release -p {tool} -- --lab \"$L\" \"$@\"; }}"
         ))?;
     }
+    let approval = |a: &str| format!(" \\\n      --approval w2.json.{a}.approval.json");
     let lines = [
-        "$E info".to_owned(),
-        "$M send --from alice --to bob 'Hello again'; $M read --as bob".to_owned(),
+        "E info".to_owned(),
+        "M send --from alice --to bob 'Hello again'; M read --as bob".to_owned(),
         format!(
-            "$A warrant new --reference W-2 --target alice \\\n      --from {} --to {} \\\n      --issuer court --justification demo --out w2.json",
+            "A warrant new --reference W-2 --target alice \\\n      --from {} --to {} \\\n      --issuer court --justification demo --out w2.json",
             t(start)?,
             t(end)?
         ),
-        "$A warrant submit w2.json --out w2.receipt.json".to_owned(),
-        "for a in court ministry oversight; do\n      $E approve --as $a --warrant w2.json --receipt w2.receipt.json; done".to_owned(),
+        "A warrant submit w2.json --out w2.receipt.json".to_owned(),
+        "for a in court ministry; do\n      E approve --as $a --warrant w2.json --receipt w2.receipt.json; done"
+            .to_owned(),
         format!(
-            "$M intercept --account alice --out cap.json \\\n      --from {} --to {}",
+            "M intercept --account alice --out cap.json \\\n      --from {} --to {}",
             t(start - DAY)?,
             t(now + 600)?
         ),
-        "$A execute --warrant w2.json --capture cap.json \\\n      --approval w2.json.court.approval.json \\\n      --approval w2.json.ministry.approval.json \\\n      --approval w2.json.oversight.approval.json".to_owned(),
-        "$A log verify; $A log stats; $E log show".to_owned(),
+        format!(
+            "A execute --warrant w2.json --capture cap.json{}{} \\\n      || echo 'refused: 2 approvals of the 3 needed'",
+            approval("court"),
+            approval("ministry")
+        ),
+        "E approve --as oversight --warrant w2.json --receipt w2.receipt.json".to_owned(),
+        format!(
+            "A execute --warrant w2.json --capture cap.json{}{}{}",
+            approval("court"),
+            approval("ministry"),
+            approval("oversight")
+        ),
+        "A log verify; A log stats; E log show".to_owned(),
     ];
     for l in lines {
         n.line(&format!("  {l}"))?;

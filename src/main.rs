@@ -57,7 +57,6 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             lab,
             seed,
         } => {
-            let args: Vec<String> = std::env::args().skip(1).collect();
             let table = escrow_lab::attacks::run_all(lab.as_deref(), seed)?;
             let mut out = std::io::stdout().lock();
             if json {
@@ -65,11 +64,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             } else {
                 table.write_text(&mut out)?;
             }
-            if let Some(path) = markdown {
-                let md = table.to_markdown(&format!("escrow-lab {}", args.join(" ")));
+            let failed = table.failures();
+            // The page is written only when every attack ended as expected: a failed command
+            // changes no file.
+            if let (Some(path), 0) = (markdown, failed) {
+                let mut command = String::from("escrow-lab attacks");
+                if seed != escrow_lab::attacks::DEFAULT_SEED {
+                    command.push_str(&format!(" --seed {seed}"));
+                }
+                command.push_str(&format!(" --markdown {}", path.display()));
+                let md = table.to_markdown(&command);
                 escrow::lab::write_atomic(&path, md.as_bytes(), 0o644)?;
             }
-            let failed = table.failures();
             if failed > 0 {
                 eprintln!("escrow-lab: {failed} attack(s) did not end as expected (see the table)");
             }

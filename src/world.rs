@@ -307,7 +307,7 @@ impl World {
     ) -> Result<auditor::execute::Report> {
         let files: Vec<(String, Vec<u8>)> = approvals
             .iter()
-            .map(|a| (a.approval.authority.clone(), a.bytes.clone()))
+            .map(|a| (a.approval.authority.clone(), a.bytes.to_vec()))
             .collect();
         Ok(auditor::execute::execute(
             &self.lab,

@@ -35,11 +35,19 @@ fn every_attack_ends_as_expected_and_the_docs_are_current() {
     for id in [3, 9, 18] {
         assert_eq!(row(id)["expected"], "succeeds", "{}", row(id));
     }
-    assert!(detail(3).contains("it shows nothing"), "{}", detail(3));
+    assert!(detail(3).contains("nothing shows it"), "{}", detail(3));
     assert!(detail(9).contains("meet at the docks"), "{}", detail(9));
     // Blaze's attack: nothing accepted here, the Clipper model accepts some of the same tries.
-    assert!(detail(6).contains(": 0 accepted"), "{}", detail(6));
-    assert!(!detail(6).contains("accepts 0 "), "{}", detail(6));
+    assert!(
+        detail(6).contains(" 0 accepted (the honest block: accepted)"),
+        "{}",
+        detail(6)
+    );
+    assert!(
+        detail(6).contains("found 16 accepted forgeries"),
+        "{}",
+        detail(6)
+    );
     // Attribution and detection name who and what.
     assert!(
         detail(10).contains("authority 'oversight'"),
@@ -58,8 +66,7 @@ fn every_attack_ends_as_expected_and_the_docs_are_current() {
     // docs/attacks.md is this command's output (same seed, same table).
     let generated = std::fs::read_to_string(&md)
         .unwrap()
-        .replace(&md.display().to_string(), "docs/attacks.md")
-        .replace("--json ", "");
+        .replace(&md.display().to_string(), "docs/attacks.md");
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/attacks.md")).unwrap();
     assert_eq!(

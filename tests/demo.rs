@@ -58,6 +58,17 @@ fn demo_claims_hold_through_the_library() {
         ] {
             assert!(dir.join(f).exists(), "{f} missing");
         }
+        // Files holding key shares are the owner's only.
+        use std::os::unix::fs::PermissionsExt;
+        for f in [
+            "authorities/court/share.json",
+            "authorities/court/journal.sqlite",
+            "warrant.json.court.approval.json",
+            "clients/alice.json",
+        ] {
+            let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{f} is readable by others: {mode:o}");
+        }
         let params = escrow::lab::Lab::new(&dir).load_params().unwrap();
         assert_eq!((params.threshold(), params.authorities().len()), (3, 5));
     }
@@ -76,6 +87,7 @@ fn demo_by_hand_commands_run() {
     let start = text.find("Repeat it by hand").unwrap();
     let end = text.find("\nLab directory:").unwrap();
     let mut script = String::from("set -e\n");
+    assert!(text.contains("refused: 2 approvals"), "{text}");
     for line in text[start..end].lines().skip(1) {
         let mut line = line.to_owned();
         for tool in ["escrow", "messenger", "auditor"] {
@@ -98,6 +110,11 @@ fn demo_by_hand_commands_run() {
     assert!(run.status.success(), "{script}\n{stdout}\n{run:?}");
     assert!(stdout.contains("Hello again"), "{stdout}");
     assert!(stdout.contains("2 messages decrypted"), "{stdout}");
+    // The two-approval execution was refused (and its echo ran).
+    assert!(
+        stdout.contains("refused: 2 approvals of the 3 needed"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -239,8 +239,10 @@ CREATE TRIGGER IF NOT EXISTS approvals_no_delete BEFORE DELETE ON approvals
 
 impl Journal {
     /// Opens (creating if needed) a journal.
+    /// The file holds approvals, hence key shares: it is created with mode 0600.
     pub fn open(path: &std::path::Path) -> Result<Self> {
         let conn = rusqlite::Connection::open(path).map_err(LogError::Db)?;
+        restrict_to_owner(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(LogError::Db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -248,6 +250,7 @@ impl Journal {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(LogError::Db)?;
         conn.execute_batch(JOURNAL_SCHEMA).map_err(LogError::Db)?;
+        restrict_to_owner(path)?;
         Ok(Self { conn })
     }
 
@@ -297,4 +300,21 @@ impl Journal {
             .map_err(LogError::Db)?;
         Ok(())
     }
+}
+
+/// Sets mode 0600 on a file of secrets (and its SQLite side files, if present).
+fn restrict_to_owner(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                Error::Lab(crate::error::LabError::Io {
+                    path: p.clone(),
+                    error: e,
+                })
+            })?;
+        }
+    }
+    Ok(())
 }

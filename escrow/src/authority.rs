@@ -23,7 +23,7 @@ use crate::warrant::Warrant;
 /// The result of [`approve`].
 pub struct Approved {
     /// The approval document (JSON, secret: it carries key shares).
-    pub bytes: Vec<u8>,
+    pub bytes: zeroize::Zeroizing<Vec<u8>>,
     /// The approval, parsed.
     pub approval: Approval,
     /// False if this authority had approved this warrant before (nothing new released).
@@ -50,6 +50,9 @@ pub fn approve(
     at: OffsetDateTime,
 ) -> Result<Approved> {
     let params = lab.load_params()?;
+    if params.authority(authority).is_none() {
+        return Err(Error::NotAnAuthority(authority.to_owned()));
+    }
     let share = lab.load_share(&params, authority)?;
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
@@ -106,7 +109,7 @@ pub fn approve(
     }
     let approval = Approval::from_json(&bytes)?;
     Ok(Approved {
-        bytes,
+        bytes: zeroize::Zeroizing::new(bytes),
         approval,
         new,
     })

@@ -186,6 +186,9 @@ pub enum Error {
     /// Lab directory state forbids the operation.
     #[error("{0}")]
     Lab(LabError),
+    /// The name is not one of the generation's authorities.
+    #[error("'{0}' is not an authority of this generation")]
+    NotAnAuthority(String),
     /// An internal invariant was violated (a bug, never bad input).
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -79,13 +79,15 @@ pub(crate) fn k_minus_one(fx: &Fixture) -> Observed {
     let capture = alice_capture(fx)?;
     let id = fx.w.params.identity("alice", block.epoch)?;
     let names = super::AUTHORITIES;
-    let (mut pairs, mut opened, mut executed) = (0, 0, 0);
+    let (mut pairs, mut combined, mut opened, mut executed) = (0, 0, 0, 0);
+    let mut refusal = String::new();
     for i in 0..names.len() {
         for j in i + 1..names.len() {
             pairs += 1;
             let shares = raw_shares(fx, &[names[i], names[j]], "alice", block.epoch)?;
-            if combine_identity_key(&fx.w.params, &id, &shares).is_ok() {
-                opened += 1;
+            match combine_identity_key(&fx.w.params, &id, &shares) {
+                Ok(_) => combined += 1,
+                Err(e) => refusal = e.to_string(),
             }
             let forced = identity_key_unchecked(id.clone(), interpolate_unchecked(&shares)?);
             if unwrap(&block.sender_wrap, &forced).is_ok() {
@@ -101,7 +103,7 @@ pub(crate) fn k_minus_one(fx: &Fixture) -> Observed {
             }
         }
     }
-    let verdict = if opened == 0 && executed == 0 {
+    let verdict = if combined == 0 && opened == 0 && executed == 0 {
         Verdict::Blocked
     } else {
         Verdict::Succeeds
@@ -109,9 +111,9 @@ pub(crate) fn k_minus_one(fx: &Fixture) -> Observed {
     Ok((
         verdict,
         format!(
-            "All {pairs} pairs of authorities: the library refuses to combine 2 shares, \
-             interpolating them anyway gives a key that opens {opened} wraps, and the auditor \
-             decrypts with {executed} of the pairs' approvals."
+            "All {pairs} pairs of authorities: the library combines {combined} pairs' shares \
+             (\"{refusal}\"); interpolating them anyway gives keys that open {opened} of the \
+             {pairs} wraps tried; the auditor decrypts with {executed} of the pairs' approvals."
         ),
     ))
 }
@@ -121,6 +123,17 @@ pub(crate) fn k_minus_one(fx: &Fixture) -> Observed {
 pub(crate) fn k_without_warrant(fx: &Fixture) -> Observed {
     let config = fx.w.lab.load_log_config()?;
     let size_before = fx.w.lab.open_log_read_only(&config)?.size()?;
+    let journals = || -> Result<Vec<i64>> {
+        ["court", "ministry", "oversight"]
+            .iter()
+            .map(|a| {
+                let path = fx.w.lab.authorities_dir().join(a).join("journal.sqlite");
+                let conn = rusqlite::Connection::open(path)?;
+                Ok(conn.query_row("SELECT COUNT(*) FROM approvals", [], |r| r.get(0))?)
+            })
+            .collect()
+    };
+    let journaled_before = journals()?;
     let (env, block) = fx.chain_start("bob", "carol", 1)?;
     let id = fx.w.params.identity("bob", block.epoch)?;
     let shares = raw_shares(fx, &["court", "ministry", "oversight"], "bob", block.epoch)?;
@@ -138,7 +151,9 @@ pub(crate) fn k_without_warrant(fx: &Fixture) -> Observed {
     let text = open_with_chain_key(&ck, &ad, &env)?;
     let text = String::from_utf8_lossy(&text).into_owned();
     let report = auditor::verify_log(&fx.w.lab)?;
-    let silent = report.size == size_before;
+    // Nothing the authorities or the log keep records the collusion: by construction, since
+    // nothing in this attack writes — which is the point.
+    let silent = report.size == size_before && journals()? == journaled_before;
     let verdict = if silent {
         Verdict::Succeeds
     } else {
@@ -148,7 +163,8 @@ pub(crate) fn k_without_warrant(fx: &Fixture) -> Observed {
         verdict,
         format!(
             "Three authorities pooled their shares for (bob, day 1) and read \"{text}\". The \
-             log still has {} entries and verifies: it shows nothing. This is the residual \
+             log still has {} entries and verifies, their journals are unchanged: nothing \
+             shows it. This is the residual \
              trust assumption — fewer than k authorities are dishonest — that no log can \
              check; only the authorities' separation (different institutions, jurisdictions, \
              hardware) protects it.",
@@ -164,8 +180,14 @@ fn alice_day0_key(fx: &Fixture) -> Result<IdentityKey> {
             .identity("alice", fx.w.escrow.epoch_at(fx.day0)?)?;
     let shares: Vec<KeyShare> = fx.approvals[..3]
         .iter()
-        .map(|a| a.approval.identity_shares[0].clone())
-        .collect();
+        .map(|a| {
+            a.approval
+                .identity_shares
+                .first()
+                .cloned()
+                .context("an approval without identity shares")
+        })
+        .collect::<Result<_>>()?;
     Ok(combine_identity_key(&fx.w.params, &id, &shares)?)
 }
 

@@ -233,7 +233,9 @@ pub(crate) fn tampering(dir: &Path, seed: u64) -> Observed {
             "The monitor verified each log, then an attacker with the database (and, to \
              rebuild, the log's signing key) changed who released a key (rewrite: in \
              place, triggers restored; re-sign: rebuilt and re-signed) or removed the last two \
-             entries (rebuilt and re-signed); the monitor reports: {}.",
+             entries (rebuilt and re-signed). The in-place rewrite breaks the stored hashes; the \
+             rebuilt logs are self-consistent and are caught only by the checkpoints the \
+             authorities remember as witnesses. The monitor reports: {}.",
             parts.join("; ")
         ),
     ))

@@ -15,8 +15,10 @@ use crate::world::{DAY, World, at};
 pub(crate) const CITE_ROGUE: &str = "Boldyreva 2003 (threshold BLS with verifiable shares); \
      Gennaro et al. 1996 (robust threshold signatures): a rogue share must not block or \
      poison the result";
-pub(crate) const CITE_REPLAY: &str = "ETSI TS 103 120 authorisation references; approvals \
-     bound to the warrant's digest (design §6, rule 7)";
+pub(crate) const CITE_REPLAY: &str = "Replay of authorisations (ETSI TS 103 120 \
+     authorisation references): approvals bound to the warrant's digest (design §6)";
+pub(crate) const CITE_REUSE: &str = "ETSI TS 103 120 authorisation references; design §6, \
+     rule 7: one warrant per reference and authority";
 pub(crate) const CITE_SECRET: &str = "Secret access orders without public record (the 2013 \
      Snowden disclosures); transparency logs after Certificate Transparency (RFC 6962)";
 pub(crate) const CITE_BROAD: &str = "General warrants and the particularity requirement (US \
@@ -25,7 +27,7 @@ pub(crate) const CITE_BROAD: &str = "General warrants and the particularity requ
 fn approval_files(approved: &[&escrow::authority::Approved]) -> Vec<(String, Vec<u8>)> {
     approved
         .iter()
-        .map(|a| (a.approval.authority.clone(), a.bytes.clone()))
+        .map(|a| (a.approval.authority.clone(), a.bytes.to_vec()))
         .collect()
 }
 
@@ -73,8 +75,9 @@ pub(crate) fn corrupted_share(fx: &Fixture) -> Observed {
     ))
 }
 
-/// Row 11: the approvals of W-1 presented with W-2 (logged, never approved), as they are and
-/// with their digest field edited to W-2's.
+/// Row 11: the approvals of W-1 presented with W-2 — same scope (alice, day 0), logged, never
+/// approved — as they are and with their digest field edited to W-2's: only the binding of
+/// the shares to the warrant's digest can stop it.
 pub(crate) fn replayed_approval(fx: &Fixture) -> Observed {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let w2 = fx.w.warrant_with(
@@ -109,8 +112,9 @@ pub(crate) fn replayed_approval(fx: &Fixture) -> Observed {
             Verdict::Succeeds
         },
         format!(
-            "All five approvals of W-1 presented with W-2 (alice, day 1): refused ({}); with \
-             their digest edited to W-2's, the shares no longer verify: refused ({}).",
+            "All five approvals of W-1 presented with W-2, a logged warrant of the same scope \
+             (alice, day 0): refused ({}); with their digest edited to W-2's, the warrant \
+             shares no longer verify: refused ({}).",
             as_is
                 .err()
                 .map(|e| e.to_string())
