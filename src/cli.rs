@@ -58,10 +58,10 @@ pub enum Command {
         #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(0..=10_000))]
         warrants: u32,
         /// Number of authorities n.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=64))]
         authorities: u32,
         /// Threshold k.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
         threshold: u32,
         /// Output folder for the CSV files and SVG charts (must not exist or be empty).
         /// Default: a new simulation-<time> folder in the current directory.

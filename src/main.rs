@@ -97,8 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 );
                 std::process::exit(2);
             }
-            let now = now()?;
-            let dir = escrow_lab::simulate::prepare_out(out.as_deref(), now)?;
             let config = escrow_lab::simulate::Config {
                 users,
                 days,
@@ -108,6 +106,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 threshold,
                 seed,
             };
+            // Refused before the output folder exists: a failed command leaves nothing behind.
+            config.validate()?;
+            let now = now()?;
+            let dir = escrow_lab::simulate::prepare_out(out.as_deref(), now)?;
             let progress = std::io::stderr().is_terminal();
             let mut stdout = std::io::stdout().lock();
             escrow_lab::simulate::run(&config, &dir, progress, &mut stdout)?;

@@ -1,7 +1,7 @@
 //! `escrow-lab attacks`: the attack catalogue, every attack carried out for real against the
 //! libraries, with the outcome the design expects and the outcome observed.
 //!
-//! Each attack runs in a world of its own or in the shared [`Fixture`]: a 3-of-5 generation
+//! Each attack runs in a world of its own or in the shared fixture: a 3-of-5 generation
 //! (court, ministry, oversight, provider, ombudsman), alice, bob and carol talking over two
 //! days through the real messenger, and a warrant W-1 for (alice, day 0) logged and approved
 //! by all five authorities. Everything is seeded, so the same seed gives the same table.
