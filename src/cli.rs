@@ -43,6 +43,22 @@ pub enum Command {
         #[arg(long, default_value_t = escrow_lab::attacks::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Measure this project next to its peers (tlock, TPKE, the floor) in one table.
+    ///
+    /// Every row: our median, the peer's or the limit's median from the same run, the ratio,
+    /// and the goal of the performance issue. Exits 0 whether goals are met or not (the table
+    /// says); 1 only if a measurement could not be made.
+    Bench {
+        /// Short budgets and at most 1,000 chains (under two minutes on two cores).
+        #[arg(long)]
+        quick: bool,
+        /// Print one JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the table as Markdown rows to FILE.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+    },
     /// Run a synthetic population through the real code, measure, chart and extrapolate.
     Simulate {
         /// Number of users.

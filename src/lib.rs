@@ -7,12 +7,14 @@
 //! * [`attacks`] — the attack catalogue, each attack carried out for real;
 //! * [`simulate`] — a synthetic population through the real code, measured, charted and
 //!   extrapolated to the scale of the 2019 debate;
+//! * [`bench`] — this project next to its peers (tlock, TPKE, the floor), one table;
 //! * [`world`] — the lab, relay, users and warrant flow the scenarios share.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod attacks;
+pub mod bench;
 pub mod demo;
 pub mod labdir;
 pub mod narrate;

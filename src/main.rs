@@ -81,6 +81,32 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             }
             Ok(failed == 0)
         }
+        Command::Bench {
+            quick,
+            json,
+            markdown,
+        } => {
+            let options = escrow_lab::bench::Options {
+                quick,
+                smoke: false,
+            };
+            let show = std::io::stderr().is_terminal();
+            let table = escrow_lab::bench::run(&options, &mut |what| {
+                if show {
+                    eprintln!("escrow-lab bench: {what}…");
+                }
+            })?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&table)?)?;
+            } else {
+                table.write_text(&mut out)?;
+            }
+            if let Some(path) = markdown {
+                escrow::lab::write_atomic(&path, table.to_markdown().as_bytes(), 0o644)?;
+            }
+            Ok(true)
+        }
         Command::Simulate {
             users,
             days,
