@@ -50,11 +50,11 @@ fn every_comparison_is_made_with_its_reference() {
         );
     }
     assert_eq!(
-        find("escrow bytes per message, alternating senders", "without").ours,
+        find("escrow B/message, alternating senders", "without").ours,
         236.0
     );
     assert_eq!(
-        find("escrow bytes per message, 100-message chains", "without").ours,
+        find("escrow B/message, 100-message chains", "without").ours,
         2.36
     );
     assert_eq!(find("in-chain escrow bytes, 100 B", "without").ours, 0.0);

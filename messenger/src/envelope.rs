@@ -320,6 +320,13 @@ impl Envelope {
     /// The header bytes authenticated as associated data (module docs).
     pub fn header_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
+        self.write_header(&mut out);
+        out
+    }
+
+    /// Appends the header bytes to `out` (the message path builds `AD ‖ header` in one
+    /// buffer, with no intermediate allocation).
+    pub fn write_header(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"escrow-lab/v1/envelope");
         for name in [&self.from, &self.to] {
             out.extend_from_slice(&(name.len() as u16).to_be_bytes());
@@ -367,7 +374,6 @@ impl Envelope {
                 }
             }
         }
-        out
     }
 
     /// Bytes of this envelope that exist only because of escrow (the block, in binary).

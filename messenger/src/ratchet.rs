@@ -228,7 +228,7 @@ impl Session {
             start,
             ciphertext: Vec::new(),
         };
-        env.ciphertext = seal(&mk, &self.ad, &env.header_bytes(), text)?;
+        env.ciphertext = seal(&mk, &self.ad, &env, text)?;
         send.ck = next;
         send.n = send
             .n
@@ -444,8 +444,12 @@ fn check_epoch(escrow: &EscrowContext, from: &str, chain: u64, relay_unix: i64) 
     }
 }
 
-fn aad(ad: &[u8], header: &[u8]) -> Vec<u8> {
-    [ad, header].concat()
+/// `AD ‖ header` in one buffer.
+fn aad(ad: &[u8], env: &Envelope) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ad.len() + 160);
+    out.extend_from_slice(ad);
+    env.write_header(&mut out);
+    out
 }
 
 /// AES-256-GCM encryption (the primitive as used; Wycheproof-tested): ciphertext ‖ tag.
@@ -469,14 +473,14 @@ pub fn aead_open(
 }
 
 /// Seals a message under the key and nonce derived from `mk`.
-pub(crate) fn seal(mk: &[u8; 32], ad: &[u8], header: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn seal(mk: &[u8; 32], ad: &[u8], env: &Envelope, pt: &[u8]) -> Result<Vec<u8>> {
     let (key, nonce) = message_keys(mk);
-    aead_seal(&key, &nonce, &aad(ad, header), pt)
+    aead_seal(&key, &nonce, &aad(ad, env), pt)
 }
 
 fn open(mk: &[u8; 32], ad: &[u8], env: &Envelope) -> Result<Zeroizing<Vec<u8>>> {
     let (key, nonce) = message_keys(mk);
-    aead_open(&key, &nonce, &aad(ad, &env.header_bytes()), &env.ciphertext)
+    aead_open(&key, &nonce, &aad(ad, env), &env.ciphertext)
 }
 
 /// Opens message `env.n` of a chain from the chain's first key `ck0` (what an auditor does

@@ -82,6 +82,58 @@ pub fn time_with_setup<I, O>(
     }
 }
 
+/// Times two variants of one operation in alternating rounds (A, B, A, B, …), so that drift
+/// in the machine's speed (another process, frequency changes) falls on both alike; returns
+/// the median of each over all its rounds' samples.
+pub fn time_pair<IA, OA, IB, OB>(
+    budget: Duration,
+    mut setup_a: impl FnMut() -> IA,
+    mut a: impl FnMut(IA) -> OA,
+    mut setup_b: impl FnMut() -> IB,
+    mut b: impl FnMut(IB) -> OB,
+) -> (Sample, Sample) {
+    const ROUNDS: u32 = 8;
+    let mut sa = Vec::new();
+    let mut sb = Vec::new();
+    for _ in 0..ROUNDS {
+        let round = budget / ROUNDS;
+        for (samples, run) in [(&mut sa, 0), (&mut sb, 1)] {
+            let t0 = Instant::now();
+            let mut n = 0;
+            while n < 3 || t0.elapsed() < round {
+                let took = if run == 0 {
+                    let input = setup_a();
+                    let s = Instant::now();
+                    let out = a(input);
+                    let e = s.elapsed();
+                    drop(black_box(out));
+                    e
+                } else {
+                    let input = setup_b();
+                    let s = Instant::now();
+                    let out = b(input);
+                    let e = s.elapsed();
+                    drop(black_box(out));
+                    e
+                };
+                samples.push(took.as_secs_f64());
+                n += 1;
+            }
+        }
+    }
+    let (na, nb) = (sa.len() as u64, sb.len() as u64);
+    (
+        Sample {
+            seconds: median(&mut sa),
+            iterations: na,
+        },
+        Sample {
+            seconds: median(&mut sb),
+            iterations: nb,
+        },
+    )
+}
+
 /// Times one run of `f` (for operations of seconds, measured `runs` times).
 pub fn time_runs(runs: usize, mut f: impl FnMut()) -> Sample {
     let mut per: Vec<f64> = (0..runs.max(1))
