@@ -106,4 +106,10 @@ pub struct SetupArgs {
     /// Creation time to record (RFC 3339; default: now).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+
+    /// Make the key with a dealerless joint-Feldman DKG among the authorities (all run in
+    /// this process through the protocol's messages, written to DIR/dkg/) instead of a
+    /// trusted dealer: no one ever holds the master secret.
+    #[arg(long)]
+    pub dkg: bool,
 }

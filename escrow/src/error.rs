@@ -186,6 +186,21 @@ pub enum Error {
     /// Lab directory state forbids the operation.
     #[error("{0}")]
     Lab(LabError),
+    /// A DKG row this party needs is neither readable nor revealed (a protocol violation the
+    /// qualification should have excluded).
+    #[error("DKG: no valid row from qualified dealer '{dealer}'")]
+    DkgRow {
+        /// The dealer.
+        dealer: String,
+    },
+    /// A file is valid JSON of another kind than expected.
+    #[error("{what}: this file is a '{found}', not a {what}")]
+    WrongKind {
+        /// The kind expected.
+        what: &'static str,
+        /// The kind found.
+        found: String,
+    },
     /// The name is not one of the generation's authorities.
     #[error("'{0}' is not an authority of this generation")]
     NotAnAuthority(String),

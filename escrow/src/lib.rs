@@ -15,6 +15,7 @@
 //! * [`ibe`] — drand/tlock-compatible IBE (kyber `EncryptCCAonG1`);
 //! * [`wrap`] — the verifiable wrap of a 32-byte key;
 //! * [`params`], [`setup`] — generations, trusted-dealer setup, authority shares;
+//! * [`dkg`] — dealerless generations: joint-Feldman DKG with a public complaint round;
 //! * [`release`] — key shares, warrant signature shares, verified combination;
 //! * [`approval`] — an authority's checks, approval shares and journal;
 //! * [`authority`] — the whole approval procedure of one authority in a lab directory;
@@ -33,6 +34,7 @@
 
 pub mod approval;
 pub mod authority;
+pub mod dkg;
 pub mod encoding;
 pub mod error;
 pub mod hazmat;

@@ -226,10 +226,19 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
     escrow::params::check_authorities(&req.authorities, req.threshold)?;
     escrow::identity::check_name("realm", &req.realm)?;
     lab.check_empty_for_setup()?;
-    let (params, shares) = dealer_setup(&req, &mut rand_core::OsRng)?;
+    let (params, shares, dkg) = if args.dkg {
+        let (params, shares, q, transcript) = escrow::dkg::run_all(&req, &mut rand_core::OsRng)?;
+        (params, shares, Some((q, transcript)))
+    } else {
+        let (params, shares) = dealer_setup(&req, &mut rand_core::OsRng)?;
+        (params, shares, None)
+    };
     let log =
         escrow::transparency::generate_log(&req.realm, &req.authorities, &mut rand_core::OsRng);
     lab.write_setup(&params, &shares, &log)?;
+    if let Some((_, t)) = &dkg {
+        write_transcript(lab, t)?;
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({
@@ -241,9 +250,19 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
+        let how = match &dkg {
+            Some((q, _)) => format!(
+                "dealerless DKG: {} of {} dealers qualified, no one held the master secret; \
+                 transcript in {}",
+                q.qualified.len(),
+                params.authorities().len(),
+                lab.root().join("dkg").display()
+            ),
+            None => "trusted dealer; its polynomial is destroyed".to_owned(),
+        };
         writeln!(
             out,
-            "Created generation {} of realm '{}' in {} (trusted dealer; its polynomial is destroyed).",
+            "Created generation {} of realm '{}' in {} ({how}).",
             params.generation(),
             params.realm(),
             lab.root().display()
@@ -253,6 +272,41 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
         for a in params.authorities() {
             writeln!(out, "  {}", lab.share_path(&a.name).display())?;
         }
+    }
+    Ok(())
+}
+
+/// The DKG's public messages, for monitors to recompute the qualified set and the key.
+fn write_transcript(lab: &Lab, t: &escrow::dkg::Transcript) -> Result<()> {
+    let dir = lab.root().join("dkg");
+    escrow::lab::create_dir_all_private(&dir)?;
+    let keys = serde_json::json!({"version": 1, "kind": "escrow-lab/dkg-transport-keys",
+        "transport_keys": t.transport_keys});
+    escrow::lab::write_atomic(
+        &dir.join("transport-keys.json"),
+        &serde_json::to_vec_pretty(&keys)?,
+        0o644,
+    )?;
+    for d in &t.deals {
+        escrow::lab::write_atomic(
+            &dir.join(format!("deal-{}.json", d.dealer)),
+            &d.to_json()?,
+            0o644,
+        )?;
+    }
+    for r in &t.responses {
+        escrow::lab::write_atomic(
+            &dir.join(format!("response-{}.json", r.party)),
+            &r.to_json()?,
+            0o644,
+        )?;
+    }
+    for j in &t.justifications {
+        escrow::lab::write_atomic(
+            &dir.join(format!("justification-{}.json", j.dealer)),
+            &j.to_json()?,
+            0o644,
+        )?;
     }
     Ok(())
 }
@@ -278,6 +332,14 @@ fn info(lab: &Lab, json: bool) -> Result<()> {
 fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
     let n = params.authorities().len();
     let k = params.threshold();
+    let made = match params.setup() {
+        escrow::params::SetupKind::TrustedDealer => "a trusted dealer (its polynomial destroyed)",
+        escrow::params::SetupKind::JointFeldmanDkg => {
+            "the authorities' joint-Feldman DKG (no one held it)"
+        }
+        _ => "an unknown method",
+    };
+    writeln!(out, "  key made by:    {made}")?;
     writeln!(
         out,
         "  threshold:      {k} of {n} authorities release a key; {} learn nothing",

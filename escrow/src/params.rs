@@ -62,6 +62,8 @@ pub struct Authority {
 pub enum SetupKind {
     /// One dealer made the polynomial and dropped it after handing out the shares.
     TrustedDealer,
+    /// The authorities ran a joint-Feldman DKG (`escrow::dkg`): no one held the polynomial.
+    JointFeldmanDkg,
 }
 
 /// The validated public parameters of one generation.

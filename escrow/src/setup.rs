@@ -114,6 +114,36 @@ impl AuthorityShare {
         self.generation
     }
 
+    /// A share made elsewhere (the DKG), checked against the parameters' public key share.
+    pub(crate) fn from_parts(
+        realm: &str,
+        generation: u32,
+        authority: &str,
+        index: u32,
+        share: SecretKeyShare,
+        params: &PublicParams,
+    ) -> Result<Self> {
+        let a = params
+            .authority(authority)
+            .filter(|a| a.index == index)
+            .ok_or_else(|| Error::ShareMismatch {
+                authority: authority.to_owned(),
+            })?;
+        let pk = g1_from_bytes("secret_share", &share.public_key_share().to_bytes())?;
+        if pk != a.public_key_share {
+            return Err(Error::ShareMismatch {
+                authority: authority.to_owned(),
+            });
+        }
+        Ok(Self {
+            realm: realm.to_owned(),
+            generation,
+            authority: authority.to_owned(),
+            index,
+            share,
+        })
+    }
+
     pub(crate) fn secret(&self) -> &SecretKeyShare {
         &self.share
     }

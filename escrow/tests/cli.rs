@@ -85,6 +85,85 @@ fn setup_writes_parameters_and_private_shares() {
 }
 
 #[test]
+fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let out = escrow(&lab)
+        .args(["setup", "--authorities", FIVE, "--threshold", "3", "--dkg"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("5 of 5 dealers qualified"), "{text}");
+    assert!(text.contains("joint-Feldman DKG"), "{text}");
+    let l = Lab::new(&lab);
+    let params = l.load_params().unwrap();
+    assert_eq!(params.setup(), escrow::params::SetupKind::JointFeldmanDkg);
+    // The transcript lets anyone recompute the key.
+    let dkg = lab.join("dkg");
+    let keys: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dkg.join("transport-keys.json")).unwrap()).unwrap();
+    let read = |prefix: &str| -> Vec<Vec<u8>> {
+        params
+            .authorities()
+            .iter()
+            .map(|a| std::fs::read(dkg.join(format!("{prefix}-{}.json", a.name))).unwrap())
+            .collect()
+    };
+    let deals: Vec<escrow::dkg::Deal> = read("deal")
+        .iter()
+        .map(|b| escrow::dkg::Deal::from_json(b).unwrap())
+        .collect();
+    let responses: Vec<escrow::dkg::Response> = read("response")
+        .iter()
+        .map(|b| escrow::dkg::Response::from_json(b).unwrap())
+        .collect();
+    let justs: Vec<escrow::dkg::Justification> = read("justification")
+        .iter()
+        .map(|b| escrow::dkg::Justification::from_json(b).unwrap())
+        .collect();
+    let mut request = escrow::SetupRequest::new(
+        params
+            .authorities()
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
+        3,
+        params.created_at(),
+    );
+    request.realm = params.realm().to_owned();
+    let config = escrow::dkg::DkgConfig {
+        request,
+        transport_keys: keys["transport_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect(),
+    };
+    let q = escrow::dkg::qualify(&config, &deals, &responses, &justs).unwrap();
+    assert_eq!(q.params.master_public_key(), params.master_public_key());
+    // Shares load and combine like a dealer's.
+    let id = params.identity("alice", 3).unwrap();
+    let shares: Vec<escrow::KeyShare> = params.authorities()[2..]
+        .iter()
+        .map(|a| {
+            l.load_share(&params, &a.name)
+                .unwrap()
+                .release_identity_key_share(&params, &id)
+                .unwrap()
+        })
+        .collect();
+    escrow::combine_identity_key(&params, &id, &shares).unwrap();
+    let info = escrow(&lab).arg("info").output().unwrap();
+    assert!(
+        String::from_utf8(info.stdout)
+            .unwrap()
+            .contains("joint-Feldman DKG")
+    );
+}
+
+#[test]
 fn setup_options_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
