@@ -210,6 +210,18 @@ pub fn execute(
         }
     }
     if valid.len() < params.threshold() {
+        // Say why when no number of approvals could suffice: the generation was retired.
+        let retired = escrow::authority::retired_by(lab, &params, &config)?;
+        let n = params.authorities().len();
+        if n - retired.len() < params.threshold() {
+            return Err(Error::Unrecoverable {
+                generation: params.generation(),
+                retired: retired.len(),
+                authorities: n,
+                remaining: n - retired.len(),
+                threshold: params.threshold(),
+            });
+        }
         return Err(escrow::WarrantError::NotEnoughApprovals {
             required: params.threshold(),
             authorities: params.authorities().len(),

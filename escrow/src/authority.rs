@@ -53,8 +53,17 @@ pub fn approve(
     if params.authority(authority).is_none() {
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
-    let share = lab.load_share(&params, authority)?;
     let config = lab.load_log_config()?;
+    if !retired_by(lab, &params, &config)?
+        .iter()
+        .all(|a| a != authority)
+    {
+        return Err(Error::Retired {
+            authority: authority.to_owned(),
+            generation: params.generation(),
+        });
+    }
+    let share = lab.load_share(&params, authority)?;
     let mut store = lab.open_log(&config)?;
     let mut state = lab.load_witness_state(authority)?;
     let ctx = ApprovalContext {
@@ -167,5 +176,86 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
             line,
             previous,
         })
+    })
+}
+
+/// The authorities the log says have retired the lab's generation.
+pub fn retired_by(
+    lab: &Lab,
+    params: &crate::PublicParams,
+    config: &crate::transparency::LogConfig,
+) -> Result<Vec<String>> {
+    let store = lab.open_log_read_only(config)?;
+    let mut out = Vec::new();
+    for i in 0..store.size()? {
+        if let LogEntry::GenerationRetired {
+            realm,
+            generation,
+            authority,
+            ..
+        } = store.entry(i)?.entry
+        {
+            if realm == params.realm()
+                && generation == params.generation()
+                && !out.contains(&authority)
+            {
+                out.push(authority);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What [`retire`] did.
+#[derive(Debug)]
+pub struct Retirement {
+    /// False if the log already recorded this retirement (nothing new was written).
+    pub new: bool,
+    /// Authorities that have retired the generation, this one included.
+    pub retired: Vec<String>,
+    /// Whether fewer than k shares remain: the generation's traffic is now unrecoverable.
+    pub unrecoverable: bool,
+}
+
+/// `authority` retires the lab's generation: its share file is overwritten with zeros, synced
+/// and removed, then `generation-retired` is logged (in that order: a crash between the two
+/// leaves a destroyed share and no entry, which re-running completes — never an entry for a
+/// share that still exists). Once n − k + 1 authorities have retired a generation, fewer than
+/// k shares exist and its traffic cannot be opened by anyone: the escrow's retention window.
+pub fn retire(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Retirement> {
+    let params = lab.load_params()?;
+    if params.authority(authority).is_none() {
+        return Err(Error::NotAnAuthority(authority.to_owned()));
+    }
+    let config = lab.load_log_config()?;
+    lab.destroy_share(authority)?;
+    let time = at
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let signer = lab.log_signer()?;
+    let mut store = lab.open_log(&config)?;
+    let new = store.with_write_lock(|store| {
+        let done = |e: &LogEntry| {
+            matches!(e, LogEntry::GenerationRetired { realm, generation, authority: a, .. }
+                if realm == params.realm() && *generation == params.generation() && a == authority)
+        };
+        if store.find(done)?.is_some() {
+            return Ok(false);
+        }
+        let rec = LogRecord::new(LogEntry::GenerationRetired {
+            realm: params.realm().to_owned(),
+            generation: params.generation(),
+            authority: authority.to_owned(),
+            time: time.clone(),
+        });
+        store.append(&rec, &signer).map(|_| true)
+    })?;
+    drop(store);
+    let retired = retired_by(lab, &params, &config)?;
+    let unrecoverable = params.authorities().len() - retired.len() < params.threshold();
+    Ok(Retirement {
+        new,
+        retired,
+        unrecoverable,
     })
 }

@@ -36,6 +36,22 @@ pub enum Command {
     /// As an authority: check a warrant and its log receipt, then release this authority's
     /// shares (warrant signature and one identity-key share per scope identity).
     Approve(ApproveArgs),
+    /// Proactively refresh every share of the lab's generation (all authorities, one
+    /// process): the master public key stays, every share changes, old shares become useless.
+    Refresh,
+    /// Retire the generation for one authority: destroy its share (overwrite, sync, remove)
+    /// and log `generation-retired`. Once n-k+1 have retired, its traffic is unrecoverable.
+    Retire {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+        /// The generation, as a check (default: the lab's).
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
+        /// The time of the record (RFC 3339, default now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
 }
 
 /// Arguments of `escrow approve`.

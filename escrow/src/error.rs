@@ -201,6 +201,32 @@ pub enum Error {
         /// The kind found.
         found: String,
     },
+    /// This authority destroyed its share of the generation.
+    #[error(
+        "'{authority}' retired generation {generation}: its share is destroyed, it can approve nothing of it"
+    )]
+    Retired {
+        /// The authority.
+        authority: String,
+        /// The generation.
+        generation: u32,
+    },
+    /// Too many authorities retired the generation for k shares to remain.
+    #[error(
+        "generation {generation} is unrecoverable: {retired} of {authorities} authorities destroyed their shares, {remaining} remain and {threshold} are needed"
+    )]
+    Unrecoverable {
+        /// The generation.
+        generation: u32,
+        /// Authorities that retired it.
+        retired: usize,
+        /// Authorities in all.
+        authorities: usize,
+        /// Shares that remain.
+        remaining: usize,
+        /// The threshold.
+        threshold: usize,
+    },
     /// The name is not one of the generation's authorities.
     #[error("'{0}' is not an authority of this generation")]
     NotAnAuthority(String),

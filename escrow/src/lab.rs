@@ -71,6 +71,30 @@ impl Lab {
         self.authorities_dir().join(authority).join("share.json")
     }
 
+    /// Destroys `authority`'s share file: overwritten with zeros, synced, removed, and the
+    /// removal synced. A missing file is not an error (a re-run after a crash).
+    pub fn destroy_share(&self, authority: &str) -> Result<()> {
+        let path = self.share_path(authority);
+        let io = |e: std::io::Error| LabError::Io {
+            path: path.clone(),
+            error: e,
+        };
+        let len = match fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(e).into()),
+        };
+        let mut f = OpenOptions::new().write(true).open(&path).map_err(io)?;
+        f.write_all(&vec![0u8; len as usize]).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        fs::remove_file(&path).map_err(io)?;
+        if let Some(dir) = path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(())
+    }
+
     /// Reads and validates the public parameters.
     pub fn load_params(&self) -> Result<PublicParams> {
         let path = self.params_path();

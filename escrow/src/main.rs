@@ -47,12 +47,98 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Setup(args) => setup(&lab, args, cli.json),
         Command::Info => info(&lab, cli.json),
         Command::Approve(args) => approve(&lab, args, cli.json),
+        Command::Refresh => refresh(&lab, cli.json),
+        Command::Retire {
+            authority,
+            generation,
+            at,
+        } => retire(&lab, authority, *generation, at.as_deref(), cli.json),
         Command::Log(LogCommand::Show) => log_show(&lab, cli.json),
         Command::Log(LogCommand::Prove { index, out }) => log_prove(&lab, *index, out.as_deref()),
         Command::Log(LogCommand::Cosign { authority, at }) => {
             log_cosign(&lab, authority, at.as_deref(), cli.json)
         }
     }
+}
+
+fn refresh(lab: &Lab, json: bool) -> Result<()> {
+    let params = lab.load_params()?;
+    let shares = params
+        .authorities()
+        .iter()
+        .map(|a| lab.load_share(&params, &a.name))
+        .collect::<escrow::Result<Vec<_>>>()?;
+    let (fresh, new_shares) =
+        escrow::dkg::refresh::refresh_all(&params, &shares, &mut rand_core::OsRng)?;
+    // Every new file is written before any old one is replaced; the shares first, the
+    // parameters (which say which shares are valid) last.
+    let staged: Vec<(std::path::PathBuf, std::path::PathBuf)> = new_shares
+        .iter()
+        .map(|s| -> Result<_> {
+            let path = lab.share_path(s.authority());
+            let tmp = path.with_extension("json.refresh");
+            escrow::lab::write_atomic(&tmp, &escrow::hazmat::export_share_json(s)?, 0o600)?;
+            Ok((tmp, path))
+        })
+        .collect::<Result<_>>()?;
+    for (tmp, path) in &staged {
+        std::fs::rename(tmp, path)?;
+    }
+    escrow::lab::write_atomic(&lab.params_path(), &fresh.to_json()?, 0o644)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({"version": 1, "refreshed": new_shares.len(),
+            "master_public_key": hex::encode(fresh.master_public_key().to_compressed())});
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        writeln!(
+            out,
+            "Refreshed {} shares of generation {}: same master key, new shares; the old ones \
+             no longer combine with anything.",
+            new_shares.len(),
+            fresh.generation()
+        )?;
+    }
+    Ok(())
+}
+
+fn retire(
+    lab: &Lab,
+    authority: &str,
+    generation: Option<u32>,
+    at: Option<&str>,
+    json: bool,
+) -> Result<()> {
+    let params = lab.load_params()?;
+    if let Some(g) = generation.filter(|g| *g != params.generation()) {
+        anyhow::bail!("this lab holds generation {}, not {g}", params.generation());
+    }
+    let at = parse_time(at)?;
+    let r = escrow::authority::retire(lab, authority, at)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({"version": 1, "authority": authority,
+            "generation": params.generation(), "new": r.new, "retired": r.retired,
+            "unrecoverable": r.unrecoverable});
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        writeln!(
+            out,
+            "{authority} destroyed its share of generation {} and logged generation-retired \
+             ({} of {} authorities have retired it).",
+            params.generation(),
+            r.retired.len(),
+            params.authorities().len()
+        )?;
+        if r.unrecoverable {
+            writeln!(
+                out,
+                "Fewer than {} shares remain: the generation's traffic can no longer be opened.",
+                params.threshold()
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn log_show(lab: &Lab, json: bool) -> Result<()> {

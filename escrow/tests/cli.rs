@@ -164,6 +164,56 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
 }
 
 #[test]
+fn refresh_and_retire_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    escrow(&lab)
+        .args(["setup", "--authorities", FIVE, "--threshold", "3"])
+        .assert()
+        .success();
+    let l = Lab::new(&lab);
+    let before = l.load_params().unwrap();
+    let old_share = std::fs::read(l.share_path("court")).unwrap();
+    let out = escrow(&lab).arg("refresh").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let after = l.load_params().unwrap();
+    assert_eq!(after.master_public_key(), before.master_public_key());
+    assert_ne!(std::fs::read(l.share_path("court")).unwrap(), old_share);
+    for a in after.authorities() {
+        l.load_share(&after, &a.name).unwrap();
+    }
+    // An old share file no longer loads.
+    assert!(escrow::AuthorityShare::from_json(&old_share, &after).is_err());
+
+    // Retire: wrong generation and unknown authority refused, nothing changed.
+    let snap = snapshot(&lab);
+    let out = escrow(&lab)
+        .args(["retire", "--as", "court", "--generation", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("not 2"));
+    let out = escrow(&lab)
+        .args(["retire", "--as", "nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("'nobody' is not an authority"));
+    assert_eq!(snapshot(&lab), snap);
+    for (i, a) in ["court", "ministry", "oversight"].iter().enumerate() {
+        let out = escrow(&lab).args(["retire", "--as", a]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains(&format!("({} of 5 authorities have retired it)", i + 1)),
+            "{text}"
+        );
+        assert_eq!(text.contains("can no longer be opened"), i == 2, "{text}");
+        assert!(!l.share_path(a).exists());
+    }
+}
+
+#[test]
 fn setup_options_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");

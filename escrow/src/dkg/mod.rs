@@ -43,6 +43,7 @@
 //! randomizes the key.
 
 mod messages;
+pub mod refresh;
 pub mod transport;
 
 pub use messages::{Deal, Justification, Response};

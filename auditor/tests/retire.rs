@@ -1,0 +1,126 @@
+//! Retirement end to end: once n − k + 1 authorities have destroyed their shares of a
+//! generation, its traffic cannot be opened even with every remaining share, and the auditor
+//! says why; a retired authority refuses to approve; the log records every retirement.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use escrow::lab::Lab;
+use escrow::transparency::LogEntry;
+use escrow::warrant::{Warrant, WarrantDraft};
+use escrow::{Error, SetupRequest};
+use messenger::{Client, EscrowContext, Relay};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use time::OffsetDateTime;
+
+const DAY: i64 = 86_400;
+const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
+const NAMES: [&str; 5] = ["court", "ministry", "oversight", "provider", "ombudsman"];
+
+fn t(u: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(u).unwrap()
+}
+
+#[test]
+fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = Lab::new(tmp.path().join("lab"));
+    let names: Vec<String> = NAMES.map(str::to_owned).to_vec();
+    let req = SetupRequest::new(names.clone(), 3, t(T0 - 10 * DAY));
+    let (params, shares, _, _) = escrow::dkg::run_all(&req, &mut rng).unwrap();
+    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
+    lab.write_setup(&params, &shares, &log).unwrap();
+
+    let mut ctx = EscrowContext::new(params.clone());
+    let mut relay = Relay::in_memory().unwrap();
+    let (mut alice, ra) = Client::register("alice", &mut rng).unwrap();
+    let (_, rb) = Client::register("bob", &mut rng).unwrap();
+    let tx = relay.transaction().unwrap();
+    Relay::register(&tx, &ra, T0).unwrap();
+    Relay::register(&tx, &rb, T0).unwrap();
+    let env = alice
+        .send(
+            "bob",
+            b"secret",
+            T0 + 3_600,
+            &mut ctx,
+            &mut |a| Relay::take_bundle(&tx, a),
+            &mut rng,
+        )
+        .unwrap();
+    Relay::enqueue(&tx, &env, T0 + 3_600).unwrap();
+    tx.commit().unwrap();
+    let capture = relay.capture("alice", T0, T0 + DAY, T0 + DAY).unwrap();
+
+    let now = t(T0 + 2 * DAY);
+    let warrant = Warrant::new(
+        WarrantDraft {
+            reference: "W-1".into(),
+            legal_type: "interception".into(),
+            issuing_authority: "court".into(),
+            jurisdiction: "lab".into(),
+            targets: vec!["alice".into()],
+            start: t(T0),
+            end: t(T0 + DAY),
+            expires: t(T0 + 9 * DAY),
+            justification: "test".into(),
+            generation: 1,
+        },
+        &mut rng,
+    )
+    .unwrap();
+    let receipt = auditor::submit_warrant(&lab, &warrant, now)
+        .unwrap()
+        .receipt;
+
+    // court, ministry, oversight retire (n − k + 1 = 3).
+    for (i, a) in NAMES[..3].iter().enumerate() {
+        let r = escrow::authority::retire(&lab, a, now).unwrap();
+        assert!(r.new);
+        assert_eq!(r.retired.len(), i + 1);
+        assert_eq!(r.unrecoverable, i == 2);
+        assert!(!lab.share_path(a).exists(), "{a}'s share still exists");
+    }
+    // Retiring again records nothing new.
+    assert!(!escrow::authority::retire(&lab, "court", now).unwrap().new);
+
+    // A retired authority refuses, with the reason.
+    let err = escrow::authority::approve(&lab, "court", &warrant, &receipt, now).unwrap_err();
+    assert!(matches!(err, Error::Retired { .. }), "{err}");
+    // The two that remain approve; the auditor cannot open anything, and says why.
+    let approvals: Vec<(String, Vec<u8>)> = NAMES[3..]
+        .iter()
+        .map(|a| {
+            let ap = escrow::authority::approve(&lab, a, &warrant, &receipt, now).unwrap();
+            ((*a).to_owned(), ap.bytes.to_vec())
+        })
+        .collect();
+    let err = auditor::execute::execute(&lab, &warrant, &approvals, &capture, now).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "unrecoverable: 3 of 5 authorities destroyed their shares, 2 remain and 3 are needed"
+        ),
+        "{err}"
+    );
+    // Even the raw remaining shares cannot make the key.
+    let id = params.identity("alice", (T0 / DAY) as u64).unwrap();
+    let raw: Vec<escrow::KeyShare> = NAMES[3..]
+        .iter()
+        .map(|a| {
+            lab.load_share(&params, a)
+                .unwrap()
+                .release_identity_key_share(&params, &id)
+                .unwrap()
+        })
+        .collect();
+    assert!(escrow::combine_identity_key(&params, &id, &raw).is_err());
+
+    // The monitor sees three retirements.
+    let report = auditor::verify_log(&lab).unwrap();
+    assert_eq!(report.stats.entries.get("generation-retired"), Some(&3));
+    let config = lab.load_log_config().unwrap();
+    let store = lab.open_log_read_only(&config).unwrap();
+    let last = store.entry(store.size().unwrap() - 1).unwrap();
+    assert!(matches!(last.entry, LogEntry::KeyReleased { .. }));
+}

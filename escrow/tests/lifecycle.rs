@@ -1,0 +1,74 @@
+//! A generation's life after setup: proactive refresh keeps the master key and makes old
+//! shares useless, alone or mixed with new ones (the thief who stole before a refresh).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use escrow::dkg::refresh::refresh_all;
+use escrow::hazmat::{export_share_json, identity_key_unchecked, interpolate_unchecked};
+use escrow::{AuthorityShare, KeyShare, SetupRequest, combine_identity_key};
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use time::OffsetDateTime;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn refresh_keeps_the_key_and_invalidates_mixing(
+        (n, k) in (2usize..=6).prop_flat_map(|n| (Just(n), 2..=n)),
+        seed in any::<[u8; 32]>(),
+        dkg in any::<bool>(),
+    ) {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let names: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
+        let req = SetupRequest::new(names, k, OffsetDateTime::UNIX_EPOCH);
+        let (params, shares) = if dkg {
+            let (p, s, _, _) = escrow::dkg::run_all(&req, &mut rng).unwrap();
+            (p, s)
+        } else {
+            escrow::dealer_setup(&req, &mut rng).unwrap()
+        };
+        let (fresh, new_shares) = refresh_all(&params, &shares, &mut rng).unwrap();
+        prop_assert_eq!(fresh.master_public_key(), params.master_public_key());
+        prop_assert_eq!(fresh.setup(), params.setup());
+        let id = params.identity("alice", 9).unwrap();
+        let release = |ps: &escrow::PublicParams, s: &[AuthorityShare]| -> Vec<KeyShare> {
+            s.iter().map(|s| s.release_identity_key_share(ps, &id).unwrap()).collect()
+        };
+        let old = release(&params, &shares);
+        let new = release(&fresh, &new_shares);
+        // The same key from k new shares as from k old ones under the old parameters.
+        let a = combine_identity_key(&params, &id, &old[..k]).unwrap();
+        let b = combine_identity_key(&fresh, &id, &new[n - k..]).unwrap();
+        prop_assert_eq!(a.point(), b.point());
+        // Every share changed; old files do not load with the new parameters.
+        for (o, s) in shares.iter().zip(&new_shares) {
+            prop_assert!(AuthorityShare::from_json(&export_share_json(o).unwrap(), &fresh).is_err());
+            prop_assert!(AuthorityShare::from_json(&export_share_json(s).unwrap(), &fresh).is_ok());
+        }
+        // k-1 old shares plus one new: refused under the new parameters, and forcing the
+        // interpolation gives a key that verifies against nothing.
+        let mut mixed: Vec<KeyShare> = old[..k - 1].to_vec();
+        mixed.push(new[k - 1].clone());
+        prop_assert!(combine_identity_key(&fresh, &id, &mixed).is_err());
+        prop_assert!(combine_identity_key(&params, &id, &mixed).is_err());
+        let forced = identity_key_unchecked(id.clone(), interpolate_unchecked(&mixed).unwrap());
+        prop_assert!(forced.verify(&fresh).is_err());
+    }
+}
+
+#[test]
+fn refresh_needs_every_share_in_order() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let names: Vec<String> = ["x", "y", "z"].map(str::to_owned).to_vec();
+    let (params, mut shares) = escrow::dealer_setup(
+        &SetupRequest::new(names, 2, OffsetDateTime::UNIX_EPOCH),
+        &mut rng,
+    )
+    .unwrap();
+    shares.swap(0, 1);
+    assert!(refresh_all(&params, &shares, &mut rng).is_err());
+    shares.pop();
+    assert!(refresh_all(&params, &shares, &mut rng).is_err());
+}
