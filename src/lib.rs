@@ -7,7 +7,7 @@
 //! * [`attacks`] — the attack catalogue, each attack carried out for real;
 //! * [`simulate`] — a synthetic population through the real code, measured, charted and
 //!   extrapolated to the scale of the 2019 debate;
-//! * [`bench`] — this project next to its peers (tlock, TPKE, the floor), one table;
+//! * [`bench`](mod@bench) — this project next to its peers (tlock, TPKE, the floor), one table;
 //! * [`world`] — the lab, relay, users and warrant flow the scenarios share.
 
 #![forbid(unsafe_code)]

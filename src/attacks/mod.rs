@@ -13,6 +13,7 @@
 
 mod blocks;
 mod keys;
+mod lifecycle;
 mod log;
 mod process;
 mod table;
@@ -362,6 +363,20 @@ pub fn run_all(dir: Option<&Path>, seed: u64) -> Result<Table> {
         blocks::CITE_GHOST,
         Succeeds,
         blocks::ghost(&root.join("ghost"), seed),
+    );
+    add(
+        19,
+        "Shares stolen before and after a refresh",
+        lifecycle::CITE_REFRESH,
+        Blocked,
+        lifecycle::stolen_before_refresh(&root.join("refresh"), seed),
+    );
+    add(
+        20,
+        "Shares stolen after the generation retired",
+        lifecycle::CITE_RETIRE,
+        Blocked,
+        lifecycle::stolen_after_retirement(&root.join("retired"), seed),
     );
     Ok(Table { seed, rows })
 }

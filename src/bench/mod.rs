@@ -6,14 +6,14 @@
 //!
 //! * IBE wrap and unwrap of a 32-byte key vs the `tlock` crate (0.0.10, arkworks) on the same
 //!   key, identity and message, and vs the floor (one G1 scalar multiplication plus one
-//!   pairing with prepared lines, blstrs) — [`ibe`];
+//!   pairing with prepared lines, blstrs) — `ibe`;
 //! * warrant-scoped threshold IBE vs per-ciphertext threshold decryption (TPKE, the scheme of
 //!   `threshold_crypto` 0.4, here through `blsttc`, its maintained fork on blst; the literal
 //!   `threshold_crypto` crate is measured by `cargo bench --bench peers`, as a dev-dependency
-//!   only) for warrants covering 1, 100 and 10,000 chains — [`schemes`];
+//!   only) for warrants covering 1, 100 and 10,000 chains — `schemes`;
 //! * the messenger with and without escrow, and AES-256-GCM bodies vs the raw `aes-gcm`
-//!   crate — [`messenger`];
-//! * the auditor's execution of a large capture on one and two threads — [`auditor`].
+//!   crate — `messenger`;
+//! * the auditor's execution of a large capture on one and two threads — `auditor`.
 //!
 //! `--quick` shortens every time budget and caps the largest sizes (10,000 chains become
 //! 1,000); the rows say which sizes ran.

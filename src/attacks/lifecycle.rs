@@ -1,0 +1,121 @@
+//! Attacks on shares over a generation's life: shares stolen before a proactive refresh,
+//! and shares stolen after the generation was retired (rows 19 and 20).
+
+use std::path::Path;
+
+use anyhow::Result;
+use escrow::hazmat::{export_share_json, identity_key_unchecked, interpolate_unchecked};
+use escrow::{KeyShare, combine_identity_key, unwrap};
+
+use super::{AUTHORITIES, DAY0, Observed, Verdict, talk, world};
+use crate::world::DAY;
+
+pub(crate) const CITE_REFRESH: &str = "Herzberg, Jarecki, Krawczyk, Yung, 'Proactive Secret \
+     Sharing' (CRYPTO 1995): a mobile adversary who collects shares over time";
+pub(crate) const CITE_RETIRE: &str = "Keys Under Doormats (2015) on escrow destroying forward \
+     secrecy; retention windows, after which escrowed traffic must become unrecoverable";
+
+/// Row 19: a thief copies two share files, the authorities refresh, the thief copies one more.
+pub(crate) fn stolen_before_refresh(dir: &Path, seed: u64) -> Observed {
+    let mut w = world(dir, seed ^ 19)?;
+    let id_time = DAY0 + 9 * 3600;
+    let first = talk(&mut w, "alice", "bob", "before the refresh", id_time)?;
+    let (_, block) = super::envelope_block(&w, first)?;
+    let params = w.lab.load_params()?;
+    let id = params.identity("alice", block.epoch)?;
+    // Stolen before: court's and ministry's share files.
+    let stolen: Vec<Vec<u8>> = AUTHORITIES[..2]
+        .iter()
+        .map(|a| Ok(std::fs::read(w.lab.share_path(a))?))
+        .collect::<Result<_>>()?;
+    let shares: Vec<escrow::AuthorityShare> = AUTHORITIES
+        .iter()
+        .map(|a| w.lab.load_share(&params, a))
+        .collect::<escrow::Result<_>>()?;
+    let (fresh, new_shares) = escrow::dkg::refresh::refresh_all(&params, &shares, &mut w.rng)?;
+    // Stolen after: oversight's new share.
+    let old: Vec<KeyShare> = stolen
+        .iter()
+        .map(|b| {
+            let s = escrow::AuthorityShare::from_json(b, &params)?;
+            s.release_identity_key_share(&params, &id)
+        })
+        .collect::<escrow::Result<_>>()?;
+    let late = escrow::AuthorityShare::from_json(&export_share_json(&new_shares[2])?, &fresh)?;
+    let mut mixed = old.clone();
+    mixed.push(late.release_identity_key_share(&fresh, &id)?);
+    let combined = combine_identity_key(&fresh, &id, &mixed).is_ok()
+        || combine_identity_key(&params, &id, &mixed).is_ok();
+    let forced = identity_key_unchecked(id.clone(), interpolate_unchecked(&mixed)?);
+    let opened = unwrap(&block.sender_wrap, &forced).is_ok();
+    // Control: three new shares do open it (the refresh kept the key).
+    let control: Vec<KeyShare> = new_shares[..3]
+        .iter()
+        .map(|s| s.release_identity_key_share(&fresh, &id))
+        .collect::<escrow::Result<_>>()?;
+    let key = combine_identity_key(&fresh, &id, &control)?;
+    let control_ok = unwrap(&block.sender_wrap, &key).is_ok();
+    let ok = !combined && !opened && control_ok;
+    Ok((
+        if ok {
+            Verdict::Blocked
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "Two share files stolen before a refresh and one after: the library refuses to \
+             combine them and forcing the interpolation gives a key that {} alice's chain. \
+             Three shares of the same side still open it ({}): the master key did not move.",
+            if opened { "OPENS" } else { "does not open" },
+            if control_ok { "yes" } else { "NO" }
+        ),
+    ))
+}
+
+/// Row 20: three authorities retire the generation; a thief then takes the two shares left.
+pub(crate) fn stolen_after_retirement(dir: &Path, seed: u64) -> Observed {
+    let mut w = world(dir, seed ^ 20)?;
+    let t = DAY0 + 9 * 3600;
+    let first = talk(&mut w, "alice", "bob", "old traffic", t)?;
+    let (_, block) = super::envelope_block(&w, first)?;
+    let params = w.lab.load_params()?;
+    let id = params.identity("alice", block.epoch)?;
+    let now = DAY0 + 40 * DAY;
+    let mut unrecoverable = false;
+    for a in &AUTHORITIES[..3] {
+        unrecoverable = escrow::authority::retire(&w.lab, a, crate::world::at(now)?)?.unrecoverable;
+    }
+    let left: Vec<KeyShare> = AUTHORITIES[3..]
+        .iter()
+        .map(|a| {
+            w.lab
+                .load_share(&params, a)?
+                .release_identity_key_share(&params, &id)
+        })
+        .collect::<escrow::Result<_>>()?;
+    let combined = combine_identity_key(&params, &id, &left).is_ok();
+    let forced = identity_key_unchecked(id.clone(), interpolate_unchecked(&left)?);
+    let opened = unwrap(&block.sender_wrap, &forced).is_ok();
+    let gone = AUTHORITIES[..3]
+        .iter()
+        .all(|a| !w.lab.share_path(a).exists());
+    let ok = unrecoverable && gone && !combined && !opened;
+    Ok((
+        if ok {
+            Verdict::Blocked
+        } else {
+            Verdict::Succeeds
+        },
+        format!(
+            "court, ministry and oversight retired the generation (shares overwritten and \
+             removed{}, three generation-retired entries); a thief with the two remaining \
+             shares {} alice's old chain — the escrow's retention window has closed.",
+            if gone { "" } else { " — NOT ALL GONE" },
+            if opened || combined {
+                "OPENS"
+            } else {
+                "cannot open"
+            }
+        ),
+    ))
+}
