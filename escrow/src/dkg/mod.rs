@@ -44,6 +44,7 @@
 
 mod messages;
 pub mod refresh;
+pub mod reshare;
 pub mod transport;
 
 pub use messages::{Deal, Justification, Response};
@@ -279,16 +280,7 @@ pub fn qualify(
         }
     }
     let commitment = commitment.ok_or(Error::Internal("no dealer qualified"))?;
-    let points = commitment
-        .to_bytes()
-        .chunks(48)
-        .map(|c| {
-            let c: [u8; 48] = c
-                .try_into()
-                .map_err(|_| Error::Internal("commitment encoding"))?;
-            g1_from_bytes("commitment", &c)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let points = commitment_points(&commitment)?;
     let r = &config.request;
     let params = PublicParams::new(
         &r.realm,
@@ -305,6 +297,19 @@ pub fn qualify(
         qualified,
         excluded,
     })
+}
+
+/// The coefficient points of a commitment (blsttc keeps them private; read through its bytes).
+pub(crate) fn commitment_points(c: &Commitment) -> Result<Vec<blsttc::G1Affine>> {
+    c.to_bytes()
+        .chunks(48)
+        .map(|c| {
+            let c: [u8; 48] = c
+                .try_into()
+                .map_err(|_| Error::Internal("commitment encoding"))?;
+            g1_from_bytes("commitment", &c)
+        })
+        .collect()
 }
 
 /// Party `party` finishes: the public result and its own share (checked against it).

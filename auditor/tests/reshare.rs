@@ -1,0 +1,154 @@
+//! Resharing end to end: a 3-of-5 generation is reshared by three of its authorities to a new
+//! set of four (one authority replaced, two added, one dropped) with threshold 2; the master key
+//! is unchanged; traffic escrowed before the resharing is opened through the auditor with two
+//! approvals of the new set, in a lab holding only the new parameters and shares; an old share
+//! mixed with a new one opens nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use escrow::dkg::reshare::reshare_all;
+use escrow::hazmat::{identity_key_unchecked, interpolate_unchecked};
+use escrow::lab::Lab;
+use escrow::warrant::{Warrant, WarrantDraft};
+use escrow::{KeyShare, SetupRequest};
+use messenger::{Client, EscrowContext, Relay};
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use time::OffsetDateTime;
+
+const DAY: i64 = 86_400;
+const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
+
+fn t(u: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(u).unwrap()
+}
+
+#[test]
+fn reshared_generation_opens_old_traffic_through_the_auditor() {
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let old_names: Vec<String> = ["court", "ministry", "oversight", "provider", "ombudsman"]
+        .map(str::to_owned)
+        .to_vec();
+    let req = SetupRequest::new(old_names, 3, t(T0 - 10 * DAY));
+    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
+
+    // Traffic escrowed under the old sharing.
+    let mut ctx = EscrowContext::new(params.clone());
+    let mut relay = Relay::in_memory().unwrap();
+    let (mut alice, ra) = Client::register("alice", &mut rng).unwrap();
+    let (_, rb) = Client::register("bob", &mut rng).unwrap();
+    let tx = relay.transaction().unwrap();
+    Relay::register(&tx, &ra, T0).unwrap();
+    Relay::register(&tx, &rb, T0).unwrap();
+    for (i, text) in ["one", "two"].iter().enumerate() {
+        let time = T0 + 3_600 + i as i64;
+        let env = alice
+            .send(
+                "bob",
+                text.as_bytes(),
+                time,
+                &mut ctx,
+                &mut |a| Relay::take_bundle(&tx, a),
+                &mut rng,
+            )
+            .unwrap();
+        Relay::enqueue(&tx, &env, time).unwrap();
+    }
+    tx.commit().unwrap();
+    let capture = relay.capture("alice", T0, T0 + DAY, T0 + DAY).unwrap();
+
+    // ombudsman leaves, tribunal and commissioner join; threshold 2 of 4.
+    let new_names: Vec<String> = ["court", "ministry", "tribunal", "commissioner"]
+        .map(str::to_owned)
+        .to_vec();
+    let quorum = [&shares[1], &shares[2], &shares[4]];
+    let quorum: Vec<escrow::AuthorityShare> = quorum
+        .iter()
+        .map(|s| {
+            escrow::AuthorityShare::from_json(
+                &escrow::hazmat::export_share_json(s).unwrap(),
+                &params,
+            )
+            .unwrap()
+        })
+        .collect();
+    let (fresh, new_shares) = reshare_all(&params, &quorum, &new_names, 2, &mut rng).unwrap();
+    assert_eq!(fresh.master_public_key(), params.master_public_key());
+    assert_eq!((fresh.threshold(), fresh.authorities().len()), (2, 4));
+
+    // A lab with only the new generation's files and a new log.
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = Lab::new(tmp.path().join("lab"));
+    let log = escrow::transparency::generate_log(fresh.realm(), &new_names, &mut rng);
+    lab.write_setup(&fresh, &new_shares, &log).unwrap();
+    let now = t(T0 + 2 * DAY);
+    let warrant = Warrant::new(
+        WarrantDraft {
+            reference: "W-1".into(),
+            legal_type: "interception".into(),
+            issuing_authority: "court".into(),
+            jurisdiction: "lab".into(),
+            targets: vec!["alice".into()],
+            start: t(T0),
+            end: t(T0 + DAY),
+            expires: t(T0 + 9 * DAY),
+            justification: "test".into(),
+            generation: 1,
+        },
+        &mut rng,
+    )
+    .unwrap();
+    let sub = auditor::submit_warrant(&lab, &warrant, now).unwrap();
+    let approvals: Vec<(String, Vec<u8>)> = ["tribunal", "commissioner"]
+        .iter()
+        .map(|a| {
+            let ap = escrow::authority::approve(&lab, a, &warrant, &sub.receipt, now).unwrap();
+            ((*a).to_owned(), ap.bytes.to_vec())
+        })
+        .collect();
+    let report = auditor::execute::execute(&lab, &warrant, &approvals, &capture, now).unwrap();
+    let texts: Vec<&str> = report.decrypted.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["one", "two"]);
+
+    // An old share with a new one: nothing.
+    let id = params.identity("alice", (T0 / DAY) as u64).unwrap();
+    let mixed = vec![
+        shares[3].release_identity_key_share(&params, &id).unwrap(),
+        new_shares[2]
+            .release_identity_key_share(&fresh, &id)
+            .unwrap(),
+    ];
+    let forced = identity_key_unchecked(id.clone(), interpolate_unchecked(&mixed).unwrap());
+    assert!(forced.verify(&fresh).is_err());
+    // And a single new share is not enough under k = 2.
+    assert!(escrow::combine_identity_key(&fresh, &id, &mixed[1..]).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn resharing_keeps_the_key_for_any_sets_and_thresholds(
+        (n, k) in (2usize..=5).prop_flat_map(|n| (Just(n), 1..=n)),
+        (n2, k2) in (2usize..=5).prop_flat_map(|n| (Just(n), 1..=n)),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let names: Vec<String> = (0..n).map(|i| format!("o{i}")).collect();
+        let (params, shares) =
+            escrow::dealer_setup(&SetupRequest::new(names, k, t(T0)), &mut rng).unwrap();
+        let new_names: Vec<String> = (0..n2).map(|i| format!("n{i}")).collect();
+        let (fresh, new_shares) = reshare_all(&params, &shares[n - k..], &new_names, k2, &mut rng).unwrap();
+        prop_assert_eq!(fresh.master_public_key(), params.master_public_key());
+        let id = params.identity("alice", 3).unwrap();
+        let old: Vec<KeyShare> = shares[..k].iter().map(|s| s.release_identity_key_share(&params, &id).unwrap()).collect();
+        let new: Vec<KeyShare> = new_shares[n2 - k2..].iter().map(|s| s.release_identity_key_share(&fresh, &id).unwrap()).collect();
+        let a = escrow::combine_identity_key(&params, &id, &old).unwrap();
+        let b = escrow::combine_identity_key(&fresh, &id, &new).unwrap();
+        prop_assert_eq!(a.point(), b.point());
+        if k2 > 1 {
+            prop_assert!(escrow::combine_identity_key(&fresh, &id, &new[1..]).is_err());
+        }
+    }
+}
