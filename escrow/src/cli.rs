@@ -36,6 +36,9 @@ pub enum Command {
     /// As an authority: check a warrant and its log receipt, then release this authority's
     /// shares (warrant signature and one identity-key share per scope identity).
     Approve(ApproveArgs),
+    /// Make a generation without a dealer, step by step over the lab's bulletin board (dkg/).
+    #[command(subcommand)]
+    Dkg(DkgCommand),
     /// Proactively refresh every share of the lab's generation (all authorities, one
     /// process): the master public key stays, every share changes, old shares become useless.
     Refresh,
@@ -128,4 +131,52 @@ pub struct SetupArgs {
     /// trusted dealer: no one ever holds the master secret.
     #[arg(long)]
     pub dkg: bool,
+}
+
+/// The steps of a dealerless key generation (joint-Feldman DKG with public complaints).
+#[derive(Debug, Subcommand)]
+pub enum DkgCommand {
+    /// Open a session in a new lab: the authorities, the threshold, one transport key each.
+    Start {
+        /// Authority names, comma-separated, in index order.
+        #[arg(long, value_delimiter = ',', required = true, value_name = "NAMES")]
+        authorities: Vec<String>,
+        /// Threshold k.
+        #[arg(long, value_name = "K")]
+        threshold: usize,
+        /// Epoch length (s, m, h, d).
+        #[arg(long, default_value = "1d", value_name = "LEN")]
+        epoch_length: String,
+        /// Realm name.
+        #[arg(long, default_value = "escrow-lab", value_name = "NAME")]
+        realm: String,
+        /// Creation time (RFC 3339, default now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Deal: publish a commitment and every authority's encrypted row.
+    Deal {
+        /// The dealing authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// Check this authority's rows (all deals needed) and publish its complaints.
+    Respond {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// Reveal the rows of every authority that complained about this dealer.
+    Justify {
+        /// The dealer.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// Compute the qualified set, the key and this authority's share; the last one installs
+    /// the generation (params.json, shares, transparency log) and destroys the DKG secrets.
+    Finish {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
 }

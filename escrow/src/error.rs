@@ -193,6 +193,14 @@ pub enum Error {
         /// The dealer.
         dealer: String,
     },
+    /// A DKG step needs every authority's previous step.
+    #[error("DKG: waiting for the {step} of '{authority}'")]
+    DkgWaiting {
+        /// The step (deal, response, justification).
+        step: String,
+        /// The authority that has not published it.
+        authority: String,
+    },
     /// A file is valid JSON of another kind than expected.
     #[error("{what}: this file is a '{found}', not a {what}")]
     WrongKind {

@@ -71,28 +71,9 @@ impl Lab {
         self.authorities_dir().join(authority).join("share.json")
     }
 
-    /// Destroys `authority`'s share file: overwritten with zeros, synced, removed, and the
-    /// removal synced. A missing file is not an error (a re-run after a crash).
+    /// Destroys `authority`'s share file (see [`destroy_file`]).
     pub fn destroy_share(&self, authority: &str) -> Result<()> {
-        let path = self.share_path(authority);
-        let io = |e: std::io::Error| LabError::Io {
-            path: path.clone(),
-            error: e,
-        };
-        let len = match fs::metadata(&path) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io(e).into()),
-        };
-        let mut f = OpenOptions::new().write(true).open(&path).map_err(io)?;
-        f.write_all(&vec![0u8; len as usize]).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        fs::remove_file(&path).map_err(io)?;
-        if let Some(dir) = path.parent() {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-        }
-        Ok(())
+        destroy_file(&self.share_path(authority))
     }
 
     /// Reads and validates the public parameters.
@@ -368,5 +349,30 @@ fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir))?;
+    Ok(())
+}
+
+/// Destroys a file of secrets: overwritten with zeros, synced, removed, and the removal
+/// synced. A missing file is not an error (a re-run after a crash); a symbolic link is removed
+/// without touching what it points to.
+pub fn destroy_file(path: &Path) -> Result<()> {
+    let io = |e: std::io::Error| LabError::Io {
+        path: path.to_owned(),
+        error: e,
+    };
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e).into()),
+    };
+    if meta.file_type().is_file() {
+        let mut f = OpenOptions::new().write(true).open(path).map_err(io)?;
+        f.write_all(&vec![0u8; meta.len() as usize]).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    fs::remove_file(path).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
     Ok(())
 }

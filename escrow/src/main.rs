@@ -15,7 +15,7 @@ use escrow::{PublicParams, SetupRequest, dealer_setup};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use cli::{ApproveArgs, Cli, Command, LogCommand, SetupArgs};
+use cli::{ApproveArgs, Cli, Command, DkgCommand, LogCommand, SetupArgs};
 use escrow::transparency::SignedCheckpoint;
 use escrow::transparency::proof::ProofBundle;
 
@@ -48,6 +48,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Info => info(&lab, cli.json),
         Command::Approve(args) => approve(&lab, args, cli.json),
         Command::Refresh => refresh(&lab, cli.json),
+        Command::Dkg(cmd) => dkg(&lab, cmd),
         Command::Retire {
             authority,
             generation,
@@ -59,6 +60,83 @@ fn run(cli: &Cli) -> Result<()> {
             log_cosign(&lab, authority, at.as_deref(), cli.json)
         }
     }
+}
+
+fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
+    use escrow::dkg::board;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        DkgCommand::Start {
+            authorities,
+            threshold,
+            epoch_length,
+            realm,
+            at,
+        } => {
+            let mut req =
+                SetupRequest::new(authorities.clone(), *threshold, parse_time(at.as_deref())?);
+            req.realm = realm.clone();
+            req.epoch_length = parse_epoch_length(epoch_length)?;
+            escrow::params::check_authorities(&req.authorities, req.threshold)?;
+            board::start(lab, &req, &mut rand_core::OsRng)?;
+            writeln!(
+                out,
+                "DKG session opened in {}: {} authorities, threshold {}; next: escrow dkg deal --as <each>.",
+                lab.root().join("dkg").display(),
+                authorities.len(),
+                threshold
+            )?;
+        }
+        DkgCommand::Deal { authority } => {
+            let d = board::deal_as(lab, authority, &mut rand_core::OsRng)?;
+            writeln!(
+                out,
+                "{authority} dealt: a commitment and {} encrypted rows.",
+                d.rows.len()
+            )?;
+        }
+        DkgCommand::Respond { authority } => {
+            let r = board::respond_as(lab, authority)?;
+            match r.complaints.len() {
+                0 => writeln!(out, "{authority} checked every row: no complaint.")?,
+                _ => writeln!(
+                    out,
+                    "{authority} complains about: {}.",
+                    r.complaints.join(", ")
+                )?,
+            }
+        }
+        DkgCommand::Justify { authority } => {
+            let j = board::justify_as(lab, authority)?;
+            writeln!(
+                out,
+                "{authority} revealed {} row(s) in answer to complaints.",
+                j.rows.len()
+            )?;
+        }
+        DkgCommand::Finish { authority } => {
+            let f = board::finish_as(lab, authority, &mut rand_core::OsRng)?;
+            let q = &f.qualified;
+            writeln!(
+                out,
+                "{authority} finished: {} of {} dealers qualified; master key {}.",
+                q.qualified.len(),
+                q.params.authorities().len(),
+                &hex::encode(q.params.master_public_key().to_compressed())[..16]
+            )?;
+            for (who, why) in &q.excluded {
+                writeln!(out, "  excluded {who}: {why}")?;
+            }
+            if f.installed {
+                writeln!(
+                    out,
+                    "Every authority has finished: generation installed in {} (DKG secrets destroyed).",
+                    lab.root().display()
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn refresh(lab: &Lab, json: bool) -> Result<()> {

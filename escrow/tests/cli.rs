@@ -164,6 +164,72 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
 }
 
 #[test]
+fn a_dkg_step_by_step_over_the_board() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let run = |args: &[&str]| escrow(&lab).args(args).output().unwrap();
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(&["dkg", "start", "--authorities", "a,b,c", "--threshold", "2"]);
+    // A step before the previous one of every authority names who is missing, changes nothing.
+    let snap = snapshot(&lab);
+    let out = run(&["dkg", "respond", "--as", "a"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr_line(&out).trim_end(),
+        "escrow: DKG: waiting for the deal of 'a'"
+    );
+    assert_eq!(snapshot(&lab), snap);
+    let out = run(&["dkg", "deal", "--as", "zed"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("'zed' is not an authority"));
+    for step in ["deal", "respond", "justify"] {
+        for a in ["a", "b", "c"] {
+            ok(&["dkg", step, "--as", a]);
+        }
+    }
+    // Dealing twice is refused.
+    assert_eq!(run(&["dkg", "deal", "--as", "a"]).status.code(), Some(1));
+    // The transport and dealer secrets are the owner's only.
+    let private = lab.join("dkg/private/a");
+    for f in ["transport.json", "dealer.json"] {
+        let mode = std::fs::metadata(private.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    assert!(!ok(&["dkg", "finish", "--as", "a"]).contains("installed"));
+    assert!(!ok(&["dkg", "finish", "--as", "b"]).contains("installed"));
+    let last = ok(&["dkg", "finish", "--as", "c"]);
+    assert!(
+        last.contains("3 of 3 dealers qualified") && last.contains("generation installed"),
+        "{last}"
+    );
+    let l = Lab::new(&lab);
+    let params = l.load_params().unwrap();
+    assert_eq!(params.setup(), escrow::params::SetupKind::JointFeldmanDkg);
+    let id = params.identity("alice", 1).unwrap();
+    let ks: Vec<escrow::KeyShare> = ["a", "c"]
+        .iter()
+        .map(|a| {
+            l.load_share(&params, a)
+                .unwrap()
+                .release_identity_key_share(&params, &id)
+                .unwrap()
+        })
+        .collect();
+    escrow::combine_identity_key(&params, &id, &ks).unwrap();
+    // The DKG secrets are gone; the log holds generation-created.
+    assert!(!lab.join("dkg/private").exists());
+    assert!(ok(&["log", "show"]).contains("generation-created"));
+}
+
+#[test]
 fn refresh_and_retire_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");

@@ -42,6 +42,7 @@
 //! every complaint, so QUAL contains all honest dealers and at least one honest polynomial
 //! randomizes the key.
 
+pub mod board;
 mod messages;
 pub mod refresh;
 pub mod reshare;
@@ -133,6 +134,32 @@ pub struct DealerSecret {
 impl fmt::Debug for DealerSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DealerSecret(dealer #{}, ***)", self.dealer)
+    }
+}
+
+impl DealerSecret {
+    /// The polynomial's bytes (blsttc `BivarPoly::to_bytes`), for the dealer's 0600 state file.
+    pub(crate) fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(self.poly.to_bytes())
+    }
+
+    /// Restores a dealer's polynomial, checking its degree.
+    pub(crate) fn from_bytes(config: &DkgConfig, dealer: usize, bytes: &[u8]) -> Result<Self> {
+        let t = config.degree();
+        if bytes.len() != (t + 1) * (t + 2) / 2 * 32 {
+            return Err(Error::InvalidScalar {
+                field: "dealer polynomial",
+            });
+        }
+        let poly = BivarPoly::from_bytes(bytes.to_vec()).map_err(|_| Error::InvalidScalar {
+            field: "dealer polynomial",
+        })?;
+        if poly.degree() != t {
+            return Err(Error::InvalidScalar {
+                field: "dealer polynomial",
+            });
+        }
+        Ok(Self { dealer, poly })
     }
 }
 
