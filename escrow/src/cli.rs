@@ -42,6 +42,32 @@ pub enum Command {
     /// Proactively refresh every share of the lab's generation (all authorities, one
     /// process): the master public key stays, every share changes, old shares become useless.
     Refresh,
+    /// Reshare the generation to a new set of authorities and/or threshold, same master key,
+    /// into a new lab (e.g. to replace an authority). Old traffic opens with the new shares.
+    Reshare {
+        /// The k old authorities that deal (comma-separated).
+        #[arg(
+            long = "from",
+            value_delimiter = ',',
+            required = true,
+            value_name = "NAMES"
+        )]
+        from: Vec<String>,
+        /// The new authorities, in index order (comma-separated).
+        #[arg(
+            long = "to",
+            value_delimiter = ',',
+            required = true,
+            value_name = "NAMES"
+        )]
+        to: Vec<String>,
+        /// The new threshold.
+        #[arg(long, value_name = "K")]
+        threshold: usize,
+        /// The new lab directory (must not hold a generation).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Retire the generation for one authority: destroy its share (overwrite, sync, remove)
     /// and log `generation-retired`. Once n-k+1 have retired, its traffic is unrecoverable.
     Retire {

@@ -49,6 +49,12 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Approve(args) => approve(&lab, args, cli.json),
         Command::Refresh => refresh(&lab, cli.json),
         Command::Dkg(cmd) => dkg(&lab, cmd),
+        Command::Reshare {
+            from,
+            to,
+            threshold,
+            out,
+        } => reshare(&lab, from, to, *threshold, out),
         Command::Retire {
             authority,
             generation,
@@ -136,6 +142,45 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn reshare(
+    lab: &Lab,
+    from: &[String],
+    to: &[String],
+    k: usize,
+    out: &std::path::Path,
+) -> Result<()> {
+    let params = lab.load_params()?;
+    if from.len() != params.threshold() {
+        anyhow::bail!(
+            "--from names {} authorities; exactly k = {} deal a resharing",
+            from.len(),
+            params.threshold()
+        );
+    }
+    escrow::params::check_authorities(to, k)?;
+    let new_lab = Lab::new(out);
+    new_lab.check_empty_for_setup()?;
+    let quorum = from
+        .iter()
+        .map(|a| lab.load_share(&params, a))
+        .collect::<escrow::Result<Vec<_>>>()?;
+    let (fresh, shares) =
+        escrow::dkg::reshare::reshare_all(&params, &quorum, to, k, &mut rand_core::OsRng)?;
+    let log = escrow::transparency::generate_log(fresh.realm(), to, &mut rand_core::OsRng);
+    new_lab.write_setup(&fresh, &shares, &log)?;
+    writeln!(
+        std::io::stdout().lock(),
+        "Reshared generation {} from {} to {} ({} of {}) in {}: same master key.",
+        fresh.generation(),
+        from.join(", "),
+        to.join(", "),
+        k,
+        to.len(),
+        out.display()
+    )?;
     Ok(())
 }
 

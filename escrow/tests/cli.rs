@@ -230,6 +230,54 @@ fn a_dkg_step_by_step_over_the_board() {
 }
 
 #[test]
+fn reshare_to_a_new_lab_keeps_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let new = tmp.path().join("new");
+    escrow(&lab)
+        .args(["setup", "--authorities", FIVE, "--threshold", "3"])
+        .assert()
+        .success();
+    let out = escrow(&lab)
+        .args([
+            "reshare",
+            "--from",
+            "court,ministry",
+            "--to",
+            "a,b",
+            "--threshold",
+            "2",
+            "--out",
+        ])
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("exactly k = 3"));
+    assert!(!new.exists());
+    let out = escrow(&lab)
+        .args([
+            "reshare",
+            "--from",
+            "court,oversight,ombudsman",
+            "--to",
+            "court,tribunal",
+            "--threshold",
+            "2",
+            "--out",
+        ])
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let old = Lab::new(&lab).load_params().unwrap();
+    let fresh = Lab::new(&new).load_params().unwrap();
+    assert_eq!(old.master_public_key(), fresh.master_public_key());
+    assert_eq!((fresh.threshold(), fresh.authorities().len()), (2, 2));
+    Lab::new(&new).load_share(&fresh, "tribunal").unwrap();
+}
+
+#[test]
 fn refresh_and_retire_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
