@@ -213,12 +213,12 @@ pub fn execute(
         // Say why when no number of approvals could suffice: the generation was retired.
         let retired = escrow::authority::retired_by(lab, &params, &config)?;
         let n = params.authorities().len();
-        if n - retired.len() < params.threshold() {
+        if n.saturating_sub(retired.len()) < params.threshold() {
             return Err(Error::Unrecoverable {
                 generation: params.generation(),
                 retired: retired.len(),
                 authorities: n,
-                remaining: n - retired.len(),
+                remaining: n.saturating_sub(retired.len()),
                 threshold: params.threshold(),
             });
         }

@@ -74,6 +74,9 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
         .unwrap()
         .receipt;
 
+    // A second name for court's share file, to see what retirement leaves on disk.
+    let link = tmp.path().join("court-share.link");
+    std::fs::hard_link(lab.share_path("court"), &link).unwrap();
     // court, ministry, oversight retire (n − k + 1 = 3).
     for (i, a) in NAMES[..3].iter().enumerate() {
         let r = escrow::authority::retire(&lab, a, now).unwrap();
@@ -82,6 +85,9 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
         assert_eq!(r.unrecoverable, i == 2);
         assert!(!lab.share_path(a).exists(), "{a}'s share still exists");
     }
+    // The share's bytes were overwritten with zeros before the file was removed.
+    let left = std::fs::read(&link).unwrap();
+    assert!(!left.is_empty() && left.iter().all(|b| *b == 0));
     // Retiring again records nothing new.
     assert!(!escrow::authority::retire(&lab, "court", now).unwrap().new);
 

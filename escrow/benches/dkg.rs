@@ -43,10 +43,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| escrow::dkg::run_all(&req, &mut rng).unwrap())
         });
         let keys: Vec<TransportKey> = (0..n).map(|_| TransportKey::generate(&mut rng)).collect();
-        let config = DkgConfig {
-            request: req.clone(),
-            transport_keys: keys.iter().map(TransportKey::public_hex).collect(),
-        };
+        let config = DkgConfig::new(
+            req.clone(),
+            keys.iter().map(TransportKey::public_hex).collect(),
+            &mut rng,
+        );
         let deals: Vec<_> = (0..n)
             .map(|j| deal(&config, j, &mut rng).unwrap().0)
             .collect();

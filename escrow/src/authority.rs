@@ -197,6 +197,7 @@ pub fn retired_by(
         {
             if realm == params.realm()
                 && generation == params.generation()
+                && params.authority(&authority).is_some()
                 && !out.contains(&authority)
             {
                 out.push(authority);
@@ -228,12 +229,13 @@ pub fn retire(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Retireme
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
     let config = lab.load_log_config()?;
-    lab.destroy_share(authority)?;
+    // Everything needed to log the retirement is loaded before the share is destroyed.
     let time = at
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
     let signer = lab.log_signer()?;
     let mut store = lab.open_log(&config)?;
+    lab.destroy_share(authority)?;
     let new = store.with_write_lock(|store| {
         let done = |e: &LogEntry| {
             matches!(e, LogEntry::GenerationRetired { realm, generation, authority: a, .. }
@@ -252,7 +254,8 @@ pub fn retire(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Retireme
     })?;
     drop(store);
     let retired = retired_by(lab, &params, &config)?;
-    let unrecoverable = params.authorities().len() - retired.len() < params.threshold();
+    let unrecoverable =
+        params.authorities().len().saturating_sub(retired.len()) < params.threshold();
     Ok(Retirement {
         new,
         retired,

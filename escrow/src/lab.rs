@@ -352,10 +352,13 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Destroys a file of secrets: overwritten with zeros, synced, removed, and the removal
-/// synced. A missing file is not an error (a re-run after a crash); a symbolic link is removed
-/// without touching what it points to.
+/// Destroys a file of secrets: overwritten with zeros (in 64 KiB chunks), synced, removed,
+/// and the removal synced. A missing file is not an error (a re-run after a crash). Anything
+/// but a regular file (a symbolic link, say) is refused, and the file opened is checked to be
+/// the one examined, so no other file can be overwritten. Overwriting does not erase data on
+/// copy-on-write filesystems or flash translation layers; the lab cannot do better.
 pub fn destroy_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let io = |e: std::io::Error| LabError::Io {
         path: path.to_owned(),
         error: e,
@@ -365,11 +368,29 @@ pub fn destroy_file(path: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io(e).into()),
     };
-    if meta.file_type().is_file() {
-        let mut f = OpenOptions::new().write(true).open(path).map_err(io)?;
-        f.write_all(&vec![0u8; meta.len() as usize]).map_err(io)?;
-        f.sync_all().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(io(std::io::Error::other(
+            "not a regular file; refusing to destroy it",
+        ))
+        .into());
     }
+    let mut f = OpenOptions::new().write(true).open(path).map_err(io)?;
+    let opened = f.metadata().map_err(io)?;
+    if opened.dev() != meta.dev() || opened.ino() != meta.ino() {
+        return Err(io(std::io::Error::other(
+            "the file changed while being destroyed",
+        ))
+        .into());
+    }
+    let zeros = [0u8; 65_536];
+    let mut left = opened.len();
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        f.write_all(&zeros[..n]).map_err(io)?;
+        left -= n as u64;
+    }
+    f.sync_all().map_err(io)?;
+    drop(f);
     fs::remove_file(path).map_err(io)?;
     if let Some(dir) = path.parent() {
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;

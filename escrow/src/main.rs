@@ -161,6 +161,9 @@ fn reshare(
         );
     }
     escrow::params::check_authorities(to, k)?;
+    if k < 2 {
+        anyhow::bail!("--threshold 1 would give every new authority the master secret");
+    }
     let new_lab = Lab::new(out);
     new_lab.check_empty_for_setup()?;
     let quorum = from
@@ -490,7 +493,7 @@ fn write_transcript(lab: &Lab, t: &escrow::dkg::Transcript) -> Result<()> {
     let dir = lab.root().join("dkg");
     escrow::lab::create_dir_all_private(&dir)?;
     let keys = serde_json::json!({"version": 1, "kind": "escrow-lab/dkg-transport-keys",
-        "transport_keys": t.transport_keys});
+        "nonce": t.nonce, "transport_keys": t.transport_keys});
     escrow::lab::write_atomic(
         &dir.join("transport-keys.json"),
         &serde_json::to_vec_pretty(&keys)?,

@@ -134,6 +134,7 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
     request.realm = params.realm().to_owned();
     let config = escrow::dkg::DkgConfig {
         request,
+        nonce: keys["nonce"].as_str().unwrap().to_owned(),
         transport_keys: keys["transport_keys"]
             .as_array()
             .unwrap()

@@ -25,10 +25,11 @@ fn names(n: usize) -> Vec<String> {
 fn config(n: usize, k: usize, rng: &mut ChaCha20Rng) -> (DkgConfig, Vec<TransportKey>) {
     let keys: Vec<TransportKey> = (0..n).map(|_| TransportKey::generate(rng)).collect();
     let request = SetupRequest::new(names(n), k, OffsetDateTime::UNIX_EPOCH);
-    let config = DkgConfig {
+    let config = DkgConfig::new(
         request,
-        transport_keys: keys.iter().map(TransportKey::public_hex).collect(),
-    };
+        keys.iter().map(TransportKey::public_hex).collect(),
+        rng,
+    );
     (config, keys)
 }
 
@@ -75,6 +76,7 @@ fn an_honest_run_makes_a_generation_like_a_dealers() {
     let cfg = DkgConfig {
         request: req.clone(),
         transport_keys: t.transport_keys.clone(),
+        nonce: t.nonce.clone(),
     };
     let again_q = qualify(&cfg, &t.deals, &t.responses, &t.justifications).unwrap();
     assert_eq!(
@@ -150,7 +152,7 @@ fn cheaters_are_excluded_and_named_honest_parties_agree() {
     for (j, s) in secrets.iter().enumerate() {
         match j {
             1 | 2 => {} // silent
-            _ => justifications.push(justify(&config, s, &responses).unwrap()),
+            _ => justifications.push(justify(&config, s, &deals, &responses).unwrap()),
         }
     }
     // A round trip through the files changes nothing.
@@ -188,7 +190,7 @@ fn a_revealed_row_that_does_not_match_excludes_the_dealer() {
         .collect();
     let mut justifications: Vec<Justification> = secrets
         .iter()
-        .map(|s| justify(&config, s, &responses).unwrap())
+        .map(|s| justify(&config, s, &deals, &responses).unwrap())
         .collect();
     // auth3 reveals a row of another polynomial.
     let wrong: Poly = BivarPoly::random(1, &mut rng).row(1u64);
@@ -237,6 +239,103 @@ fn a_malformed_commitment_or_another_session_is_not_counted() {
         err.to_string().contains("unknown field") || err.to_string().contains("dkg-response"),
         "{err}"
     );
+}
+
+/// The review's attacks on the rounds: a second response after the justifications, message
+/// order and duplicates, a late deal, more than t complaints.
+#[test]
+fn the_result_does_not_depend_on_order_duplicates_or_late_messages() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let (config, keys) = config(5, 3, &mut rng);
+    let (deals, secrets): (Vec<Deal>, Vec<_>) =
+        (0..5).map(|j| deal(&config, j, &mut rng).unwrap()).unzip();
+    let responses: Vec<Response> = (0..5)
+        .map(|m| respond(&config, m, &keys[m], &deals).unwrap())
+        .collect();
+    let justs: Vec<Justification> = secrets
+        .iter()
+        .map(|s| justify(&config, s, &deals, &responses).unwrap())
+        .collect();
+    let base = qualify(&config, &deals, &responses, &justs).unwrap();
+    assert_eq!(base.qualified.len(), 5);
+
+    // auth0 posts a second response after the justifications, complaining about everyone:
+    // its responses are void, nobody is excluded.
+    let mut late = responses[0].clone();
+    late.complaints = (1..5).map(|i| format!("auth{i}")).collect();
+    let mut with_late = responses.clone();
+    with_late.push(late);
+    let q = qualify(&config, &deals, &with_late, &justs).unwrap();
+    assert_eq!(q.qualified, base.qualified);
+    assert_eq!(
+        q.params.master_public_key(),
+        base.params.master_public_key()
+    );
+
+    // Reversed and duplicated lists give the same result.
+    let rev = |v: &[Deal]| -> Vec<Deal> { v.iter().rev().chain(v.iter()).cloned().collect() };
+    let rr: Vec<Response> = responses
+        .iter()
+        .rev()
+        .chain(responses.iter())
+        .cloned()
+        .collect();
+    let jj: Vec<Justification> = justs.iter().rev().chain(justs.iter()).cloned().collect();
+    let q = qualify(&config, &rev(&deals), &rr, &jj).unwrap();
+    assert_eq!(
+        q.params.master_public_key(),
+        base.params.master_public_key()
+    );
+
+    // A second, different justification excludes its dealer, in either order.
+    let mut other = justs[1].clone();
+    other
+        .rows
+        .push(serde_json::from_value(serde_json::json!({"party": "auth0", "row": "00"})).unwrap());
+    for list in [
+        vec![justs[1].clone(), other.clone()],
+        vec![other.clone(), justs[1].clone()],
+    ] {
+        let mut js = justs.clone();
+        js.extend(list);
+        let q = qualify(&config, &deals, &responses, &js).unwrap();
+        assert!(
+            q.excluded.contains(&(
+                "auth1".to_owned(),
+                "published two different justifications".to_owned()
+            )),
+            "{:?}",
+            q.excluded
+        );
+    }
+
+    // A deal nobody checked (published after the responses) counts as complained about by
+    // everyone: more than t complaints, excluded — and an honest late dealer reveals nothing.
+    let (late_deal, late_secret) = deal(&config, 4, &mut rng).unwrap();
+    let mut deals2: Vec<Deal> = deals[..4].to_vec();
+    let responses2: Vec<Response> = (0..5)
+        .map(|m| respond(&config, m, &keys[m], &deals2).unwrap())
+        .collect();
+    deals2.push(late_deal);
+    let j4 = justify(&config, &late_secret, &deals2, &responses2).unwrap();
+    assert!(
+        j4.rows.is_empty(),
+        "revealed rows despite more than t complaints"
+    );
+    let q = qualify(&config, &deals2, &responses2, &[j4]).unwrap();
+    assert!(
+        q.excluded.contains(&(
+            "auth4".to_owned(),
+            "5 complaints, more than t = 2".to_owned()
+        )),
+        "{:?}",
+        q.excluded
+    );
+    // Every party still gets a share of the same key.
+    for (i, k) in keys.iter().enumerate() {
+        let (qi, _) = finish(&config, i, k, &deals2, &responses2, &[]).unwrap();
+        assert_eq!(qi.params.master_public_key(), q.params.master_public_key());
+    }
 }
 
 proptest! {

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Each step needs the previous step of every authority (a missing one is named; there are no
-//! timeouts in the lab). When the last authority finishes, the generation is installed exactly
+//! timeouts in the lab), and no step can be taken twice: the board enforces the rounds that
+//! `qualify` assumes (every response exists before any justification, so no complaint can
+//! arrive after the dealers answered). When the last authority finishes, the generation is installed exactly
 //! as `escrow setup` installs one (`params.json`, one `authorities/<A>/share.json` each, the
 //! transparency log with `generation-created`) and every private DKG file is destroyed. In a
 //! lab all authorities share one folder; each command reads only its own authority's private
@@ -52,6 +54,7 @@ struct SessionFile {
     created_at: String,
     authorities: Vec<String>,
     transport_keys: Vec<String>,
+    nonce: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -106,6 +109,7 @@ pub fn load_config(lab: &Lab) -> Result<DkgConfig> {
     let config = DkgConfig {
         request,
         transport_keys: f.transport_keys.clone(),
+        nonce: f.nonce.clone(),
     };
     config.validate()?;
     Ok(config)
@@ -127,10 +131,11 @@ pub fn start<R: RngCore + CryptoRng>(
         .iter()
         .map(|_| TransportKey::generate(rng))
         .collect();
-    let config = DkgConfig {
-        request: request.clone(),
-        transport_keys: keys.iter().map(TransportKey::public_hex).collect(),
-    };
+    let config = DkgConfig::new(
+        request.clone(),
+        keys.iter().map(TransportKey::public_hex).collect(),
+        rng,
+    );
     config.validate()?;
     let created_at = request
         .created_at
@@ -161,6 +166,7 @@ pub fn start<R: RngCore + CryptoRng>(
         created_at,
         authorities: request.authorities.clone(),
         transport_keys: config.transport_keys.clone(),
+        nonce: config.nonce.clone(),
     };
     write_atomic(&d.join("session.json"), &to_json(&f)?, 0o644)?;
     Ok(config)
@@ -250,33 +256,34 @@ pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     Ok(d)
 }
 
-/// `who` checks its rows from every deal and publishes its complaints.
+/// `who` checks its rows from every deal and publishes its complaints (once).
 pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
     let config = load_config(lab)?;
     let i = index(&config, who)?;
+    let out = dir(lab).join(format!("response-{who}.json"));
+    if out.exists() {
+        return Err(LabError::AlreadySetUp { path: out }.into());
+    }
     let deals = all(&config, lab, "deal", Deal::from_json)?;
     let r = respond(&config, i, &transport(lab, who)?, &deals)?;
-    write_atomic(
-        &dir(lab).join(format!("response-{who}.json")),
-        &r.to_json()?,
-        0o644,
-    )?;
+    write_atomic(&out, &r.to_json()?, 0o644)?;
     Ok(r)
 }
 
-/// `who` answers the complaints about it.
+/// `who` answers the complaints about it (once, after every response).
 pub fn justify_as(lab: &Lab, who: &str) -> Result<Justification> {
     let config = load_config(lab)?;
     let i = index(&config, who)?;
+    let out = dir(lab).join(format!("justification-{who}.json"));
+    if out.exists() {
+        return Err(LabError::AlreadySetUp { path: out }.into());
+    }
+    let deals = all(&config, lab, "deal", Deal::from_json)?;
     let responses = all(&config, lab, "response", Response::from_json)?;
     let poly = secret(lab, who, "dealer.json", "escrow-lab/dkg-dealer-secret")?;
     let s = DealerSecret::from_bytes(&config, i, &poly)?;
-    let j = justify(&config, &s, &responses)?;
-    write_atomic(
-        &dir(lab).join(format!("justification-{who}.json")),
-        &j.to_json()?,
-        0o644,
-    )?;
+    let j = justify(&config, &s, &deals, &responses)?;
+    write_atomic(&out, &j.to_json()?, 0o644)?;
     Ok(j)
 }
 

@@ -63,6 +63,20 @@ pub struct Response {
     pub party: String,
     /// Dealers whose row was missing, unreadable or inconsistent with their commitment.
     pub complaints: Vec<String>,
+    /// Every deal this party checked: dealer and SHA-256 of the deal file, hex. A dealer whose
+    /// canonical deal is not listed here (late, or shown differently) counts as complained
+    /// about by this party.
+    pub checked: Vec<CheckedDeal>,
+}
+
+/// A deal a party checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckedDeal {
+    /// The dealer.
+    pub dealer: String,
+    /// SHA-256 of its deal file (`Deal::to_json`), hex.
+    pub digest: String,
 }
 
 /// A dealer's public answer to complaints.
@@ -136,6 +150,12 @@ impl Deal {
         to_json(self)
     }
 
+    /// SHA-256 of the deal file, hex (what responses list as checked).
+    pub fn digest(&self) -> Result<String> {
+        use sha2::Digest as _;
+        Ok(hex::encode(sha2::Sha256::digest(self.to_json()?)))
+    }
+
     /// Checks the form: a canonical commitment of degree t, one row per authority.
     pub(crate) fn parse(&self, config: &DkgConfig) -> std::result::Result<ParsedDeal, String> {
         let t = config.degree();
@@ -163,26 +183,27 @@ impl Deal {
         }
         Ok(ParsedDeal {
             dealer: self.dealer.clone(),
+            digest: self.digest().map_err(|e| e.to_string())?,
             commitment,
             rows,
         })
     }
 }
 
-impl ParsedDeal {
-    pub(crate) fn same_as(&self, other: &ParsedDeal) -> bool {
-        self.commitment == other.commitment && self.rows == other.rows
-    }
-}
-
 impl Response {
-    pub(crate) fn new(config: &DkgConfig, party: &str, complaints: Vec<String>) -> Self {
+    pub(crate) fn new(
+        config: &DkgConfig,
+        party: &str,
+        complaints: Vec<String>,
+        checked: Vec<CheckedDeal>,
+    ) -> Self {
         Self {
             version: FORMAT_VERSION,
             kind: "escrow-lab/dkg-response".into(),
             session: hex::encode(config.session()),
             party: party.to_owned(),
             complaints,
+            checked,
         }
     }
 

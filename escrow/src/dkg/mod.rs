@@ -48,7 +48,7 @@ pub mod refresh;
 pub mod reshare;
 pub mod transport;
 
-pub use messages::{Deal, Justification, Response};
+pub use messages::{CheckedDeal, Deal, Justification, Response};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -72,12 +72,31 @@ pub struct DkgConfig {
     pub request: SetupRequest,
     /// Transport public keys (compressed SEC 1 hex), one per authority, in index order.
     pub transport_keys: Vec<String>,
+    /// A fresh random value (hex) making every session id unique, so that no message of an
+    /// earlier run can be replayed into this one.
+    pub nonce: String,
 }
 
 impl DkgConfig {
+    /// A configuration with a fresh nonce.
+    pub fn new<R: RngCore + CryptoRng>(
+        request: SetupRequest,
+        transport_keys: Vec<String>,
+        rng: &mut R,
+    ) -> Self {
+        let mut nonce = [0u8; 32];
+        rng.fill_bytes(&mut nonce);
+        Self {
+            request,
+            transport_keys,
+            nonce: hex::encode(nonce),
+        }
+    }
+
     /// Checks the request and the keys.
     pub fn validate(&self) -> Result<()> {
         crate::identity::check_name("realm", &self.request.realm)?;
+        crate::encoding::hex_array::<32>("nonce", &self.nonce)?;
         check_authorities(&self.request.authorities, self.request.threshold)?;
         if self.transport_keys.len() != self.request.authorities.len() {
             return Err(Error::Internal("one transport key per authority"));
@@ -88,8 +107,9 @@ impl DkgConfig {
         Ok(())
     }
 
-    /// The session id: SHA-256 over the realm, generation, threshold, names and transport
-    /// keys (length-prefixed), binding every message to this run.
+    /// The session id: SHA-256 over the nonce, realm, generation, threshold, epoch length,
+    /// creation time, policy, names and transport keys (length-prefixed), binding every
+    /// message to this run.
     pub fn session(&self) -> [u8; 32] {
         let mut h = Sha256::new();
         let mut put = |b: &[u8]| {
@@ -97,9 +117,14 @@ impl DkgConfig {
             h.update(b);
         };
         put(b"escrow-lab/v1/dkg-session");
+        put(self.nonce.as_bytes());
         put(self.request.realm.as_bytes());
         put(&self.request.generation.to_be_bytes());
         put(&(self.request.threshold as u32).to_be_bytes());
+        put(&self.request.epoch_length.to_be_bytes());
+        put(&self.request.created_at.unix_timestamp().to_be_bytes());
+        put(&self.request.policy.max_span_days.to_be_bytes());
+        put(&self.request.policy.max_targets.to_be_bytes());
         for (name, key) in self.request.authorities.iter().zip(&self.transport_keys) {
             put(name.as_bytes());
             put(key.as_bytes());
@@ -204,7 +229,9 @@ fn checked_row(
     if bytes.len() != (config.degree() + 1) * 32 {
         return None;
     }
-    let row = Poly::from_bytes(bytes.to_vec()).ok()?;
+    // blsttc's parser takes a Vec; the copy of the secret row is wiped when dropped.
+    let copy = zeroize::Zeroizing::new(bytes.to_vec());
+    let row = Poly::from_bytes(copy.to_vec()).ok()?;
     (row.degree() == config.degree() && row.commitment() == commitment.row(m as u64 + 1))
         .then_some(row)
 }
@@ -224,15 +251,20 @@ pub fn respond(
         .ok_or(Error::Internal("party index"))?;
     let board = Board::new(config, deals, &[], &[]);
     let mut complaints = Vec::new();
+    let mut checked = Vec::new();
     for dealer in &config.request.authorities {
         let Some(Ok(d)) = board.deals.get(dealer.as_str()) else {
             continue; // no deal (or an invalid one): everyone sees it, no complaint needed
         };
+        checked.push(CheckedDeal {
+            dealer: dealer.clone(),
+            digest: d.digest.clone(),
+        });
         if own_row(config, d, party, me, key).is_none() {
             complaints.push(dealer.clone());
         }
     }
-    Ok(Response::new(config, me, complaints))
+    Ok(Response::new(config, me, complaints, checked))
 }
 
 fn own_row(
@@ -247,10 +279,12 @@ fn own_row(
     checked_row(config, &d.commitment, party, &bytes)
 }
 
-/// Dealer `secret.dealer` reveals the rows of every party that complained about it.
+/// Dealer `secret.dealer` reveals the rows of every party that complained about it
+/// (explicitly, or by not listing the dealer's deal among those it checked).
 pub fn justify(
     config: &DkgConfig,
     secret: &DealerSecret,
+    deals: &[Deal],
     responses: &[Response],
 ) -> Result<Justification> {
     let name = config
@@ -258,10 +292,13 @@ pub fn justify(
         .authorities
         .get(secret.dealer)
         .ok_or(Error::Internal("dealer index"))?;
-    let board = Board::new(config, &[], responses, &[]);
+    let board = Board::new(config, deals, responses, &[]);
+    let against: Vec<&String> = board.complaints_against(name).into_iter().collect();
     let mut rows = Vec::new();
-    for (party, against) in &board.complaints {
-        if against.contains(name.as_str()) {
+    // More than t complaints: the dealer is excluded anyway, and t + 1 revealed rows would
+    // give away its polynomial's constant term — reveal nothing (GJKR's rule).
+    if against.len() <= config.degree() {
+        for party in against {
             if let Some(m) = config.index_of(party) {
                 rows.push((party.clone(), secret.poly.row(m as u64 + 1).to_bytes()));
             }
@@ -308,6 +345,12 @@ pub fn qualify(
     }
     let commitment = commitment.ok_or(Error::Internal("no dealer qualified"))?;
     let points = commitment_points(&commitment)?;
+    if points.len() != config.request.threshold {
+        // Qualified commitments that cancel out (a crafted transcript), never honest ones.
+        return Err(Error::InconsistentParameters(
+            "the qualified commitments cancel out",
+        ));
+    }
     let r = &config.request;
     let params = PublicParams::new(
         &r.realm,
@@ -364,6 +407,7 @@ pub fn finish(
         let revealed = board
             .revealed
             .get(dealer.as_str())
+            .and_then(|r| r.as_ref().ok())
             .and_then(|r| r.get(me))
             .and_then(|b| checked_row(config, &d.commitment, party, b));
         let row = match revealed {
@@ -388,15 +432,21 @@ pub fn finish(
 /// A deal, parsed and checked for form.
 pub(crate) struct ParsedDeal {
     dealer: String,
+    digest: String,
     commitment: BivarCommitment,
     rows: BTreeMap<String, Vec<u8>>,
 }
 
-/// The public board: every message, parsed, indexed by sender.
+/// The public board: every message, parsed, indexed by sender. The result does not depend on
+/// the order of the message lists: a second, different message from the same sender
+/// disqualifies the sender (a dealer) or voids its response (a party).
 struct Board {
     deals: BTreeMap<String, std::result::Result<ParsedDeal, String>>,
+    /// Per counted responder: the dealers it complains about, explicitly or by not having
+    /// checked their canonical deal.
     complaints: BTreeMap<String, BTreeSet<String>>,
-    revealed: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Per dealer: its one justification's rows, or why it has none that counts.
+    revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>>,
 }
 
 impl Board {
@@ -409,7 +459,7 @@ impl Board {
         let session = hex::encode(config.session());
         let mut parsed: BTreeMap<String, std::result::Result<ParsedDeal, String>> = BTreeMap::new();
         for d in deals.iter().filter(|d| d.session == session) {
-            if config.index_of(&d.dealer).is_none() {
+            if config.index_of(&d.dealer).is_none() || d.kind != "escrow-lab/dkg-deal" {
                 continue;
             }
             let p = d.parse(config);
@@ -417,7 +467,8 @@ impl Board {
                 None => {
                     parsed.insert(d.dealer.clone(), p);
                 }
-                Some(Ok(first)) if p.as_ref().is_ok_and(|p| p.same_as(first)) => {}
+                Some(Ok(first)) if p.as_ref().is_ok_and(|p| p.digest == first.digest) => {}
+                Some(Err(e)) if p.as_ref().err() == Some(e) && !e.contains("two") => {}
                 Some(_) => {
                     parsed.insert(
                         d.dealer.clone(),
@@ -426,24 +477,66 @@ impl Board {
                 }
             }
         }
-        let mut complaints: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        // One response per party; two different ones void the party's complaints.
+        let mut by_party: BTreeMap<&str, std::result::Result<&Response, ()>> = BTreeMap::new();
         for r in responses.iter().filter(|r| r.session == session) {
-            if config.index_of(&r.party).is_some() {
-                let set = complaints.entry(r.party.clone()).or_default();
-                set.extend(
-                    r.complaints
-                        .iter()
-                        .filter(|c| config.index_of(c).is_some())
-                        .cloned(),
-                );
+            if config.index_of(&r.party).is_none() {
+                continue;
+            }
+            match by_party.get(r.party.as_str()) {
+                None => {
+                    by_party.insert(&r.party, Ok(r));
+                }
+                Some(Ok(first)) if *first == r => {}
+                Some(_) => {
+                    by_party.insert(&r.party, Err(()));
+                }
             }
         }
-        let mut revealed: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+        let mut complaints: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (party, r) in by_party {
+            let Ok(r) = r else { continue };
+            let mut set: BTreeSet<String> = r
+                .complaints
+                .iter()
+                .filter(|c| config.index_of(c).is_some())
+                .cloned()
+                .collect();
+            for (dealer, d) in &parsed {
+                let Ok(d) = d else { continue };
+                let seen = r
+                    .checked
+                    .iter()
+                    .any(|c| &c.dealer == dealer && c.digest == d.digest);
+                if !seen {
+                    set.insert(dealer.clone());
+                }
+            }
+            complaints.insert(party.to_owned(), set);
+        }
+        // One justification per dealer.
+        let mut revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>> =
+            BTreeMap::new();
+        let mut first_of: BTreeMap<&str, &Justification> = BTreeMap::new();
         for j in just.iter().filter(|j| j.session == session) {
-            if let Ok(rows) = j.rows() {
-                let entry = revealed.entry(j.dealer.clone()).or_default();
-                for (party, row) in rows {
-                    entry.entry(party).or_insert(row);
+            if config.index_of(&j.dealer).is_none() {
+                continue;
+            }
+            match first_of.get(j.dealer.as_str()) {
+                None => {
+                    first_of.insert(&j.dealer, j);
+                    let rows = j
+                        .rows()
+                        .map(|rows| rows.into_iter().collect::<BTreeMap<_, _>>())
+                        .map_err(|_| "published a malformed justification".to_owned());
+                    revealed.insert(j.dealer.clone(), rows);
+                }
+                Some(first) if *first == j => {}
+                Some(_) => {
+                    revealed.insert(
+                        j.dealer.clone(),
+                        Err("published two different justifications".into()),
+                    );
                 }
             }
         }
@@ -452,6 +545,15 @@ impl Board {
             complaints,
             revealed,
         }
+    }
+
+    /// The parties complaining about `dealer`.
+    fn complaints_against(&self, dealer: &str) -> Vec<&String> {
+        self.complaints
+            .iter()
+            .filter(|(_, against)| against.contains(dealer))
+            .map(|(party, _)| party)
+            .collect()
     }
 
     /// Why `dealer` is excluded, or its deal if it qualifies.
@@ -465,14 +567,31 @@ impl Board {
             Some(Err(e)) => return Err(e.clone()),
             Some(Ok(d)) => d,
         };
-        for (party, against) in &self.complaints {
-            if !against.contains(dealer) {
-                continue;
-            }
+        // Two different justifications exclude a dealer whatever they say.
+        if let Some(Err(e)) = self.revealed.get(dealer) {
+            return Err(e.clone());
+        }
+        let against = self.complaints_against(dealer);
+        if against.is_empty() {
+            return Ok(d);
+        }
+        if against.len() > config.degree() {
+            return Err(format!(
+                "{} complaints, more than t = {}",
+                against.len(),
+                config.degree()
+            ));
+        }
+        let rows = match self.revealed.get(dealer) {
+            None => return Err(format!("did not answer the complaint of {}", against[0])),
+            Some(Err(e)) => return Err(e.clone()),
+            Some(Ok(rows)) => rows,
+        };
+        for party in against {
             let Some(m) = config.index_of(party) else {
                 continue;
             };
-            let Some(bytes) = self.revealed.get(dealer).and_then(|r| r.get(party)) else {
+            let Some(bytes) = rows.get(party.as_str()) else {
                 return Err(format!("did not answer the complaint of {party}"));
             };
             if checked_row(config, &d.commitment, m, bytes).is_none() {
@@ -488,6 +607,8 @@ impl Board {
 /// The public messages of a DKG run: what a monitor needs to recompute [`qualify`].
 #[derive(Clone, Debug)]
 pub struct Transcript {
+    /// The session's nonce, hex.
+    pub nonce: String,
     /// The session's transport keys (index order).
     pub transport_keys: Vec<String>,
     /// Every deal.
@@ -510,10 +631,11 @@ pub fn run_all<R: RngCore + CryptoRng>(
         .iter()
         .map(|_| TransportKey::generate(rng))
         .collect();
-    let config = DkgConfig {
-        request: request.clone(),
-        transport_keys: keys.iter().map(TransportKey::public_hex).collect(),
-    };
+    let config = DkgConfig::new(
+        request.clone(),
+        keys.iter().map(TransportKey::public_hex).collect(),
+        rng,
+    );
     config.validate()?;
     let n = request.authorities.len();
     let mut deals = Vec::new();
@@ -532,7 +654,7 @@ pub fn run_all<R: RngCore + CryptoRng>(
     let justifications = secrets
         .iter()
         .map(|s| {
-            let j = justify(&config, s, &responses)?;
+            let j = justify(&config, s, &deals, &responses)?;
             Justification::from_json(&j.to_json()?)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -546,6 +668,7 @@ pub fn run_all<R: RngCore + CryptoRng>(
     }
     let q = result.ok_or(Error::Internal("no authority"))?;
     let transcript = Transcript {
+        nonce: config.nonce.clone(),
         transport_keys: config.transport_keys.clone(),
         deals,
         responses,

@@ -46,7 +46,9 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
     }
     let t = params.threshold() - 1;
     let mut total: Option<Commitment> = None;
-    let mut delta = vec![Fr::zero(); n];
+    // The increments are secret (with a new share they give the old one): wiped on drop, on
+    // every path.
+    let mut delta = Zeroized(vec![Fr::zero(); n]);
     for _dealer in 0..n {
         let p = Poly::try_random(t, rng).map_err(|_| Error::Internal("polynomial generation"))?;
         let c0 = p.evaluate(0u64);
@@ -55,7 +57,7 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
         if !bool::from(commitment.evaluate(0u64).is_identity()) {
             return Err(Error::Internal("refresh polynomial with a constant term"));
         }
-        for (i, d) in delta.iter_mut().enumerate() {
+        for (i, d) in delta.0.iter_mut().enumerate() {
             let v = g.evaluate(i as u64 + 1);
             if blsttc::G1Affine::generator() * v != commitment.evaluate(i as u64 + 1).into() {
                 return Err(Error::Internal(
@@ -100,8 +102,6 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
         return Err(Error::Internal("refresh moved the master key"));
     }
     let mut out = Vec::with_capacity(n);
-    // The increments are secret (with a new share they give the old one): cleared below.
-    let delta = Zeroized(delta);
     for (s, d) in shares.iter().zip(&delta.0) {
         let bytes = Zeroizing::new(s.secret().to_bytes());
         let mut v =

@@ -5,7 +5,8 @@
 //! ```text
 //! old quorum S (k old authorities, x_i = i + 1), Lagrange coefficients λ_i at 0 over S
 //! each i ∈ S draws h_i of degree k' − 1 with h_i(0) = s_i and publishes H_i = h_i·G1
-//!   (checked: H_i(0) == PK_i, so i really deals its own share)
+//!   (H_i(0) == PK_i shows i deals its own share; in this one-process version it is a
+//!   self-check, and the final master-key equality the real guarantee)
 //! new authority m (x = m + 1) receives h_i(m+1) from every i, checks it against H_i(m+1)
 //! s'_m = Σ_{i∈S} λ_i · h_i(m+1);   commitment' = Σ_{i∈S} λ_i · H_i
 //! ```
@@ -51,6 +52,13 @@ pub fn reshare_all<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<(PublicParams, Vec<AuthorityShare>)> {
     check_authorities(new_names, new_k)?;
+    if new_k < 2 {
+        // k' = 1 would hand every new authority the master secret.
+        return Err(Error::Threshold {
+            threshold: new_k,
+            authorities: new_names.len(),
+        });
+    }
     let k = params.threshold();
     let quorum: Vec<&AuthorityShare> = old.iter().take(k).collect();
     if quorum.len() < k {
