@@ -138,33 +138,9 @@ impl World {
         Ok(())
     }
 
-    fn client(&mut self, account: &str) -> Result<&mut Client> {
-        self.clients
-            .get_mut(account)
-            .with_context(|| format!("'{account}' is not registered"))
-    }
-
     /// `from` sends `text` to `to` at time `t`, as `messenger send` does.
     pub fn send(&mut self, from: &str, to: &str, text: &str, t: i64) -> Result<Sent> {
-        let envelope = {
-            let client = self
-                .clients
-                .get_mut(from)
-                .with_context(|| format!("'{from}' is not registered"))?;
-            let tx = self.relay.transaction()?;
-            let env = client.send(
-                to,
-                text.as_bytes(),
-                t,
-                &mut self.escrow,
-                &mut |a| Relay::take_bundle(&tx, a),
-                &mut self.rng,
-            )?;
-            let id = Relay::enqueue(&tx, &env, t)?;
-            tx.commit()?;
-            (env, id)
-        };
-        self.record(from, to, text, t, &envelope.0, envelope.1)
+        self.send_envelope(from, to, text, t).map(|(sent, _)| sent)
     }
 
     /// Records a message sent by other means (a non-compliant client, say).
@@ -210,11 +186,6 @@ impl World {
         }
         tx.commit()?;
         Ok(outcomes)
-    }
-
-    /// Whether `account` has a client here.
-    pub fn has(&mut self, account: &str) -> bool {
-        self.client(account).is_ok()
     }
 
     /// Writes every client state to `clients/<account>.json` (mode 0600).

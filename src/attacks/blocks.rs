@@ -11,7 +11,7 @@ use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
 use sha2::Sha256;
 
-use super::{DAY0, Fixture, Observed, Verdict, talk, world};
+use super::{DAY0, Fixture, Observed, Verdict, blocked_if, talk, world};
 use crate::world::{DAY, World};
 
 pub(crate) const CITE_LEAF: &str = "Blaze, 'Protocol Failure in the Escrowed Encryption \
@@ -180,11 +180,7 @@ pub(crate) fn leaf_forgery(fx: &Fixture, seed: u64) -> Observed {
     let per = tries as f64 / passed.max(1) as f64;
     let ok = control && accepted == 0 && passed == CLIPPER_FORGERIES;
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "{n} forged blocks ({flips} one-bit flips of an honest block, {RANDOM} random, \
              {WELL_FORMED} valid wraps of random keys) through the recipient's check: {parse} \
@@ -262,11 +258,7 @@ pub(crate) fn copied_block(dir: &std::path::Path, seed: u64) -> Observed {
     let o = outcome_of(&mut w, "bob", id, t + 180)?;
     let ok = matches!(&o, Outcome::Rejected { reason, .. } if reason.contains("escrow"));
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "The block is genuine, but of another chain key: bob recomputes both wraps from the \
              chain key he derived and the message is {}.",
@@ -283,11 +275,7 @@ pub(crate) fn omitted_block(dir: &std::path::Path, seed: u64) -> Observed {
     let o = outcome_of(&mut w, "bob", id, t + 60)?;
     let ok = matches!(&o, Outcome::Rejected { reason, .. } if reason.contains("escrow block"));
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "alice's client leaves the block out; bob's client: {}.",
             describe(&o)

@@ -7,7 +7,7 @@ use escrow::{IdentityKey, KeyShare, combine_identity_key, unwrap};
 use messenger::ratchet::open_with_chain_key;
 use messenger::x3dh::session_ad;
 
-use super::{Fixture, Observed, Verdict};
+use super::{Fixture, Observed, Verdict, refusal};
 use crate::world::DAY;
 
 pub(crate) const CITE_ONE: &str = "Keys Under Doormats (Abelson et al., 2015): one escrow \
@@ -64,10 +64,7 @@ pub(crate) fn one_authority(fx: &Fixture) -> Observed {
         format!(
             "court's approval alone: the auditor refuses ({}); court's raw share used as the \
              key of (alice, day 0): the chain's wrap {}.",
-            refused
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "it opened".into()),
+            refusal(&refused, "it opened"),
             if opened { "OPENED" } else { "stays shut" }
         ),
     ))

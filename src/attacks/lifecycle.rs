@@ -7,7 +7,7 @@ use anyhow::Result;
 use escrow::hazmat::{export_share_json, identity_key_unchecked, interpolate_unchecked};
 use escrow::{KeyShare, combine_identity_key, unwrap};
 
-use super::{AUTHORITIES, DAY0, Observed, Verdict, talk, world};
+use super::{AUTHORITIES, DAY0, Observed, blocked_if, talk, world};
 use crate::world::DAY;
 
 pub(crate) const CITE_REFRESH: &str = "Herzberg, Jarecki, Krawczyk, Yung, 'Proactive Secret \
@@ -57,11 +57,7 @@ pub(crate) fn stolen_before_refresh(dir: &Path, seed: u64) -> Observed {
     let control_ok = unwrap(&block.sender_wrap, &key).is_ok();
     let ok = !combined && !opened && control_ok;
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "Two share files stolen before a refresh and one after: the library refuses to \
              combine them and forcing the interpolation gives a key that {} alice's chain. \
@@ -101,11 +97,7 @@ pub(crate) fn stolen_after_retirement(dir: &Path, seed: u64) -> Observed {
         .all(|a| !w.lab.share_path(a).exists());
     let ok = unrecoverable && gone && !combined && !opened;
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "court, ministry and oversight retired the generation (shares overwritten and \
              removed{}, three generation-retired entries); a thief with the two remaining \

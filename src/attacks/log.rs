@@ -9,7 +9,7 @@ use escrow::lab::Lab;
 use escrow::transparency::store::LogStore;
 use escrow::transparency::{LogEntry, LogRecord};
 
-use super::{AUTHORITIES, DAY0, Observed, Verdict, talk, world};
+use super::{AUTHORITIES, DAY0, Observed, Verdict, refusal, talk, world};
 use crate::world::DAY;
 
 pub(crate) const CITE_SPLIT: &str = "Split-view attacks on Certificate Transparency (RFC 6962; \
@@ -101,10 +101,7 @@ pub(crate) fn equivocation(dir: &Path, seed: u64) -> Observed {
             "court had cosigned the real log; shown the fork, it refuses: {}. provider, which \
              had never cosigned, {} — which is why every authority cosigns the log regularly \
              and monitors compare checkpoints.",
-            court
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "APPROVED".into()),
+            refusal(&court, "APPROVED"),
             if fresh.is_ok() {
                 "approves: one authority alone cannot tell"
             } else {

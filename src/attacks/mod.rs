@@ -72,6 +72,26 @@ pub struct Row {
     pub detail: String,
 }
 
+/// The text of a refusal, or `accepted` if the attempt was not refused.
+pub(crate) fn refusal<T, E: std::fmt::Display>(
+    r: &std::result::Result<T, E>,
+    accepted: &str,
+) -> String {
+    match r {
+        Ok(_) => accepted.to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Blocked if every check of the attack held, else the attack succeeded.
+pub(crate) fn blocked_if(ok: bool) -> Verdict {
+    if ok {
+        Verdict::Blocked
+    } else {
+        Verdict::Succeeds
+    }
+}
+
 /// The outcome of one attack function: the observed verdict and what happened.
 pub(crate) type Observed = Result<(Verdict, String)>;
 

@@ -9,7 +9,7 @@ use escrow::transparency::{LogEntry, LogRecord};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use super::{Fixture, Observed, Verdict};
+use super::{Fixture, Observed, Verdict, blocked_if, refusal};
 use crate::world::{DAY, World, at};
 
 pub(crate) const CITE_ROGUE: &str = "Boldyreva 2003 (threshold BLS with verifiable shares); \
@@ -67,10 +67,7 @@ pub(crate) fn corrupted_share(fx: &Fixture) -> Observed {
                 .and_then(|a| a.reason.clone())
                 .unwrap_or_else(|| "NOT REJECTED".into()),
             report.decrypted.len(),
-            stopped
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "it went on".into())
+            refusal(&stopped, "it went on")
         ),
     ))
 }
@@ -106,23 +103,13 @@ pub(crate) fn replayed_approval(fx: &Fixture) -> Observed {
         auditor::execute::execute(&fx.w.lab, &w2, &edited, &capture, at(fx.now + 500)?);
     let ok = as_is.is_err() && edited_run.is_err();
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "All five approvals of W-1 presented with W-2, a logged warrant of the same scope \
              (alice, day 0): refused ({}); with their digest edited to W-2's, the warrant \
              shares no longer verify: refused ({}).",
-            as_is
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "ACCEPTED".into()),
-            edited_run
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "ACCEPTED".into())
+            refusal(&as_is, "ACCEPTED"),
+            refusal(&edited_run, "ACCEPTED")
         ),
     ))
 }
@@ -171,17 +158,9 @@ pub(crate) fn unlogged_warrant(fx: &Fixture) -> Observed {
     let capture = fx.w.capture("alice", fx.day0, fx.now, fx.now)?;
     let executed = auditor::execute::execute(&fx.w.lab, &w, &files, &capture, at(fx.now + 700)?);
     let ok = borrowed.is_err() && fake_receipt.is_err() && executed.is_err();
-    let why = |r: Result<String>| {
-        r.err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "ACCEPTED".into())
-    };
+    let why = |r: Result<String>| refusal(&r, "ACCEPTED");
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "W-3 was never logged. With W-1's receipt, court refuses ({}); with a receipt from a \
              log signed by the attacker's key, court refuses ({}); with three rogue approvals the \
@@ -234,21 +213,10 @@ pub(crate) fn over_broad(fx: &Fixture) -> Observed {
     let ok = results.iter().all(|(_, r)| r.is_err());
     let parts: Vec<String> = results
         .into_iter()
-        .map(|(what, r)| {
-            format!(
-                "{what}: {}",
-                r.err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "APPROVED".into())
-            )
-        })
+        .map(|(what, r)| format!("{what}: {}", refusal(&r, "APPROVED")))
         .collect();
     Ok((
-        if ok {
-            Verdict::Blocked
-        } else {
-            Verdict::Succeeds
-        },
+        blocked_if(ok),
         format!(
             "Each logged, then presented to court. {}.",
             parts.join("; ")
@@ -280,10 +248,7 @@ pub(crate) fn reference_reuse(fx: &Fixture) -> Observed {
         format!(
             "Under the reference W-1 (already approved for alice), a warrant for bob is logged \
              and shown to court: {}.",
-            outcome
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "APPROVED".into())
+            refusal(&outcome, "APPROVED")
         ),
     ))
 }
