@@ -100,6 +100,20 @@ pub fn g2_hex(p: &G2Affine) -> String {
     hex::encode(p.to_compressed())
 }
 
+/// The points of a blsttc commitment's byte encoding (48-byte compressed G1 points, in
+/// coefficient order; blsttc keeps the coefficients private), each validated.
+pub(crate) fn commitment_points(bytes: &[u8]) -> Result<Vec<G1Affine>> {
+    bytes
+        .chunks(48)
+        .map(|c| {
+            let c: [u8; 48] = c
+                .try_into()
+                .map_err(|_| Error::Internal("commitment encoding"))?;
+            g1_from_bytes("commitment", &c)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

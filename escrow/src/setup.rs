@@ -144,6 +144,12 @@ impl AuthorityShare {
         })
     }
 
+    /// The share as a scalar (the caller wipes it: `Fr` has no `Zeroize`).
+    pub(crate) fn secret_scalar(&self) -> Result<blsttc::Fr> {
+        let bytes = Zeroizing::new(self.share.to_bytes());
+        Option::from(blsttc::Fr::from_bytes_be(&bytes)).ok_or(Error::Internal("share scalar"))
+    }
+
     pub(crate) fn secret(&self) -> &SecretKeyShare {
         &self.share
     }
@@ -244,17 +250,8 @@ pub fn dealer_setup<R: RngCore + CryptoRng>(
     Ok((params, shares))
 }
 
-/// The commitment's coefficient points, read through blsttc's byte encoding (its fields are
-/// private).
+/// The commitment's coefficient points, read through blsttc's byte encoding.
 fn commitment_points(pk_set: &blsttc::PublicKeySet) -> Result<Vec<blsttc::G1Affine>> {
-    pk_set
-        .to_bytes()
-        .chunks(48)
-        .map(|c| {
-            let c: [u8; 48] = c
-                .try_into()
-                .map_err(|_| Error::Internal("commitment encoding"))?;
-            g1_from_bytes("commitment", &c).map_err(|_| Error::Internal("commitment point"))
-        })
-        .collect()
+    crate::encoding::commitment_points(&pk_set.to_bytes())
+        .map_err(|_| Error::Internal("commitment point"))
 }

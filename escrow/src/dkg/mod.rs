@@ -59,7 +59,6 @@ use ff::Field;
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::encoding::g1_from_bytes;
 use crate::error::{Error, Result};
 use crate::params::{PublicParams, SetupKind, check_authorities};
 use crate::setup::{AuthorityShare, SetupRequest};
@@ -326,7 +325,13 @@ pub fn qualify(
     justifications: &[Justification],
 ) -> Result<Qualified> {
     config.validate()?;
-    let board = Board::new(config, deals, responses, justifications);
+    qualify_board(
+        config,
+        &Board::new(config, deals, responses, justifications),
+    )
+}
+
+fn qualify_board(config: &DkgConfig, board: &Board) -> Result<Qualified> {
     let mut qualified = Vec::new();
     let mut excluded = Vec::new();
     let mut commitment: Option<Commitment> = None;
@@ -371,15 +376,19 @@ pub fn qualify(
 
 /// The coefficient points of a commitment (blsttc keeps them private; read through its bytes).
 pub(crate) fn commitment_points(c: &Commitment) -> Result<Vec<blsttc::G1Affine>> {
-    c.to_bytes()
-        .chunks(48)
-        .map(|c| {
-            let c: [u8; 48] = c
-                .try_into()
-                .map_err(|_| Error::Internal("commitment encoding"))?;
-            g1_from_bytes("commitment", &c)
-        })
-        .collect()
+    crate::encoding::commitment_points(&c.to_bytes())
+}
+
+/// Scalars overwritten with zero on drop (`Fr` has no `Zeroize`).
+pub(crate) struct Zeroized(pub(crate) Vec<Fr>);
+
+impl Drop for Zeroized {
+    fn drop(&mut self) {
+        for v in &mut self.0 {
+            *v = Fr::zero();
+        }
+        std::hint::black_box(&self.0);
+    }
 }
 
 /// Party `party` finishes: the public result and its own share (checked against it).
@@ -391,13 +400,14 @@ pub fn finish(
     responses: &[Response],
     justifications: &[Justification],
 ) -> Result<(Qualified, AuthorityShare)> {
-    let q = qualify(config, deals, responses, justifications)?;
+    config.validate()?;
+    let board = Board::new(config, deals, responses, justifications);
+    let q = qualify_board(config, &board)?;
     let me = config
         .request
         .authorities
         .get(party)
         .ok_or(Error::Internal("party index"))?;
-    let board = Board::new(config, deals, responses, justifications);
     let mut s = Fr::zero();
     for dealer in &q.qualified {
         let Some(Ok(d)) = board.deals.get(dealer.as_str()) else {

@@ -19,8 +19,8 @@ use blsttc::{Fr, SecretKeyShare};
 use ff::Field;
 use group::prime::PrimeCurveAffine;
 use rand_core::{CryptoRng, RngCore};
-use zeroize::Zeroizing;
 
+use super::Zeroized;
 use crate::encoding::g1_from_bytes;
 use crate::error::{Error, Result};
 use crate::params::PublicParams;
@@ -103,9 +103,7 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
     }
     let mut out = Vec::with_capacity(n);
     for (s, d) in shares.iter().zip(&delta.0) {
-        let bytes = Zeroizing::new(s.secret().to_bytes());
-        let mut v =
-            Option::<Fr>::from(Fr::from_bytes_be(&bytes)).ok_or(Error::Internal("share scalar"))?;
+        let mut v = s.secret_scalar()?;
         v += d;
         out.push(AuthorityShare::from_parts(
             s.realm(),
@@ -117,16 +115,4 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
         )?);
     }
     Ok((fresh, out))
-}
-
-/// Scalars overwritten with zero on drop (`Fr` has no `Zeroize`).
-struct Zeroized(Vec<Fr>);
-
-impl Drop for Zeroized {
-    fn drop(&mut self) {
-        for v in &mut self.0 {
-            *v = Fr::zero();
-        }
-        std::hint::black_box(&self.0);
-    }
 }

@@ -22,8 +22,8 @@ use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use rand_core::{CryptoRng, RngCore};
-use zeroize::Zeroizing;
 
+use super::Zeroized;
 use crate::error::{Error, Result};
 use crate::params::{PublicParams, check_authorities};
 use crate::setup::AuthorityShare;
@@ -83,10 +83,7 @@ pub fn reshare_all<R: RngCore + CryptoRng>(
                 authority: s.authority().to_owned(),
             })?
             .public_key_share;
-        let bytes = Zeroizing::new(s.secret().to_bytes());
-        let secret = Zeroized(vec![
-            Option::<Fr>::from(Fr::from_bytes_be(&bytes)).ok_or(Error::Internal("share scalar"))?,
-        ]);
+        let secret = Zeroized(vec![s.secret_scalar()?]);
         let p =
             Poly::try_random(t_new, rng).map_err(|_| Error::Internal("polynomial generation"))?;
         let c0 = p.evaluate(0u64);
@@ -139,16 +136,4 @@ pub fn reshare_all<R: RngCore + CryptoRng>(
         )?);
     }
     Ok((fresh, shares))
-}
-
-/// Scalars overwritten with zero on drop (`Fr` has no `Zeroize`).
-struct Zeroized(Vec<Fr>);
-
-impl Drop for Zeroized {
-    fn drop(&mut self) {
-        for v in &mut self.0 {
-            *v = Fr::zero();
-        }
-        std::hint::black_box(&self.0);
-    }
 }
