@@ -55,6 +55,13 @@ fn every_attack_ends_as_expected_and_the_docs_are_current() {
         detail(10)
     );
     assert!(detail(14).contains("log equivocation"), "{}", detail(14));
+    // The stale-generation client is refused by the recipient's own recomputation.
+    assert!(
+        detail(21)
+            .contains("escrow block names generation 1; the generation covering its epoch is 2"),
+        "{}",
+        detail(21)
+    );
     assert_eq!(
         detail(15).matches("NOT DETECTED").count(),
         0,

@@ -53,8 +53,12 @@ pub enum Command {
 /// `auditor warrant …`
 #[derive(Debug, Subcommand)]
 pub enum WarrantCommand {
-    /// Draft a warrant (with a fresh random nonce) for the lab's current generation.
+    /// Draft a warrant (with a fresh random nonce) for the generation messengers wrapped its
+    /// timespan to (a timespan across a rotation needs one warrant per generation).
     New {
+        /// The generation (default: the one covering the timespan).
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
         /// AuthorisationReference: the warrant's unique reference.
         #[arg(long, value_name = "REF")]
         reference: String,

@@ -164,7 +164,7 @@ pub fn execute(
     capture: &Capture,
     now: OffsetDateTime,
 ) -> escrow::Result<Report> {
-    let params = lab.load_params()?;
+    let params = lab.load_generation(warrant.generation)?;
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
     let digest = warrant.digest()?;

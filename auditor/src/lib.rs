@@ -38,10 +38,12 @@ pub fn submit_warrant(
     warrant: &Warrant,
     now: OffsetDateTime,
 ) -> escrow::Result<Submission> {
-    let params = lab.load_params()?;
-    let epochs = warrant.epochs(&params)?;
+    let generations = lab.load_generations()?;
+    let params = generations.get(warrant.generation)?;
+    let epochs = warrant.epochs(params)?;
+    warrant.check_generation_choice(&generations)?;
     // The scope check refuses a warrant for another generation before anything is logged.
-    warrant.scope(&params)?;
+    warrant.scope(params)?;
     let digest = hex::encode(warrant.digest()?);
     let config = lab.load_log_config()?;
     let signer = lab.log_signer()?;

@@ -125,9 +125,19 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
             jurisdiction,
             at,
             out,
+            generation,
         } => {
             let now = time_or_now("--at", at.as_deref())?;
-            let params = lab.load_params()?;
+            let generations = lab.load_generations()?;
+            let (start, end) = (
+                time_or_now("--from", Some(from))?,
+                time_or_now("--to", Some(to))?,
+            );
+            let generation = match generation {
+                Some(g) => generations.get(*g)?.generation(),
+                None => escrow::warrant::generation_for(&generations, start, end)?,
+            };
+            let params = generations.get(generation)?;
             let draft = WarrantDraft {
                 reference: reference.clone(),
                 legal_type: legal_type.clone(),
@@ -136,14 +146,14 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
                     .clone()
                     .unwrap_or_else(|| params.realm().to_owned()),
                 targets: targets.clone(),
-                start: time_or_now("--from", Some(from))?,
-                end: time_or_now("--to", Some(to))?,
+                start,
+                end,
                 expires: match expires {
                     Some(e) => time_or_now("--expires", Some(e))?,
                     None => now + time::Duration::days(7),
                 },
                 justification: justification.clone(),
-                generation: params.generation(),
+                generation,
             };
             if let Some(path) = out.as_deref().filter(|p| p.exists()) {
                 anyhow::bail!("{}: already exists; choose a new file", path.display());

@@ -79,7 +79,7 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
     std::fs::hard_link(lab.share_path("court"), &link).unwrap();
     // court, ministry, oversight retire (n − k + 1 = 3).
     for (i, a) in NAMES[..3].iter().enumerate() {
-        let r = escrow::authority::retire(&lab, a, now).unwrap();
+        let r = escrow::authority::retire(&lab, a, None, now).unwrap();
         assert!(r.new);
         assert_eq!(r.retired.len(), i + 1);
         assert_eq!(r.unrecoverable, i == 2);
@@ -89,7 +89,11 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
     let left = std::fs::read(&link).unwrap();
     assert!(!left.is_empty() && left.iter().all(|b| *b == 0));
     // Retiring again records nothing new.
-    assert!(!escrow::authority::retire(&lab, "court", now).unwrap().new);
+    assert!(
+        !escrow::authority::retire(&lab, "court", Some(1), now)
+            .unwrap()
+            .new
+    );
 
     // A retired authority refuses, with the reason.
     let err = escrow::authority::approve(&lab, "court", &warrant, &receipt, now).unwrap_err();

@@ -49,7 +49,9 @@ pub fn approve(
     receipt: &ProofBundle,
     at: OffsetDateTime,
 ) -> Result<Approved> {
-    let params = lab.load_params()?;
+    // The warrant names its generation; its share, not the newest one, answers it.
+    let generations = lab.load_generations()?;
+    let params = generations.get(warrant.generation)?.clone();
     if params.authority(authority).is_none() {
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
@@ -63,6 +65,7 @@ pub fn approve(
             generation: params.generation(),
         });
     }
+    warrant.check_generation_choice(&generations)?;
     let share = lab.load_share(&params, authority)?;
     let mut store = lab.open_log(&config)?;
     let mut state = lab.load_witness_state(authority)?;
@@ -142,11 +145,12 @@ pub struct Cosigned {
 /// the witness remembers the checkpoint before the cosignature is published: a crash can lose
 /// a cosignature, never leave one the witness does not know it made.
 pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned> {
-    let params = lab.load_params()?;
-    if params.authority(authority).is_none() {
-        return Err(Error::Internal(
-            "cosign: not an authority of this generation",
-        ));
+    if !lab
+        .load_generations()?
+        .iter()
+        .any(|p| p.authority(authority).is_some())
+    {
+        return Err(Error::NotAnAuthority(authority.to_owned()));
     }
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
@@ -179,7 +183,7 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
     })
 }
 
-/// The authorities the log says have retired the lab's generation.
+/// The authorities the log says have retired the generation of `params`.
 pub fn retired_by(
     lab: &Lab,
     params: &crate::PublicParams,
@@ -210,6 +214,8 @@ pub fn retired_by(
 /// What [`retire`] did.
 #[derive(Debug)]
 pub struct Retirement {
+    /// The generation retired.
+    pub generation: u32,
     /// False if the log already recorded this retirement (nothing new was written).
     pub new: bool,
     /// Authorities that have retired the generation, this one included.
@@ -218,13 +224,22 @@ pub struct Retirement {
     pub unrecoverable: bool,
 }
 
-/// `authority` retires the lab's generation: its share file is overwritten with zeros, synced
-/// and removed, then `generation-retired` is logged (in that order: a crash between the two
-/// leaves a destroyed share and no entry, which re-running completes — never an entry for a
-/// share that still exists). Once n − k + 1 authorities have retired a generation, fewer than
-/// k shares exist and its traffic cannot be opened by anyone: the escrow's retention window.
-pub fn retire(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Retirement> {
-    let params = lab.load_params()?;
+/// `authority` retires `generation` (the newest if `None`): its share file is overwritten with
+/// zeros, synced and removed, then `generation-retired` is logged (in that order: a crash
+/// between the two leaves a destroyed share and no entry, which re-running completes — never
+/// an entry for a share that still exists). Once n − k + 1 authorities have retired a
+/// generation, fewer than k shares exist and its traffic cannot be opened by anyone: the
+/// escrow's retention window. Other generations are untouched.
+pub fn retire(
+    lab: &Lab,
+    authority: &str,
+    generation: Option<u32>,
+    at: OffsetDateTime,
+) -> Result<Retirement> {
+    let params = match generation {
+        Some(g) => lab.load_generation(g)?,
+        None => lab.load_params()?,
+    };
     if params.authority(authority).is_none() {
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
@@ -235,7 +250,7 @@ pub fn retire(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Retireme
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
     let signer = lab.log_signer()?;
     let mut store = lab.open_log(&config)?;
-    lab.destroy_share(authority)?;
+    lab.destroy_share(authority, params.generation())?;
     let new = store.with_write_lock(|store| {
         let done = |e: &LogEntry| {
             matches!(e, LogEntry::GenerationRetired { realm, generation, authority: a, .. }
@@ -257,6 +272,7 @@ pub fn retire(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Retireme
     let unrecoverable =
         params.authorities().len().saturating_sub(retired.len()) < params.threshold();
     Ok(Retirement {
+        generation: params.generation(),
         new,
         retired,
         unrecoverable,

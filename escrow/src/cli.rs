@@ -28,8 +28,13 @@ pub struct Cli {
 pub enum Command {
     /// Create a new generation with a trusted dealer and write every authority's share.
     Setup(SetupArgs),
-    /// Print the public parameters of the lab's generation.
-    Info,
+    /// Print the public parameters of the lab's generations (validity, which one wraps now);
+    /// with --json, one generation's params.json (the newest unless --generation).
+    Info {
+        /// Only this generation.
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
+    },
     /// The transparency log of warrants and key releases.
     #[command(subcommand)]
     Log(LogCommand),
@@ -39,9 +44,16 @@ pub enum Command {
     /// Make a generation without a dealer, step by step over the lab's bulletin board (dkg/).
     #[command(subcommand)]
     Dkg(DkgCommand),
-    /// Proactively refresh every share of the lab's generation (all authorities, one
-    /// process): the master public key stays, every share changes, old shares become useless.
-    Refresh,
+    /// Proactively refresh every share of a generation (all authorities, one process): the
+    /// master public key stays, every share changes, old shares become useless.
+    Refresh {
+        /// The generation (default: the newest).
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
+    },
+    /// Make the next generation (a fresh master key), valid from a future epoch boundary:
+    /// messengers wrap each chain to the newest generation whose validity covers its epoch.
+    Rotate(RotateArgs),
     /// Reshare the generation to a new set of authorities and/or threshold, same master key,
     /// into a new lab (e.g. to replace an authority). Old traffic opens with the new shares.
     Reshare {
@@ -67,14 +79,17 @@ pub enum Command {
         /// The new lab directory (must not hold a generation).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// The generation to reshare (default: the newest).
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
     },
-    /// Retire the generation for one authority: destroy its share (overwrite, sync, remove)
-    /// and log `generation-retired`. Once n-k+1 have retired, its traffic is unrecoverable.
+    /// Retire a generation for one authority: destroy its share (overwrite, sync, remove) and
+    /// log `generation-retired`. Once n-k+1 have retired, its traffic is unrecoverable.
     Retire {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// The generation, as a check (default: the lab's).
+        /// The generation (default: the newest).
         #[arg(long, value_name = "N")]
         generation: Option<u32>,
         /// The time of the record (RFC 3339, default now).
@@ -155,6 +170,41 @@ pub struct SetupArgs {
     /// Make the key with a dealerless joint-Feldman DKG among the authorities (all run in
     /// this process through the protocol's messages, written to DIR/dkg/) instead of a
     /// trusted dealer: no one ever holds the master secret.
+    #[arg(long)]
+    pub dkg: bool,
+
+    /// First instant the generation covers (RFC 3339, an epoch boundary; default: all time
+    /// before a rotation).
+    #[arg(long, value_name = "TIME")]
+    pub valid_from: Option<String>,
+
+    /// How many days the generation is valid (from --valid-from, or from the start of the
+    /// epoch of --at); `escrow rotate` keeps this schedule. Default: until a rotation.
+    #[arg(long, value_name = "DAYS")]
+    pub valid_days: Option<u64>,
+}
+
+/// Arguments of `escrow rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// When the rotation is made (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// First instant of the new generation (an epoch boundary after the current epoch;
+    /// default: the newest generation's end, or the next epoch boundary).
+    #[arg(long, value_name = "TIME")]
+    pub valid_from: Option<String>,
+    /// Validity in days (default: as long as the newest generation's, or open-ended).
+    #[arg(long, value_name = "DAYS")]
+    pub valid_days: Option<u64>,
+    /// Authorities of the new generation, comma-separated (default: the newest's; only
+    /// authorities the lab knows).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub authorities: Option<Vec<String>>,
+    /// Threshold of the new generation (default: the newest's).
+    #[arg(long, value_name = "K")]
+    pub threshold: Option<usize>,
+    /// Make the key with the authorities' DKG (all in this process) instead of a dealer.
     #[arg(long)]
     pub dkg: bool,
 }

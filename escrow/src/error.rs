@@ -167,6 +167,27 @@ pub enum Error {
     /// An identity key or signature does not verify against the master public key.
     #[error("combined {0} does not verify against the master public key")]
     CombinedInvalid(&'static str),
+    /// A rotation breaks one of the rules of [`crate::rotate`].
+    #[error("rotation refused: {0}")]
+    Rotation(String),
+    /// The lab holds no generation with this number.
+    #[error("generation {generation} does not exist in this lab (it holds {known})")]
+    UnknownGeneration {
+        /// The generation asked for.
+        generation: u32,
+        /// The generations the lab holds.
+        known: String,
+    },
+    /// No generation's validity covers an epoch: no compliant message can be sent in it.
+    #[error(
+        "no escrow generation covers epoch {epoch} (starting at Unix time {start}): the authorities must rotate (escrow rotate)"
+    )]
+    NoGeneration {
+        /// The epoch.
+        epoch: u64,
+        /// Its first second.
+        start: i128,
+    },
     /// A share or key belongs to another realm or generation.
     #[error("{what} belongs to realm '{realm}' generation {generation}, not to these parameters")]
     WrongGeneration {
@@ -304,7 +325,7 @@ pub enum WarrantError {
     DuplicateTarget(String),
     /// The warrant names another generation.
     #[error(
-        "refused: the warrant is for generation {warrant}, the current generation is {current}"
+        "refused: the warrant names generation {warrant}; its timespan is under generation {current}"
     )]
     WrongGeneration {
         /// In the warrant.
@@ -346,6 +367,30 @@ pub enum WarrantError {
         count: usize,
         /// Policy maximum.
         max: u32,
+    },
+    /// The timespan includes epochs the warrant's generation does not cover.
+    #[error(
+        "refused: generation {generation} does not cover epoch {epoch} of the timespan (its validity is {validity})"
+    )]
+    OutsideGeneration {
+        /// The warrant's generation.
+        generation: u32,
+        /// The first epoch outside it.
+        epoch: u64,
+        /// Its validity window, as text.
+        validity: String,
+    },
+    /// The timespan crosses a rotation: one warrant cannot name two generations.
+    #[error(
+        "the timespan crosses from generation {first} to generation {second} at epoch {epoch}: draft one warrant per generation"
+    )]
+    CrossesGenerations {
+        /// Generation of the first epoch.
+        first: u32,
+        /// Generation of a later epoch.
+        second: u32,
+        /// The first epoch of the second generation.
+        epoch: u64,
     },
 }
 

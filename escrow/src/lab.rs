@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, LabError, Result};
 use crate::hazmat::export_share_json;
-use crate::params::PublicParams;
+use crate::params::{Generations, PublicParams};
 use crate::setup::AuthorityShare;
 use crate::transparency::store::LogStore;
 use crate::transparency::witness::WitnessState;
@@ -71,19 +71,96 @@ impl Lab {
         self.authorities_dir().join(authority).join("share.json")
     }
 
-    /// Destroys `authority`'s share file (see [`destroy_file`]).
-    pub fn destroy_share(&self, authority: &str) -> Result<()> {
-        destroy_file(&self.share_path(authority))
+    /// `<lab>/generations`: the generations made by `escrow rotate`, one folder each.
+    pub fn generations_dir(&self) -> PathBuf {
+        self.root.join("generations")
     }
 
-    /// Reads and validates the public parameters.
+    /// `<lab>/generations/<G>/params.json`: a rotated generation's parameters.
+    pub fn rotated_params_path(&self, generation: u32) -> PathBuf {
+        self.generations_dir()
+            .join(generation.to_string())
+            .join("params.json")
+    }
+
+    fn is_rotated(&self, generation: u32) -> bool {
+        self.rotated_params_path(generation)
+            .symlink_metadata()
+            .is_ok()
+    }
+
+    /// Where generation `generation`'s parameters live: `params.json` for the generation made
+    /// by setup, `generations/<G>/params.json` for a rotated one.
+    pub fn params_path_of(&self, generation: u32) -> PathBuf {
+        if self.is_rotated(generation) {
+            self.rotated_params_path(generation)
+        } else {
+            self.params_path()
+        }
+    }
+
+    /// Where `authority`'s share of `generation` lives: `share.json` for the generation made
+    /// by setup, `share-<G>.json` beside it for a rotated one.
+    pub fn share_path_of(&self, authority: &str, generation: u32) -> PathBuf {
+        if self.is_rotated(generation) {
+            self.authorities_dir()
+                .join(authority)
+                .join(format!("share-{generation}.json"))
+        } else {
+            self.share_path(authority)
+        }
+    }
+
+    /// Destroys `authority`'s share of `generation` (see [`destroy_file`]).
+    pub fn destroy_share(&self, authority: &str, generation: u32) -> Result<()> {
+        destroy_file(&self.share_path_of(authority, generation))
+    }
+
+    /// Reads and validates the parameters of the newest generation.
     pub fn load_params(&self) -> Result<PublicParams> {
+        Ok(self.load_generations()?.newest().clone())
+    }
+
+    /// Reads and validates one generation's parameters ([`Error::UnknownGeneration`] if the
+    /// lab does not hold it).
+    pub fn load_generation(&self, generation: u32) -> Result<PublicParams> {
+        Ok(self.load_generations()?.get(generation)?.clone())
+    }
+
+    /// Reads and validates every generation: `params.json` and each
+    /// `generations/<G>/params.json` (whose number must be its folder's). Hidden folders
+    /// (a rotation in progress) and folders without parameters are not generations yet.
+    pub fn load_generations(&self) -> Result<Generations> {
         let path = self.params_path();
-        if !path.exists() {
+        if path.symlink_metadata().is_err() {
             return Err(LabError::NotSetUp { path }.into());
         }
-        let bytes = read_limited(&path, MAX_FILE_LEN)?;
-        PublicParams::from_json(&bytes).map_err(|e| invalid(&path, e))
+        let mut list = vec![load_params_file(&path)?];
+        let dir = self.generations_dir();
+        if dir.symlink_metadata().is_ok() {
+            for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+                let entry = entry.map_err(io(&dir))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let file = entry.path().join("params.json");
+                if file.symlink_metadata().is_err() {
+                    continue;
+                }
+                let params = load_params_file(&file)?;
+                if name != params.generation().to_string() {
+                    return Err(invalid(
+                        &file,
+                        Error::InconsistentParameters(
+                            "a rotated generation's number must be its folder's name",
+                        ),
+                    ));
+                }
+                list.push(params);
+            }
+        }
+        Generations::new(list).map_err(|e| invalid(&dir, e))
     }
 
     /// Reads one authority's share and checks it against the parameters.
@@ -94,7 +171,7 @@ impl Lab {
                 authority: authority.to_owned(),
             });
         }
-        let path = self.share_path(authority);
+        let path = self.share_path_of(authority, params.generation());
         let bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_FILE_LEN)?);
         AuthorityShare::from_json(&bytes, params).map_err(|e| invalid(&path, e))
     }
@@ -129,22 +206,7 @@ impl Lab {
             .iter()
             .map(|s| Ok((s.authority().to_owned(), export_share_json(s)?)))
             .collect::<Result<Vec<_>>>()?;
-        let time = params
-            .created_at()
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-        let created = LogRecord::new(LogEntry::GenerationCreated {
-            realm: params.realm().to_owned(),
-            generation: params.generation(),
-            master_public_key: crate::encoding::g1_hex(params.master_public_key()),
-            threshold: params.threshold() as u32,
-            authorities: params
-                .authorities()
-                .iter()
-                .map(|a| a.name.clone())
-                .collect(),
-            time,
-        });
+        let created = generation_created(params)?;
         let signer = crate::transparency::log_signer(&log.log_key)?;
         create_dir_all_private(&self.root)?;
         let staging = self.root.join(format!(".setup-{}", std::process::id()));
@@ -187,6 +249,110 @@ impl Lab {
         let _ = fs::remove_dir_all(&staging);
         result?;
         sync_dir(&self.root)
+    }
+
+    /// Installs a rotated generation beside the existing ones, crash-safely:
+    ///
+    /// 1. every share to `authorities/<name>/share-<G>.json` (0600);
+    /// 2. the parameters to the hidden folder `generations/.<G>/`;
+    /// 3. `generation-created` to the log (once: a re-run finds it);
+    /// 4. the folder renamed to `generations/<G>/` — the generation now exists.
+    ///
+    /// A crash before 3 leaves files no reader looks at, which [`Lab::recover_rotation`]
+    /// destroys; a crash between 3 and 4 leaves a logged generation whose parameters
+    /// [`Lab::recover_rotation`] installs. Never a generation in use that the log has not
+    /// announced.
+    pub fn write_generation(&self, params: &PublicParams, shares: &[AuthorityShare]) -> Result<()> {
+        let g = params.generation();
+        self.recover_rotation()?;
+        let final_dir = self.generations_dir().join(g.to_string());
+        if final_dir.symlink_metadata().is_ok() || self.load_generations()?.get(g).is_ok() {
+            return Err(LabError::AlreadySetUp { path: final_dir }.into());
+        }
+        let config = self.load_log_config()?;
+        let signer = self.log_signer()?;
+        let mut store = self.open_log(&config)?;
+        let record = generation_created(params)?;
+        for s in shares {
+            let dir = self.authorities_dir().join(s.authority());
+            create_dir_all_private(&dir)?;
+            write_atomic(
+                &dir.join(format!("share-{g}.json")),
+                &export_share_json(s)?,
+                0o600,
+            )?;
+        }
+        let pending = self.generations_dir().join(format!(".{g}"));
+        create_dir_all_private(&pending)?;
+        write_atomic(&pending.join("params.json"), &params.to_json()?, 0o644)?;
+        store.with_write_lock(|store| {
+            if store.find(|e| announces(e, params.realm(), g))?.is_some() {
+                return Err(LabError::AlreadySetUp {
+                    path: self.log_dir(),
+                }
+                .into());
+            }
+            store.append(&record, &signer).map(|_| ())
+        })?;
+        fs::rename(&pending, &final_dir).map_err(io(&final_dir))?;
+        sync_dir(&self.generations_dir())
+    }
+
+    /// Completes or undoes a rotation a crash interrupted (see [`Lab::write_generation`]): a
+    /// pending generation the log announced (same master key) is installed; one it did not
+    /// is removed and its share files destroyed.
+    pub fn recover_rotation(&self) -> Result<()> {
+        let dir = self.generations_dir();
+        if dir.symlink_metadata().is_err() {
+            return Ok(());
+        }
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(g) = name.strip_prefix('.').and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let pending = entry.path();
+            let params = load_params_file(&pending.join("params.json")).ok();
+            let config = self.load_log_config()?;
+            let store = self.open_log_read_only(&config)?;
+            let logged = match &params {
+                Some(p) => {
+                    let mpk = crate::encoding::g1_hex(p.master_public_key());
+                    let mut found = false;
+                    for i in 0..store.size()? {
+                        if let LogEntry::GenerationCreated {
+                            realm,
+                            generation,
+                            master_public_key,
+                            ..
+                        } = store.entry(i)?.entry
+                        {
+                            found |=
+                                realm == p.realm() && generation == g && master_public_key == mpk;
+                        }
+                    }
+                    found
+                }
+                None => false,
+            };
+            drop(store);
+            if logged {
+                let target = dir.join(g.to_string());
+                fs::rename(&pending, &target).map_err(io(&target))?;
+            } else {
+                let authorities = self.authorities_dir();
+                if authorities.symlink_metadata().is_ok() {
+                    for a in fs::read_dir(&authorities).map_err(io(&authorities))? {
+                        let a = a.map_err(io(&authorities))?;
+                        destroy_file(&a.path().join(format!("share-{g}.json")))?;
+                    }
+                }
+                fs::remove_dir_all(&pending).map_err(io(&pending))?;
+            }
+            sync_dir(&dir)?;
+        }
+        Ok(())
     }
 
     /// `<lab>/log`.
@@ -262,6 +428,37 @@ impl Lab {
         }
         LogStore::open_read_only(&path, &config.origin)
     }
+}
+
+/// The `generation-created` record of a generation.
+fn generation_created(params: &PublicParams) -> Result<LogRecord> {
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| Error::Internal("RFC 3339 formatting"))
+    };
+    Ok(LogRecord::new(LogEntry::GenerationCreated {
+        realm: params.realm().to_owned(),
+        generation: params.generation(),
+        master_public_key: crate::encoding::g1_hex(params.master_public_key()),
+        threshold: params.threshold() as u32,
+        authorities: params
+            .authorities()
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
+        time: rfc(params.created_at())?,
+        valid_from: params.valid_from().map(rfc).transpose()?,
+        valid_until: params.valid_until().map(rfc).transpose()?,
+    }))
+}
+
+fn announces(e: &LogEntry, realm: &str, g: u32) -> bool {
+    matches!(e, LogEntry::GenerationCreated { realm: r, generation, .. } if r == realm && *generation == g)
+}
+
+fn load_params_file(path: &Path) -> Result<PublicParams> {
+    let bytes = read_limited(path, MAX_FILE_LEN)?;
+    PublicParams::from_json(&bytes).map_err(|e| invalid(path, e))
 }
 
 fn invalid(path: &Path, e: Error) -> Error {

@@ -16,6 +16,7 @@
 //! * [`wrap`] — the verifiable wrap of a 32-byte key;
 //! * [`params`], [`setup`] — generations, trusted-dealer setup, authority shares;
 //! * [`dkg`] — dealerless generations: joint-Feldman DKG with a public complaint round;
+//! * [`rotate`] — the next generation on a schedule, valid from a future epoch boundary;
 //! * [`release`] — key shares, warrant signature shares, verified combination;
 //! * [`approval`] — an authority's checks, approval shares and journal;
 //! * [`authority`] — the whole approval procedure of one authority in a lab directory;
@@ -43,6 +44,7 @@ pub mod identity;
 pub mod lab;
 pub mod params;
 pub mod release;
+pub mod rotate;
 pub mod setup;
 pub mod transparency;
 pub mod warrant;
@@ -50,7 +52,7 @@ pub mod wrap;
 
 pub use error::{Error, LabError, LogError, Result, WarrantError};
 pub use identity::ScopeIdentity;
-pub use params::{MAX_AUTHORITIES, Policy, PublicParams};
+pub use params::{Generations, MAX_AUTHORITIES, Policy, PublicParams};
 pub use release::{
     IdentityKey, KeyShare, WarrantSignature, combine_identity_key, combine_warrant_signature,
 };

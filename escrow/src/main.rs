@@ -45,16 +45,18 @@ fn run(cli: &Cli) -> Result<()> {
     let lab = Lab::new(&cli.lab);
     match &cli.command {
         Command::Setup(args) => setup(&lab, args, cli.json),
-        Command::Info => info(&lab, cli.json),
+        Command::Info { generation } => info(&lab, *generation, cli.json),
         Command::Approve(args) => approve(&lab, args, cli.json),
-        Command::Refresh => refresh(&lab, cli.json),
+        Command::Refresh { generation } => refresh(&lab, *generation, cli.json),
+        Command::Rotate(args) => rotate(&lab, args, cli.json),
         Command::Dkg(cmd) => dkg(&lab, cmd),
         Command::Reshare {
             from,
             to,
             threshold,
             out,
-        } => reshare(&lab, from, to, *threshold, out),
+            generation,
+        } => reshare(&lab, from, to, *threshold, out, *generation),
         Command::Retire {
             authority,
             generation,
@@ -151,8 +153,9 @@ fn reshare(
     to: &[String],
     k: usize,
     out: &std::path::Path,
+    generation: Option<u32>,
 ) -> Result<()> {
-    let params = lab.load_params()?;
+    let params = load_generation(lab, generation)?;
     if from.len() != params.threshold() {
         anyhow::bail!(
             "--from names {} authorities; exactly k = {} deal a resharing",
@@ -187,8 +190,16 @@ fn reshare(
     Ok(())
 }
 
-fn refresh(lab: &Lab, json: bool) -> Result<()> {
-    let params = lab.load_params()?;
+/// Generation `g`, or the newest.
+fn load_generation(lab: &Lab, g: Option<u32>) -> escrow::Result<PublicParams> {
+    match g {
+        Some(g) => lab.load_generation(g),
+        None => lab.load_params(),
+    }
+}
+
+fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
+    let params = load_generation(lab, generation)?;
     let shares = params
         .authorities()
         .iter()
@@ -201,7 +212,7 @@ fn refresh(lab: &Lab, json: bool) -> Result<()> {
     let staged: Vec<(std::path::PathBuf, std::path::PathBuf)> = new_shares
         .iter()
         .map(|s| -> Result<_> {
-            let path = lab.share_path(s.authority());
+            let path = lab.share_path_of(s.authority(), s.generation());
             let tmp = path.with_extension("json.refresh");
             escrow::lab::write_atomic(&tmp, &escrow::hazmat::export_share_json(s)?, 0o600)?;
             Ok((tmp, path))
@@ -210,7 +221,11 @@ fn refresh(lab: &Lab, json: bool) -> Result<()> {
     for (tmp, path) in &staged {
         std::fs::rename(tmp, path)?;
     }
-    escrow::lab::write_atomic(&lab.params_path(), &fresh.to_json()?, 0o644)?;
+    escrow::lab::write_atomic(
+        &lab.params_path_of(fresh.generation()),
+        &fresh.to_json()?,
+        0o644,
+    )?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({"version": 1, "refreshed": new_shares.len(),
@@ -228,6 +243,46 @@ fn refresh(lab: &Lab, json: bool) -> Result<()> {
     Ok(())
 }
 
+fn rotate(lab: &Lab, args: &cli::RotateArgs, json: bool) -> Result<()> {
+    let mut req = escrow::rotate::RotateRequest::new(parse_time(args.at.as_deref())?);
+    req.valid_from = args
+        .valid_from
+        .as_deref()
+        .map(|t| escrow::identity::time_or_now("--valid-from", Some(t)))
+        .transpose()?;
+    req.valid_days = args.valid_days;
+    req.authorities = args.authorities.clone();
+    req.threshold = args.threshold;
+    req.dkg = args.dkg;
+    let params = escrow::rotate::rotate(lab, &req, &mut rand_core::OsRng)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "version": 1,
+            "params": serde_json::from_slice::<serde_json::Value>(&params.to_json()?)?,
+            "params_file": lab.params_path_of(params.generation()).display().to_string(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    let how = if args.dkg {
+        "the authorities' DKG"
+    } else {
+        "a trusted dealer"
+    };
+    writeln!(
+        out,
+        "Rotated to generation {} ({how}), logged as generation-created:",
+        params.generation()
+    )?;
+    describe(&mut out, &params)?;
+    writeln!(
+        out,
+        "Chains of epochs it covers wrap to it; older generations stay until their authorities          retire them (escrow retire --generation N)."
+    )?;
+    Ok(())
+}
+
 fn retire(
     lab: &Lab,
     authority: &str,
@@ -235,12 +290,9 @@ fn retire(
     at: Option<&str>,
     json: bool,
 ) -> Result<()> {
-    let params = lab.load_params()?;
-    if let Some(g) = generation.filter(|g| *g != params.generation()) {
-        anyhow::bail!("this lab holds generation {}, not {g}", params.generation());
-    }
+    let params = load_generation(lab, generation)?;
     let at = parse_time(at)?;
-    let r = escrow::authority::retire(lab, authority, at)?;
+    let r = escrow::authority::retire(lab, authority, Some(params.generation()), at)?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({"version": 1, "authority": authority,
@@ -391,10 +443,6 @@ fn log_prove(lab: &Lab, index: u64, out: Option<&std::path::Path>) -> Result<()>
 }
 
 fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> Result<()> {
-    let params = lab.load_params()?;
-    if params.authority(authority).is_none() {
-        anyhow::bail!("'{authority}' is not an authority of this generation");
-    }
     let now = parse_time(at)?;
     let c = escrow::authority::cosign(lab, authority, now)?;
     let (cp, line, previous) = (c.checkpoint, c.line, c.previous);
@@ -434,6 +482,23 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
     );
     req.realm = args.realm.clone();
     req.epoch_length = parse_epoch_length(&args.epoch_length)?;
+    req.valid_from = args
+        .valid_from
+        .as_deref()
+        .map(|t| escrow::identity::time_or_now("--valid-from", Some(t)))
+        .transpose()?;
+    if let Some(days) = args.valid_days {
+        let start = match req.valid_from {
+            Some(f) => f,
+            None => {
+                let e = escrow::identity::epoch_of(req.created_at, req.epoch_length)?;
+                let start = OffsetDateTime::from_unix_timestamp((e * req.epoch_length) as i64)?;
+                req.valid_from = Some(start);
+                start
+            }
+        };
+        req.valid_until = Some(start + time::Duration::days(i64::try_from(days.min(1 << 20))?));
+    }
     // Refuse before any key material is made or any file is touched.
     escrow::params::check_authorities(&req.authorities, req.threshold)?;
     escrow::identity::check_name("realm", &req.realm)?;
@@ -523,20 +588,63 @@ fn write_transcript(lab: &Lab, t: &escrow::dkg::Transcript) -> Result<()> {
     Ok(())
 }
 
-fn info(lab: &Lab, json: bool) -> Result<()> {
-    let params = lab.load_params()?;
+fn info(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
+    let generations = lab.load_generations()?;
     let mut out = std::io::stdout().lock();
     if json {
+        let params = match generation {
+            Some(g) => generations.get(g)?,
+            None => generations.newest(),
+        };
         out.write_all(&params.to_json()?)?;
-    } else {
+        return Ok(());
+    }
+    let now = OffsetDateTime::now_utc();
+    let current = escrow::identity::epoch_of(now, generations.newest().epoch_length())
+        .ok()
+        .and_then(|e| generations.for_epoch(e))
+        .map(|p| p.generation());
+    let config = lab.load_log_config()?;
+    for params in generations.iter() {
+        if generation.is_some_and(|g| g != params.generation()) {
+            continue;
+        }
+        let mark = if current == Some(params.generation()) {
+            " — messengers wrap to it now"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "Generation {} of realm '{}' ({}):",
+            "Generation {} of realm '{}' ({}){mark}:",
             params.generation(),
             params.realm(),
-            lab.params_path().display()
+            lab.params_path_of(params.generation()).display()
         )?;
-        describe(&mut out, &params)?;
+        describe(&mut out, params)?;
+        let retired = escrow::authority::retired_by(lab, params, &config)?;
+        if !retired.is_empty() {
+            let left = params.authorities().len() - retired.len();
+            writeln!(
+                out,
+                "  retired by:     {} ({left} shares remain{})",
+                retired.join(", "),
+                if left < params.threshold() {
+                    ": unrecoverable"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    if let Some(g) = generation {
+        generations.get(g)?;
+    }
+    if current.is_none() {
+        writeln!(
+            out,
+            "No generation covers the current epoch: messengers cannot send until a rotation."
+        )?;
     }
     Ok(())
 }
@@ -573,6 +681,18 @@ fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
         "  created at:     {}",
         params.created_at().format(&Rfc3339)?
     )?;
+    let bound = |t: Option<OffsetDateTime>, open: &str| -> Result<String> {
+        Ok(match t {
+            Some(t) => t.format(&Rfc3339)?,
+            None => open.to_owned(),
+        })
+    };
+    writeln!(
+        out,
+        "  valid:          from {} until {}",
+        bound(params.valid_from(), "the beginning")?,
+        bound(params.valid_until(), "a rotation")?
+    )?;
     let mpk = hex::encode(params.master_public_key().to_compressed());
     writeln!(
         out,
@@ -598,10 +718,6 @@ fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
     use escrow::warrant::Warrant;
 
     let authority = args.authority.as_str();
-    let params = lab.load_params()?;
-    if params.authority(authority).is_none() {
-        anyhow::bail!("'{authority}' is not an authority of this generation");
-    }
     let at = parse_time(args.at.as_deref())?;
     let warrant = Warrant::from_json(&escrow::lab::read_limited(&args.warrant, 1 << 20)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.warrant.display()))?;

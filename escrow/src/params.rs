@@ -80,6 +80,8 @@ pub struct PublicParams {
     commitment: Vec<G1Affine>,
     authorities: Vec<Authority>,
     public_key_set: PublicKeySet,
+    valid_from: Option<OffsetDateTime>,
+    valid_until: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,6 +98,10 @@ struct ParamsFile {
     master_public_key: String,
     commitment: Vec<String>,
     authorities: Vec<AuthorityFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    valid_until: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -104,6 +110,11 @@ struct AuthorityFile {
     name: String,
     index: u32,
     public_key_share: String,
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String> {
+    t.format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))
 }
 
 /// `f(index + 1)·G1` from the Feldman commitment.
@@ -167,9 +178,23 @@ impl PublicParams {
             commitment,
             authorities,
             public_key_set,
+            valid_from: None,
+            valid_until: None,
         };
         params.validate()?;
         Ok(params)
+    }
+
+    /// The same generation with the validity window `[from, until)` (`None`: unbounded).
+    pub(crate) fn with_validity(
+        mut self,
+        from: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+    ) -> Result<Self> {
+        self.valid_from = from;
+        self.valid_until = until;
+        self.validate()?;
+        Ok(self)
     }
 
     fn validate(&self) -> Result<()> {
@@ -193,6 +218,21 @@ impl PublicParams {
             return Err(Error::InconsistentParameters(
                 "master public key is not the commitment's constant term",
             ));
+        }
+        let len = self.epoch_length as i64;
+        for t in [self.valid_from, self.valid_until].into_iter().flatten() {
+            if t.unix_timestamp() < 0 || t.unix_timestamp() % len != 0 {
+                return Err(Error::InconsistentParameters(
+                    "validity must start and end on epoch boundaries",
+                ));
+            }
+        }
+        if let (Some(from), Some(until)) = (self.valid_from, self.valid_until) {
+            if from >= until {
+                return Err(Error::InconsistentParameters(
+                    "validity must end after it starts",
+                ));
+            }
         }
         let mut indices = BTreeSet::new();
         for a in &self.authorities {
@@ -237,7 +277,20 @@ impl PublicParams {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let bound = |what: &'static str, v: &Option<String>| {
+            v.as_deref()
+                .map(|t| OffsetDateTime::parse(t, &Rfc3339))
+                .transpose()
+                .map_err(|_| Error::BadTime {
+                    what,
+                    value: v.clone().unwrap_or_default(),
+                })
+        };
+        let valid_from = bound("valid_from", &f.valid_from)?;
+        let valid_until = bound("valid_until", &f.valid_until)?;
         let params = Self {
+            valid_from,
+            valid_until,
             realm: f.realm,
             generation: f.generation,
             created_at,
@@ -279,6 +332,8 @@ impl PublicParams {
                     public_key_share: g1_hex(&a.public_key_share),
                 })
                 .collect(),
+            valid_from: self.valid_from.map(rfc3339).transpose()?,
+            valid_until: self.valid_until.map(rfc3339).transpose()?,
         };
         to_json(&f)
     }
@@ -301,6 +356,28 @@ impl PublicParams {
     /// How the key was generated.
     pub fn setup(&self) -> SetupKind {
         self.setup
+    }
+
+    /// First instant of the generation's validity (`None`: it covers all earlier time).
+    pub fn valid_from(&self) -> Option<OffsetDateTime> {
+        self.valid_from
+    }
+
+    /// End of the generation's validity, exclusive (`None`: open-ended).
+    pub fn valid_until(&self) -> Option<OffsetDateTime> {
+        self.valid_until
+    }
+
+    /// Whether the whole of `epoch` lies inside the validity window (the bounds are epoch
+    /// boundaries, so an epoch is either wholly inside or wholly outside).
+    pub fn covers_epoch(&self, epoch: u64) -> bool {
+        let start = i128::from(epoch) * i128::from(self.epoch_length);
+        let end = start + i128::from(self.epoch_length);
+        self.valid_from
+            .is_none_or(|f| i128::from(f.unix_timestamp()) <= start)
+            && self
+                .valid_until
+                .is_none_or(|u| end <= i128::from(u.unix_timestamp()))
     }
 
     /// The threshold k: shares needed to release a key.
@@ -373,5 +450,89 @@ impl PublicParams {
             });
         }
         Ok(())
+    }
+}
+
+/// Every generation of a realm that a lab holds, ordered by number: the set a messenger wraps
+/// under and an authority or auditor picks a warrant's generation from.
+///
+/// All generations share the realm and the epoch length (rotation keeps both), so an epoch
+/// means the same interval in each. The generation for a chain of epoch `e` is the
+/// **newest generation whose validity covers `e`** ([`Generations::for_epoch`]); validity
+/// bounds are epoch boundaries, so a chain never changes generation.
+#[derive(Clone, Debug)]
+pub struct Generations {
+    list: Vec<PublicParams>,
+}
+
+impl Generations {
+    /// Checks and orders a set of generations: at least one, distinct numbers, one realm, one
+    /// epoch length.
+    pub fn new(mut list: Vec<PublicParams>) -> Result<Self> {
+        list.sort_by_key(|p| p.generation);
+        let Some(first) = list.first() else {
+            return Err(Error::InconsistentParameters("no generation"));
+        };
+        let (realm, len) = (first.realm.clone(), first.epoch_length);
+        if list
+            .iter()
+            .any(|p| p.realm != realm || p.epoch_length != len)
+        {
+            return Err(Error::InconsistentParameters(
+                "generations of one lab must share the realm and the epoch length",
+            ));
+        }
+        if list.windows(2).any(|w| w[0].generation == w[1].generation) {
+            return Err(Error::InconsistentParameters(
+                "two parameter files hold the same generation",
+            ));
+        }
+        Ok(Self { list })
+    }
+
+    /// One generation alone.
+    pub fn single(params: PublicParams) -> Self {
+        Self { list: vec![params] }
+    }
+
+    /// The generation with the highest number.
+    pub fn newest(&self) -> &PublicParams {
+        // `new` and `single` never make an empty list.
+        &self.list[self.list.len() - 1]
+    }
+
+    /// Generation `generation`, or [`Error::UnknownGeneration`].
+    pub fn get(&self, generation: u32) -> Result<&PublicParams> {
+        self.list
+            .iter()
+            .find(|p| p.generation == generation)
+            .ok_or_else(|| Error::UnknownGeneration {
+                generation,
+                known: self.numbers(),
+            })
+    }
+
+    /// The newest generation whose validity covers `epoch`.
+    pub fn for_epoch(&self, epoch: u64) -> Option<&PublicParams> {
+        self.list.iter().rev().find(|p| p.covers_epoch(epoch))
+    }
+
+    /// [`Generations::for_epoch`], or [`Error::NoGeneration`].
+    pub fn require_for_epoch(&self, epoch: u64) -> Result<&PublicParams> {
+        self.for_epoch(epoch).ok_or_else(|| Error::NoGeneration {
+            epoch,
+            start: i128::from(epoch) * i128::from(self.newest().epoch_length),
+        })
+    }
+
+    /// Every generation, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &PublicParams> {
+        self.list.iter()
+    }
+
+    /// The numbers, as text (`1, 2, 3`).
+    fn numbers(&self) -> String {
+        let n: Vec<String> = self.list.iter().map(|p| p.generation.to_string()).collect();
+        n.join(", ")
     }
 }

@@ -35,6 +35,10 @@ pub struct SetupRequest {
     pub policy: Policy,
     /// Creation time recorded in the parameters.
     pub created_at: OffsetDateTime,
+    /// First instant the generation covers (an epoch boundary; `None`: all earlier time).
+    pub valid_from: Option<OffsetDateTime>,
+    /// End of its validity, exclusive (an epoch boundary; `None`: until a rotation).
+    pub valid_until: Option<OffsetDateTime>,
 }
 
 impl SetupRequest {
@@ -49,6 +53,8 @@ impl SetupRequest {
             epoch_length: DEFAULT_EPOCH_LENGTH,
             policy: Policy::default(),
             created_at,
+            valid_from: None,
+            valid_until: None,
         }
     }
 }
@@ -233,7 +239,8 @@ pub fn dealer_setup<R: RngCore + CryptoRng>(
         req.policy,
         commitment,
         &req.authorities,
-    )?;
+    )?
+    .with_validity(req.valid_from, req.valid_until)?;
     let shares = params
         .authorities()
         .iter()

@@ -261,11 +261,32 @@ impl Warrant {
         Ok(())
     }
 
-    /// The policy checks an honest authority applies at time `at`, in this order: generation,
-    /// not expired, timespan not in the future (it may end at most one epoch after `at`, for
-    /// a warrant on today's traffic), span and target count within the generation's policy.
+    /// The policy checks an honest authority applies at time `at`, in this order: generation
+    /// (the warrant's, whose validity must cover every epoch of the timespan), not expired,
+    /// timespan not in the future (it may end at most one epoch after `at`, for a warrant on
+    /// today's traffic), span and target count within the generation's policy.
     pub fn check_policy(&self, params: &PublicParams, at: OffsetDateTime) -> Result<()> {
         self.check_generation(params)?;
+        let epochs = self.epochs(params)?;
+        // The validity bounds are epoch boundaries: checking both ends suffices.
+        for e in [*epochs.start(), *epochs.end()] {
+            if !params.covers_epoch(e) {
+                let show = |t: Option<OffsetDateTime>, open: &str| {
+                    t.and_then(|t| t.format(&Rfc3339).ok())
+                        .unwrap_or_else(|| open.to_owned())
+                };
+                return Err(WarrantError::OutsideGeneration {
+                    generation: params.generation(),
+                    epoch: e,
+                    validity: format!(
+                        "{} to {}",
+                        show(params.valid_from(), "the beginning"),
+                        show(params.valid_until(), "open-ended")
+                    ),
+                }
+                .into());
+            }
+        }
         if time_of("expires", &self.expires)? <= at {
             return Err(WarrantError::Expired(self.expires.clone()).into());
         }
@@ -297,6 +318,65 @@ impl Warrant {
         }
         Ok(())
     }
+}
+
+impl Warrant {
+    /// Fails unless the warrant names the generation messengers wrapped its timespan to
+    /// ([`generation_for`]): a warrant on an older generation for epochs a newer one covers
+    /// would release keys that protect no compliant traffic.
+    pub fn check_generation_choice(&self, generations: &crate::Generations) -> Result<()> {
+        let (start, end) = self.window()?;
+        let g = generation_for(generations, start, end)?;
+        if g != self.generation {
+            return Err(WarrantError::WrongGeneration {
+                warrant: self.generation,
+                current: g,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// The generation a warrant on `[start, end)` must name: the one messengers wrapped that
+/// timespan's chains to ([`crate::Generations::for_epoch`]). A timespan across a rotation is
+/// refused ([`WarrantError::CrossesGenerations`]): one warrant names one generation.
+pub fn generation_for(
+    generations: &crate::Generations,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+) -> Result<u32> {
+    let len = generations.newest().epoch_length();
+    if end <= start {
+        return Err(WarrantError::Malformed {
+            field: "timespan",
+            reason: "must end after it starts",
+        }
+        .into());
+    }
+    let first = epoch_of(start, len)?;
+    let last = epoch_at(end.unix_timestamp() - 1, len)?;
+    let g = generations.require_for_epoch(first)?.generation();
+    // The choice changes only at validity bounds: check the last epoch and every bound inside.
+    let bounds = generations
+        .iter()
+        .flat_map(|p| [p.valid_from(), p.valid_until()])
+        .flatten()
+        .filter_map(|t| u64::try_from(t.unix_timestamp()).ok())
+        .map(|t| t / len)
+        .filter(|e| *e > first && *e <= last);
+    for e in bounds.chain([last]) {
+        let here = generations.require_for_epoch(e)?.generation();
+        if here != g {
+            return Err(WarrantError::CrossesGenerations {
+                first: g,
+                second: here,
+                epoch: e,
+            }
+            .into());
+        }
+    }
+    Ok(g)
 }
 
 #[cfg(test)]

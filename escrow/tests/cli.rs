@@ -307,7 +307,10 @@ fn refresh_and_retire_from_the_command_line() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("not 2"));
+    assert!(
+        stderr_line(&out).contains("generation 2 does not exist in this lab (it holds 1)"),
+        "{out:?}"
+    );
     let out = escrow(&lab)
         .args(["retire", "--as", "nobody"])
         .output()
@@ -629,4 +632,169 @@ fn log_show_prove_and_cosign() {
         assert!(stderr_line(&out).contains(expect), "{args:?}");
         assert_eq!(before, snapshot(&lab));
     }
+}
+
+#[test]
+fn rotate_on_a_schedule_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let out = escrow(&lab)
+        .args([
+            "setup",
+            "--authorities",
+            "court,ministry,oversight,provider",
+        ])
+        .args(["--threshold", "2", "--at", "2026-11-20T10:00:00Z"])
+        .args(["--valid-days", "7"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let l = Lab::new(&lab);
+    let g1 = l.load_params().unwrap();
+    assert_eq!(
+        g1.valid_from().map(|t| t.unix_timestamp()),
+        Some(1_795_132_800)
+    ); // 2026-11-20T00:00Z
+    assert_eq!(
+        g1.valid_until().map(|t| t.unix_timestamp()),
+        Some(1_795_132_800 + 7 * 86_400)
+    );
+
+    // Refusals: each exits 1 with one line and changes nothing.
+    let snap = snapshot(&lab);
+    for (args, expect) in [
+        (
+            vec!["--valid-from", "2026-11-27T12:00:00Z"],
+            "must start on an epoch boundary",
+        ),
+        (
+            vec![
+                "--at",
+                "2026-11-21T10:00:00Z",
+                "--valid-from",
+                "2026-11-21T00:00:00Z",
+            ],
+            "must start after the current epoch",
+        ),
+        (
+            vec![
+                "--at",
+                "2026-11-21T10:00:00Z",
+                "--valid-from",
+                "2026-11-29T00:00:00Z",
+            ],
+            "would leave epochs without a generation",
+        ),
+        (
+            vec![
+                "--authorities",
+                "court,stranger",
+                "--at",
+                "2026-11-21T10:00:00Z",
+            ],
+            "'stranger' is not an authority of this lab",
+        ),
+        (
+            vec!["--threshold", "5", "--at", "2026-11-21T10:00:00Z"],
+            "threshold",
+        ),
+        (
+            vec!["--valid-days", "0", "--at", "2026-11-21T10:00:00Z"],
+            "--valid-days must be at least 1",
+        ),
+    ] {
+        let out = escrow(&lab).arg("rotate").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let line = stderr_line(&out);
+        assert!(line.contains(expect), "{args:?}: {line}");
+        assert_eq!(snapshot(&lab), snap, "{args:?} changed the lab");
+    }
+
+    // The scheduled rotation: starts where generation 1 ends, lasts as long, 3 of 3 now.
+    let out = escrow(&lab)
+        .args(["rotate", "--at", "2026-11-26T09:00:00Z", "--dkg"])
+        .args([
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Rotated to generation 2 (the authorities' DKG)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from 2026-11-27T00:00:00Z until 2026-12-04T00:00:00Z"),
+        "{text}"
+    );
+    let gens = l.load_generations().unwrap();
+    let g2 = gens.get(2).unwrap();
+    assert_eq!(g2.threshold(), 3);
+    assert_eq!(g2.authorities().len(), 3);
+    for a in ["court", "ministry", "oversight"] {
+        let path = l.share_path_of(a, 2);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        l.load_share(g2, a).unwrap();
+    }
+    assert!(!l.share_path_of("provider", 2).exists());
+    // Generation 1's files are untouched.
+    for (name, before) in &snap {
+        if name.starts_with("authorities/") && name.ends_with("share.json") {
+            assert_eq!(&snapshot(&lab)[name], before);
+        }
+    }
+    let info = escrow(&lab).arg("info").output().unwrap();
+    let info = String::from_utf8(info.stdout).unwrap();
+    assert!(
+        info.contains("Generation 1 of realm") && info.contains("Generation 2 of realm"),
+        "{info}"
+    );
+    let json = escrow(&lab)
+        .args(["info", "--json", "--generation", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        PublicParams::from_json(&json.stdout).unwrap().generation(),
+        1
+    );
+    let out = escrow(&lab)
+        .args(["info", "--generation", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("generation 9 does not exist in this lab (it holds 1, 2)"));
+
+    // Retiring generation 1 leaves generation 2 alone.
+    let out = escrow(&lab)
+        .args(["retire", "--as", "court", "--generation", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!l.share_path_of("court", 1).exists());
+    assert!(l.share_path_of("court", 2).exists());
+    // Refreshing generation 2 keeps its key and leaves generation 1's files alone.
+    let before = l.load_generation(2).unwrap();
+    let g1_ministry = std::fs::read(l.share_path_of("ministry", 1)).unwrap();
+    let out = escrow(&lab)
+        .args(["refresh", "--generation", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let after = l.load_generation(2).unwrap();
+    assert_eq!(after.master_public_key(), before.master_public_key());
+    assert_eq!(after.valid_until(), before.valid_until());
+    assert_eq!(
+        std::fs::read(l.share_path_of("ministry", 1)).unwrap(),
+        g1_ministry
+    );
+    let log = escrow(&lab).args(["log", "show"]).output().unwrap();
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert!(log.contains("generation 2: 3 of 3"), "{log}");
 }

@@ -173,6 +173,8 @@ fn filled(log: &NewLog, batches: &[usize]) -> LogStore {
         threshold: 2,
         authorities: vec!["court".into(), "ministry".into(), "oversight".into()],
         time: "2026-11-27T00:00:00Z".into(),
+        valid_from: None,
+        valid_until: None,
     });
     store.append(&genesis, &signer).unwrap();
     let mut i = 0;

@@ -9,13 +9,21 @@ pub enum EscrowViolation {
     /// The first message of a new chain carries no escrow block.
     #[error("the chain's first message carries no escrow block")]
     Missing,
-    /// The block names a generation other than the current one.
-    #[error("escrow block names generation {found}, the current one is {expected}")]
+    /// The block names a generation other than the one that covers its epoch.
+    #[error(
+        "escrow block names generation {found}; the generation covering its epoch is {expected}"
+    )]
     WrongGeneration {
         /// Generation in the block.
         found: u32,
-        /// The recipient's current generation.
+        /// The newest generation whose validity covers the block's epoch.
         expected: u32,
+    },
+    /// No generation the recipient knows covers the block's epoch.
+    #[error("no escrow generation covers epoch {epoch}")]
+    NoGeneration {
+        /// The block's epoch.
+        epoch: u64,
     },
     /// The block names an epoch other than the one of the message's relay time.
     #[error("escrow block names epoch {found}, the message was relayed in epoch {expected}")]

@@ -10,11 +10,16 @@
 //! `CK_0` is the chain key before the first message key is derived. The wraps are
 //! deterministic in `CK_0` (see `escrow::wrap`), so the recipient, who derives the same `CK_0`,
 //! recomputes both and compares them. Prepared scopes are cached per (account, epoch).
+//!
+//! `generation` is the newest generation whose validity covers `epoch`
+//! ([`escrow::Generations::for_epoch`]); the recipient recomputes that choice too, so a sender
+//! cannot wrap to an older generation (one its authorities may already have retired) or to
+//! one not yet in force.
 
 use std::collections::HashMap;
 
 use escrow::identity::epoch_at;
-use escrow::{PreparedScope, PublicParams, ScopeIdentity, Wrap};
+use escrow::{Generations, PreparedScope, PublicParams, ScopeIdentity, Wrap};
 
 use crate::error::{EscrowViolation, Result};
 
@@ -50,19 +55,25 @@ impl EscrowBlock {
     }
 }
 
-/// The escrow parameters of the current generation with a cache of prepared scopes.
+/// The escrow generations a client knows, with a cache of prepared scopes.
 #[derive(Clone, Debug)]
 pub struct EscrowContext {
-    params: PublicParams,
+    generations: Generations,
     cache: HashMap<ScopeIdentity, PreparedScope>,
     enabled: bool,
 }
 
 impl EscrowContext {
-    /// A context for the generation `params`.
+    /// A context for the one generation `params`.
     pub fn new(params: PublicParams) -> Self {
+        Self::with_generations(Generations::single(params))
+    }
+
+    /// A context for every generation of a lab: each chain wraps to the newest generation
+    /// whose validity covers its epoch.
+    pub fn with_generations(generations: Generations) -> Self {
         Self {
-            params,
+            generations,
             cache: HashMap::new(),
             enabled: true,
         }
@@ -77,23 +88,30 @@ impl EscrowContext {
         }
     }
 
+    /// Every generation known.
+    pub fn generations(&self) -> &Generations {
+        &self.generations
+    }
+
     /// Prepares the scopes of `accounts` in `epoch` ahead of use (a client does this once per
     /// epoch for itself and its contacts).
     pub fn prepare(&mut self, accounts: &[&str], epoch: u64) -> Result<()> {
+        let g = self.generations.require_for_epoch(epoch)?.generation();
         for a in accounts {
-            self.scope(a, epoch)?;
+            self.scope(g, a, epoch)?;
         }
         Ok(())
     }
 
-    /// The generation's parameters.
+    /// The newest generation's parameters (every generation has the same realm and epoch
+    /// length).
     pub fn params(&self) -> &PublicParams {
-        &self.params
+        self.generations.newest()
     }
 
     /// The epoch of a Unix time.
     pub fn epoch_at(&self, unix: i64) -> Result<u64> {
-        Ok(epoch_at(unix, self.params.epoch_length())?)
+        Ok(epoch_at(unix, self.params().epoch_length())?)
     }
 
     /// Whether a chain of `chain_epoch` may carry a message relayed at `unix`.
@@ -102,13 +120,15 @@ impl EscrowContext {
             || self.epoch_at(unix.saturating_sub(EPOCH_GRACE_SECS).max(0))? == chain_epoch)
     }
 
-    fn scope(&mut self, account: &str, epoch: u64) -> Result<&PreparedScope> {
-        let id = self.params.identity(account, epoch)?;
+    /// (account, epoch) under generation `generation` (one the context holds).
+    fn scope(&mut self, generation: u32, account: &str, epoch: u64) -> Result<&PreparedScope> {
+        let params = self.generations.get(generation)?;
+        let id = params.identity(account, epoch)?;
         if !self.cache.contains_key(&id) {
             if self.cache.len() >= 4096 {
                 self.cache.clear();
             }
-            let prepared = PreparedScope::new(&self.params, &id)?;
+            let prepared = PreparedScope::new(params, &id)?;
             self.cache.insert(id.clone(), prepared);
         }
         self.cache
@@ -127,10 +147,11 @@ impl EscrowContext {
         if !self.enabled {
             return Ok(None);
         }
-        let sender_wrap = self.scope(sender, epoch)?.wrap(ck0)?;
-        let recipient_wrap = self.scope(recipient, epoch)?.wrap(ck0)?;
+        let generation = self.generations.require_for_epoch(epoch)?.generation();
+        let sender_wrap = self.scope(generation, sender, epoch)?.wrap(ck0)?;
+        let recipient_wrap = self.scope(generation, recipient, epoch)?.wrap(ck0)?;
         Ok(Some(EscrowBlock {
-            generation: self.params.generation(),
+            generation,
             epoch,
             sender_wrap,
             recipient_wrap,
@@ -152,27 +173,31 @@ impl EscrowContext {
         let Some(block) = block else {
             return Ok(Err(EscrowViolation::Missing));
         };
-        if block.generation != self.params.generation() {
-            return Ok(Err(EscrowViolation::WrongGeneration {
-                found: block.generation,
-                expected: self.params.generation(),
-            }));
-        }
         if !self.epoch_accepts(block.epoch, relay_unix)? {
             return Ok(Err(EscrowViolation::WrongEpoch {
                 found: block.epoch,
                 expected: self.epoch_at(relay_unix)?,
             }));
         }
+        let Some(expected) = self.generations.for_epoch(block.epoch) else {
+            return Ok(Err(EscrowViolation::NoGeneration { epoch: block.epoch }));
+        };
+        let generation = expected.generation();
+        if block.generation != generation {
+            return Ok(Err(EscrowViolation::WrongGeneration {
+                found: block.generation,
+                expected: generation,
+            }));
+        }
         if self
-            .scope(sender, block.epoch)?
+            .scope(generation, sender, block.epoch)?
             .verify(ck0, &block.sender_wrap)
             .is_err()
         {
             return Ok(Err(EscrowViolation::SenderWrapMismatch));
         }
         if self
-            .scope(recipient, block.epoch)?
+            .scope(generation, recipient, block.epoch)?
             .verify(ck0, &block.recipient_wrap)
             .is_err()
         {

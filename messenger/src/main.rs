@@ -108,7 +108,9 @@ impl Paths {
     }
 
     fn escrow(&self) -> Result<EscrowContext> {
-        Ok(EscrowContext::new(self.lab.load_params()?))
+        Ok(EscrowContext::with_generations(
+            self.lab.load_generations()?,
+        ))
     }
 }
 

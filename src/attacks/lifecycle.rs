@@ -1,5 +1,6 @@
-//! Attacks on shares over a generation's life: shares stolen before a proactive refresh,
-//! and shares stolen after the generation was retired (rows 19 and 20).
+//! Attacks over a generation's life: shares stolen before a proactive refresh, shares stolen
+//! after the generation was retired, and a client that keeps wrapping to an old generation
+//! after a rotation (rows 19 to 21).
 
 use std::path::Path;
 
@@ -79,7 +80,8 @@ pub(crate) fn stolen_after_retirement(dir: &Path, seed: u64) -> Observed {
     let now = DAY0 + 40 * DAY;
     let mut unrecoverable = false;
     for a in &AUTHORITIES[..3] {
-        unrecoverable = escrow::authority::retire(&w.lab, a, crate::world::at(now)?)?.unrecoverable;
+        unrecoverable =
+            escrow::authority::retire(&w.lab, a, None, crate::world::at(now)?)?.unrecoverable;
     }
     let left: Vec<KeyShare> = AUTHORITIES[3..]
         .iter()
@@ -108,6 +110,58 @@ pub(crate) fn stolen_after_retirement(dir: &Path, seed: u64) -> Observed {
             } else {
                 "cannot open"
             }
+        ),
+    ))
+}
+
+pub(crate) const CITE_STALE: &str = "Downgrade attacks on negotiated parameters (e.g. Logjam, \
+     CCS 2015), here on the escrow generation: a client wrapping to an old key whose holders \
+     are fewer, compromised or about to retire it";
+
+/// Row 21: after a rotation, a modified client keeps wrapping new chains to the old
+/// generation (say, one its authorities will retire next week, so its traffic soon becomes
+/// unrecoverable, or one whose shares were stolen).
+pub(crate) fn stale_generation(dir: &Path, seed: u64) -> Observed {
+    let mut w = world(dir, seed ^ 21)?;
+    let old = w.lab.load_params()?;
+    let mut req = escrow::rotate::RotateRequest::new(crate::world::at(DAY0 + 9 * 3600)?);
+    req.valid_days = Some(30);
+    let new = escrow::rotate::rotate(&w.lab, &req, &mut w.rng)?;
+    w.escrow = messenger::EscrowContext::with_generations(w.lab.load_generations()?);
+    let t = DAY0 + DAY + 9 * 3600;
+    // The honest control: carol's new chain on day 1 wraps to the new generation.
+    let control = talk(&mut w, "carol", "bob", "on the new generation", t)?;
+    let (_, block) = super::envelope_block(&w, control)?;
+    let control_ok = block.generation == new.generation();
+    // alice's modified client knows only the old generation.
+    let honest = std::mem::replace(&mut w.escrow, messenger::EscrowContext::new(old.clone()));
+    let sent = w.send("alice", "bob", "on the old generation", t + 60);
+    w.escrow = honest;
+    let sent = sent?;
+    let (_, stale) = super::envelope_block(&w, sent.relay_id)?;
+    let outcome = w
+        .read("bob", t + 90)?
+        .into_iter()
+        .find(|(id, _)| *id == sent.relay_id)
+        .map(|(_, o)| o);
+    let refused = match &outcome {
+        Some(messenger::Outcome::Rejected { reason, .. }) => Some(reason.clone()),
+        _ => None,
+    };
+    let ok = control_ok && stale.generation == old.generation() && refused.is_some();
+    Ok((
+        blocked_if(ok),
+        format!(
+            "After rotating to generation {} from day 1, carol's new chain wraps to it ({}); \
+             alice's modified client wraps hers to generation {}. bob refuses it: {}.",
+            new.generation(),
+            if control_ok {
+                "as it must"
+            } else {
+                "IT DOES NOT"
+            },
+            stale.generation,
+            refused.as_deref().unwrap_or("ACCEPTED")
         ),
     ))
 }

@@ -398,6 +398,13 @@ pub fn run_all(dir: Option<&Path>, seed: u64) -> Result<Table> {
         Blocked,
         lifecycle::stolen_after_retirement(&root.join("retired"), seed),
     );
+    add(
+        21,
+        "A client wraps to an old generation after a rotation",
+        lifecycle::CITE_STALE,
+        Blocked,
+        lifecycle::stale_generation(&root.join("stale"), seed),
+    );
     Ok(Table { seed, rows })
 }
 

@@ -107,7 +107,7 @@ impl DkgConfig {
     }
 
     /// The session id: SHA-256 over the nonce, realm, generation, threshold, epoch length,
-    /// creation time, policy, names and transport keys (length-prefixed), binding every
+    /// creation time, policy, validity, names and transport keys (length-prefixed), binding every
     /// message to this run.
     pub fn session(&self) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -124,6 +124,12 @@ impl DkgConfig {
         put(&self.request.created_at.unix_timestamp().to_be_bytes());
         put(&self.request.policy.max_span_days.to_be_bytes());
         put(&self.request.policy.max_targets.to_be_bytes());
+        for bound in [self.request.valid_from, self.request.valid_until] {
+            match bound {
+                Some(t) => put(&t.unix_timestamp().to_be_bytes()),
+                None => put(b""),
+            }
+        }
         for (name, key) in self.request.authorities.iter().zip(&self.transport_keys) {
             put(name.as_bytes());
             put(key.as_bytes());
@@ -366,7 +372,8 @@ fn qualify_board(config: &DkgConfig, board: &Board) -> Result<Qualified> {
         r.policy,
         points,
         &r.authorities,
-    )?;
+    )?
+    .with_validity(r.valid_from, r.valid_until)?;
     Ok(Qualified {
         params,
         qualified,

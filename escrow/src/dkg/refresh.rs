@@ -97,7 +97,8 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
         params.policy(),
         points,
         &names,
-    )?;
+    )?
+    .with_validity(params.valid_from(), params.valid_until())?;
     if fresh.master_public_key() != params.master_public_key() {
         return Err(Error::Internal("refresh moved the master key"));
     }

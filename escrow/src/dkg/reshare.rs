@@ -119,7 +119,8 @@ pub fn reshare_all<R: RngCore + CryptoRng>(
         params.policy(),
         points,
         new_names,
-    )?;
+    )?
+    .with_validity(params.valid_from(), params.valid_until())?;
     if fresh.master_public_key() != params.master_public_key() {
         return Err(Error::Internal("resharing moved the master key"));
     }

@@ -66,6 +66,12 @@ pub enum LogEntry {
         authorities: Vec<String>,
         /// RFC 3339.
         time: String,
+        /// First instant the generation covers (RFC 3339), if bounded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_from: Option<String>,
+        /// End of its validity (RFC 3339, exclusive), if bounded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until: Option<String>,
     },
     /// An authority destroyed its share of a generation.
     GenerationRetired {

@@ -107,6 +107,22 @@ pub fn verify_with(
             .into());
         }
     }
+    // A generation is announced once: a second `generation-created` for the same number
+    // would let the log show different monitors different keys for it.
+    let mut announced = std::collections::BTreeSet::new();
+    for (i, r) in records.iter().enumerate() {
+        if let LogEntry::GenerationCreated {
+            realm, generation, ..
+        } = &r.entry
+        {
+            if !announced.insert((realm.clone(), *generation)) {
+                return Err(LogError::Tampered(format!(
+                    "entry {i} announces generation {generation} of realm '{realm}' a second time"
+                ))
+                .into());
+            }
+        }
+    }
     // The stored hashes must be exactly the recomputed ones.
     let mut stmt = store
         .connection()

@@ -1,0 +1,180 @@
+//! Generation rotation: a new master key on a schedule, beside the old ones.
+//!
+//! A rotation makes generation G+1 — a fresh master key from a trusted dealer or from the
+//! authorities' DKG ([`crate::dkg::run_all`]) — valid from a future epoch boundary. Messengers
+//! wrap each chain to the **newest generation whose validity covers the chain's epoch**
+//! ([`crate::Generations::for_epoch`]); approvals and executions use the generation the
+//! warrant names. The old generation stays until its authorities retire it
+//! ([`crate::authority::retire`]): rotation bounds how much traffic one master key protects,
+//! retirement bounds how long it can be opened.
+//!
+//! Rules, each refused with a clear error:
+//! * the new generation starts at an epoch boundary strictly after the epoch of the rotation
+//!   time, so no chain already begun changes generation;
+//! * it starts after the newest generation's start (otherwise it would replace it entirely)
+//!   and no later than its end (otherwise some epochs would have no generation — unless the
+//!   newest generation has already expired, when the gap lies in the past);
+//! * realm, epoch length and warrant policy are inherited; the authorities and the threshold
+//!   may change, but only to authorities the lab already knows (they hold witness keys);
+//! * without `valid_days`, the new generation lasts as long as the newest one did (the
+//!   schedule), or is open-ended if the newest was.
+
+use rand_core::{CryptoRng, RngCore};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::identity::epoch_of;
+use crate::lab::Lab;
+use crate::params::{PublicParams, check_authorities};
+use crate::setup::{SetupRequest, dealer_setup};
+
+/// What to rotate to.
+#[derive(Clone, Debug)]
+pub struct RotateRequest {
+    /// When the rotation is made (the new generation's creation time and log time).
+    pub at: OffsetDateTime,
+    /// First instant of the new generation (an epoch boundary). Default: the newest
+    /// generation's end if it has one, else the next epoch boundary after `at`.
+    pub valid_from: Option<OffsetDateTime>,
+    /// Validity in days. Default: the newest generation's, if bounded.
+    pub valid_days: Option<u64>,
+    /// Authorities of the new generation. Default: the newest generation's.
+    pub authorities: Option<Vec<String>>,
+    /// Threshold of the new generation. Default: the newest generation's.
+    pub threshold: Option<usize>,
+    /// Generate the key with the DKG (all parties in this process) instead of a dealer.
+    pub dkg: bool,
+}
+
+impl RotateRequest {
+    /// A rotation at `at` with every default.
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self {
+            at,
+            valid_from: None,
+            valid_days: None,
+            authorities: None,
+            threshold: None,
+            dkg: false,
+        }
+    }
+}
+
+fn refuse(reason: String) -> Error {
+    Error::Rotation(reason)
+}
+
+/// The setup request of the next generation (every rule of the module docs checked).
+pub fn plan(lab: &Lab, req: &RotateRequest) -> Result<SetupRequest> {
+    let generations = lab.load_generations()?;
+    let newest = generations.newest();
+    let len = newest.epoch_length();
+    let len_i = i64::try_from(len).map_err(|_| Error::Internal("epoch length"))?;
+    let next_boundary = (epoch_of(req.at, len)? + 1) as i64 * len_i;
+    let from = match (req.valid_from, newest.valid_until()) {
+        (Some(f), _) => f,
+        (None, Some(until)) if until.unix_timestamp() >= next_boundary => until,
+        (None, _) => OffsetDateTime::from_unix_timestamp(next_boundary)
+            .map_err(|_| Error::TimeRange(i128::from(next_boundary)))?,
+    };
+    let f = from.unix_timestamp();
+    if f % len_i != 0 {
+        return Err(refuse(format!(
+            "the new generation must start on an epoch boundary (a multiple of {len} s); {from} is not"
+        )));
+    }
+    if f < next_boundary {
+        return Err(refuse(format!(
+            "the new generation must start after the current epoch (at or after Unix time {next_boundary}): chains already begun keep their generation"
+        )));
+    }
+    if let Some(start) = newest.valid_from().filter(|s| *s >= from) {
+        return Err(refuse(format!(
+            "the new generation must start after generation {} does ({start})",
+            newest.generation()
+        )));
+    }
+    // A gap already in the past (the newest generation expired) cannot be helped.
+    if let Some(end) = newest
+        .valid_until()
+        .filter(|e| *e < from && e.unix_timestamp() >= next_boundary)
+    {
+        return Err(refuse(format!(
+            "generation {} ends at {end}: a start at {from} would leave epochs without a generation",
+            newest.generation()
+        )));
+    }
+    let period = match (req.valid_days, newest.valid_from(), newest.valid_until()) {
+        (Some(0), _, _) => return Err(refuse("--valid-days must be at least 1".into())),
+        (Some(d), _, _) => Some(
+            d.checked_mul(86_400)
+                .and_then(|s| i64::try_from(s).ok())
+                .ok_or_else(|| refuse("--valid-days is too large".into()))?,
+        ),
+        (None, Some(a), Some(b)) => Some((b - a).whole_seconds()),
+        _ => None,
+    };
+    let until = match period {
+        Some(p) if p % len_i != 0 => {
+            return Err(refuse(format!(
+                "a validity of {p} s is not a whole number of epochs of {len} s"
+            )));
+        }
+        Some(p) => Some(
+            OffsetDateTime::from_unix_timestamp(f.saturating_add(p))
+                .map_err(|_| Error::TimeRange(i128::from(f) + i128::from(p)))?,
+        ),
+        None => None,
+    };
+    let names: Vec<String> = req.authorities.clone().unwrap_or_else(|| {
+        newest
+            .authorities()
+            .iter()
+            .map(|a| a.name.clone())
+            .collect()
+    });
+    let threshold = req.threshold.unwrap_or(newest.threshold());
+    check_authorities(&names, threshold)?;
+    let config = lab.load_log_config()?;
+    if let Some(stranger) = names
+        .iter()
+        .find(|n| !config.witnesses.iter().any(|w| &w.authority == *n))
+    {
+        return Err(refuse(format!(
+            "'{stranger}' is not an authority of this lab (it holds no witness key); rotation keeps to the lab's authorities"
+        )));
+    }
+    Ok(SetupRequest {
+        realm: newest.realm().to_owned(),
+        generation: newest
+            .generation()
+            .checked_add(1)
+            .ok_or_else(|| refuse("generation numbers are exhausted".into()))?,
+        authorities: names,
+        threshold,
+        epoch_length: len,
+        policy: newest.policy(),
+        created_at: req.at,
+        valid_from: Some(from),
+        valid_until: until,
+    })
+}
+
+/// Makes and installs the next generation ([`Lab::write_generation`]); returns its
+/// parameters.
+pub fn rotate<R: RngCore + CryptoRng>(
+    lab: &Lab,
+    req: &RotateRequest,
+    rng: &mut R,
+) -> Result<PublicParams> {
+    lab.recover_rotation()?;
+    let setup = plan(lab, req)?;
+    let (params, shares) = if req.dkg {
+        let (params, shares, _, _) = crate::dkg::run_all(&setup, rng)?;
+        (params, shares)
+    } else {
+        dealer_setup(&setup, rng)?
+    };
+    lab.write_generation(&params, &shares)?;
+    Ok(params)
+}

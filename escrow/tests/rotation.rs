@@ -1,0 +1,269 @@
+//! Generations over time: validity windows in the parameters, rotation's rules (any schedule of
+//! rotations keeps every chain already begun on its generation), crash recovery of a rotation,
+//! and the monitor's refusal of a generation announced twice.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use escrow::lab::Lab;
+use escrow::rotate::{RotateRequest, rotate};
+use escrow::transparency::{LogEntry, LogRecord};
+use escrow::{Error, Generations, PublicParams, SetupRequest};
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use time::OffsetDateTime;
+
+const DAY: i64 = 86_400;
+const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
+const E0: u64 = (T0 / DAY) as u64;
+
+fn t(u: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(u).unwrap()
+}
+
+fn new_lab(
+    dir: &std::path::Path,
+    validity: Option<(i64, i64)>,
+    rng: &mut ChaCha20Rng,
+) -> (Lab, PublicParams) {
+    let lab = Lab::new(dir.join("lab"));
+    let names: Vec<String> = ["court", "ministry", "oversight"]
+        .map(str::to_owned)
+        .to_vec();
+    let mut req = SetupRequest::new(names.clone(), 2, t(T0));
+    if let Some((a, b)) = validity {
+        req.valid_from = Some(t(a));
+        req.valid_until = Some(t(b));
+    }
+    let (params, shares) = escrow::dealer_setup(&req, rng).unwrap();
+    let log = escrow::transparency::generate_log(&req.realm, &names, rng);
+    lab.write_setup(&params, &shares, &log).unwrap();
+    (lab, params)
+}
+
+/// The generation of each epoch in `E0 - 2 .. E0 + 40` (0: none).
+fn map(g: &Generations) -> Vec<u32> {
+    (E0 - 2..E0 + 40)
+        .map(|e| g.for_epoch(e).map_or(0, |p| p.generation()))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Whatever the schedule, a rotation never moves an epoch that has begun to another
+    /// generation, the new generation is the one used from its first epoch, and no epoch that
+    /// had a generation loses it.
+    #[test]
+    fn rotations_never_move_a_begun_epoch(
+        bounded in any::<bool>(),
+        steps in prop::collection::vec((0i64..12, prop::option::of(1u64..10), any::<bool>()), 1..5),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let tmp = tempfile::tempdir().unwrap();
+        let (lab, _) = new_lab(tmp.path(), bounded.then_some((T0, T0 + 10 * DAY)), &mut rng);
+        let mut now = T0;
+        for (advance, days, explicit) in steps {
+            now += advance * DAY / 2 + 3_600;
+            let before = lab.load_generations().unwrap();
+            let mut req = RotateRequest::new(t(now));
+            req.valid_days = days;
+            if explicit {
+                req.valid_from = Some(t((now / DAY + 1 + advance % 3) * DAY));
+            }
+            match rotate(&lab, &req, &mut rng) {
+                Ok(p) => {
+                    let after = lab.load_generations().unwrap();
+                    prop_assert_eq!(p.generation(), before.newest().generation() + 1);
+                    let (m0, m1) = (map(&before), map(&after));
+                    let begun = (now / DAY) as u64;
+                    for (i, e) in (E0 - 2..E0 + 40).enumerate() {
+                        if e <= begun {
+                            prop_assert_eq!(m0[i], m1[i], "epoch {} moved", e);
+                        }
+                        if m0[i] != 0 {
+                            prop_assert!(m1[i] != 0, "epoch {} lost its generation", e);
+                        }
+                    }
+                    let first = (p.valid_from().unwrap().unix_timestamp() / DAY) as u64;
+                    prop_assert!(first > begun);
+                    prop_assert_eq!(after.for_epoch(first).unwrap().generation(), p.generation());
+                }
+                Err(e) => {
+                    // A refusal names a rule and changes nothing.
+                    prop_assert!(matches!(e, Error::Rotation(_)), "{}", e);
+                    prop_assert_eq!(map(&lab.load_generations().unwrap()), map(&before));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn validity_in_the_parameters_is_checked_and_round_trips() {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, p) = new_lab(tmp.path(), Some((T0, T0 + 7 * DAY)), &mut rng);
+    let json = p.to_json().unwrap();
+    let text = String::from_utf8(json.clone()).unwrap();
+    assert!(
+        text.contains("\"valid_from\": \"2026-11-25T00:00:00Z\""),
+        "{text}"
+    );
+    let back = PublicParams::from_json(&json).unwrap();
+    assert_eq!(back.to_json().unwrap(), json);
+    assert!(back.covers_epoch(E0) && back.covers_epoch(E0 + 6));
+    assert!(!back.covers_epoch(E0 - 1) && !back.covers_epoch(E0 + 7));
+    for (from, until, why) in [
+        (
+            "2026-11-25T00:00:01Z",
+            "2026-12-02T00:00:00Z",
+            "epoch boundaries",
+        ),
+        (
+            "2026-12-02T00:00:00Z",
+            "2026-11-25T00:00:00Z",
+            "end after it starts",
+        ),
+        (
+            "2026-11-25T00:00:00Z",
+            "2026-11-25T00:00:00Z",
+            "end after it starts",
+        ),
+        ("yesterday", "2026-11-25T00:00:00Z", "valid_from"),
+    ] {
+        let bad = text
+            .replace("2026-11-25T00:00:00Z\"", &format!("{from}\""))
+            .replace("2026-12-02T00:00:00Z\"", &format!("{until}\""));
+        let bad = bad.replacen(&format!("{from}\""), "2026-11-25T00:00:00Z\"", 1); // created_at
+        let err = PublicParams::from_json(bad.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains(why), "{from}/{until}: {err}");
+    }
+    // Parameters without validity (made before rotation existed) cover every epoch.
+    let (_, open) = new_lab(&tmp.path().join("b"), None, &mut rng);
+    assert!(
+        !String::from_utf8(open.to_json().unwrap())
+            .unwrap()
+            .contains("valid_")
+    );
+    assert!(open.covers_epoch(0) && open.covers_epoch(u64::MAX / DAY as u64));
+}
+
+#[test]
+fn generations_of_one_lab_share_realm_and_epoch_length() {
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let names = vec!["a".to_owned(), "b".to_owned()];
+    let mut req = SetupRequest::new(names.clone(), 2, t(T0));
+    let (p1, _) = escrow::dealer_setup(&req, &mut rng).unwrap();
+    req.generation = 2;
+    req.realm = "other".into();
+    let (p2, _) = escrow::dealer_setup(&req, &mut rng).unwrap();
+    assert!(Generations::new(vec![p1.clone(), p2]).is_err());
+    assert!(Generations::new(vec![p1.clone(), p1.clone()]).is_err());
+    assert!(Generations::new(vec![]).is_err());
+    let g = Generations::new(vec![p1]).unwrap();
+    let err = g.get(4).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "generation 4 does not exist in this lab (it holds 1)"
+    );
+}
+
+/// The state a crash leaves between logging `generation-created` and renaming the folder.
+fn half_rotated(lab: &Lab, logged: bool, rng: &mut ChaCha20Rng) -> PublicParams {
+    let names: Vec<String> = ["court", "ministry", "oversight"]
+        .map(str::to_owned)
+        .to_vec();
+    let mut req = SetupRequest::new(names, 2, t(T0 + 3_600));
+    req.generation = 2;
+    req.valid_from = Some(t(T0 + DAY));
+    let (p, shares) = escrow::dealer_setup(&req, rng).unwrap();
+    for s in &shares {
+        let path = lab
+            .authorities_dir()
+            .join(s.authority())
+            .join("share-2.json");
+        escrow::lab::write_atomic(&path, &escrow::hazmat::export_share_json(s).unwrap(), 0o600)
+            .unwrap();
+    }
+    let pending = lab.generations_dir().join(".2");
+    escrow::lab::create_dir_all_private(&pending).unwrap();
+    escrow::lab::write_atomic(&pending.join("params.json"), &p.to_json().unwrap(), 0o644).unwrap();
+    if logged {
+        let config = lab.load_log_config().unwrap();
+        let mut store = lab.open_log(&config).unwrap();
+        let rec = LogRecord::new(LogEntry::GenerationCreated {
+            realm: p.realm().into(),
+            generation: 2,
+            master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
+            threshold: 2,
+            authorities: vec!["court".into(), "ministry".into(), "oversight".into()],
+            time: "2026-11-25T01:00:00Z".into(),
+            valid_from: Some("2026-11-26T00:00:00Z".into()),
+            valid_until: None,
+        });
+        store.append(&rec, &lab.log_signer().unwrap()).unwrap();
+    }
+    p
+}
+
+#[test]
+fn a_rotation_interrupted_after_logging_is_completed() {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    let p = half_rotated(&lab, true, &mut rng);
+    // Before recovery the pending generation does not exist for any reader.
+    assert_eq!(lab.load_generations().unwrap().iter().count(), 1);
+    lab.recover_rotation().unwrap();
+    let g = lab.load_generation(2).unwrap();
+    assert_eq!(g.master_public_key(), p.master_public_key());
+    lab.load_share(&g, "court").unwrap();
+    // The next rotation makes generation 3, not a second generation 2.
+    let next = rotate(&lab, &RotateRequest::new(t(T0 + DAY + 3_600)), &mut rng).unwrap();
+    assert_eq!(next.generation(), 3);
+}
+
+#[test]
+fn a_rotation_interrupted_before_logging_is_undone() {
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    let unlogged = half_rotated(&lab, false, &mut rng);
+    let p = rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
+    // The unlogged key was discarded and its share files destroyed; a fresh one took its place.
+    assert_eq!(p.generation(), 2);
+    assert_ne!(p.master_public_key(), unlogged.master_public_key());
+    assert!(!lab.generations_dir().join(".2").exists());
+    let g = lab.load_generation(2).unwrap();
+    assert_eq!(g.master_public_key(), p.master_public_key());
+    lab.load_share(&g, "oversight").unwrap();
+}
+
+#[test]
+fn the_monitor_refuses_a_generation_announced_twice() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, p) = new_lab(tmp.path(), None, &mut rng);
+    let config = lab.load_log_config().unwrap();
+    let mut store = lab.open_log(&config).unwrap();
+    assert!(escrow::transparency::monitor::verify_with(&store, &config, &[]).is_ok());
+    let rec = LogRecord::new(LogEntry::GenerationCreated {
+        realm: p.realm().into(),
+        generation: 1,
+        master_public_key: "00".repeat(48),
+        threshold: 2,
+        authorities: vec!["court".into(), "ministry".into()],
+        time: "2026-11-25T01:00:00Z".into(),
+        valid_from: None,
+        valid_until: None,
+    });
+    store.append(&rec, &lab.log_signer().unwrap()).unwrap();
+    let err = escrow::transparency::monitor::verify_with(&store, &config, &[]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("entry 1 announces generation 1 of realm 'escrow-lab' a second time"),
+        "{err}"
+    );
+}
