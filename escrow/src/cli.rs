@@ -19,6 +19,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Read the share passphrase from this environment variable: share files written are
+    /// sealed with it (Argon2id + AES-256-GCM), sealed ones read are opened with it. Without
+    /// it, a sealed share is asked for on the terminal, and files are written plain.
+    #[arg(long, global = true, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+
+    /// Ask for the share passphrase on the terminal (twice when new files are sealed).
+    #[arg(long, global = true, conflicts_with = "passphrase_env")]
+    pub passphrase_prompt: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,6 +57,16 @@ pub enum Command {
     /// Proactively refresh every share of a generation (all authorities, one process): the
     /// master public key stays, every share changes, old shares become useless.
     Refresh {
+        /// The generation (default: the newest).
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
+    },
+    /// Seal one authority's plain share file with the passphrase (--passphrase-env or
+    /// --passphrase-prompt), so that it is encrypted at rest.
+    Seal {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
         /// The generation (default: the newest).
         #[arg(long, value_name = "N")]
         generation: Option<u32>,

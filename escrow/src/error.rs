@@ -167,6 +167,20 @@ pub enum Error {
     /// An identity key or signature does not verify against the master public key.
     #[error("combined {0} does not verify against the master public key")]
     CombinedInvalid(&'static str),
+    /// A sealed file is malformed or uses parameters this reader refuses.
+    #[error("sealed file: {0}")]
+    Sealed(String),
+    /// The passphrase does not open the sealed file (or the file was altered).
+    #[error("wrong passphrase (or the sealed file was altered)")]
+    WrongPassphrase,
+    /// A sealed file was found and no passphrase was given.
+    #[error(
+        "{} is sealed with a passphrase: pass --passphrase-env VAR or run on a terminal to be asked", path.display()
+    )]
+    PassphraseRequired {
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// A rotation breaks one of the rules of [`crate::rotate`].
     #[error("rotation refused: {0}")]
     Rotation(String),

@@ -19,10 +19,14 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
 
 use crate::error::{Error, LabError, Result};
 use crate::hazmat::export_share_json;
 use crate::params::{Generations, PublicParams};
+use crate::sealed::Passphrase;
 use crate::setup::AuthorityShare;
 use crate::transparency::store::LogStore;
 use crate::transparency::witness::WitnessState;
@@ -32,11 +36,18 @@ use signed_note::StandardSigner;
 /// Largest JSON file the lab reads (parameters and shares are a few KiB).
 pub const MAX_FILE_LEN: u64 = 1 << 20;
 
-/// A lab directory.
+/// A lab directory, with the means to open and write sealed share files.
 #[derive(Clone, Debug)]
 pub struct Lab {
     root: PathBuf,
+    /// Seals share files written, opens sealed ones read.
+    passphrase: Option<Arc<Passphrase>>,
+    /// Asks for the passphrase of a sealed file when none was given (a terminal prompt).
+    prompt: Option<fn(&Path) -> Result<Passphrase>>,
 }
+
+/// What a sealed share file holds (`content` of [`crate::sealed`]).
+pub const SHARE_CONTENT: &str = "authority-share";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
     move |error| LabError::Io {
@@ -48,7 +59,78 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
 impl Lab {
     /// A lab rooted at `root` (nothing is created yet).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            passphrase: None,
+            prompt: None,
+        }
+    }
+
+    /// The same lab, sealing the share files it writes with `passphrase` and opening sealed
+    /// ones with it.
+    pub fn with_passphrase(mut self, passphrase: Passphrase) -> Self {
+        self.passphrase = Some(Arc::new(passphrase));
+        self
+    }
+
+    /// The same lab, calling `prompt` for the passphrase of a sealed file when none was given.
+    pub fn with_prompt(mut self, prompt: fn(&Path) -> Result<Passphrase>) -> Self {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    /// Whether share files written are sealed.
+    pub fn seals(&self) -> bool {
+        self.passphrase.is_some()
+    }
+
+    /// A share file's bytes: sealed with the lab's passphrase if it has one, else plain JSON.
+    pub fn encode_share(&self, share: &AuthorityShare) -> Result<Zeroizing<Vec<u8>>> {
+        let plain = export_share_json(share)?;
+        match &self.passphrase {
+            Some(p) => Ok(Zeroizing::new(crate::sealed::seal(
+                p,
+                SHARE_CONTENT,
+                &plain,
+                &mut rand_core::OsRng,
+            )?)),
+            None => Ok(plain),
+        }
+    }
+
+    /// The plaintext of a share file read from `path`: opened with the lab's passphrase (or a
+    /// prompt) if sealed.
+    pub fn decode_share(
+        &self,
+        path: &Path,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        if !crate::sealed::is_sealed(&bytes) {
+            return Ok(bytes);
+        }
+        let asked;
+        let passphrase = match (&self.passphrase, self.prompt) {
+            (Some(p), _) => p.as_ref(),
+            (None, Some(prompt)) => {
+                asked = prompt(path)?;
+                &asked
+            }
+            (None, None) => {
+                return Err(Error::PassphraseRequired {
+                    path: path.to_owned(),
+                });
+            }
+        };
+        let (plain, _) =
+            crate::sealed::open(passphrase, SHARE_CONTENT, &bytes).map_err(|e| match e {
+                Error::WrongPassphrase => LabError::Invalid {
+                    path: path.to_owned(),
+                    error: Box::new(Error::WrongPassphrase),
+                }
+                .into(),
+                other => invalid(path, other),
+            })?;
+        Ok(plain)
     }
 
     /// The lab's folder.
@@ -172,7 +254,7 @@ impl Lab {
             });
         }
         let path = self.share_path_of(authority, params.generation());
-        let bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_FILE_LEN)?);
+        let bytes = self.decode_share(&path, Zeroizing::new(read_limited(&path, MAX_FILE_LEN)?))?;
         AuthorityShare::from_json(&bytes, params).map_err(|e| invalid(&path, e))
     }
 
@@ -200,12 +282,23 @@ impl Lab {
         shares: &[AuthorityShare],
         log: &NewLog,
     ) -> Result<()> {
-        self.check_empty_for_setup()?;
-        let params_json = params.to_json()?;
         let exported = shares
             .iter()
-            .map(|s| Ok((s.authority().to_owned(), export_share_json(s)?)))
+            .map(|s| Ok((s.authority().to_owned(), self.encode_share(s)?)))
             .collect::<Result<Vec<_>>>()?;
+        self.write_setup_files(params, &exported, log)
+    }
+
+    /// [`Lab::write_setup`] with the share files already encoded (each authority's own, sealed
+    /// or not: the DKG board's last finisher installs the files the others wrote).
+    pub(crate) fn write_setup_files(
+        &self,
+        params: &PublicParams,
+        exported: &[(String, Zeroizing<Vec<u8>>)],
+        log: &NewLog,
+    ) -> Result<()> {
+        self.check_empty_for_setup()?;
+        let params_json = params.to_json()?;
         let created = generation_created(params)?;
         let signer = crate::transparency::log_signer(&log.log_key)?;
         create_dir_all_private(&self.root)?;
@@ -215,7 +308,7 @@ impl Lab {
         }
         let result = (|| -> Result<()> {
             let staged_authorities = staging.join("authorities");
-            for (name, json) in &exported {
+            for (name, json) in exported {
                 let dir = staged_authorities.join(name);
                 create_dir_all_private(&dir)?;
                 write_atomic(&dir.join("share.json"), json, 0o600)?;
@@ -278,7 +371,7 @@ impl Lab {
             create_dir_all_private(&dir)?;
             write_atomic(
                 &dir.join(format!("share-{g}.json")),
-                &export_share_json(s)?,
+                &self.encode_share(s)?,
                 0o600,
             )?;
         }
@@ -382,7 +475,7 @@ impl Lab {
     /// The log operator's checkpoint signer.
     pub fn log_signer(&self) -> Result<StandardSigner> {
         let path = self.log_dir().join("log.key");
-        let key = zeroize::Zeroizing::new(read_limited(&path, 4096)?);
+        let key = Zeroizing::new(read_limited(&path, 4096)?);
         let key = std::str::from_utf8(&key)
             .map_err(|_| Error::InconsistentParameters("log key is not UTF-8"))?;
         crate::transparency::log_signer(key.trim_end()).map_err(|e| invalid(&path, e))
@@ -392,7 +485,7 @@ impl Lab {
     pub fn witness_signer(&self, authority: &str, time: u64) -> Result<CosignatureSigner> {
         crate::identity::check_name("authority", authority)?;
         let path = self.authorities_dir().join(authority).join("witness.key");
-        let key = zeroize::Zeroizing::new(read_limited(&path, 4096)?);
+        let key = Zeroizing::new(read_limited(&path, 4096)?);
         let key = std::str::from_utf8(&key)
             .map_err(|_| Error::InconsistentParameters("witness key is not UTF-8"))?;
         CosignatureSigner::new(key.trim_end(), time).map_err(|e| invalid(&path, e))

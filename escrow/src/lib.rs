@@ -25,6 +25,7 @@
 //! * [`transparency`] — the RFC 6962 log of warrants and key releases, C2SP checkpoints,
 //!   witness cosignatures, proofs and the monitor;
 //! * [`lab`] — the lab directory on disk (the crate's one storage module);
+//! * [`sealed`] — passphrase-sealed secret files (Argon2id + AES-256-GCM);
 //! * [`hazmat`] — raw share export and unchecked interpolation, for the lab and attacks.
 //!
 //! Cryptography comes from `blsttc` (blst underneath), `sha2` and `hkdf`; this crate only
@@ -45,6 +46,7 @@ pub mod lab;
 pub mod params;
 pub mod release;
 pub mod rotate;
+pub mod sealed;
 pub mod setup;
 pub mod transparency;
 pub mod warrant;

@@ -4,7 +4,7 @@
 
 mod cli;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -41,14 +41,57 @@ fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
 }
 
-fn run(cli: &Cli) -> Result<()> {
+/// The lab, with the passphrase the options give (or a terminal prompt for sealed files).
+fn open_lab(cli: &Cli) -> Result<Lab> {
     let lab = Lab::new(&cli.lab);
+    let writes = matches!(
+        cli.command,
+        Command::Setup(_)
+            | Command::Rotate(_)
+            | Command::Refresh { .. }
+            | Command::Seal { .. }
+            | Command::Dkg(DkgCommand::Finish { .. })
+    );
+    Ok(match (&cli.passphrase_env, cli.passphrase_prompt) {
+        (Some(var), _) => lab.with_passphrase(escrow::sealed::passphrase_from_env(var)?),
+        (None, true) => lab.with_passphrase(prompt_passphrase(writes)?),
+        (None, false) if std::io::stdin().is_terminal() => lab.with_prompt(prompt_for_file),
+        (None, false) => lab,
+    })
+}
+
+fn prompt_passphrase(confirm: bool) -> Result<escrow::sealed::Passphrase> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("--passphrase-prompt needs a terminal; use --passphrase-env VAR");
+    }
+    let first = zeroize::Zeroizing::new(rpassword::prompt_password("Share passphrase: ")?);
+    if confirm {
+        let again = zeroize::Zeroizing::new(rpassword::prompt_password("Again: ")?);
+        if *first != *again {
+            anyhow::bail!("the two passphrases differ");
+        }
+    }
+    Ok(escrow::sealed::Passphrase::new(first.to_string())?)
+}
+
+fn prompt_for_file(path: &std::path::Path) -> escrow::Result<escrow::sealed::Passphrase> {
+    let p = rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
+        .map_err(|e| escrow::Error::Sealed(format!("reading the passphrase: {e}")))?;
+    escrow::sealed::Passphrase::new(p)
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let lab = open_lab(cli)?;
     match &cli.command {
         Command::Setup(args) => setup(&lab, args, cli.json),
         Command::Info { generation } => info(&lab, *generation, cli.json),
         Command::Approve(args) => approve(&lab, args, cli.json),
         Command::Refresh { generation } => refresh(&lab, *generation, cli.json),
         Command::Rotate(args) => rotate(&lab, args, cli.json),
+        Command::Seal {
+            authority,
+            generation,
+        } => seal(&lab, authority, *generation),
         Command::Dkg(cmd) => dkg(&lab, cmd),
         Command::Reshare {
             from,
@@ -214,7 +257,7 @@ fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
         .map(|s| -> Result<_> {
             let path = lab.share_path_of(s.authority(), s.generation());
             let tmp = path.with_extension("json.refresh");
-            escrow::lab::write_atomic(&tmp, &escrow::hazmat::export_share_json(s)?, 0o600)?;
+            escrow::lab::write_atomic(&tmp, &lab.encode_share(s)?, 0o600)?;
             Ok((tmp, path))
         })
         .collect::<Result<_>>()?;
@@ -241,6 +284,49 @@ fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn seal(lab: &Lab, authority: &str, generation: Option<u32>) -> Result<()> {
+    if !lab.seals() {
+        anyhow::bail!(
+            "escrow seal needs the passphrase: --passphrase-env VAR or --passphrase-prompt"
+        );
+    }
+    let params = load_generation(lab, generation)?;
+    if params.authority(authority).is_none() {
+        return Err(escrow::Error::NotAnAuthority(authority.to_owned()).into());
+    }
+    let path = lab.share_path_of(authority, params.generation());
+    let bytes = escrow::lab::read_limited(&path, escrow::lab::MAX_FILE_LEN)?;
+    if escrow::sealed::is_sealed(&bytes) {
+        anyhow::bail!("{}: already sealed", path.display());
+    }
+    // Loads and checks the plain share, then replaces the file with its sealed form.
+    let share = lab.load_share(&params, authority)?;
+    escrow::lab::write_atomic(&path, &lab.encode_share(&share)?, 0o600)?;
+    writeln!(
+        std::io::stdout().lock(),
+        "{authority}'s share of generation {} is sealed: {} (Argon2id + AES-256-GCM).",
+        params.generation(),
+        path.display()
+    )?;
+    Ok(())
+}
+
+/// Share files of the lab stored without a passphrase.
+fn plain_shares(lab: &Lab, generations: &escrow::Generations) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for p in generations.iter() {
+        for a in p.authorities() {
+            let path = lab.share_path_of(&a.name, p.generation());
+            if let Ok(bytes) = escrow::lab::read_limited(&path, escrow::lab::MAX_FILE_LEN) {
+                if !escrow::sealed::is_sealed(&bytes) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn rotate(lab: &Lab, args: &cli::RotateArgs, json: bool) -> Result<()> {
@@ -590,6 +676,18 @@ fn write_transcript(lab: &Lab, t: &escrow::dkg::Transcript) -> Result<()> {
 
 fn info(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
     let generations = lab.load_generations()?;
+    if let Some(g) = generation {
+        generations.get(g)?;
+    }
+    let plain = plain_shares(lab, &generations);
+    if !plain.is_empty() {
+        eprintln!(
+            "escrow: warning: {} share file(s) stored without a passphrase (e.g. {}); seal each \
+             with `escrow seal --as A --passphrase-env VAR`",
+            plain.len(),
+            plain[0].display()
+        );
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let params = match generation {
@@ -636,9 +734,6 @@ fn info(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
                 }
             )?;
         }
-    }
-    if let Some(g) = generation {
-        generations.get(g)?;
     }
     if current.is_none() {
         writeln!(

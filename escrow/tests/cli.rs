@@ -798,3 +798,109 @@ fn rotate_on_a_schedule_from_the_command_line() {
     let log = String::from_utf8(log.stdout).unwrap();
     assert!(log.contains("generation 2: 3 of 3"), "{log}");
 }
+
+#[test]
+fn sealed_shares_need_their_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let out = escrow(&lab)
+        .env("SHARE_PASS", "correct horse battery staple")
+        .args(["--passphrase-env", "SHARE_PASS", "setup"])
+        .args([
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let l = Lab::new(&lab);
+    for a in ["court", "ministry", "oversight"] {
+        let bytes = std::fs::read(l.share_path(a)).unwrap();
+        assert!(escrow::sealed::is_sealed(&bytes), "{a}");
+    }
+    let info = escrow(&lab).arg("info").output().unwrap();
+    assert!(info.status.success() && info.stderr.is_empty(), "{info:?}");
+
+    let snap = snapshot(&lab);
+    let out = escrow(&lab)
+        .arg("refresh")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("is sealed with a passphrase"));
+    assert_eq!(snapshot(&lab), snap);
+    let out = escrow(&lab)
+        .env("SHARE_PASS", "wrong")
+        .args(["--passphrase-env", "SHARE_PASS", "refresh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("wrong passphrase"), "{out:?}");
+    assert_eq!(snapshot(&lab), snap);
+    let out = escrow(&lab)
+        .env("SHARE_PASS", "correct horse battery staple")
+        .args(["--passphrase-env", "SHARE_PASS", "refresh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let bytes = std::fs::read(l.share_path("court")).unwrap();
+    assert!(escrow::sealed::is_sealed(&bytes));
+    let sealed = Lab::new(&lab).with_passphrase(
+        escrow::sealed::Passphrase::new("correct horse battery staple".into()).unwrap(),
+    );
+    sealed
+        .load_share(&sealed.load_params().unwrap(), "court")
+        .unwrap();
+}
+
+#[test]
+fn plain_shares_are_warned_about_and_can_be_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    escrow(&lab)
+        .args([
+            "setup",
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "2",
+        ])
+        .assert()
+        .success();
+    let info = escrow(&lab).arg("info").output().unwrap();
+    assert!(info.status.success());
+    assert!(
+        stderr_line(&info).contains("warning: 3 share file(s) stored without a passphrase"),
+        "{info:?}"
+    );
+    let out = escrow(&lab)
+        .args(["seal", "--as", "court"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("needs the passphrase"));
+    let seal = |who: &str| {
+        escrow(&lab)
+            .env("P", "court's own passphrase")
+            .args(["--passphrase-env", "P", "seal", "--as", who])
+            .output()
+            .unwrap()
+    };
+    let out = seal("court");
+    assert!(out.status.success(), "{out:?}");
+    let l = Lab::new(&lab);
+    assert!(escrow::sealed::is_sealed(
+        &std::fs::read(l.share_path("court")).unwrap()
+    ));
+    assert!(!escrow::sealed::is_sealed(
+        &std::fs::read(l.share_path("ministry")).unwrap()
+    ));
+    let out = seal("court");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("already sealed"));
+    let info = escrow(&lab).arg("info").output().unwrap();
+    assert!(stderr_line(&info).contains("warning: 2 share file(s)"));
+}

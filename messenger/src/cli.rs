@@ -15,6 +15,16 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "lab", value_name = "DIR")]
     pub lab: PathBuf,
 
+    /// Read the client-state passphrase from this environment variable: `register` seals the
+    /// new state with it (Argon2id + AES-256-GCM); sealed states are opened with it. Without
+    /// it, a sealed state is asked for on the terminal, and new states are written plain.
+    #[arg(long, global = true, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+
+    /// Ask for the client-state passphrase on the terminal (twice for `register`).
+    #[arg(long, global = true, conflicts_with = "passphrase_env")]
+    pub passphrase_prompt: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -5,13 +5,15 @@
 
 mod cli;
 
-use std::io::{Read, Write};
+use std::cell::RefCell;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use escrow::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
+use escrow::sealed::{KdfParams, Passphrase, SealKey};
 use messenger::account::check_account;
 use messenger::envelope::MAX_TEXT_LEN;
 use messenger::{Client, EscrowContext, Outcome, Relay};
@@ -53,8 +55,15 @@ fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
+/// What a sealed client state holds (`content` of `escrow::sealed`).
+const STATE_CONTENT: &str = "client-state";
+
 struct Paths {
     lab: Lab,
+    /// The passphrase given by the options (sealed states are opened and written with it).
+    passphrase: Option<Passphrase>,
+    /// The key of the sealed state loaded (each save reuses it with a fresh nonce).
+    key: RefCell<Option<SealKey>>,
 }
 
 impl Paths {
@@ -89,7 +98,25 @@ impl Paths {
                 path.display()
             );
         }
-        let bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_STATE_LEN)?);
+        let mut bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_STATE_LEN)?);
+        if escrow::sealed::is_sealed(&bytes) {
+            let asked;
+            let passphrase = match &self.passphrase {
+                Some(p) => p,
+                None if std::io::stdin().is_terminal() => {
+                    asked = Passphrase::new(rpassword::prompt_password(format!(
+                        "Passphrase for {}: ",
+                        path.display()
+                    ))?)?;
+                    &asked
+                }
+                None => return Err(escrow::Error::PassphraseRequired { path }.into()),
+            };
+            let (plain, key) = escrow::sealed::open(passphrase, STATE_CONTENT, &bytes)
+                .with_context(|| path.display().to_string())?;
+            bytes = plain;
+            *self.key.borrow_mut() = Some(key);
+        }
         let client = Client::from_json(&bytes).with_context(|| path.display().to_string())?;
         if client.account() != account {
             bail!(
@@ -101,9 +128,21 @@ impl Paths {
         Ok(client)
     }
 
+    /// Writes a client state: sealed under the key of the state loaded, or under a new key
+    /// from the options' passphrase, or plain when there is neither.
     fn save_client(&self, client: &Client) -> Result<()> {
         let path = self.client(client.account());
-        write_atomic(&path, &client.to_json()?, 0o600)?;
+        let plain = client.to_json()?;
+        let mut key = self.key.borrow_mut();
+        if key.is_none() {
+            if let Some(p) = &self.passphrase {
+                *key = Some(SealKey::new(p, KdfParams::DEFAULT, &mut OsRng)?);
+            }
+        }
+        match key.as_ref() {
+            Some(k) => write_atomic(&path, &k.seal(STATE_CONTENT, &plain, &mut OsRng)?, 0o600)?,
+            None => write_atomic(&path, &plain, 0o600)?,
+        }
         Ok(())
     }
 
@@ -115,8 +154,28 @@ impl Paths {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let passphrase = match (&cli.passphrase_env, cli.passphrase_prompt) {
+        (Some(var), _) => Some(escrow::sealed::passphrase_from_env(var)?),
+        (None, true) => {
+            if !std::io::stdin().is_terminal() {
+                bail!("--passphrase-prompt needs a terminal; use --passphrase-env VAR");
+            }
+            let first =
+                zeroize::Zeroizing::new(rpassword::prompt_password("Client-state passphrase: ")?);
+            if matches!(cli.command, Command::Register { .. }) {
+                let again = zeroize::Zeroizing::new(rpassword::prompt_password("Again: ")?);
+                if *first != *again {
+                    bail!("the two passphrases differ");
+                }
+            }
+            Some(Passphrase::new(first.to_string())?)
+        }
+        (None, false) => None,
+    };
     let paths = Paths {
         lab: Lab::new(&cli.lab),
+        passphrase,
+        key: RefCell::new(None),
     };
     match cli.command {
         Command::Register { account, at } => register(&paths, &account, at.as_deref()),

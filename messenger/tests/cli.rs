@@ -371,3 +371,50 @@ fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
     let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
     assert_eq!(doc["messages"].as_array().unwrap().len(), 7, "{read}");
 }
+
+#[test]
+fn a_sealed_client_state_needs_its_passphrase() {
+    let tmp = lab_with(&["bob"]);
+    let lab = tmp.path().join("lab");
+    ok(bin("messenger", &lab)
+        .env("ALICE_PASS", "alice's long passphrase")
+        .args(["--passphrase-env", "ALICE_PASS", "register", "alice"]));
+    let state = std::fs::read(lab.join("clients/alice.json")).unwrap();
+    assert!(escrow::sealed::is_sealed(&state));
+    let send = ["send", "--from", "alice", "--to", "bob", "hello"];
+    // stdin is not a terminal here: no prompt, one clear line, nothing changed.
+    let mut args = send.to_vec();
+    refused(
+        &lab,
+        &args,
+        "is sealed with a passphrase: pass --passphrase-env VAR",
+    );
+    args.splice(0..0, ["--passphrase-env", "NOT_SET_ANYWHERE"]);
+    refused(
+        &lab,
+        &args,
+        "NOT_SET_ANYWHERE (--passphrase-env) is not set",
+    );
+    let before = snapshot(&lab);
+    let out = bin("messenger", &lab)
+        .env("ALICE_PASS", "a wrong guess")
+        .args(["--passphrase-env", "ALICE_PASS"])
+        .args(send)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("wrong passphrase")
+    );
+    assert_eq!(before, snapshot(&lab));
+    ok(bin("messenger", &lab)
+        .env("ALICE_PASS", "alice's long passphrase")
+        .args(["--passphrase-env", "ALICE_PASS"])
+        .args(send));
+    let after = std::fs::read(lab.join("clients/alice.json")).unwrap();
+    assert!(escrow::sealed::is_sealed(&after) && after != state);
+    let text = ok(bin("messenger", &lab).args(["read", "--as", "bob"]));
+    assert!(text.contains("hello"), "{text}");
+}

@@ -311,9 +311,10 @@ pub fn finish_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> R
         &responses,
         &justs,
     )?;
+    // Sealed with this authority's passphrase if it gave one: the installer copies the file.
     write_atomic(
         &private(lab, who).join("share.json"),
-        &crate::hazmat::export_share_json(&share)?,
+        &lab.encode_share(&share)?,
         0o600,
     )?;
     let mpk = crate::encoding::g1_hex(q.params.master_public_key());
@@ -341,11 +342,16 @@ pub fn finish_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> R
             ));
         }
         let bytes = Zeroizing::new(read_limited(&private(lab, a).join("share.json"), MAX_FILE)?);
-        shares.push(AuthorityShare::from_json(&bytes, &q.params)?);
+        // A plain file is checked here; a sealed one was checked by its authority's `finish`
+        // (against the same key) before sealing, and only that authority can open it.
+        if !crate::sealed::is_sealed(&bytes) {
+            AuthorityShare::from_json(&bytes, &q.params)?;
+        }
+        shares.push((a.clone(), bytes));
     }
     let log =
         crate::transparency::generate_log(&config.request.realm, &config.request.authorities, rng);
-    lab.write_setup(&q.params, &shares, &log)?;
+    lab.write_setup_files(&q.params, &shares, &log)?;
     // The private DKG state (transport keys, polynomials, staged shares) is destroyed.
     for a in &config.request.authorities {
         let p = private(lab, a);
