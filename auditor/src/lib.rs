@@ -93,5 +93,52 @@ pub fn verify_log(lab: &Lab) -> escrow::Result<Report> {
             trusted.push((w.authority.clone(), cp));
         }
     }
-    monitor::verify_with(&store, &config, &trusted)
+    let report = monitor::verify_with(&store, &config, &trusted)?;
+    check_generations_announced(lab, &store)?;
+    Ok(report)
+}
+
+/// Every generation the lab holds was announced by the log with the same master key,
+/// threshold, authorities and validity: no key in use that the log did not show everyone.
+fn check_generations_announced(
+    lab: &Lab,
+    store: &escrow::transparency::store::LogStore,
+) -> escrow::Result<()> {
+    let generations = lab.load_generations()?;
+    let rfc = |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
+    for p in generations.iter() {
+        let mpk = escrow::encoding::g1_hex(p.master_public_key());
+        let names: Vec<String> = p.authorities().iter().map(|a| a.name.clone()).collect();
+        let mut found = false;
+        for i in 0..store.size()? {
+            if let LogEntry::GenerationCreated {
+                realm,
+                generation,
+                master_public_key,
+                threshold,
+                authorities,
+                valid_from,
+                valid_until,
+                ..
+            } = store.entry(i)?.entry
+            {
+                found |= realm == p.realm()
+                    && generation == p.generation()
+                    && master_public_key == mpk
+                    && threshold as usize == p.threshold()
+                    && authorities == names
+                    && valid_from == rfc(p.valid_from())
+                    && valid_until == rfc(p.valid_until());
+            }
+        }
+        if !found {
+            return Err(escrow::LogError::Tampered(format!(
+                "generation {} of the lab ({}) is not the one the log announced",
+                p.generation(),
+                lab.params_path_of(p.generation()).display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }

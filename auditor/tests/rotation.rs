@@ -300,3 +300,31 @@ fn a_schedule_is_kept_and_generations_load_in_order() {
     let report = auditor::verify_log(&lab).unwrap();
     assert_eq!(report.stats.entries.get("generation-created"), Some(&3));
 }
+
+/// A generation installed in the lab that the log never announced (or announced with another
+/// key) fails the monitor: no key in use that the log did not show everyone.
+#[test]
+fn an_unannounced_generation_fails_the_monitor() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = Lab::new(tmp.path().join("lab"));
+    let names: Vec<String> = NAMES[..3].iter().map(|s| (*s).to_owned()).collect();
+    let req = SetupRequest::new(names.clone(), 2, t(T0));
+    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
+    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
+    lab.write_setup(&params, &shares, &log).unwrap();
+    rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
+    assert!(auditor::verify_log(&lab).is_ok());
+    // Generation 2's parameters swapped for another key of the same number and validity.
+    let mut fake = SetupRequest::new(names, 2, t(T0 + 3_600));
+    fake.generation = 2;
+    fake.valid_from = Some(t(T0 + DAY));
+    let (other, _) = escrow::dealer_setup(&fake, &mut rng).unwrap();
+    std::fs::write(lab.rotated_params_path(2), other.to_json().unwrap()).unwrap();
+    let err = auditor::verify_log(&lab).unwrap_err();
+    assert!(
+        err.to_string().contains("generation 2 of the lab")
+            && err.to_string().contains("is not the one the log announced"),
+        "{err}"
+    );
+}

@@ -72,7 +72,7 @@ pub enum Command {
         generation: Option<u32>,
     },
     /// Make the next generation (a fresh master key), valid from a future epoch boundary:
-    /// messengers wrap each chain to the newest generation whose validity covers its epoch.
+    /// messengers wrap each chain to the newest generation in force at its epoch.
     Rotate(RotateArgs),
     /// Reshare the generation to a new set of authorities and/or threshold, same master key,
     /// into a new lab (e.g. to replace an authority). Old traffic opens with the new shares.
@@ -109,7 +109,7 @@ pub enum Command {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// The generation (default: the newest).
+        /// The generation (required when the lab holds several).
         #[arg(long, value_name = "N")]
         generation: Option<u32>,
         /// The time of the record (RFC 3339, default now).

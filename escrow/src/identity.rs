@@ -106,8 +106,9 @@ pub fn time_or_now(what: &'static str, s: Option<&str>) -> Result<time::OffsetDa
             .replace_nanosecond(0)
             .map_err(|_| Error::Internal("clock")),
         Some(v) => time::OffsetDateTime::parse(v, &Rfc3339)
-            .map(|t| t.to_offset(time::UtcOffset::UTC))
-            .map_err(|_| bad(v)),
+            .ok()
+            .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
+            .ok_or_else(|| bad(v)),
     }
 }
 

@@ -344,106 +344,185 @@ impl Lab {
         sync_dir(&self.root)
     }
 
-    /// Installs a rotated generation beside the existing ones, crash-safely:
+    /// Runs `f` holding the transparency log's write lock (SQLite `BEGIN IMMEDIATE`), after
+    /// completing or undoing a rotation a crash interrupted ([`Lab::install_generation`]).
+    /// Rotations run inside it, so two never overlap: the second waits for the first (up to
+    /// the log's busy timeout) and then plans from what the first installed.
+    pub fn with_rotation_lock<T>(&self, f: impl FnOnce(&mut LogStore) -> Result<T>) -> Result<T> {
+        let config = self.load_log_config()?;
+        let mut store = self.open_log(&config)?;
+        store.with_write_lock(|store| {
+            self.recover_rotation_in(store)?;
+            f(store)
+        })
+    }
+
+    /// Whether a rotation was interrupted (a hidden `generations/.<G>` folder remains).
+    pub fn rotation_pending(&self) -> bool {
+        self.pending_rotations().is_ok_and(|p| !p.is_empty())
+    }
+
+    /// Completes or undoes an interrupted rotation under the log's write lock.
+    pub fn recover_rotation(&self) -> Result<()> {
+        self.with_rotation_lock(|_| Ok(()))
+    }
+
+    /// The hidden `generations/.<G>` folders (G written without sign or leading zeros).
+    fn pending_rotations(&self) -> Result<Vec<(u32, PathBuf)>> {
+        let dir = self.generations_dir();
+        if dir.symlink_metadata().is_err() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(g) = name
+                .strip_prefix('.')
+                .and_then(|n| n.parse::<u32>().ok().filter(|g| g.to_string() == n))
+            {
+                out.push((g, entry.path()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Installs a rotated generation beside the existing ones, under the log's write lock
+    /// (`store` inside [`Lab::with_rotation_lock`]), crash-safely:
     ///
-    /// 1. every share to `authorities/<name>/share-<G>.json` (0600);
-    /// 2. the parameters to the hidden folder `generations/.<G>/`;
-    /// 3. `generation-created` to the log (once: a re-run finds it);
-    /// 4. the folder renamed to `generations/<G>/` — the generation now exists.
+    /// 1. the hidden folder `generations/.<G>/` is created (it must not exist);
+    /// 2. every share is written into it (`shares/<name>.json`, 0600), then the parameters;
+    /// 3. `generation-created` is appended to the log — the point of no return;
+    /// 4. the shares move to `authorities/<name>/share-<G>.json` and the folder is renamed to
+    ///    `generations/<G>/`: the generation exists.
     ///
-    /// A crash before 3 leaves files no reader looks at, which [`Lab::recover_rotation`]
-    /// destroys; a crash between 3 and 4 leaves a logged generation whose parameters
-    /// [`Lab::recover_rotation`] installs. Never a generation in use that the log has not
-    /// announced.
-    pub fn write_generation(&self, params: &PublicParams, shares: &[AuthorityShare]) -> Result<()> {
+    /// Nothing outside the hidden folder is written before the log announces the key, so an
+    /// interrupted rotation either left only that folder (recovery destroys its shares and
+    /// removes it) or a logged key whose installation recovery completes. A failure before 3
+    /// removes everything it wrote.
+    pub fn install_generation(
+        &self,
+        store: &mut LogStore,
+        params: &PublicParams,
+        shares: &[AuthorityShare],
+    ) -> Result<()> {
         let g = params.generation();
-        self.recover_rotation()?;
         let final_dir = self.generations_dir().join(g.to_string());
         if final_dir.symlink_metadata().is_ok() || self.load_generations()?.get(g).is_ok() {
             return Err(LabError::AlreadySetUp { path: final_dir }.into());
         }
-        let config = self.load_log_config()?;
-        let signer = self.log_signer()?;
-        let mut store = self.open_log(&config)?;
-        let record = generation_created(params)?;
-        for s in shares {
-            let dir = self.authorities_dir().join(s.authority());
-            create_dir_all_private(&dir)?;
-            write_atomic(
-                &dir.join(format!("share-{g}.json")),
-                &self.encode_share(s)?,
-                0o600,
-            )?;
+        if store.find(|e| announces(e, params.realm(), g))?.is_some() {
+            return Err(Error::Internal(
+                "install_generation: the log already announces this generation",
+            ));
         }
+        let signer = self.log_signer()?;
+        let record = generation_created(params)?;
+        create_dir_all_private(&self.generations_dir())?;
         let pending = self.generations_dir().join(format!(".{g}"));
-        create_dir_all_private(&pending)?;
-        write_atomic(&pending.join("params.json"), &params.to_json()?, 0o644)?;
-        store.with_write_lock(|store| {
-            if store.find(|e| announces(e, params.realm(), g))?.is_some() {
-                return Err(LabError::AlreadySetUp {
-                    path: self.log_dir(),
-                }
-                .into());
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&pending)
+            .map_err(io(&pending))?;
+        let staged = (|| -> Result<()> {
+            let dir = pending.join("shares");
+            create_dir_all_private(&dir)?;
+            for s in shares {
+                crate::identity::check_name("authority", s.authority())?;
+                write_atomic(
+                    &dir.join(format!("{}.json", s.authority())),
+                    &self.encode_share(s)?,
+                    0o600,
+                )?;
             }
-            store.append(&record, &signer).map(|_| ())
-        })?;
-        fs::rename(&pending, &final_dir).map_err(io(&final_dir))?;
+            write_atomic(&pending.join("params.json"), &params.to_json()?, 0o644)?;
+            sync_dir(&self.generations_dir())?;
+            store.append(&record, &signer)?;
+            // The announcement is durable before anything is installed.
+            store.commit_and_relock()
+        })();
+        if let Err(e) = staged {
+            if store.find(|e| announces(e, params.realm(), g))?.is_none() {
+                let _ = self.discard_pending(&pending);
+            }
+            return Err(e);
+        }
+        self.finish_pending(g, &pending)
+    }
+
+    /// Step 4 of [`Lab::install_generation`]: moves the staged shares into the authorities'
+    /// folders and renames the folder.
+    fn finish_pending(&self, g: u32, pending: &Path) -> Result<()> {
+        let target = self.generations_dir().join(g.to_string());
+        if pending.symlink_metadata().is_err() && target.symlink_metadata().is_ok() {
+            // Finished by another process's recovery while this one waited for the lock.
+            return Ok(());
+        }
+        let staged = pending.join("shares");
+        if staged.symlink_metadata().is_ok() {
+            for entry in fs::read_dir(&staged).map_err(io(&staged))? {
+                let entry = entry.map_err(io(&staged))?;
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let Some(name) = file.strip_suffix(".json") else {
+                    continue;
+                };
+                crate::identity::check_name("authority", name)?;
+                if !entry.file_type().map_err(io(&staged))?.is_file() {
+                    return Err(LabError::Io {
+                        path: entry.path(),
+                        error: std::io::Error::other("not a regular file"),
+                    }
+                    .into());
+                }
+                let dir = self.authorities_dir().join(name);
+                create_dir_all_private(&dir)?;
+                let target = dir.join(format!("share-{g}.json"));
+                fs::rename(entry.path(), &target).map_err(io(&target))?;
+                sync_dir(&dir)?;
+            }
+            fs::remove_dir(&staged).map_err(io(&staged))?;
+        }
+        fs::rename(pending, &target).map_err(io(&target))?;
         sync_dir(&self.generations_dir())
     }
 
-    /// Completes or undoes a rotation a crash interrupted (see [`Lab::write_generation`]): a
-    /// pending generation the log announced (same master key) is installed; one it did not
-    /// is removed and its share files destroyed.
-    pub fn recover_rotation(&self) -> Result<()> {
-        let dir = self.generations_dir();
-        if dir.symlink_metadata().is_err() {
-            return Ok(());
-        }
-        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
-            let entry = entry.map_err(io(&dir))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(g) = name.strip_prefix('.').and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            let pending = entry.path();
-            let params = load_params_file(&pending.join("params.json")).ok();
-            let config = self.load_log_config()?;
-            let store = self.open_log_read_only(&config)?;
-            let logged = match &params {
-                Some(p) => {
-                    let mpk = crate::encoding::g1_hex(p.master_public_key());
-                    let mut found = false;
-                    for i in 0..store.size()? {
-                        if let LogEntry::GenerationCreated {
-                            realm,
-                            generation,
-                            master_public_key,
-                            ..
-                        } = store.entry(i)?.entry
-                        {
-                            found |=
-                                realm == p.realm() && generation == g && master_public_key == mpk;
-                        }
-                    }
-                    found
-                }
-                None => false,
-            };
-            drop(store);
-            if logged {
-                let target = dir.join(g.to_string());
-                fs::rename(&pending, &target).map_err(io(&target))?;
-            } else {
-                let authorities = self.authorities_dir();
-                if authorities.symlink_metadata().is_ok() {
-                    for a in fs::read_dir(&authorities).map_err(io(&authorities))? {
-                        let a = a.map_err(io(&authorities))?;
-                        destroy_file(&a.path().join(format!("share-{g}.json")))?;
-                    }
-                }
-                fs::remove_dir_all(&pending).map_err(io(&pending))?;
+    /// Destroys the staged shares of an unannounced rotation and removes its folder.
+    fn discard_pending(&self, pending: &Path) -> Result<()> {
+        let staged = pending.join("shares");
+        if staged.symlink_metadata().is_ok() {
+            for entry in fs::read_dir(&staged).map_err(io(&staged))? {
+                destroy_file(&entry.map_err(io(&staged))?.path())?;
             }
-            sync_dir(&dir)?;
+        }
+        fs::remove_dir_all(pending).map_err(io(pending))?;
+        sync_dir(&self.generations_dir())
+    }
+
+    /// Completes each pending rotation the log announced (same master key) and undoes the
+    /// others (see [`Lab::install_generation`]); `store` holds the write lock.
+    fn recover_rotation_in(&self, store: &LogStore) -> Result<()> {
+        for (g, pending) in self.pending_rotations()? {
+            let params = load_params_file(&pending.join("params.json")).ok();
+            let mut logged = false;
+            if let Some(p) = &params {
+                let mpk = crate::encoding::g1_hex(p.master_public_key());
+                for i in 0..store.size()? {
+                    if let LogEntry::GenerationCreated {
+                        realm,
+                        generation,
+                        master_public_key,
+                        ..
+                    } = store.entry(i)?.entry
+                    {
+                        logged |= realm == p.realm() && generation == g && master_public_key == mpk;
+                    }
+                }
+            }
+            if logged {
+                self.finish_pending(g, &pending)?;
+            } else {
+                self.discard_pending(&pending)?;
+            }
         }
         Ok(())
     }

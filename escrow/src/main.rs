@@ -82,6 +82,10 @@ fn prompt_for_file(path: &std::path::Path) -> escrow::Result<escrow::sealed::Pas
 
 fn run(cli: &Cli) -> Result<()> {
     let lab = open_lab(cli)?;
+    // A rotation a crash interrupted is completed (if the log announced it) or undone first.
+    if !matches!(cli.command, Command::Setup(_) | Command::Dkg(_)) && lab.rotation_pending() {
+        lab.recover_rotation()?;
+    }
     match &cli.command {
         Command::Setup(args) => setup(&lab, args, cli.json),
         Command::Info { generation } => info(&lab, *generation, cli.json),
@@ -376,7 +380,19 @@ fn retire(
     at: Option<&str>,
     json: bool,
 ) -> Result<()> {
-    let params = load_generation(lab, generation)?;
+    let generations = lab.load_generations()?;
+    let params = match generation {
+        Some(g) => generations.get(g)?.clone(),
+        None if generations.iter().count() > 1 => anyhow::bail!(
+            "this lab holds generations {}: name the one to retire with --generation N",
+            generations
+                .iter()
+                .map(|p| p.generation().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => generations.newest().clone(),
+    };
     let at = parse_time(at)?;
     let r = escrow::authority::retire(lab, authority, Some(params.generation()), at)?;
     let mut out = std::io::stdout().lock();
@@ -583,7 +599,18 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
                 start
             }
         };
-        req.valid_until = Some(start + time::Duration::days(i64::try_from(days.min(1 << 20))?));
+        req.valid_until = Some(
+            i64::try_from(days)
+                .ok()
+                .and_then(|d| d.checked_mul(86_400))
+                .and_then(|secs| start.checked_add(time::Duration::seconds(secs)))
+                .filter(|_| days > 0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--valid-days {days}: must be at least 1 and end before year 10000"
+                    )
+                })?,
+        );
     }
     // Refuse before any key material is made or any file is touched.
     escrow::params::check_authorities(&req.authorities, req.threshold)?;

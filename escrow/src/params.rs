@@ -458,8 +458,9 @@ impl PublicParams {
 ///
 /// All generations share the realm and the epoch length (rotation keeps both), so an epoch
 /// means the same interval in each. The generation for a chain of epoch `e` is the
-/// **newest generation whose validity covers `e`** ([`Generations::for_epoch`]); validity
-/// bounds are epoch boundaries, so a chain never changes generation.
+/// **newest generation whose validity has begun by `e`, if it covers `e`**
+/// ([`Generations::for_epoch`]); validity bounds are epoch boundaries, so a chain never
+/// changes generation.
 #[derive(Clone, Debug)]
 pub struct Generations {
     list: Vec<PublicParams>,
@@ -512,9 +513,20 @@ impl Generations {
             })
     }
 
-    /// The newest generation whose validity covers `epoch`.
+    /// The generation of `epoch`: the newest generation whose validity has begun by the
+    /// epoch's start — if that one still covers the epoch. A newer generation supersedes the
+    /// older ones from its start for good: when it expires, nothing covers later epochs until
+    /// the next rotation (traffic never falls back to an older key, perhaps retired).
     pub fn for_epoch(&self, epoch: u64) -> Option<&PublicParams> {
-        self.list.iter().rev().find(|p| p.covers_epoch(epoch))
+        let start = i128::from(epoch) * i128::from(self.newest().epoch_length);
+        self.list
+            .iter()
+            .rev()
+            .find(|p| {
+                p.valid_from
+                    .is_none_or(|f| i128::from(f.unix_timestamp()) <= start)
+            })
+            .filter(|p| p.covers_epoch(epoch))
     }
 
     /// [`Generations::for_epoch`], or [`Error::NoGeneration`].

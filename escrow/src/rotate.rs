@@ -1,32 +1,41 @@
 //! Generation rotation: a new master key on a schedule, beside the old ones.
 //!
-//! A rotation makes generation G+1 — a fresh master key from a trusted dealer or from the
-//! authorities' DKG ([`crate::dkg::run_all`]) — valid from a future epoch boundary. Messengers
-//! wrap each chain to the **newest generation whose validity covers the chain's epoch**
-//! ([`crate::Generations::for_epoch`]); approvals and executions use the generation the
-//! warrant names. The old generation stays until its authorities retire it
-//! ([`crate::authority::retire`]): rotation bounds how much traffic one master key protects,
-//! retirement bounds how long it can be opened.
+//! A rotation makes the next generation — a fresh master key from a trusted dealer or from
+//! the authorities' DKG ([`crate::dkg::run_all`]) — valid from a future epoch boundary.
+//! Messengers wrap each chain to the newest generation whose validity has begun by the chain's
+//! epoch, if it still covers it ([`crate::Generations::for_epoch`]); approvals and executions
+//! use the generation the warrant names. The old generation stays until its authorities retire
+//! it ([`crate::authority::retire`]): rotation bounds how much traffic one master key
+//! protects, retirement bounds how long it can be opened.
 //!
-//! Rules, each refused with a clear error:
-//! * the new generation starts at an epoch boundary strictly after the epoch of the rotation
-//!   time, so no chain already begun changes generation;
+//! Rules, each refused with [`Error::Rotation`] before anything is written (docs/protocol.md
+//! §2.4):
+//! * "now" is the later of the request's time and the log's newest entry;
+//! * the new generation starts at an epoch boundary strictly after now's epoch, so no chain
+//!   already begun changes generation;
 //! * it starts after the newest generation's start (otherwise it would replace it entirely)
 //!   and no later than its end (otherwise some epochs would have no generation — unless the
 //!   newest generation has already expired, when the gap lies in the past);
 //! * realm, epoch length and warrant policy are inherited; the authorities and the threshold
 //!   may change, but only to authorities the lab already knows (they hold witness keys);
 //! * without `valid_days`, the new generation lasts as long as the newest one did (the
-//!   schedule), or is open-ended if the newest was.
+//!   schedule), or is open-ended if the newest was;
+//! * its number follows every generation installed or announced in the log.
+//!
+//! [`rotate`] does all of it holding the log's write lock ([`Lab::with_rotation_lock`]), so
+//! rotations never interleave, and installs crash-safely ([`Lab::install_generation`]).
 
 use rand_core::{CryptoRng, RngCore};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, Result};
 use crate::identity::epoch_of;
 use crate::lab::Lab;
 use crate::params::{PublicParams, check_authorities};
 use crate::setup::{SetupRequest, dealer_setup};
+use crate::transparency::LogEntry;
+use crate::transparency::store::LogStore;
 
 /// What to rotate to.
 #[derive(Clone, Debug)]
@@ -64,13 +73,32 @@ fn refuse(reason: String) -> Error {
     Error::Rotation(reason)
 }
 
-/// The setup request of the next generation (every rule of the module docs checked).
-pub fn plan(lab: &Lab, req: &RotateRequest) -> Result<SetupRequest> {
+/// The setup request of the next generation (every rule of the module docs checked), read
+/// from the lab and its log (`store`, held under the write lock by [`rotate`]).
+pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupRequest> {
     let generations = lab.load_generations()?;
     let newest = generations.newest();
     let len = newest.epoch_length();
     let len_i = i64::try_from(len).map_err(|_| Error::Internal("epoch length"))?;
-    let next_boundary = (epoch_of(req.at, len)? + 1) as i64 * len_i;
+    // "Now" is never before the log's newest entry: a rotation cannot reach back behind
+    // what the log has recorded (the `--at` of simulations included).
+    let mut now = req.at;
+    let mut announced = newest.generation();
+    for i in 0..store.size()? {
+        let entry = store.entry(i)?.entry;
+        if let Ok(t) = OffsetDateTime::parse(entry.time(), &Rfc3339) {
+            now = now.max(t);
+        }
+        if let LogEntry::GenerationCreated {
+            realm, generation, ..
+        } = &entry
+        {
+            if realm == newest.realm() {
+                announced = announced.max(*generation);
+            }
+        }
+    }
+    let next_boundary = (epoch_of(now, len)? + 1) as i64 * len_i;
     let from = match (req.valid_from, newest.valid_until()) {
         (Some(f), _) => f,
         (None, Some(until)) if until.unix_timestamp() >= next_boundary => until,
@@ -146,8 +174,8 @@ pub fn plan(lab: &Lab, req: &RotateRequest) -> Result<SetupRequest> {
     }
     Ok(SetupRequest {
         realm: newest.realm().to_owned(),
-        generation: newest
-            .generation()
+        // After every generation installed or announced (a logged key is never reused).
+        generation: announced
             .checked_add(1)
             .ok_or_else(|| refuse("generation numbers are exhausted".into()))?,
         authorities: names,
@@ -160,21 +188,22 @@ pub fn plan(lab: &Lab, req: &RotateRequest) -> Result<SetupRequest> {
     })
 }
 
-/// Makes and installs the next generation ([`Lab::write_generation`]); returns its
-/// parameters.
+/// Makes and installs the next generation under the log's write lock
+/// ([`Lab::with_rotation_lock`], [`Lab::install_generation`]); returns its parameters.
 pub fn rotate<R: RngCore + CryptoRng>(
     lab: &Lab,
     req: &RotateRequest,
     rng: &mut R,
 ) -> Result<PublicParams> {
-    lab.recover_rotation()?;
-    let setup = plan(lab, req)?;
-    let (params, shares) = if req.dkg {
-        let (params, shares, _, _) = crate::dkg::run_all(&setup, rng)?;
-        (params, shares)
-    } else {
-        dealer_setup(&setup, rng)?
-    };
-    lab.write_generation(&params, &shares)?;
-    Ok(params)
+    lab.with_rotation_lock(|store| {
+        let setup = plan(lab, store, req)?;
+        let (params, shares) = if req.dkg {
+            let (params, shares, _, _) = crate::dkg::run_all(&setup, rng)?;
+            (params, shares)
+        } else {
+            dealer_setup(&setup, rng)?
+        };
+        lab.install_generation(store, &params, &shares)?;
+        Ok(params)
+    })
 }

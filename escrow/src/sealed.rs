@@ -257,8 +257,20 @@ pub fn seal<R: RngCore + CryptoRng>(
     SealKey::new(passphrase, KdfParams::DEFAULT, rng)?.seal(content, plaintext, rng)
 }
 
+/// Lowercase hex only: one encoding per value, so no bit of the file can change without
+/// changing what it says.
+fn strict_hex(what: &'static str, s: &str) -> Result<Vec<u8>> {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(Error::Sealed(format!("{what} is not lowercase hex")));
+    }
+    hex::decode(s).map_err(|_| Error::Sealed(format!("{what} is not hex")))
+}
+
 fn fixed<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N]> {
-    let v = hex::decode(s).map_err(|_| Error::Sealed(format!("{what} is not hex")))?;
+    let v = strict_hex(what, s)?;
     v.try_into()
         .map_err(|_| Error::Sealed(format!("{what} must be {N} bytes")))
 }
@@ -297,8 +309,7 @@ pub fn open(
     params.check()?;
     let salt: [u8; 16] = fixed("salt", &f.kdf.salt)?;
     let nonce: [u8; 12] = fixed("nonce", &f.nonce)?;
-    let ciphertext =
-        hex::decode(&f.ciphertext).map_err(|_| Error::Sealed("ciphertext is not hex".into()))?;
+    let ciphertext = strict_hex("ciphertext", &f.ciphertext)?;
     if ciphertext.len() < 16 || ciphertext.len() > MAX_PLAINTEXT + 16 {
         return Err(Error::Sealed("ciphertext length out of range".into()));
     }

@@ -771,6 +771,15 @@ fn rotate_on_a_schedule_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("generation 9 does not exist in this lab (it holds 1, 2)"));
 
+    // With two generations, retire must be told which.
+    let snap2 = snapshot(&lab);
+    let out = escrow(&lab)
+        .args(["retire", "--as", "court"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("name the one to retire with --generation N"));
+    assert_eq!(snapshot(&lab), snap2);
     // Retiring generation 1 leaves generation 2 alone.
     let out = escrow(&lab)
         .args(["retire", "--as", "court", "--generation", "1"])
@@ -903,4 +912,25 @@ fn plain_shares_are_warned_about_and_can_be_sealed() {
     assert!(stderr_line(&out).contains("already sealed"));
     let info = escrow(&lab).arg("info").output().unwrap();
     assert!(stderr_line(&info).contains("warning: 2 share file(s)"));
+}
+
+#[test]
+fn far_future_times_are_refused_not_panicked_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    for args in [
+        vec!["--valid-from", "9999-12-30T00:00:00Z", "--valid-days", "5"],
+        vec!["--at", "9999-12-31T23:00:00-05:00"],
+        vec!["--valid-days", "0"],
+        vec!["--valid-days", "18446744073709551615"],
+    ] {
+        let out = escrow(&lab)
+            .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        stderr_line(&out);
+        assert!(!lab.exists(), "{args:?} left a lab");
+    }
 }

@@ -52,8 +52,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
     /// Whatever the schedule, a rotation never moves an epoch that has begun to another
-    /// generation, the new generation is the one used from its first epoch, and no epoch that
-    /// had a generation loses it.
+    /// generation, the new generation is the one used from its first epoch, and no epoch
+    /// before the new generation's end that had a generation loses it.
     #[test]
     fn rotations_never_move_a_begun_epoch(
         bounded in any::<bool>(),
@@ -82,7 +82,11 @@ proptest! {
                         if e <= begun {
                             prop_assert_eq!(m0[i], m1[i], "epoch {} moved", e);
                         }
-                        if m0[i] != 0 {
+                        // Up to the new generation's end (a schedule's next deadline).
+                        let before_end = p
+                            .valid_until()
+                            .is_none_or(|u| ((e + 1) as i64) * DAY <= u.unix_timestamp());
+                        if m0[i] != 0 && before_end {
                             prop_assert!(m1[i] != 0, "epoch {} lost its generation", e);
                         }
                     }
@@ -170,7 +174,8 @@ fn generations_of_one_lab_share_realm_and_epoch_length() {
     );
 }
 
-/// The state a crash leaves between logging `generation-created` and renaming the folder.
+/// The state a crash leaves after staging generation 2 (and, if `logged`, after announcing
+/// it): the hidden folder with the staged shares and the parameters.
 fn half_rotated(lab: &Lab, logged: bool, rng: &mut ChaCha20Rng) -> PublicParams {
     let names: Vec<String> = ["court", "ministry", "oversight"]
         .map(str::to_owned)
@@ -179,33 +184,36 @@ fn half_rotated(lab: &Lab, logged: bool, rng: &mut ChaCha20Rng) -> PublicParams 
     req.generation = 2;
     req.valid_from = Some(t(T0 + DAY));
     let (p, shares) = escrow::dealer_setup(&req, rng).unwrap();
+    let pending = lab.generations_dir().join(".2");
+    escrow::lab::create_dir_all_private(&pending.join("shares")).unwrap();
     for s in &shares {
-        let path = lab
-            .authorities_dir()
-            .join(s.authority())
-            .join("share-2.json");
+        let path = pending
+            .join("shares")
+            .join(format!("{}.json", s.authority()));
         escrow::lab::write_atomic(&path, &escrow::hazmat::export_share_json(s).unwrap(), 0o600)
             .unwrap();
     }
-    let pending = lab.generations_dir().join(".2");
-    escrow::lab::create_dir_all_private(&pending).unwrap();
     escrow::lab::write_atomic(&pending.join("params.json"), &p.to_json().unwrap(), 0o644).unwrap();
     if logged {
-        let config = lab.load_log_config().unwrap();
-        let mut store = lab.open_log(&config).unwrap();
-        let rec = LogRecord::new(LogEntry::GenerationCreated {
-            realm: p.realm().into(),
-            generation: 2,
-            master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
-            threshold: 2,
-            authorities: vec!["court".into(), "ministry".into(), "oversight".into()],
-            time: "2026-11-25T01:00:00Z".into(),
-            valid_from: Some("2026-11-26T00:00:00Z".into()),
-            valid_until: None,
-        });
-        store.append(&rec, &lab.log_signer().unwrap()).unwrap();
+        announce(lab, &p);
     }
     p
+}
+
+fn announce(lab: &Lab, p: &PublicParams) {
+    let config = lab.load_log_config().unwrap();
+    let mut store = lab.open_log(&config).unwrap();
+    let rec = LogRecord::new(LogEntry::GenerationCreated {
+        realm: p.realm().into(),
+        generation: p.generation(),
+        master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
+        threshold: p.threshold() as u32,
+        authorities: p.authorities().iter().map(|a| a.name.clone()).collect(),
+        time: "2026-11-25T01:00:00Z".into(),
+        valid_from: Some("2026-11-26T00:00:00Z".into()),
+        valid_until: None,
+    });
+    store.append(&rec, &lab.log_signer().unwrap()).unwrap();
 }
 
 #[test]
@@ -216,7 +224,9 @@ fn a_rotation_interrupted_after_logging_is_completed() {
     let p = half_rotated(&lab, true, &mut rng);
     // Before recovery the pending generation does not exist for any reader.
     assert_eq!(lab.load_generations().unwrap().iter().count(), 1);
+    assert!(lab.rotation_pending());
     lab.recover_rotation().unwrap();
+    assert!(!lab.rotation_pending());
     let g = lab.load_generation(2).unwrap();
     assert_eq!(g.master_public_key(), p.master_public_key());
     lab.load_share(&g, "court").unwrap();
@@ -231,14 +241,147 @@ fn a_rotation_interrupted_before_logging_is_undone() {
     let tmp = tempfile::tempdir().unwrap();
     let (lab, _) = new_lab(tmp.path(), None, &mut rng);
     let unlogged = half_rotated(&lab, false, &mut rng);
+    let staged = lab.generations_dir().join(".2/shares/court.json");
+    let link = tmp.path().join("staged-court.link");
+    std::fs::hard_link(&staged, &link).unwrap();
     let p = rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
-    // The unlogged key was discarded and its share files destroyed; a fresh one took its place.
+    // The unlogged key was discarded, its staged shares destroyed (zeros), a fresh one made.
+    assert!(std::fs::read(&link).unwrap().iter().all(|b| *b == 0));
     assert_eq!(p.generation(), 2);
     assert_ne!(p.master_public_key(), unlogged.master_public_key());
     assert!(!lab.generations_dir().join(".2").exists());
     let g = lab.load_generation(2).unwrap();
     assert_eq!(g.master_public_key(), p.master_public_key());
     lab.load_share(&g, "oversight").unwrap();
+}
+
+/// A generation the log announced but the lab never installed (its folder lost) is never
+/// reused: the next rotation takes the number after it.
+#[test]
+fn an_announced_number_is_never_reused() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    let lost = half_rotated(&lab, true, &mut rng);
+    std::fs::remove_dir_all(lab.generations_dir().join(".2")).unwrap();
+    let p = rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
+    assert_eq!(p.generation(), 3);
+    assert_ne!(p.master_public_key(), lost.master_public_key());
+}
+
+/// Stray hidden folders that are not a canonical generation number are left alone, and
+/// recovery never touches an installed generation's shares.
+#[test]
+fn recovery_touches_only_canonical_pending_folders() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    let g2 = rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
+    for stray in [".02", ".+2", ".x"] {
+        std::fs::create_dir_all(lab.generations_dir().join(stray).join("shares")).unwrap();
+    }
+    let before = std::fs::read(lab.share_path_of("court", 2)).unwrap();
+    rotate(&lab, &RotateRequest::new(t(T0 + DAY + 3_600)), &mut rng).unwrap();
+    assert_eq!(
+        std::fs::read(lab.share_path_of("court", 2)).unwrap(),
+        before
+    );
+    lab.load_share(&g2, "court").unwrap();
+    for stray in [".02", ".+2", ".x"] {
+        assert!(lab.generations_dir().join(stray).exists());
+    }
+}
+
+/// Rotations at once are serialized by the log's write lock: one installs generation 2, the
+/// others plan from it (and are refused), and every installed generation is the one the log
+/// announced, its shares whole.
+#[test]
+fn concurrent_rotations_do_not_interleave() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut ChaCha20Rng::seed_from_u64(8));
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3u64)
+            .map(|k| {
+                let lab = lab.clone();
+                s.spawn(move || {
+                    let mut rng = ChaCha20Rng::seed_from_u64(100 + k);
+                    let mut req = RotateRequest::new(t(T0 + 3_600));
+                    req.dkg = k == 0;
+                    rotate(&lab, &req, &mut rng)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // Each waits for the one before and plans from what it installed: the first makes
+    // generation 2, the others start at the same boundary and are refused by the rules.
+    let made: Vec<u32> = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(p) => Some(p.generation()),
+            Err(e) => {
+                assert!(matches!(e, Error::Rotation(_)), "{e}");
+                None
+            }
+        })
+        .collect();
+    assert_eq!(made, [2]);
+    let gens = lab.load_generations().unwrap();
+    assert_eq!(gens.iter().count(), 2);
+    let config = lab.load_log_config().unwrap();
+    let store = lab.open_log_read_only(&config).unwrap();
+    for p in gens.iter() {
+        let mpk = escrow::encoding::g1_hex(p.master_public_key());
+        let announced = (0..store.size().unwrap()).any(|i| {
+            matches!(store.entry(i).unwrap().entry, LogEntry::GenerationCreated {
+                generation, master_public_key, .. } if generation == p.generation() && master_public_key == mpk)
+        });
+        assert!(announced, "generation {} unannounced", p.generation());
+        for a in p.authorities() {
+            lab.load_share(p, &a.name).unwrap();
+        }
+    }
+    assert!(!lab.rotation_pending());
+}
+
+/// A newer generation supersedes older ones from its start for good: once it expires, no
+/// generation covers later epochs — traffic never falls back to an older (maybe retired) key.
+#[test]
+fn an_expired_generation_does_not_fall_back_to_an_older_one() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    let mut req = RotateRequest::new(t(T0 + 3_600));
+    req.valid_days = Some(7);
+    rotate(&lab, &req, &mut rng).unwrap();
+    let gens = lab.load_generations().unwrap();
+    assert_eq!(gens.for_epoch(E0).unwrap().generation(), 1);
+    assert_eq!(gens.for_epoch(E0 + 7).unwrap().generation(), 2);
+    assert!(gens.for_epoch(E0 + 8).is_none());
+    let err = gens.require_for_epoch(E0 + 8).unwrap_err();
+    assert!(
+        err.to_string().contains("the authorities must rotate"),
+        "{err}"
+    );
+}
+
+/// A rotation cannot reach back behind what the log recorded, whatever `--at` says.
+#[test]
+fn a_rotation_cannot_start_before_the_logs_newest_entry() {
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    rotate(&lab, &RotateRequest::new(t(T0 + 5 * DAY)), &mut rng).unwrap();
+    let mut back = RotateRequest::new(t(T0 - 5 * DAY));
+    back.valid_from = Some(t(T0 - 4 * DAY));
+    let err = rotate(&lab, &back, &mut rng).unwrap_err();
+    assert!(matches!(err, Error::Rotation(_)), "{err}");
+    // Without an explicit start, it would begin where generation 2 does: refused too.
+    assert!(rotate(&lab, &RotateRequest::new(t(T0 - 5 * DAY)), &mut rng).is_err());
+    // A start after generation 2's is accepted, whatever `--at` says.
+    let mut later = RotateRequest::new(t(T0 - 5 * DAY));
+    later.valid_from = Some(t(T0 + 8 * DAY));
+    assert_eq!(rotate(&lab, &later, &mut rng).unwrap().generation(), 3);
 }
 
 #[test]

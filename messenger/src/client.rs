@@ -82,6 +82,9 @@ struct Quarantined {
     reason: String,
 }
 
+/// Most envelopes an outbox holds (each command empties it of what the relay committed).
+pub const MAX_OUTBOX: usize = 1024;
+
 /// One account's private state.
 pub struct Client {
     account: String,
@@ -96,6 +99,39 @@ pub struct Client {
     quarantine: Vec<Quarantined>,
     /// SHA-256 of (sender, ephemeral key) of every session start accepted.
     seen_starts: BTreeSet<[u8; 32]>,
+    /// Envelopes handed to the relay in transactions not yet known to have committed.
+    outbox: Vec<Pending>,
+    /// Messages decrypted by a `read` whose relay transaction may not have committed.
+    inbox: Vec<Received>,
+}
+
+/// A message decrypted and saved with the state that consumed its key, until a later read
+/// sees the relay mark it delivered: a reader killed after saving its state and before the
+/// relay committed gets the text from here when the relay hands the envelope over again
+/// (its key is gone, so decrypting it again would fail as a replay).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Received {
+    /// The relay's row id.
+    pub relay_id: i64,
+    /// Sender.
+    pub from: String,
+    /// The text.
+    pub text: String,
+}
+
+/// An envelope saved with the state that advanced past it, until a later command sees the
+/// relay hold it (the outbox pattern): a sender killed after saving its state and before the
+/// relay committed re-sends these exact bytes with its next command, so no message — in
+/// particular no chain's first message, without which the rest of the chain cannot be read —
+/// is lost, and no message key is ever used for two ciphertexts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pending {
+    /// The relay time it was sent with.
+    pub relay_time: i64,
+    /// The envelope JSON, as handed to the relay.
+    pub body: String,
 }
 
 impl fmt::Debug for Client {
@@ -135,6 +171,8 @@ impl Client {
             held: Vec::new(),
             quarantine: Vec::new(),
             seen_starts: BTreeSet::new(),
+            outbox: Vec::new(),
+            inbox: Vec::new(),
         };
         let reg = Registration {
             bundle: client.bundle(),
@@ -185,6 +223,42 @@ impl Client {
         self.quarantine
             .iter()
             .map(|q| (&q.incoming, q.reason.as_str()))
+    }
+
+    /// Keeps `env`, just handed to the relay at `relay_time` in a transaction not yet
+    /// committed, in the outbox saved with the state that advanced past it ([`Pending`]).
+    pub fn push_outbox(&mut self, env: &Envelope, relay_time: i64) -> Result<()> {
+        if self.outbox.len() >= MAX_OUTBOX {
+            return Err(Error::Internal("outbox full"));
+        }
+        let body =
+            String::from_utf8(env.to_json()).map_err(|_| Error::Internal("JSON is UTF-8"))?;
+        self.outbox.push(Pending { relay_time, body });
+        Ok(())
+    }
+
+    /// Takes the outbox: the caller drops each envelope the relay holds and re-sends (and
+    /// pushes back) each it does not.
+    pub fn take_outbox(&mut self) -> Result<Vec<(Envelope, i64)>> {
+        std::mem::take(&mut self.outbox)
+            .into_iter()
+            .map(|p| Ok((Envelope::from_json(p.body.as_bytes())?, p.relay_time)))
+            .collect()
+    }
+
+    /// Takes the inbox ([`Received`]): the caller answers envelopes the relay hands over again
+    /// from it, and pushes back this read's deliveries.
+    pub fn take_inbox(&mut self) -> Vec<Received> {
+        std::mem::take(&mut self.inbox)
+    }
+
+    /// Keeps a message delivered by a read whose relay transaction has not committed.
+    pub fn push_inbox(&mut self, relay_id: i64, from: &str, text: &str) {
+        self.inbox.push(Received {
+            relay_id,
+            from: from.to_owned(),
+            text: text.to_owned(),
+        });
     }
 
     /// Encrypts `text` to `to` at `now_unix`; `bundle` is called only when no session exists.
@@ -540,6 +614,10 @@ struct ClientJson {
     held: Vec<Incoming>,
     quarantine: Vec<Quarantined>,
     seen_starts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    outbox: Vec<Pending>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    inbox: Vec<Received>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -681,6 +759,8 @@ impl Client {
             held: self.held.clone(),
             quarantine: self.quarantine.clone(),
             seen_starts: self.seen_starts.iter().map(hex::encode).collect(),
+            outbox: self.outbox.clone(),
+            inbox: self.inbox.clone(),
         };
         let mut out = Zeroizing::new(
             serde_json::to_vec_pretty(&j).map_err(|_| Error::Internal("client state JSON"))?,
@@ -778,6 +858,22 @@ impl Client {
                 .or_insert_with(Vec::new)
                 .push(session);
         }
+        if j.outbox.len() > MAX_OUTBOX {
+            return Err(bad("the outbox holds too many envelopes"));
+        }
+        for p in &j.outbox {
+            if Envelope::from_json(p.body.as_bytes())?.from != j.account {
+                return Err(bad("an outbox envelope is not this account's"));
+            }
+        }
+        let outbox = j.outbox;
+        if j.inbox.len() > crate::relay::MAX_BATCH + MAX_HELD {
+            return Err(bad("the inbox holds too many messages"));
+        }
+        for r in &j.inbox {
+            check_account(&r.from)?;
+        }
+        let inbox = j.inbox;
         Ok(Self {
             account: j.account,
             identity: Identity {
@@ -805,6 +901,8 @@ impl Client {
                     Ok(out)
                 })
                 .collect::<Result<_>>()?,
+            outbox,
+            inbox,
         })
     }
 }

@@ -16,7 +16,7 @@ pub enum EscrowViolation {
     WrongGeneration {
         /// Generation in the block.
         found: u32,
-        /// The newest generation whose validity covers the block's epoch.
+        /// The generation of the block's epoch ([`escrow::Generations::for_epoch`]).
         expected: u32,
     },
     /// No generation the recipient knows covers the block's epoch.

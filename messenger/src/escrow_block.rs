@@ -11,7 +11,7 @@
 //! deterministic in `CK_0` (see `escrow::wrap`), so the recipient, who derives the same `CK_0`,
 //! recomputes both and compares them. Prepared scopes are cached per (account, epoch).
 //!
-//! `generation` is the newest generation whose validity covers `epoch`
+//! `generation` is the generation of `epoch`: the newest whose validity has begun, if it covers it
 //! ([`escrow::Generations::for_epoch`]); the recipient recomputes that choice too, so a sender
 //! cannot wrap to an older generation (one its authorities may already have retired) or to
 //! one not yet in force.

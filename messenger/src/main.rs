@@ -259,6 +259,7 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     // written: concurrent commands of one client are serialized (no message key reused).
     let tx = relay.transaction()?;
     let mut client = paths.load_client(from, "sender")?;
+    resend_pending(&tx, &mut client)?;
     if !Relay::registered_in(&tx, from)? {
         bail!("sender '{from}' is not registered at the relay");
     }
@@ -274,7 +275,9 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
         &mut OsRng,
     )?;
     let id = Relay::enqueue(&tx, &env, now.unix_timestamp())?;
-    // State first, then commit: a crash in between loses the message, never reuses a key.
+    // State first, then commit: a crash in between never reuses a key, and the envelope
+    // saved with the state is re-sent by the next command (`resend_pending`), never lost.
+    client.push_outbox(&env, now.unix_timestamp())?;
     paths.save_client(&client)?;
     tx.commit()?;
     let chain = if env.start.is_some() {
@@ -296,6 +299,20 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     Ok(())
 }
 
+/// Makes sure the relay holds every envelope of the client's outbox: a `send` killed after
+/// saving its state and before the relay committed lost them, and these same bytes are sent
+/// now (with their original relay time).
+fn resend_pending(tx: &rusqlite::Transaction<'_>, client: &mut Client) -> Result<()> {
+    for (env, time) in client.take_outbox()? {
+        if !Relay::contains(tx, &env)? {
+            Relay::enqueue(tx, &env, time)?;
+            // Kept until a later command sees this transaction committed.
+            client.push_outbox(&env, time)?;
+        }
+    }
+    Ok(())
+}
+
 fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()> {
     check_account(account)?;
     let now = parse_time("--at", at)?;
@@ -303,21 +320,49 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
     let mut relay = paths.open_relay()?;
     let tx = relay.transaction()?;
     let mut client = paths.load_client(account, "account")?;
+    resend_pending(&tx, &mut client)?;
     let batch = Relay::queued(&tx, account)?;
     let times: std::collections::BTreeMap<i64, i64> =
         batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
-    let outcomes = client.receive(
+    // Envelopes a killed `read` decrypted (keys consumed, state saved) but the relay never
+    // marked: answered from the inbox saved with the state, not decrypted again.
+    let inbox: std::collections::BTreeMap<i64, messenger::client::Received> = client
+        .take_inbox()
+        .into_iter()
+        .map(|r| (r.relay_id, r))
+        .collect();
+    let (again, batch): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .partition(|i| inbox.contains_key(&i.relay_id));
+    let mut outcomes: Vec<(i64, Outcome)> = again
+        .iter()
+        .filter_map(|i| inbox.get(&i.relay_id))
+        .map(|r| {
+            (
+                r.relay_id,
+                Outcome::Delivered {
+                    from: r.from.clone(),
+                    text: r.text.clone(),
+                },
+            )
+        })
+        .collect();
+    outcomes.extend(client.receive(
         batch,
         now.unix_timestamp(),
         &mut escrow,
         &mut |acct| Relay::identity(&tx, acct),
         &mut OsRng,
-    );
+    ));
     for (id, o) in &outcomes {
         Relay::mark(&tx, *id, o)?;
+        if let Outcome::Delivered { from, text } = o {
+            client.push_inbox(*id, from, text);
+        }
     }
     paths.save_client(&client)?;
-    tx.commit()?;
+    // Shown before the relay commits: a `read` killed in between shows these again (from the
+    // inbox, same relay ids), one killed before showing them loses nothing — at-least-once.
     let mut out = std::io::stdout().lock();
     let time_of = |id: &i64| {
         times
@@ -344,6 +389,8 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
             "messages": messages, "held": held, "rejected": rejected,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        out.flush()?;
+        tx.commit()?;
         return Ok(());
     }
     if outcomes.is_empty() {
@@ -365,6 +412,8 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
             )?,
         }
     }
+    out.flush()?;
+    tx.commit()?;
     Ok(())
 }
 

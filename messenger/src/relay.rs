@@ -245,6 +245,18 @@ impl Relay {
         Ok(tx.last_insert_rowid())
     }
 
+    /// Whether the relay holds an envelope of `env`'s sender, chain and number.
+    pub fn contains(conn: &Connection, env: &Envelope) -> Result<bool> {
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM envelopes WHERE sender = ?1 AND chain = ?2 AND n = ?3 LIMIT 1",
+                params![env.from, public_hex(&env.chain), env.n],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// The queued envelopes of `account`, oldest first, at most [`MAX_BATCH`] per call.
     pub fn queued(tx: &Transaction<'_>, account: &str) -> Result<Vec<Incoming>> {
         let mut stmt = tx.prepare(

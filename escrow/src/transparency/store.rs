@@ -338,6 +338,16 @@ impl LogStore {
         }
     }
 
+    /// Inside [`LogStore::with_write_lock`]: makes what `f` appended so far durable, then
+    /// takes the write lock again (another writer may run in between).
+    pub fn commit_and_relock(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(LogError::Db)?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(LogError::Db)?;
+        Ok(())
+    }
+
     /// Opens an existing log read-only, creating and changing nothing (the monitor's view).
     pub fn open_read_only(path: &Path, origin: &str) -> Result<Self> {
         let conn = Connection::open_with_flags(

@@ -1,0 +1,391 @@
+//! Crash safety and concurrency of the three tools, run as real processes.
+//!
+//! * `messenger send` (and the recipient's `messenger read`), `escrow approve` and `auditor
+//!   warrant submit` are killed (SIGKILL) at random points, many times. After every kill the relay, the client states, the journal and
+//!   the log open and verify; at the end nothing reported done was lost (every message
+//!   reported sent is delivered exactly once), and no key release exists without its log
+//!   entry (an approval file or a journal row implies `key-released` in the log).
+//! * Two processes append to the log, and several to the relay, at once: no entry is lost or
+//!   duplicated (SQLite's busy timeout and `BEGIN IMMEDIATE` transactions).
+//!
+//! The binaries are the workspace's (`cargo test --workspace` builds them).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use escrow::lab::Lab;
+use escrow::transparency::LogEntry;
+use messenger::{Client, Relay};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+const T0: i64 = 1_795_600_800; // 2026-11-25T10:00:00Z
+
+fn rfc(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn tool(name: &str, lab: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin(name));
+    c.arg("--lab").arg(lab).stdin(Stdio::null());
+    c
+}
+
+fn ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{c:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `c`, killing it with SIGKILL after `delay` if it has not finished: whether it was
+/// killed, and what it printed (a killed run may have printed everything, some or nothing).
+fn run_or_kill(c: &mut Command, delay: Duration) -> (bool, Output) {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return (false, child.wait_with_output().unwrap());
+        }
+        if start.elapsed() >= delay {
+            // Killing a process that has just exited is harmless (it is not yet reaped).
+            child.kill().unwrap();
+            return (true, child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// How long an uninterrupted run of `c` takes (the kill delays are drawn below it).
+fn duration_of(c: &mut Command) -> Duration {
+    let start = Instant::now();
+    ok(c);
+    start.elapsed()
+}
+
+fn new_lab(dir: &Path, accounts: &[&str]) -> PathBuf {
+    let lab = dir.join("lab");
+    ok(tool("escrow", &lab)
+        .args(["setup", "--authorities", "court,ministry,oversight"])
+        .args(["--threshold", "2", "--at", &rfc(T0 - 86_400)]));
+    for a in accounts {
+        ok(tool("messenger", &lab).args(["register", a, "--at", &rfc(T0 - 3_600)]));
+    }
+    lab
+}
+
+/// The relay and every client state open; the log verifies.
+fn everything_opens(lab: &Path, accounts: &[&str]) {
+    let relay = Relay::open(&lab.join("relay.sqlite")).unwrap();
+    for a in accounts {
+        assert!(relay.is_registered(a).unwrap());
+        let bytes = std::fs::read(lab.join("clients").join(format!("{a}.json"))).unwrap();
+        let c = Client::from_json(&bytes).unwrap();
+        assert_eq!(c.account(), *a);
+    }
+    auditor::verify_log(&Lab::new(lab)).unwrap();
+}
+
+/// Messages shown by `messenger read --json`: text → the relay ids it was shown under (a
+/// read killed after showing and before committing shows the same envelopes again: display is
+/// at-least-once, and the relay id tells a repeat from a duplicate).
+type Shown = BTreeMap<String, std::collections::BTreeSet<i64>>;
+
+fn add_shown(shown: &mut Shown, doc: &serde_json::Value) {
+    for m in doc["messages"].as_array().unwrap() {
+        shown
+            .entry(m["text"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(m["relay_id"].as_i64().unwrap());
+    }
+}
+
+/// One `messenger read --json`: what it showed, and how many envelopes it held and rejected.
+fn read_all(lab: &Path, account: &str, at: i64) -> (Shown, usize, usize) {
+    let out =
+        ok(tool("messenger", lab).args(["read", "--as", account, "--json", "--at", &rfc(at)]));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut got = Shown::new();
+    add_shown(&mut got, &doc);
+    (
+        got,
+        doc["held"].as_array().unwrap().len(),
+        doc["rejected"].as_array().unwrap().len(),
+    )
+}
+
+#[test]
+fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let accounts = ["alice", "bob"];
+    let lab = new_lab(tmp.path(), &accounts);
+    let mut rng = ChaCha20Rng::seed_from_u64(90);
+    let send = |text: &str, t: i64| {
+        let mut c = tool("messenger", &lab);
+        c.args([
+            "send",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--at",
+            &rfc(t),
+            text,
+        ]);
+        c
+    };
+    let typical = duration_of(&mut send("hello", T0));
+    let mut reported = vec!["hello".to_owned()];
+    let mut delivered = Shown::new();
+    let mut killed = 0;
+    let mut killed_reads = 0;
+    let mut t = T0;
+    for i in 0..60 {
+        // New chains: a new day every 15 messages, and bob's reply every 10.
+        t += if i % 15 == 14 { 86_400 } else { 60 };
+        if i % 10 == 9 {
+            let (got, _, rejected) = read_all(&lab, "bob", t);
+            assert_eq!(rejected, 0);
+            for (text, ids) in got {
+                delivered.entry(text).or_default().extend(ids);
+            }
+            ok(tool("messenger", &lab)
+                .args([
+                    "send",
+                    "--from",
+                    "bob",
+                    "--to",
+                    "alice",
+                    "--at",
+                    &rfc(t + 1),
+                ])
+                .arg(format!("reply {i}")));
+            ok(tool("messenger", &lab).args(["read", "--as", "alice", "--at", &rfc(t + 2)]));
+            t += 3;
+        }
+        if i % 3 == 1 {
+            // bob reads, killed at random: what a killed read decrypted comes back later.
+            let delay = typical.mul_f64(rng.next_u32() as f64 / u32::MAX as f64 * 1.5);
+            let mut c = tool("messenger", &lab);
+            c.args(["read", "--as", "bob", "--json", "--at", &rfc(t)]);
+            let (was_killed, out) = run_or_kill(&mut c, delay);
+            killed_reads += usize::from(was_killed);
+            assert!(was_killed || out.status.success(), "{out:?}");
+            // What the user saw, also from a run killed after it printed.
+            if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+                assert_eq!(doc["rejected"].as_array().unwrap().len(), 0, "{doc}");
+                add_shown(&mut delivered, &doc);
+            }
+            everything_opens(&lab, &accounts);
+        }
+        let text = format!("message {i}");
+        let delay = typical.mul_f64(rng.next_u32() as f64 / u32::MAX as f64 * 1.2);
+        let (was_killed, out) = run_or_kill(&mut send(&text, t), delay);
+        killed += usize::from(was_killed);
+        assert!(was_killed || out.status.success(), "{out:?}");
+        // Reported sent: the line was printed (also by a run killed just after).
+        if String::from_utf8_lossy(&out.stdout).contains("Sent #") {
+            reported.push(text);
+        }
+        everything_opens(&lab, &accounts);
+    }
+    assert!(
+        killed >= 5,
+        "only {killed} of 60 runs were killed: the delays are too long"
+    );
+    // One more command of alice's re-sends whatever a kill left in her outbox.
+    ok(tool("messenger", &lab).args(["read", "--as", "alice", "--at", &rfc(t + 5)]));
+    let (got, held, rejected) = read_all(&lab, "bob", t + 10);
+    for (text, ids) in got {
+        delivered.entry(text).or_default().extend(ids);
+    }
+    for text in &reported {
+        assert_eq!(
+            delivered.get(text).map(|ids| ids.len()),
+            Some(1),
+            "'{text}' reported sent, shown under {:?} ({killed_reads} reads killed)",
+            delivered.get(text)
+        );
+    }
+    assert!(
+        delivered.values().all(|ids| ids.len() == 1),
+        "a message in the relay twice: {delivered:?}"
+    );
+    assert_eq!((held, rejected), (0, 0), "held or rejected envelopes");
+}
+
+#[test]
+fn killing_submit_and_approve_never_releases_a_key_unlogged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = new_lab(tmp.path(), &[]);
+    let l = Lab::new(&lab);
+    let mut rng = ChaCha20Rng::seed_from_u64(91);
+    let warrant = tmp.path().join("w.json");
+    let now = T0 + 3 * 86_400;
+    ok(tool("auditor", &lab)
+        .args(["warrant", "new", "--reference", "W-1", "--target", "alice"])
+        .args(["--from", &rfc(T0 - 36_000), "--to", &rfc(T0 + 50_400)])
+        .args([
+            "--issuer",
+            "court",
+            "--justification",
+            "test",
+            "--at",
+            &rfc(now),
+        ])
+        .arg("--out")
+        .arg(&warrant));
+    let receipt = tmp.path().join("w.json.receipt.json");
+    let digest = {
+        let w = escrow::warrant::Warrant::from_json(&std::fs::read(&warrant).unwrap()).unwrap();
+        hex::encode(w.digest().unwrap())
+    };
+    let entries = |pred: &dyn Fn(&LogEntry) -> bool| -> usize {
+        let config = l.load_log_config().unwrap();
+        let store = l.open_log_read_only(&config).unwrap();
+        (0..store.size().unwrap())
+            .filter(|i| pred(&store.entry(*i).unwrap().entry))
+            .count()
+    };
+    let submit = || {
+        let mut c = tool("auditor", &lab);
+        c.args(["warrant", "submit", "--at", &rfc(now)])
+            .arg(&warrant);
+        c
+    };
+    let typical = {
+        // Timed on a copy, so that the lab's log sees only the runs below.
+        let copy = tmp.path().join("copy");
+        let _ = Command::new("cp").arg("-r").arg(&lab).arg(&copy).status();
+        let start = Instant::now();
+        let _ = tool("auditor", &copy)
+            .args(["warrant", "submit", "--at", &rfc(now)])
+            .arg(&warrant)
+            .arg("--out")
+            .arg(tmp.path().join("copy-receipt.json"))
+            .output();
+        start.elapsed()
+    };
+    let logged =
+        |e: &LogEntry| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest);
+    for _ in 0..25 {
+        let delay = typical.mul_f64(rng.next_u32() as f64 / u32::MAX as f64 * 1.2);
+        run_or_kill(&mut submit(), delay);
+        auditor::verify_log(&l).unwrap();
+        let n = entries(&logged);
+        assert!(n <= 1, "the warrant was logged {n} times");
+        if receipt.exists() {
+            assert_eq!(n, 1, "a receipt without its log entry");
+        }
+    }
+    ok(&mut submit());
+    assert_eq!(entries(&logged), 1);
+
+    for who in ["court", "ministry"] {
+        let approval = tmp.path().join(format!("w.json.{who}.approval.json"));
+        let approve = || {
+            let mut c = tool("escrow", &lab);
+            c.args(["approve", "--as", who, "--at", &rfc(now + 60)])
+                .arg("--warrant")
+                .arg(&warrant)
+                .arg("--receipt")
+                .arg(&receipt);
+            c
+        };
+        let released = |e: &LogEntry| {
+            matches!(e, LogEntry::KeyReleased { digest: d, authority, .. }
+                if *d == digest && authority == who)
+        };
+        let journal = lab.join("authorities").join(who).join("journal.sqlite");
+        let journaled = || -> usize {
+            if !journal.exists() {
+                return 0;
+            }
+            let conn = rusqlite::Connection::open(&journal).unwrap();
+            conn.query_row("SELECT count(*) FROM approvals", [], |r| r.get::<_, i64>(0))
+                .unwrap_or(0) as usize
+        };
+        let typical = Duration::from_millis(60);
+        for _ in 0..25 {
+            let delay = typical.mul_f64(rng.next_u32() as f64 / u32::MAX as f64 * 1.5);
+            run_or_kill(&mut approve(), delay);
+            auditor::verify_log(&l).unwrap();
+            let n = entries(&released);
+            assert!(n <= 1, "{who} released {n} times");
+            if approval.exists() || journaled() > 0 {
+                assert_eq!(n, 1, "{who}'s key release is not in the log");
+            }
+        }
+        ok(&mut approve());
+        assert_eq!(entries(&released), 1);
+        assert_eq!(journaled(), 1);
+    }
+}
+
+#[test]
+fn concurrent_appenders_lose_and_duplicate_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let accounts = ["alice", "bob", "carol"];
+    let lab = new_lab(tmp.path(), &accounts);
+    // Two submitters, 12 warrants each, at once.
+    let warrants: Vec<PathBuf> = (0..24)
+        .map(|i| {
+            let path = tmp.path().join(format!("w{i}.json"));
+            ok(tool("auditor", &lab)
+                .args(["warrant", "new", "--reference", &format!("W-{i}")])
+                .args([
+                    "--target",
+                    "alice",
+                    "--issuer",
+                    "court",
+                    "--justification",
+                    "t",
+                ])
+                .args(["--from", &rfc(T0 - 36_000), "--to", &rfc(T0)])
+                .args(["--at", &rfc(T0 + 86_400)])
+                .arg("--out")
+                .arg(&path));
+            path
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for half in warrants.chunks(12) {
+            let lab = &lab;
+            s.spawn(move || {
+                for w in half {
+                    ok(tool("auditor", lab)
+                        .args(["warrant", "submit", "--at", &rfc(T0 + 86_400)])
+                        .arg(w));
+                }
+            });
+        }
+        // Three senders to bob at once, alice from two processes.
+        for (from, tag) in [("alice", "a1"), ("alice", "a2"), ("carol", "c")] {
+            let lab = &lab;
+            s.spawn(move || {
+                for i in 0..10 {
+                    ok(tool("messenger", lab)
+                        .args(["send", "--from", from, "--to", "bob", "--at", &rfc(T0 + i)])
+                        .arg(format!("{tag}-{i}")));
+                }
+            });
+        }
+    });
+    let report = auditor::verify_log(&Lab::new(&lab)).unwrap();
+    assert_eq!(report.stats.entries.get("warrant-logged"), Some(&24));
+    everything_opens(&lab, &accounts);
+    let (got, held, rejected) = read_all(&lab, "bob", T0 + 600);
+    assert_eq!(got.len(), 30, "{got:?}");
+    assert!(got.values().all(|ids| ids.len() == 1), "{got:?}");
+    assert_eq!((held, rejected), (0, 0));
+}
