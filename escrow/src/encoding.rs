@@ -72,22 +72,46 @@ pub fn g2_from_hex(field: &'static str, s: &str) -> Result<G2Affine> {
     g2_from_bytes(field, &hex_array::<96>(field, s)?)
 }
 
-/// Validates a compressed G1 point (curve, subgroup, not identity).
+/// Why a compressed point is refused, checked in this order: the encoding and the curve
+/// equation, the identity, the prime-order subgroup.
+const OFF_CURVE: &str = "not a point of the curve";
+const IDENTITY: &str = "the identity point";
+const OUTSIDE: &str = "not in the prime-order subgroup";
+
+/// Validates a compressed G1 point (curve, not identity, subgroup).
 pub fn g1_from_bytes(field: &'static str, bytes: &[u8; 48]) -> Result<G1Affine> {
-    let p: Option<G1Affine> = G1Affine::from_compressed(bytes).into();
-    match p {
-        Some(p) if !bool::from(p.is_identity()) => Ok(p),
-        _ => Err(Error::InvalidPoint { field, group: "G1" }),
+    let bad = |reason| Error::InvalidPoint {
+        field,
+        group: "G1",
+        reason,
+    };
+    let p: Option<G1Affine> = G1Affine::from_compressed_unchecked(bytes).into();
+    let p = p.ok_or_else(|| bad(OFF_CURVE))?;
+    if bool::from(p.is_identity()) {
+        return Err(bad(IDENTITY));
     }
+    if !bool::from(p.is_torsion_free()) {
+        return Err(bad(OUTSIDE));
+    }
+    Ok(p)
 }
 
-/// Validates a compressed G2 point (curve, subgroup, not identity).
+/// Validates a compressed G2 point (curve, not identity, subgroup).
 pub fn g2_from_bytes(field: &'static str, bytes: &[u8; 96]) -> Result<G2Affine> {
-    let p: Option<G2Affine> = G2Affine::from_compressed(bytes).into();
-    match p {
-        Some(p) if !bool::from(p.is_identity()) => Ok(p),
-        _ => Err(Error::InvalidPoint { field, group: "G2" }),
+    let bad = |reason| Error::InvalidPoint {
+        field,
+        group: "G2",
+        reason,
+    };
+    let p: Option<G2Affine> = G2Affine::from_compressed_unchecked(bytes).into();
+    let p = p.ok_or_else(|| bad(OFF_CURVE))?;
+    if bool::from(p.is_identity()) {
+        return Err(bad(IDENTITY));
     }
+    if !bool::from(p.is_torsion_free()) {
+        return Err(bad(OUTSIDE));
+    }
+    Ok(p)
 }
 
 /// Lowercase hex of a G1 point.

@@ -82,14 +82,14 @@ pub enum Error {
     },
     /// A point field does not decode to a valid group element (on the curve, in the prime-order
     /// subgroup, and not the identity where the identity is meaningless).
-    #[error(
-        "{field}: not a valid {group} point (off curve, outside the subgroup, or the identity)"
-    )]
+    #[error("{field}: not a valid {group} point ({reason})")]
     InvalidPoint {
         /// The field.
         field: &'static str,
-        /// "G1" or "G2".
+        /// "G1", "G2" or "P-256".
         group: &'static str,
+        /// What is wrong: not on the curve, not in the prime-order subgroup, the identity.
+        reason: &'static str,
     },
     /// A secret scalar is zero or not below the group order.
     #[error("{field}: not a valid non-zero scalar")]
@@ -184,6 +184,14 @@ pub enum Error {
     /// A rotation breaks one of the rules of [`crate::rotate`].
     #[error("rotation refused: {0}")]
     Rotation(String),
+    /// A share file holds another authority's share.
+    #[error("holds the share of '{found}', not of '{expected}'")]
+    ShareOfAnother {
+        /// The authority named in the file.
+        found: String,
+        /// The authority whose file it is.
+        expected: String,
+    },
     /// The lab holds no generation with this number.
     #[error("generation {generation} does not exist in this lab (it holds {known})")]
     UnknownGeneration {
@@ -301,6 +309,14 @@ pub enum LabError {
         path: std::path::PathBuf,
         /// The operating system's error.
         error: std::io::Error,
+    },
+    /// A file the tools read is a symbolic link, or not a regular file.
+    #[error("{path}: {what}; refusing to read it")]
+    NotAFile {
+        /// The path.
+        path: std::path::PathBuf,
+        /// "is a symbolic link", "is a directory", …
+        what: &'static str,
     },
     /// A file is larger than any valid file of its kind.
     #[error("{path}: file too large ({size} bytes, at most {max})")]

@@ -60,3 +60,33 @@ pub fn identity_key_unchecked(identity: ScopeIdentity, point: G2Affine) -> Ident
 pub fn replace_share_value(share: &KeyShare, value: [u8; 96]) -> Result<KeyShare> {
     share.with_share_bytes(value)
 }
+
+/// A compressed G1 encoding of a point on the curve but outside the prime-order subgroup (the
+/// first such x = 1, 2, …), for tests of the decoders' subgroup check.
+pub fn g1_not_in_subgroup() -> [u8; 48] {
+    for x in 1u64.. {
+        let mut bytes = [0u8; 48];
+        bytes[40..].copy_from_slice(&x.to_be_bytes());
+        bytes[0] |= 0x80;
+        let p: Option<blsttc::G1Affine> =
+            blsttc::G1Affine::from_compressed_unchecked(&bytes).into();
+        if p.is_some_and(|p| !bool::from(p.is_torsion_free())) {
+            return bytes;
+        }
+    }
+    unreachable!("half of all x are on the curve, nearly all outside the subgroup")
+}
+
+/// A compressed G2 encoding of a point on the curve but outside the prime-order subgroup.
+pub fn g2_not_in_subgroup() -> [u8; 96] {
+    for x in 1u64.. {
+        let mut bytes = [0u8; 96];
+        bytes[88..].copy_from_slice(&x.to_be_bytes());
+        bytes[0] |= 0x80;
+        let p: Option<G2Affine> = G2Affine::from_compressed_unchecked(&bytes).into();
+        if p.is_some_and(|p| !bool::from(p.is_torsion_free())) {
+            return bytes;
+        }
+    }
+    unreachable!("half of all x are on the curve, nearly all outside the subgroup")
+}

@@ -137,6 +137,7 @@ impl PreparedIdentity {
             return Err(Error::InvalidPoint {
                 field: "master public key",
                 group: "G1",
+                reason: "the identity point",
             });
         }
         let r = SecretScalar(h3(sigma, msg));

@@ -255,7 +255,18 @@ impl Lab {
         }
         let path = self.share_path_of(authority, params.generation());
         let bytes = self.decode_share(&path, Zeroizing::new(read_limited(&path, MAX_FILE_LEN)?))?;
-        AuthorityShare::from_json(&bytes, params).map_err(|e| invalid(&path, e))
+        let share = AuthorityShare::from_json(&bytes, params).map_err(|e| invalid(&path, e))?;
+        // A valid share of another authority in this one's file is not this one's share.
+        if share.authority() != authority {
+            return Err(invalid(
+                &path,
+                Error::ShareOfAnother {
+                    found: share.authority().to_owned(),
+                    expected: authority.to_owned(),
+                },
+            ));
+        }
+        Ok(share)
     }
 
     /// Refuses if the lab already holds a generation (parameters or an authorities folder).
@@ -654,9 +665,29 @@ pub fn create_dir_all_private(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads a whole file, refusing files larger than `max` bytes.
+/// Reads a whole file, refusing files larger than `max` bytes, symbolic links and anything
+/// but a regular file (a FIFO would block, a device never end).
 pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(io(path))?;
+    let not_a_file = |what| LabError::NotAFile {
+        path: path.to_owned(),
+        what,
+    };
+    let meta = fs::symlink_metadata(path).map_err(io(path))?;
+    if meta.file_type().is_symlink() {
+        return Err(not_a_file("is a symbolic link").into());
+    }
+    if meta.is_dir() {
+        return Err(not_a_file("is a directory").into());
+    }
+    if !meta.is_file() {
+        return Err(not_a_file("is not a regular file").into());
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        // Never follow a final symbolic link, never block on a FIFO swapped in after the check.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io(path))?;
     let size = file.metadata().map_err(io(path))?.len();
     if size > max {
         return Err(LabError::TooLarge {

@@ -850,11 +850,25 @@ fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
         p.push(format!(".{authority}.approval.json"));
         p.into()
     });
+    // An existing file at --out is replaced only by the same approval (a re-run); anything
+    // else is refused before the approval is made, so nothing is released or logged.
+    let digest = warrant.digest()?;
+    if out.symlink_metadata().is_ok() {
+        let same = escrow::lab::read_limited(&out, 1 << 20)
+            .ok()
+            .and_then(|b| escrow::approval::Approval::from_json(&b).ok())
+            .is_some_and(|a| a.digest == digest && a.authority == authority);
+        if !same {
+            anyhow::bail!(
+                "{}: already exists and is not {authority}'s approval of this warrant; choose another --out",
+                out.display()
+            );
+        }
+    }
     // Rules 1-7 are checked before anything is written (escrow::authority::approve).
     let approved = escrow::authority::approve(lab, authority, &warrant, &receipt, at)?;
     escrow::lab::write_atomic(&out, &approved.bytes, 0o600)?;
     let (approval, new) = (&approved.approval, approved.new);
-    let digest = approval.digest;
     let mut o = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({

@@ -172,6 +172,7 @@ impl KeyShare {
         let share = SignatureShare::from_bytes(bytes).map_err(|_| Error::InvalidPoint {
             field: "share",
             group: "G2",
+            reason: "refused by blsttc",
         })?;
         Ok(Self {
             authority: f.authority,
@@ -200,6 +201,7 @@ impl KeyShare {
         let sig = SignatureShare::from_bytes(*share).map_err(|_| Error::InvalidPoint {
             field: "share",
             group: "G2",
+            reason: "refused by blsttc",
         })?;
         Ok(Self {
             authority: authority.to_owned(),

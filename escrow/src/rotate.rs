@@ -69,6 +69,10 @@ impl RotateRequest {
     }
 }
 
+fn show(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
 fn refuse(reason: String) -> Error {
     Error::Rotation(reason)
 }
@@ -108,7 +112,8 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     let f = from.unix_timestamp();
     if f % len_i != 0 {
         return Err(refuse(format!(
-            "the new generation must start on an epoch boundary (a multiple of {len} s); {from} is not"
+            "the new generation must start on an epoch boundary (a multiple of {len} s); {} is not",
+            show(from)
         )));
     }
     if f < next_boundary {
@@ -118,8 +123,9 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     }
     if let Some(start) = newest.valid_from().filter(|s| *s >= from) {
         return Err(refuse(format!(
-            "the new generation must start after generation {} does ({start})",
-            newest.generation()
+            "the new generation must start after generation {} does ({})",
+            newest.generation(),
+            show(start)
         )));
     }
     // A gap already in the past (the newest generation expired) cannot be helped.
@@ -128,8 +134,10 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
         .filter(|e| *e < from && e.unix_timestamp() >= next_boundary)
     {
         return Err(refuse(format!(
-            "generation {} ends at {end}: a start at {from} would leave epochs without a generation",
-            newest.generation()
+            "generation {} ends at {}: a start at {} would leave epochs without a generation",
+            newest.generation(),
+            show(end),
+            show(from)
         )));
     }
     let period = match (req.valid_days, newest.valid_from(), newest.valid_until()) {

@@ -375,3 +375,52 @@ fn unwrap_requires_the_derived_sigma() {
     assert!(matches!(unwrap(&wrap, &id_key), Err(Error::Decryption)));
     assert!(escrow::verify_wrap(&params, &id, &key, &wrap).is_err());
 }
+
+/// Each way a point can be wrong has its own reason: not on the curve, the identity, outside
+/// the prime-order subgroup (G1 and G2).
+#[test]
+fn invalid_points_are_refused_with_their_reason() {
+    use escrow::encoding::{g1_from_bytes, g2_from_bytes};
+    let mut off1 = [0u8; 48];
+    off1[0] = 0x80;
+    off1[47] = 0xff;
+    let mut id1 = [0u8; 48];
+    id1[0] = 0xc0;
+    let mut id2 = [0u8; 96];
+    id2[0] = 0xc0;
+    let reason = |e: Error| match e {
+        Error::InvalidPoint { reason, .. } => reason,
+        other => panic!("{other}"),
+    };
+    let mut cases: Vec<(&str, &str)> = Vec::new();
+    for (bytes, want) in [
+        (
+            escrow::hazmat::g1_not_in_subgroup(),
+            "not in the prime-order subgroup",
+        ),
+        (id1, "the identity point"),
+    ] {
+        cases.push((reason(g1_from_bytes("p", &bytes).unwrap_err()), want));
+    }
+    for (bytes, want) in [
+        (
+            escrow::hazmat::g2_not_in_subgroup(),
+            "not in the prime-order subgroup",
+        ),
+        (id2, "the identity point"),
+    ] {
+        cases.push((reason(g2_from_bytes("p", &bytes).unwrap_err()), want));
+    }
+    // An x whose curve equation has no solution (found by search, kept if it is off curve).
+    let off = (0u8..=255)
+        .map(|b| {
+            let mut x = off1;
+            x[46] = b;
+            x
+        })
+        .find(|x| g1_from_bytes("p", x).is_err_and(|e| reason(e) == "not a point of the curve"));
+    assert!(off.is_some(), "no off-curve x among 256 tries");
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+}

@@ -96,6 +96,7 @@ pub fn public_from_hex(s: &str) -> Result<PublicKey> {
     PublicKey::from_sec1_bytes(&bytes).map_err(|_| Error::InvalidPoint {
         field: "transport_key",
         group: "P-256",
+        reason: "not a point of the curve",
     })
 }
 
