@@ -250,8 +250,9 @@ pub fn retire(
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
     let signer = lab.log_signer()?;
     let mut store = lab.open_log(&config)?;
-    lab.destroy_share(authority, params.generation())?;
+    // Destroyed under the log's write lock: no seal or refresh can write the share back.
     let new = store.with_write_lock(|store| {
+        lab.destroy_share(authority, params.generation())?;
         let done = |e: &LogEntry| {
             matches!(e, LogEntry::GenerationRetired { realm, generation, authority: a, .. }
                 if realm == params.realm() && *generation == params.generation() && a == authority)

@@ -46,6 +46,10 @@ pub struct Lab {
     prompt: Option<fn(&Path) -> Result<Passphrase>>,
 }
 
+/// One share file to replace ([`Lab::replace_shares`]): the authority, the bytes read from
+/// its file earlier, and the new bytes.
+pub type ShareReplacement = (String, Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>);
+
 /// What a sealed share file holds (`content` of [`crate::sealed`]).
 pub const SHARE_CONTENT: &str = "authority-share";
 
@@ -77,6 +81,14 @@ impl Lab {
     pub fn with_prompt(mut self, prompt: fn(&Path) -> Result<Passphrase>) -> Self {
         self.prompt = Some(prompt);
         self
+    }
+
+    /// Another lab folder with the same passphrase settings (`escrow reshare --out`).
+    pub fn at(&self, root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            ..self.clone()
+        }
     }
 
     /// Whether share files written are sealed.
@@ -368,6 +380,63 @@ impl Lab {
         })
     }
 
+    /// Replaces share files of the generation `params`, holding the log's write lock so that
+    /// no retirement, refresh or seal runs in between: each `(authority, read, new)` is
+    /// written only if the file still holds exactly the bytes `read` earlier and the
+    /// authority has not retired the generation since (a destroyed share is never written
+    /// back). The old file's bytes are overwritten with zeros once the new one is in place
+    /// (a sealed share leaves no plain copy behind). `then` runs last, under the same lock.
+    pub fn replace_shares(
+        &self,
+        params: &PublicParams,
+        files: &[ShareReplacement],
+        then: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        self.with_rotation_lock(|_| {
+            let config = self.load_log_config()?;
+            let retired = crate::authority::retired_by(self, params, &config)?;
+            let mut staged = Vec::new();
+            for (authority, read, _) in files {
+                if retired.contains(authority) {
+                    return Err(Error::Retired {
+                        authority: authority.clone(),
+                        generation: params.generation(),
+                    });
+                }
+                let path = self.share_path_of(authority, params.generation());
+                let now = Zeroizing::new(read_limited(&path, MAX_FILE_LEN)?);
+                if now.as_slice() != read.as_slice() {
+                    return Err(LabError::Io {
+                        path,
+                        error: std::io::Error::other(
+                            "changed while this command ran; nothing was written, run it again",
+                        ),
+                    }
+                    .into());
+                }
+            }
+            for (authority, _, new) in files {
+                let path = self.share_path_of(authority, params.generation());
+                let tmp = path.with_extension("json.new");
+                write_atomic(&tmp, new, 0o600)?;
+                staged.push((tmp, path));
+            }
+            for (tmp, path) in &staged {
+                let old = OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(path)
+                    .map_err(io(path))?;
+                fs::rename(tmp, path).map_err(io(path))?;
+                wipe(old, path)?;
+                if let Some(dir) = path.parent() {
+                    sync_dir(dir)?;
+                }
+            }
+            then()
+        })
+    }
+
     /// Whether a rotation was interrupted (a hidden `generations/.<G>` folder remains).
     pub fn rotation_pending(&self) -> bool {
         self.pending_rotations().is_ok_and(|p| !p.is_empty())
@@ -388,6 +457,10 @@ impl Lab {
         for entry in fs::read_dir(&dir).map_err(io(&dir))? {
             let entry = entry.map_err(io(&dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            // Only real folders (never a symbolic link to elsewhere, never a stray file).
+            if !entry.file_type().map_err(io(&dir))?.is_dir() {
+                continue;
+            }
             if let Some(g) = name
                 .strip_prefix('.')
                 .and_then(|n| n.parse::<u32>().ok().filter(|g| g.to_string() == n))
@@ -402,7 +475,8 @@ impl Lab {
     /// (`store` inside [`Lab::with_rotation_lock`]), crash-safely:
     ///
     /// 1. the hidden folder `generations/.<G>/` is created (it must not exist);
-    /// 2. every share is written into it (`shares/<name>.json`, 0600), then the parameters;
+    /// 2. every share file (encoded by [`Lab::encode_share`]) is written into it
+    ///    (`shares/<name>.json`, 0600), then the parameters;
     /// 3. `generation-created` is appended to the log — the point of no return;
     /// 4. the shares move to `authorities/<name>/share-<G>.json` and the folder is renamed to
     ///    `generations/<G>/`: the generation exists.
@@ -415,7 +489,7 @@ impl Lab {
         &self,
         store: &mut LogStore,
         params: &PublicParams,
-        shares: &[AuthorityShare],
+        shares: &[(String, Zeroizing<Vec<u8>>)],
     ) -> Result<()> {
         let g = params.generation();
         let final_dir = self.generations_dir().join(g.to_string());
@@ -438,13 +512,9 @@ impl Lab {
         let staged = (|| -> Result<()> {
             let dir = pending.join("shares");
             create_dir_all_private(&dir)?;
-            for s in shares {
-                crate::identity::check_name("authority", s.authority())?;
-                write_atomic(
-                    &dir.join(format!("{}.json", s.authority())),
-                    &self.encode_share(s)?,
-                    0o600,
-                )?;
+            for (authority, bytes) in shares {
+                crate::identity::check_name("authority", authority)?;
+                write_atomic(&dir.join(format!("{authority}.json")), bytes, 0o600)?;
             }
             write_atomic(&pending.join("params.json"), &params.to_json()?, 0o644)?;
             sync_dir(&self.generations_dir())?;
@@ -749,6 +819,20 @@ fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir))?;
+    Ok(())
+}
+
+/// Overwrites an open (already replaced or unlinked) file's bytes with zeros and syncs it.
+fn wipe(mut f: File, path: &Path) -> Result<()> {
+    let len = f.metadata().map_err(io(path))?.len();
+    let zeros = [0u8; 65_536];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        f.write_all(&zeros[..n]).map_err(io(path))?;
+        left -= n as u64;
+    }
+    f.sync_all().map_err(io(path))?;
     Ok(())
 }
 

@@ -214,7 +214,8 @@ fn reshare(
     if k < 2 {
         anyhow::bail!("--threshold 1 would give every new authority the master secret");
     }
-    let new_lab = Lab::new(out);
+    check_sealing(lab, &params)?;
+    let new_lab = lab.at(out);
     new_lab.check_empty_for_setup()?;
     let quorum = from
         .iter()
@@ -247,6 +248,15 @@ fn load_generation(lab: &Lab, g: Option<u32>) -> escrow::Result<PublicParams> {
 
 fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
     let params = load_generation(lab, generation)?;
+    check_sealing(lab, &params)?;
+    let read = params
+        .authorities()
+        .iter()
+        .map(|a| {
+            let path = lab.share_path_of(&a.name, params.generation());
+            escrow::lab::read_limited(&path, escrow::lab::MAX_FILE_LEN).map(zeroize::Zeroizing::new)
+        })
+        .collect::<escrow::Result<Vec<_>>>()?;
     let shares = params
         .authorities()
         .iter()
@@ -254,25 +264,20 @@ fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
         .collect::<escrow::Result<Vec<_>>>()?;
     let (fresh, new_shares) =
         escrow::dkg::refresh::refresh_all(&params, &shares, &mut rand_core::OsRng)?;
-    // Every new file is written before any old one is replaced; the shares first, the
-    // parameters (which say which shares are valid) last.
-    let staged: Vec<(std::path::PathBuf, std::path::PathBuf)> = new_shares
+    // Under the log's lock, only if no share changed and no authority retired meanwhile:
+    // every new share file, then the parameters (which say which shares are valid).
+    let files = new_shares
         .iter()
-        .map(|s| -> Result<_> {
-            let path = lab.share_path_of(s.authority(), s.generation());
-            let tmp = path.with_extension("json.refresh");
-            escrow::lab::write_atomic(&tmp, &lab.encode_share(s)?, 0o600)?;
-            Ok((tmp, path))
-        })
-        .collect::<Result<_>>()?;
-    for (tmp, path) in &staged {
-        std::fs::rename(tmp, path)?;
-    }
-    escrow::lab::write_atomic(
-        &lab.params_path_of(fresh.generation()),
-        &fresh.to_json()?,
-        0o644,
-    )?;
+        .zip(read)
+        .map(|(s, old)| Ok((s.authority().to_owned(), old, lab.encode_share(s)?)))
+        .collect::<escrow::Result<Vec<_>>>()?;
+    lab.replace_shares(&params, &files, || {
+        escrow::lab::write_atomic(
+            &lab.params_path_of(fresh.generation()),
+            &fresh.to_json()?,
+            0o644,
+        )
+    })?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({"version": 1, "refreshed": new_shares.len(),
@@ -305,15 +310,42 @@ fn seal(lab: &Lab, authority: &str, generation: Option<u32>) -> Result<()> {
     if escrow::sealed::is_sealed(&bytes) {
         anyhow::bail!("{}: already sealed", path.display());
     }
-    // Loads and checks the plain share, then replaces the file with its sealed form.
+    // Loads and checks the plain share, seals it (Argon2id, outside the lock), then replaces
+    // the file under the log's lock if nothing changed it meanwhile (a retirement, say).
     let share = lab.load_share(&params, authority)?;
-    escrow::lab::write_atomic(&path, &lab.encode_share(&share)?, 0o600)?;
+    let sealed = lab.encode_share(&share)?;
+    lab.replace_shares(
+        &params,
+        &[(authority.to_owned(), zeroize::Zeroizing::new(bytes), sealed)],
+        || Ok(()),
+    )?;
     writeln!(
         std::io::stdout().lock(),
         "{authority}'s share of generation {} is sealed: {} (Argon2id + AES-256-GCM).",
         params.generation(),
         path.display()
     )?;
+    Ok(())
+}
+
+/// A command that writes shares refuses to write them plain into a lab whose shares are
+/// sealed (a prompt opened them, but no passphrase was given to seal the new ones).
+fn check_sealing(lab: &Lab, params: &PublicParams) -> Result<()> {
+    if lab.seals() {
+        return Ok(());
+    }
+    let any_sealed = params.authorities().iter().any(|a| {
+        escrow::lab::read_limited(
+            &lab.share_path_of(&a.name, params.generation()),
+            escrow::lab::MAX_FILE_LEN,
+        )
+        .is_ok_and(|b| escrow::sealed::is_sealed(&b))
+    });
+    if any_sealed {
+        anyhow::bail!(
+            "this generation's shares are sealed: pass --passphrase-env VAR or --passphrase-prompt so that the new shares are sealed too"
+        );
+    }
     Ok(())
 }
 
@@ -344,6 +376,7 @@ fn rotate(lab: &Lab, args: &cli::RotateArgs, json: bool) -> Result<()> {
     req.authorities = args.authorities.clone();
     req.threshold = args.threshold;
     req.dkg = args.dkg;
+    check_sealing(lab, &lab.load_params()?)?;
     let params = escrow::rotate::rotate(lab, &req, &mut rand_core::OsRng)?;
     let mut out = std::io::stdout().lock();
     if json {

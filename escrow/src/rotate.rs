@@ -10,7 +10,9 @@
 //!
 //! Rules, each refused with [`Error::Rotation`] before anything is written (docs/protocol.md
 //! §2.4):
-//! * "now" is the later of the request's time and the log's newest entry;
+//! * "now" is the later of the request's time and the log's newest entry (also the new
+//!   generation's creation time);
+//! * the start is at most a year after now;
 //! * the new generation starts at an epoch boundary strictly after now's epoch, so no chain
 //!   already begun changes generation;
 //! * it starts after the newest generation's start (otherwise it would replace it entirely)
@@ -69,6 +71,9 @@ impl RotateRequest {
     }
 }
 
+/// How far ahead a rotation may schedule its start (366 days).
+const MAX_LEAD_SECS: i64 = 366 * 86_400;
+
 fn show(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
@@ -119,6 +124,12 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     if f < next_boundary {
         return Err(refuse(format!(
             "the new generation must start after the current epoch (at or after Unix time {next_boundary}): chains already begun keep their generation"
+        )));
+    }
+    if f > now.unix_timestamp().saturating_add(MAX_LEAD_SECS) {
+        return Err(refuse(format!(
+            "{} is more than a year ahead: a start that far out would block every rotation before it",
+            show(from)
         )));
     }
     if let Some(start) = newest.valid_from().filter(|s| *s >= from) {
@@ -190,7 +201,7 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
         threshold,
         epoch_length: len,
         policy: newest.policy(),
-        created_at: req.at,
+        created_at: now,
         valid_from: Some(from),
         valid_until: until,
     })
@@ -203,15 +214,33 @@ pub fn rotate<R: RngCore + CryptoRng>(
     req: &RotateRequest,
     rng: &mut R,
 ) -> Result<PublicParams> {
+    // Planned, generated and encoded (Argon2id for sealed shares) without the lock, so that
+    // a long DKG holds up no other command; re-planned under the lock, where any difference
+    // (another rotation ran meanwhile) refuses.
+    let config = lab.load_log_config()?;
+    let setup = plan(lab, &lab.open_log(&config)?, req)?;
+    let (params, shares) = if req.dkg {
+        let (params, shares, _, _) = crate::dkg::run_all(&setup, rng)?;
+        (params, shares)
+    } else {
+        dealer_setup(&setup, rng)?
+    };
+    let encoded = shares
+        .iter()
+        .map(|s| Ok((s.authority().to_owned(), lab.encode_share(s)?)))
+        .collect::<Result<Vec<_>>>()?;
     lab.with_rotation_lock(|store| {
-        let setup = plan(lab, store, req)?;
-        let (params, shares) = if req.dkg {
-            let (params, shares, _, _) = crate::dkg::run_all(&setup, rng)?;
-            (params, shares)
-        } else {
-            dealer_setup(&setup, rng)?
-        };
-        lab.install_generation(store, &params, &shares)?;
+        let again = plan(lab, store, req)?;
+        if (again.generation, again.valid_from, again.valid_until, &again.authorities)
+            != (setup.generation, setup.valid_from, setup.valid_until, &setup.authorities)
+            || again.threshold != setup.threshold
+        {
+            return Err(refuse(
+                "another rotation ran while this one was being prepared; nothing was written, run it again"
+                    .into(),
+            ));
+        }
+        lab.install_generation(store, &params, &encoded)?;
         Ok(params)
     })
 }

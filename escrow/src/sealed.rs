@@ -33,16 +33,17 @@ use crate::error::{Error, Result};
 
 /// The `kind` of a sealed file.
 pub const KIND: &str = "escrow-lab/sealed";
-/// Largest memory cost a reader accepts (1 GiB).
-pub const MAX_M_KIB: u32 = 1 << 20;
+/// Largest memory cost a reader accepts (256 MiB: four times what writers use, so that a
+/// crafted file cannot make a reader allocate gigabytes).
+pub const MAX_M_KIB: u32 = 1 << 18;
 /// Smallest memory cost a reader accepts (8 MiB).
 pub const MIN_M_KIB: u32 = 8 * 1024;
 /// Most passes a reader accepts.
-pub const MAX_T: u32 = 16;
+pub const MAX_T: u32 = 8;
 /// Most lanes a reader accepts.
-pub const MAX_P: u32 = 16;
-/// Largest plaintext sealed (client states are the largest secrets, a few MiB at most).
-pub const MAX_PLAINTEXT: usize = 64 << 20;
+pub const MAX_P: u32 = 8;
+/// Largest plaintext sealed (client states are the largest secrets).
+pub const MAX_PLAINTEXT: usize = 96 << 20;
 
 /// Argon2id cost parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,18 +161,15 @@ impl SealKey {
         })
     }
 
-    /// Seals `plaintext` (what it is: `content`) with a fresh random nonce.
-    pub fn seal<R: RngCore + CryptoRng>(
-        &self,
-        content: &str,
-        plaintext: &[u8],
-        rng: &mut R,
-    ) -> Result<Vec<u8>> {
+    /// Seals `plaintext` (what it is: `content`) with a fresh nonce from the operating
+    /// system's generator (never a caller's: a seeded generator would repeat nonces under one
+    /// key across processes).
+    pub fn seal(&self, content: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(Error::Sealed("the secret is too large to seal".into()));
         }
         let mut nonce = [0u8; 12];
-        rng.fill_bytes(&mut nonce);
+        rand_core::OsRng.fill_bytes(&mut nonce);
         let aad = aad(content, &self.params, &self.salt, &nonce);
         let ciphertext = Aes256Gcm::new(self.key.as_ref().into())
             .encrypt(
@@ -254,7 +252,7 @@ pub fn seal<R: RngCore + CryptoRng>(
     plaintext: &[u8],
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    SealKey::new(passphrase, KdfParams::DEFAULT, rng)?.seal(content, plaintext, rng)
+    SealKey::new(passphrase, KdfParams::DEFAULT, rng)?.seal(content, plaintext)
 }
 
 /// Lowercase hex only: one encoding per value, so no bit of the file can change without
@@ -275,13 +273,22 @@ fn fixed<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N]> {
         .map_err(|_| Error::Sealed(format!("{what} must be {N} bytes")))
 }
 
-/// Opens a sealed file holding `content`; returns the plaintext and the key (to seal the next
-/// version of the same file without deriving again).
-pub fn open(
-    passphrase: &Passphrase,
-    content: &str,
-    bytes: &[u8],
-) -> Result<(Zeroizing<Vec<u8>>, SealKey)> {
+/// A sealed file's header and ciphertext, every check but the passphrase's done.
+struct Parsed {
+    params: KdfParams,
+    salt: [u8; 16],
+    nonce: [u8; 12],
+    ciphertext: Vec<u8>,
+}
+
+/// Checks a sealed file holding `content` without deriving its key (the parser that
+/// [`open`] runs first; fuzzed on its own, since Argon2id would dominate every run). Returns
+/// the KDF parameters it names.
+pub fn check_format(content: &str, bytes: &[u8]) -> Result<KdfParams> {
+    parse(content, bytes).map(|p| p.params)
+}
+
+fn parse(content: &str, bytes: &[u8]) -> Result<Parsed> {
     let f: SealedFile = from_json("sealed file", bytes)?;
     if f.kind != KIND {
         return Err(Error::WrongKind {
@@ -313,16 +320,65 @@ pub fn open(
     if ciphertext.len() < 16 || ciphertext.len() > MAX_PLAINTEXT + 16 {
         return Err(Error::Sealed("ciphertext length out of range".into()));
     }
-    let key = derive_key(passphrase, &salt, &params)?;
-    let aad = aad(content, &params, &salt, &nonce);
-    let plaintext = Aes256Gcm::new(key.as_ref().into())
-        .decrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: &ciphertext,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| Error::WrongPassphrase)?;
-    Ok((Zeroizing::new(plaintext), SealKey { key, salt, params }))
+    Ok(Parsed {
+        params,
+        salt,
+        nonce,
+        ciphertext,
+    })
+}
+
+/// Opens a sealed file holding `content`; returns the plaintext and the key (to seal the next
+/// version of the same file without deriving again).
+pub fn open(
+    passphrase: &Passphrase,
+    content: &str,
+    bytes: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, SealKey)> {
+    let Parsed {
+        params,
+        salt,
+        nonce,
+        ciphertext,
+    } = parse(content, bytes)?;
+    let key = SealKey {
+        key: derive_key(passphrase, &salt, &params)?,
+        salt,
+        params,
+    };
+    let plaintext = key.decrypt(content, &nonce, &ciphertext)?;
+    Ok((plaintext, key))
+}
+
+impl SealKey {
+    /// Opens a file this key sealed (same salt and parameters: the next version of a state
+    /// file) without deriving again; any other file is refused.
+    pub fn open(&self, content: &str, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let p = parse(content, bytes)?;
+        if p.salt != self.salt || p.params != self.params {
+            return Err(Error::Sealed(
+                "the file was sealed under another key since it was opened".into(),
+            ));
+        }
+        self.decrypt(content, &p.nonce, &p.ciphertext)
+    }
+
+    fn decrypt(
+        &self,
+        content: &str,
+        nonce: &[u8; 12],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let aad = aad(content, &self.params, &self.salt, nonce);
+        Aes256Gcm::new(self.key.as_ref().into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| Error::WrongPassphrase)
+    }
 }

@@ -839,7 +839,7 @@ fn sealed_shares_need_their_passphrase() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("is sealed with a passphrase"));
+    assert!(stderr_line(&out).contains("shares are sealed: pass --passphrase-env VAR"));
     assert_eq!(snapshot(&lab), snap);
     let out = escrow(&lab)
         .env("SHARE_PASS", "wrong")

@@ -410,3 +410,31 @@ fn the_monitor_refuses_a_generation_announced_twice() {
         "{err}"
     );
 }
+
+/// A symbolic link or a stray file named like a pending rotation is not a rotation: recovery
+/// leaves it, and whatever it points to, alone.
+#[test]
+fn recovery_never_follows_a_link_or_trips_on_a_file() {
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let tmp = tempfile::tempdir().unwrap();
+    let (lab, _) = new_lab(tmp.path(), None, &mut rng);
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(outside.join("shares")).unwrap();
+    std::fs::write(outside.join("shares/victim.json"), b"keep me").unwrap();
+    std::fs::create_dir_all(lab.generations_dir()).unwrap();
+    std::os::unix::fs::symlink(&outside, lab.generations_dir().join(".5")).unwrap();
+    std::fs::write(lab.generations_dir().join(".6"), b"stray").unwrap();
+    assert!(!lab.rotation_pending());
+    rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
+    assert_eq!(
+        std::fs::read(outside.join("shares/victim.json")).unwrap(),
+        b"keep me"
+    );
+    // A start more than a year ahead is refused.
+    let mut far = RotateRequest::new(t(T0 + 3_600));
+    far.valid_from = Some(t(T0 + 400 * DAY));
+    assert!(matches!(
+        rotate(&lab, &far, &mut rng),
+        Err(Error::Rotation(_))
+    ));
+}

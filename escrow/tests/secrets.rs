@@ -91,7 +91,7 @@ fn a_sealed_file_opens_with_its_passphrase_only() {
     let (plain, key) = sealed::open(&pass("correct horse"), "authority-share", &bytes).unwrap();
     assert_eq!(&plain[..], b"secret");
     // The key seals the next version of the file without deriving again; fresh nonce.
-    let again = key.seal("authority-share", b"secret 2", &mut rng).unwrap();
+    let again = key.seal("authority-share", b"secret 2").unwrap();
     assert_ne!(again, bytes);
     let (plain, _) = sealed::open(&pass("correct horse"), "authority-share", &again).unwrap();
     assert_eq!(&plain[..], b"secret 2");
@@ -119,7 +119,7 @@ fn a_sealed_file_opens_with_its_passphrase_only() {
 fn costly_or_weak_parameters_are_refused_before_any_work() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let key = SealKey::new(&pass("p"), FAST, &mut rng).unwrap();
-    let text = String::from_utf8(key.seal("x", b"y", &mut rng).unwrap()).unwrap();
+    let text = String::from_utf8(key.seal("x", b"y").unwrap()).unwrap();
     for (from, to) in [
         ("\"m_kib\": 8192", "\"m_kib\": 4294967295"),
         ("\"m_kib\": 8192", "\"m_kib\": 1024"),
@@ -152,7 +152,7 @@ proptest! {
     fn any_one_bit_tamper_is_refused(seed in any::<u64>(), bit in any::<prop::sample::Index>()) {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let key = SealKey::new(&pass("p"), FAST, &mut rng).unwrap();
-        let mut bytes = key.seal("x", b"the secret share", &mut rng).unwrap();
+        let mut bytes = key.seal("x", b"the secret share").unwrap();
         let i = bit.index(bytes.len() * 8);
         bytes[i / 8] ^= 1 << (i % 8);
         prop_assert!(sealed::open(&pass("p"), "x", &bytes).is_err());
@@ -220,4 +220,67 @@ fn debug_never_shows_a_secret() {
             assert!(!shown.contains(f), "{what} shows a secret: {shown}");
         }
     }
+}
+
+/// Sealing replaces the plain share under the log's lock: the plain bytes are overwritten
+/// (a second name for the old file shows zeros), and a share retired in between is never
+/// written back.
+#[test]
+fn sealing_wipes_the_plain_share_and_never_resurrects_a_retired_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let names: Vec<String> = ["court", "ministry", "oversight"]
+        .map(str::to_owned)
+        .to_vec();
+    let req = SetupRequest::new(names.clone(), 2, OffsetDateTime::UNIX_EPOCH);
+    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
+    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
+    let plain_lab = escrow::lab::Lab::new(tmp.path().join("lab"));
+    plain_lab.write_setup(&params, &shares, &log).unwrap();
+    let lab = plain_lab.clone().with_passphrase(pass("p"));
+
+    // court: sealed; the old inode, seen through a hard link, holds zeros only.
+    let path = lab.share_path("court");
+    let link = tmp.path().join("court.link");
+    std::fs::hard_link(&path, &link).unwrap();
+    let read = zeroize::Zeroizing::new(std::fs::read(&path).unwrap());
+    let share = lab.load_share(&params, "court").unwrap();
+    let sealed_bytes = lab.encode_share(&share).unwrap();
+    lab.replace_shares(&params, &[("court".into(), read, sealed_bytes)], || Ok(()))
+        .unwrap();
+    assert!(sealed::is_sealed(&std::fs::read(&path).unwrap()));
+    let old = std::fs::read(&link).unwrap();
+    assert!(!old.is_empty() && old.iter().all(|b| *b == 0));
+    lab.load_share(&params, "court").unwrap();
+
+    // ministry: read, then retired by another command, then the seal tries to write.
+    let read = zeroize::Zeroizing::new(std::fs::read(lab.share_path("ministry")).unwrap());
+    let share = lab.load_share(&params, "ministry").unwrap();
+    let sealed_bytes = lab.encode_share(&share).unwrap();
+    escrow::authority::retire(&lab, "ministry", Some(1), OffsetDateTime::UNIX_EPOCH).unwrap();
+    let err = lab
+        .replace_shares(&params, &[("ministry".into(), read, sealed_bytes)], || {
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Retired { .. }), "{err}");
+    assert!(!lab.share_path("ministry").exists());
+
+    // oversight: changed on disk after it was read: refused, nothing written.
+    let read = zeroize::Zeroizing::new(std::fs::read(lab.share_path("oversight")).unwrap());
+    let share = lab.load_share(&params, "oversight").unwrap();
+    let sealed_bytes = lab.encode_share(&share).unwrap();
+    let mut changed = read.to_vec();
+    changed.push(b'\n');
+    std::fs::write(lab.share_path("oversight"), &changed).unwrap();
+    let err = lab
+        .replace_shares(&params, &[("oversight".into(), read, sealed_bytes)], || {
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("changed while this command ran"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(lab.share_path("oversight")).unwrap(), changed);
 }

@@ -114,10 +114,30 @@ pub struct Client {
 pub struct Received {
     /// The relay's row id.
     pub relay_id: i64,
+    /// SHA-256 (hex) of the envelope as the relay stored it: an entry answers only for that
+    /// very envelope (a relay restored from a backup may reuse ids).
+    pub digest: String,
     /// Sender.
     pub from: String,
-    /// The text.
+    /// The text, base64 (compact whatever its characters).
     pub text: String,
+}
+
+impl Received {
+    /// SHA-256 (hex) of a relay body.
+    pub fn digest_of(body: &str) -> String {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(body.as_bytes()))
+    }
+
+    /// The text.
+    pub fn text(&self) -> Result<String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.text)
+            .map_err(|_| bad("inbox text is not base64"))?;
+        String::from_utf8(bytes).map_err(|_| bad("inbox text is not UTF-8"))
+    }
 }
 
 /// An envelope saved with the state that advanced past it, until a later command sees the
@@ -253,12 +273,27 @@ impl Client {
     }
 
     /// Keeps a message delivered by a read whose relay transaction has not committed.
-    pub fn push_inbox(&mut self, relay_id: i64, from: &str, text: &str) {
+    pub fn push_inbox(&mut self, relay_id: i64, body: &str, from: &str, text: &str) {
+        use base64::Engine as _;
         self.inbox.push(Received {
             relay_id,
+            digest: Received::digest_of(body),
             from: from.to_owned(),
-            text: text.to_owned(),
+            text: base64::engine::general_purpose::STANDARD.encode(text),
         });
+    }
+
+    /// The relay ids and stored bodies of the envelopes held here.
+    pub fn held_bodies(&self) -> Vec<(i64, String)> {
+        self.held
+            .iter()
+            .map(|i| (i.relay_id, i.body.clone()))
+            .collect()
+    }
+
+    /// Drops held envelopes with these relay ids (answered from the inbox instead).
+    pub fn forget_held(&mut self, ids: &BTreeSet<i64>) {
+        self.held.retain(|i| !ids.contains(&i.relay_id));
     }
 
     /// Encrypts `text` to `to` at `now_unix`; `bundle` is called only when no session exists.
@@ -347,7 +382,10 @@ impl Client {
         rng: &mut R,
     ) -> Vec<(i64, Outcome)> {
         let mut queue: Vec<Incoming> = std::mem::take(&mut self.held);
-        queue.extend(batch);
+        // An envelope both held here and handed over again (a read that failed after saving
+        // its state) is processed once.
+        let held: BTreeSet<i64> = queue.iter().map(|i| i.relay_id).collect();
+        queue.extend(batch.into_iter().filter(|i| !held.contains(&i.relay_id)));
         let mut outcomes: BTreeMap<i64, Outcome> = BTreeMap::new();
         let order: Vec<i64> = queue.iter().map(|i| i.relay_id).collect();
         let mut senders: BTreeMap<i64, String> = BTreeMap::new();
@@ -872,6 +910,7 @@ impl Client {
         }
         for r in &j.inbox {
             check_account(&r.from)?;
+            r.text()?;
         }
         let inbox = j.inbox;
         Ok(Self {

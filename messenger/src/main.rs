@@ -23,8 +23,17 @@ use time::format_description::well_known::Rfc3339;
 
 use cli::{Cli, Command};
 
+/// Fault injection for the crash tests: a process whose `ESCROW_LAB_FAULT` names this point
+/// aborts there, as a SIGKILL would (the points sit in the windows between writing the
+/// client state and committing the relay, which random kills rarely hit).
+fn fault(point: &str) {
+    if std::env::var_os("ESCROW_LAB_FAULT").is_some_and(|v| v == point) {
+        std::process::abort();
+    }
+}
+
 /// Largest client state file read.
-const MAX_STATE_LEN: u64 = 64 << 20;
+const MAX_STATE_LEN: u64 = 192 << 20;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -64,6 +73,8 @@ struct Paths {
     passphrase: Option<Passphrase>,
     /// The key of the sealed state loaded (each save reuses it with a fresh nonce).
     key: RefCell<Option<SealKey>>,
+    /// The bytes of the state file this process last wrote.
+    last_saved: RefCell<Option<zeroize::Zeroizing<Vec<u8>>>>,
 }
 
 impl Paths {
@@ -100,22 +111,24 @@ impl Paths {
         }
         let mut bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_STATE_LEN)?);
         if escrow::sealed::is_sealed(&bytes) {
-            let asked;
-            let passphrase = match &self.passphrase {
-                Some(p) => p,
-                None if std::io::stdin().is_terminal() => {
-                    asked = Passphrase::new(rpassword::prompt_password(format!(
-                        "Passphrase for {}: ",
-                        path.display()
-                    ))?)?;
-                    &asked
+            // The key of a state this process opened before opens the next version of it.
+            let cached = self
+                .key
+                .borrow()
+                .as_ref()
+                .and_then(|k| k.open(STATE_CONTENT, &bytes).ok());
+            bytes = match cached {
+                Some(plain) => plain,
+                None => {
+                    let Some(passphrase) = &self.passphrase else {
+                        return Err(escrow::Error::PassphraseRequired { path }.into());
+                    };
+                    let (plain, key) = escrow::sealed::open(passphrase, STATE_CONTENT, &bytes)
+                        .with_context(|| path.display().to_string())?;
+                    *self.key.borrow_mut() = Some(key);
+                    plain
                 }
-                None => return Err(escrow::Error::PassphraseRequired { path }.into()),
             };
-            let (plain, key) = escrow::sealed::open(passphrase, STATE_CONTENT, &bytes)
-                .with_context(|| path.display().to_string())?;
-            bytes = plain;
-            *self.key.borrow_mut() = Some(key);
         }
         let client = Client::from_json(&bytes).with_context(|| path.display().to_string())?;
         if client.account() != account {
@@ -139,10 +152,12 @@ impl Paths {
                 *key = Some(SealKey::new(p, KdfParams::DEFAULT, &mut OsRng)?);
             }
         }
-        match key.as_ref() {
-            Some(k) => write_atomic(&path, &k.seal(STATE_CONTENT, &plain, &mut OsRng)?, 0o600)?,
-            None => write_atomic(&path, &plain, 0o600)?,
-        }
+        let bytes = match key.as_ref() {
+            Some(k) => zeroize::Zeroizing::new(k.seal(STATE_CONTENT, &plain)?),
+            None => plain,
+        };
+        write_atomic(&path, &bytes, 0o600)?;
+        *self.last_saved.borrow_mut() = Some(bytes);
         Ok(())
     }
 
@@ -154,15 +169,29 @@ impl Paths {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let passphrase = match (&cli.passphrase_env, cli.passphrase_prompt) {
+    // The account whose state the command reads: asked for before any relay lock is taken,
+    // so that a prompt never holds up other users.
+    let account = match &cli.command {
+        Command::Register { account, .. } | Command::Read { account, .. } => Some(account),
+        Command::Send { from, .. } => Some(from),
+        Command::Intercept { .. } => None,
+    };
+    let state = account.map(|a| cli.lab.join("clients").join(format!("{a}.json")));
+    let sealed = state
+        .as_ref()
+        .and_then(|p| read_limited(p, MAX_STATE_LEN).ok())
+        .is_some_and(|b| escrow::sealed::is_sealed(&b));
+    let prompt = cli.passphrase_prompt || (sealed && std::io::stdin().is_terminal());
+    let passphrase = match (&cli.passphrase_env, prompt) {
         (Some(var), _) => Some(escrow::sealed::passphrase_from_env(var)?),
-        (None, true) => {
+        (None, true) if account.is_some() => {
             if !std::io::stdin().is_terminal() {
                 bail!("--passphrase-prompt needs a terminal; use --passphrase-env VAR");
             }
             let first =
                 zeroize::Zeroizing::new(rpassword::prompt_password("Client-state passphrase: ")?);
-            if matches!(cli.command, Command::Register { .. }) {
+            // A passphrase that will seal a state for the first time is typed twice.
+            if !sealed {
                 let again = zeroize::Zeroizing::new(rpassword::prompt_password("Again: ")?);
                 if *first != *again {
                     bail!("the two passphrases differ");
@@ -170,12 +199,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Some(Passphrase::new(first.to_string())?)
         }
-        (None, false) => None,
+        _ => None,
     };
     let paths = Paths {
         lab: Lab::new(&cli.lab),
         passphrase,
         key: RefCell::new(None),
+        last_saved: RefCell::new(None),
     };
     match cli.command {
         Command::Register { account, at } => register(&paths, &account, at.as_deref()),
@@ -254,7 +284,31 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     let now = parse_time("--at", at)?;
     let text = read_text(text)?;
     let mut escrow = paths.escrow()?;
+    // Everything that could refuse the message is checked before a prekey is taken.
+    if from == to {
+        bail!("cannot send to yourself");
+    }
+    if text.len() > MAX_TEXT_LEN {
+        bail!("message text too large (at most {MAX_TEXT_LEN} bytes)");
+    }
+    escrow
+        .generations()
+        .require_for_epoch(escrow.epoch_at(now.unix_timestamp())?)?;
     let mut relay = paths.open_relay()?;
+    // A first message takes one of the recipient's one-time prekeys: that is committed on its
+    // own first, so that no later rollback can hand the same prekey to another sender (a crash
+    // after this only wastes the prekey).
+    let bundle = {
+        let tx = relay.transaction()?;
+        let client = paths.load_client(from, "sender")?;
+        if client.has_session(to) || !Relay::registered_in(&tx, to)? {
+            None
+        } else {
+            let b = Relay::take_bundle(&tx, to)?;
+            tx.commit()?;
+            Some(b)
+        }
+    };
     // The relay's write lock is held from before the client state is read until after it is
     // written: concurrent commands of one client are serialized (no message key reused).
     let tx = relay.transaction()?;
@@ -271,7 +325,10 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
         &text,
         now.unix_timestamp(),
         &mut escrow,
-        &mut |acct| Relay::take_bundle(&tx, acct),
+        &mut |acct| match bundle.clone() {
+            Some(b) => Ok(b),
+            None => Relay::take_bundle(&tx, acct),
+        },
         &mut OsRng,
     )?;
     let id = Relay::enqueue(&tx, &env, now.unix_timestamp())?;
@@ -279,6 +336,7 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     // saved with the state is re-sent by the next command (`resend_pending`), never lost.
     client.push_outbox(&env, now.unix_timestamp())?;
     paths.save_client(&client)?;
+    fault("send-saved");
     tx.commit()?;
     let chain = if env.start.is_some() {
         format!(
@@ -324,28 +382,32 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
     let batch = Relay::queued(&tx, account)?;
     let times: std::collections::BTreeMap<i64, i64> =
         batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
-    // Envelopes a killed `read` decrypted (keys consumed, state saved) but the relay never
-    // marked: answered from the inbox saved with the state, not decrypted again.
-    let inbox: std::collections::BTreeMap<i64, messenger::client::Received> = client
-        .take_inbox()
-        .into_iter()
-        .map(|r| (r.relay_id, r))
-        .collect();
-    let (again, batch): (Vec<_>, Vec<_>) = batch
-        .into_iter()
-        .partition(|i| inbox.contains_key(&i.relay_id));
-    let mut outcomes: Vec<(i64, Outcome)> = again
+    // Envelopes a failed or killed `read` decrypted (keys consumed, state saved) but the relay
+    // never marked: answered from the inbox saved with the state, not decrypted again — only
+    // for the very envelope (same id, same stored bytes) still queued or held for this account.
+    let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
+    for r in client.take_inbox() {
+        let Some((status, recipient, body)) = Relay::status(&tx, r.relay_id)? else {
+            continue;
+        };
+        if (status == "queued" || status == "held")
+            && recipient == account
+            && messenger::client::Received::digest_of(&body) == r.digest
+        {
+            let text = r.text()?;
+            outcomes.push((r.relay_id, Outcome::Delivered { from: r.from, text }));
+        }
+    }
+    let answered: std::collections::BTreeSet<i64> = outcomes.iter().map(|(id, _)| *id).collect();
+    client.forget_held(&answered);
+    let bodies: std::collections::BTreeMap<i64, String> = batch
         .iter()
-        .filter_map(|i| inbox.get(&i.relay_id))
-        .map(|r| {
-            (
-                r.relay_id,
-                Outcome::Delivered {
-                    from: r.from.clone(),
-                    text: r.text.clone(),
-                },
-            )
-        })
+        .map(|i| (i.relay_id, i.body.clone()))
+        .chain(client.held_bodies())
+        .collect();
+    let batch: Vec<_> = batch
+        .into_iter()
+        .filter(|i| !answered.contains(&i.relay_id))
         .collect();
     outcomes.extend(client.receive(
         batch,
@@ -356,14 +418,14 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
     ));
     for (id, o) in &outcomes {
         Relay::mark(&tx, *id, o)?;
-        if let Outcome::Delivered { from, text } = o {
-            client.push_inbox(*id, from, text);
+        if let (Outcome::Delivered { from, text }, Some(body)) = (o, bodies.get(id)) {
+            client.push_inbox(*id, body, from, text);
         }
     }
     paths.save_client(&client)?;
     // Shown before the relay commits: a `read` killed in between shows these again (from the
     // inbox, same relay ids), one killed before showing them loses nothing — at-least-once.
-    let mut out = std::io::stdout().lock();
+    let mut out: Vec<u8> = Vec::new();
     let time_of = |id: &i64| {
         times
             .get(id)
@@ -389,14 +451,10 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
             "messages": messages, "held": held, "rejected": rejected,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        out.flush()?;
-        tx.commit()?;
-        return Ok(());
-    }
-    if outcomes.is_empty() {
+    } else if outcomes.is_empty() {
         writeln!(out, "No new messages for {account}.")?;
     }
-    for (id, o) in &outcomes {
+    for (id, o) in outcomes.iter().filter(|_| !json) {
         match o {
             Outcome::Delivered { from, text } => {
                 writeln!(out, "{}  {from} → {account}: {text}", time_of(id))?
@@ -412,7 +470,22 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
             )?,
         }
     }
-    out.flush()?;
+    fault("read-saved");
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()?;
+    fault("read-shown");
+    tx.commit()?;
+    // The inbox kept the plaintexts for a crash before the commit; now the state is saved
+    // once more without them — under the relay's lock again, and only if no other command of
+    // this client has written the state since.
+    let saved = paths.last_saved.borrow().clone();
+    let tx = relay.transaction()?;
+    let now_on_disk = read_limited(&paths.client(account), MAX_STATE_LEN).ok();
+    if saved.is_some() && now_on_disk.as_deref() == saved.as_deref().map(|v| v.as_slice()) {
+        client.take_inbox();
+        paths.save_client(&client)?;
+    }
     tx.commit()?;
     Ok(())
 }

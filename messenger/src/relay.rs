@@ -245,6 +245,17 @@ impl Relay {
         Ok(tx.last_insert_rowid())
     }
 
+    /// The status, recipient and stored body of envelope `id`, if the relay holds it.
+    pub fn status(conn: &Connection, id: i64) -> Result<Option<(String, String, String)>> {
+        Ok(conn
+            .query_row(
+                "SELECT status, recipient, body FROM envelopes WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
     /// Whether the relay holds an envelope of `env`'s sender, chain and number.
     pub fn contains(conn: &Connection, env: &Envelope) -> Result<bool> {
         let found: Option<i64> = conn
