@@ -236,6 +236,11 @@ pub fn retire(
     generation: Option<u32>,
     at: OffsetDateTime,
 ) -> Result<Retirement> {
+    // An interrupted refresh or seal is finished (or its staged copies destroyed) first, so
+    // that no copy of this share outlives the retirement.
+    if lab.rotation_pending() {
+        lab.recover_rotation()?;
+    }
     let params = match generation {
         Some(g) => lab.load_generation(g)?,
         None => lab.load_params()?,

@@ -46,6 +46,23 @@ pub struct Lab {
     prompt: Option<fn(&Path) -> Result<Passphrase>>,
 }
 
+/// The record of a share replacement in progress ([`Lab::replace_shares`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Replacement {
+    version: u64,
+    generation: u32,
+    authorities: Vec<String>,
+    params: bool,
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 /// One share file to replace ([`Lab::replace_shares`]): the authority, the bytes read from
 /// its file earlier, and the new bytes.
 pub type ShareReplacement = (String, Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>);
@@ -380,30 +397,40 @@ impl Lab {
         })
     }
 
-    /// Replaces share files of the generation `params`, holding the log's write lock so that
-    /// no retirement, refresh or seal runs in between: each `(authority, read, new)` is
-    /// written only if the file still holds exactly the bytes `read` earlier and the
-    /// authority has not retired the generation since (a destroyed share is never written
-    /// back). The old file's bytes are overwritten with zeros once the new one is in place
-    /// (a sealed share leaves no plain copy behind). `then` runs last, under the same lock.
+    /// Replaces share files of the generation `params` (and, for a refresh, its parameters
+    /// with `new_params`), holding the log's write lock so that no retirement, refresh or seal
+    /// runs in between. Each `(authority, read, new)` is written only if the file still holds
+    /// exactly the bytes `read` earlier and the authority has not retired the generation since
+    /// (a destroyed share is never written back). Crash-safe and all-or-nothing:
+    ///
+    /// 1. every new file is staged beside its target (`…json.new`);
+    /// 2. the record `<lab>/.replace-<G>.json` naming the files is written — the point of no
+    ///    return;
+    /// 3. each old share moves aside (`…json.old`), each new one into place, the parameters
+    ///    last; the old shares are destroyed (overwritten, removed); the record is removed.
+    ///
+    /// A crash before 2 leaves staged files that recovery destroys; after 2, recovery
+    /// ([`Lab::recover_rotation`], run by every `escrow` command) finishes step 3. A failure
+    /// before 2 destroys what it staged. Nothing ever leaves a share copy that retirement
+    /// would miss.
     pub fn replace_shares(
         &self,
         params: &PublicParams,
         files: &[ShareReplacement],
-        then: impl FnOnce() -> Result<()>,
+        new_params: Option<&PublicParams>,
     ) -> Result<()> {
         self.with_rotation_lock(|_| {
+            let g = params.generation();
             let config = self.load_log_config()?;
             let retired = crate::authority::retired_by(self, params, &config)?;
-            let mut staged = Vec::new();
             for (authority, read, _) in files {
                 if retired.contains(authority) {
                     return Err(Error::Retired {
                         authority: authority.clone(),
-                        generation: params.generation(),
+                        generation: g,
                     });
                 }
-                let path = self.share_path_of(authority, params.generation());
+                let path = self.share_path_of(authority, g);
                 let now = Zeroizing::new(read_limited(&path, MAX_FILE_LEN)?);
                 if now.as_slice() != read.as_slice() {
                     return Err(LabError::Io {
@@ -415,31 +442,147 @@ impl Lab {
                     .into());
                 }
             }
-            for (authority, _, new) in files {
-                let path = self.share_path_of(authority, params.generation());
-                let tmp = path.with_extension("json.new");
-                write_atomic(&tmp, new, 0o600)?;
-                staged.push((tmp, path));
-            }
-            for (tmp, path) in &staged {
-                let old = OpenOptions::new()
-                    .write(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(path)
-                    .map_err(io(path))?;
-                fs::rename(tmp, path).map_err(io(path))?;
-                wipe(old, path)?;
-                if let Some(dir) = path.parent() {
-                    sync_dir(dir)?;
+            let record = Replacement {
+                version: 1,
+                generation: g,
+                authorities: files.iter().map(|(a, _, _)| a.clone()).collect(),
+                params: new_params.is_some(),
+            };
+            let staged = (|| -> Result<()> {
+                for (authority, _, new) in files {
+                    let path = self.share_path_of(authority, g);
+                    write_atomic(&with_suffix(&path, ".new"), new, 0o600)?;
                 }
+                if let Some(p) = new_params {
+                    write_atomic(
+                        &with_suffix(&self.params_path_of(g), ".new"),
+                        &p.to_json()?,
+                        0o644,
+                    )?;
+                }
+                let json = serde_json::to_vec(&record).map_err(|_| Error::Internal("record"))?;
+                write_atomic(&self.replacement_path(g), &json, 0o600)
+            })();
+            if let Err(e) = staged {
+                let _ = self.discard_strays();
+                return Err(e);
             }
-            then()
+            self.finish_replacement(&record)
         })
     }
 
-    /// Whether a rotation was interrupted (a hidden `generations/.<G>` folder remains).
+    fn replacement_path(&self, generation: u32) -> PathBuf {
+        self.root.join(format!(".replace-{generation}.json"))
+    }
+
+    /// Step 3 of [`Lab::replace_shares`] (idempotent: a recovery may repeat it).
+    fn finish_replacement(&self, r: &Replacement) -> Result<()> {
+        let g = r.generation;
+        let mut moves: Vec<PathBuf> = r
+            .authorities
+            .iter()
+            .map(|a| {
+                crate::identity::check_name("authority", a)?;
+                Ok(self.share_path_of(a, g))
+            })
+            .collect::<Result<_>>()?;
+        if r.params {
+            moves.push(self.params_path_of(g));
+        }
+        for path in &moves {
+            let new = with_suffix(path, ".new");
+            if new.symlink_metadata().is_err() {
+                continue;
+            }
+            let old = with_suffix(path, ".old");
+            if path.symlink_metadata().is_ok() && old.symlink_metadata().is_err() {
+                fs::rename(path, &old).map_err(io(&old))?;
+            }
+            fs::rename(&new, path).map_err(io(path))?;
+            if let Some(dir) = path.parent() {
+                sync_dir(dir)?;
+            }
+        }
+        for path in &moves {
+            destroy_file(&with_suffix(path, ".old"))?;
+        }
+        destroy_file(&self.replacement_path(g))?;
+        sync_dir(&self.root)
+    }
+
+    /// Finishes every recorded replacement, then destroys staged `…json.new` and `…json.old`
+    /// share and parameter files no record names (a crash before the record was written).
+    fn recover_replacements(&self) -> Result<()> {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Ok(());
+        };
+        for entry in entries {
+            let entry = entry.map_err(io(&self.root))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".replace-") && name.ends_with(".json") {
+                let bytes = read_limited(&entry.path(), MAX_FILE_LEN)?;
+                let r: Replacement = serde_json::from_slice(&bytes).map_err(|e| {
+                    invalid(
+                        &entry.path(),
+                        Error::Json {
+                            what: "replacement record",
+                            error: e,
+                        },
+                    )
+                })?;
+                self.finish_replacement(&r)?;
+            }
+        }
+        self.discard_strays()
+    }
+
+    /// Destroys staged share and parameter files (`…json.new`, `…json.old`).
+    fn discard_strays(&self) -> Result<()> {
+        let mut dirs = vec![self.root.clone()];
+        for parent in [self.authorities_dir(), self.generations_dir()] {
+            if let Ok(rd) = fs::read_dir(&parent) {
+                for e in rd.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        dirs.push(e.path());
+                    }
+                }
+            }
+        }
+        for dir in dirs {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".json.new") || name.ends_with(".json.old") {
+                    destroy_file(&e.path())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a replacement or its leftovers remain (see [`Lab::replace_shares`]).
+    fn replacement_pending(&self) -> bool {
+        fs::read_dir(&self.root).is_ok_and(|rd| {
+            rd.flatten().any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(".replace-")
+            })
+        }) || fs::read_dir(self.authorities_dir()).is_ok_and(|rd| {
+            rd.flatten().any(|d| {
+                fs::read_dir(d.path()).is_ok_and(|files| {
+                    files.flatten().any(|f| {
+                        let n = f.file_name().to_string_lossy().into_owned();
+                        n.ends_with(".json.new") || n.ends_with(".json.old")
+                    })
+                })
+            })
+        })
+    }
+
+    /// Whether a rotation or a share replacement was interrupted (a hidden
+    /// `generations/.<G>` folder, a `.replace-<G>.json` record or staged share files remain).
     pub fn rotation_pending(&self) -> bool {
-        self.pending_rotations().is_ok_and(|p| !p.is_empty())
+        self.pending_rotations().is_ok_and(|p| !p.is_empty()) || self.replacement_pending()
     }
 
     /// Completes or undoes an interrupted rotation under the log's write lock.
@@ -582,6 +725,7 @@ impl Lab {
     /// Completes each pending rotation the log announced (same master key) and undoes the
     /// others (see [`Lab::install_generation`]); `store` holds the write lock.
     fn recover_rotation_in(&self, store: &LogStore) -> Result<()> {
+        self.recover_replacements()?;
         for (g, pending) in self.pending_rotations()? {
             let params = load_params_file(&pending.join("params.json")).ok();
             let mut logged = false;
@@ -819,20 +963,6 @@ fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir))?;
-    Ok(())
-}
-
-/// Overwrites an open (already replaced or unlinked) file's bytes with zeros and syncs it.
-fn wipe(mut f: File, path: &Path) -> Result<()> {
-    let len = f.metadata().map_err(io(path))?.len();
-    let zeros = [0u8; 65_536];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        f.write_all(&zeros[..n]).map_err(io(path))?;
-        left -= n as u64;
-    }
-    f.sync_all().map_err(io(path))?;
     Ok(())
 }
 

@@ -214,7 +214,7 @@ fn reshare(
     if k < 2 {
         anyhow::bail!("--threshold 1 would give every new authority the master secret");
     }
-    check_sealing(lab, &params)?;
+    check_sealing(lab)?;
     let new_lab = lab.at(out);
     new_lab.check_empty_for_setup()?;
     let quorum = from
@@ -248,7 +248,7 @@ fn load_generation(lab: &Lab, g: Option<u32>) -> escrow::Result<PublicParams> {
 
 fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
     let params = load_generation(lab, generation)?;
-    check_sealing(lab, &params)?;
+    check_sealing(lab)?;
     let read = params
         .authorities()
         .iter()
@@ -271,13 +271,7 @@ fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
         .zip(read)
         .map(|(s, old)| Ok((s.authority().to_owned(), old, lab.encode_share(s)?)))
         .collect::<escrow::Result<Vec<_>>>()?;
-    lab.replace_shares(&params, &files, || {
-        escrow::lab::write_atomic(
-            &lab.params_path_of(fresh.generation()),
-            &fresh.to_json()?,
-            0o644,
-        )
-    })?;
+    lab.replace_shares(&params, &files, Some(&fresh))?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({"version": 1, "refreshed": new_shares.len(),
@@ -317,7 +311,7 @@ fn seal(lab: &Lab, authority: &str, generation: Option<u32>) -> Result<()> {
     lab.replace_shares(
         &params,
         &[(authority.to_owned(), zeroize::Zeroizing::new(bytes), sealed)],
-        || Ok(()),
+        None,
     )?;
     writeln!(
         std::io::stdout().lock(),
@@ -328,18 +322,21 @@ fn seal(lab: &Lab, authority: &str, generation: Option<u32>) -> Result<()> {
     Ok(())
 }
 
-/// A command that writes shares refuses to write them plain into a lab whose shares are
-/// sealed (a prompt opened them, but no passphrase was given to seal the new ones).
-fn check_sealing(lab: &Lab, params: &PublicParams) -> Result<()> {
+/// A command that writes shares refuses to write them plain into a lab with sealed shares
+/// (of any generation: a prompt opened them, but no passphrase was given to seal new ones).
+fn check_sealing(lab: &Lab) -> Result<()> {
     if lab.seals() {
         return Ok(());
     }
-    let any_sealed = params.authorities().iter().any(|a| {
-        escrow::lab::read_limited(
-            &lab.share_path_of(&a.name, params.generation()),
-            escrow::lab::MAX_FILE_LEN,
-        )
-        .is_ok_and(|b| escrow::sealed::is_sealed(&b))
+    let generations = lab.load_generations()?;
+    let any_sealed = generations.iter().any(|p| {
+        p.authorities().iter().any(|a| {
+            escrow::lab::read_limited(
+                &lab.share_path_of(&a.name, p.generation()),
+                escrow::lab::MAX_FILE_LEN,
+            )
+            .is_ok_and(|b| escrow::sealed::is_sealed(&b))
+        })
     });
     if any_sealed {
         anyhow::bail!(
@@ -376,7 +373,7 @@ fn rotate(lab: &Lab, args: &cli::RotateArgs, json: bool) -> Result<()> {
     req.authorities = args.authorities.clone();
     req.threshold = args.threshold;
     req.dkg = args.dkg;
-    check_sealing(lab, &lab.load_params()?)?;
+    check_sealing(lab)?;
     let params = escrow::rotate::rotate(lab, &req, &mut rand_core::OsRng)?;
     let mut out = std::io::stdout().lock();
     if json {

@@ -233,7 +233,7 @@ pub fn rotate<R: RngCore + CryptoRng>(
         let again = plan(lab, store, req)?;
         if (again.generation, again.valid_from, again.valid_until, &again.authorities)
             != (setup.generation, setup.valid_from, setup.valid_until, &setup.authorities)
-            || again.threshold != setup.threshold
+            || (again.threshold, again.created_at) != (setup.threshold, setup.created_at)
         {
             return Err(refuse(
                 "another rotation ran while this one was being prepared; nothing was written, run it again"

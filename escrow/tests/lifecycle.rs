@@ -72,3 +72,68 @@ fn refresh_needs_every_share_in_order() {
     shares.pop();
     assert!(refresh_all(&params, &shares, &mut rng).is_err());
 }
+
+/// A refresh interrupted after its record was written is finished by the next command; one
+/// interrupted before it is undone (staged copies destroyed); retirement leaves no staged copy.
+#[test]
+fn an_interrupted_refresh_is_finished_or_undone() {
+    use escrow::lab::Lab;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let names: Vec<String> = ["court", "ministry", "oversight"]
+        .map(str::to_owned)
+        .to_vec();
+    let req = SetupRequest::new(names.clone(), 2, OffsetDateTime::UNIX_EPOCH);
+    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
+    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
+    let lab = Lab::new(tmp.path().join("lab"));
+    lab.write_setup(&params, &shares, &log).unwrap();
+    let (fresh, new_shares) = refresh_all(&params, &shares, &mut rng).unwrap();
+    let stage = |with_record: bool| {
+        for s in &new_shares {
+            let p = lab.share_path(s.authority());
+            let mut n = p.into_os_string();
+            n.push(".new");
+            std::fs::write(n, export_share_json(s).unwrap()).unwrap();
+        }
+        let mut n = lab.params_path().into_os_string();
+        n.push(".new");
+        std::fs::write(n, fresh.to_json().unwrap()).unwrap();
+        if with_record {
+            std::fs::write(
+                tmp.path().join("lab/.replace-1.json"),
+                br#"{"version":1,"generation":1,"authorities":["court","ministry","oversight"],"params":true}"#,
+            )
+            .unwrap();
+        }
+    };
+    // Before the record: undone, the old generation intact, no copy left.
+    stage(false);
+    assert!(lab.rotation_pending());
+    lab.recover_rotation().unwrap();
+    assert!(!lab.rotation_pending());
+    let p = lab.load_params().unwrap();
+    assert_eq!(p.commitment(), params.commitment());
+    lab.load_share(&p, "court").unwrap();
+    // After the record: finished, the new shares and parameters in place, nothing left over.
+    stage(true);
+    lab.recover_rotation().unwrap();
+    assert!(!lab.rotation_pending());
+    let p = lab.load_params().unwrap();
+    assert_eq!(p.commitment(), fresh.commitment());
+    for a in &names {
+        lab.load_share(&p, a).unwrap();
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("lab/authorities/court"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new") || n.ends_with(".old"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Staged copies present when an authority retires are destroyed with its share.
+    stage(false);
+    escrow::authority::retire(&lab, "court", Some(1), OffsetDateTime::UNIX_EPOCH).unwrap();
+    let mut staged = lab.share_path("court").into_os_string();
+    staged.push(".new");
+    assert!(!std::path::Path::new(&staged).exists());
+}

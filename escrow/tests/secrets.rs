@@ -246,7 +246,7 @@ fn sealing_wipes_the_plain_share_and_never_resurrects_a_retired_one() {
     let read = zeroize::Zeroizing::new(std::fs::read(&path).unwrap());
     let share = lab.load_share(&params, "court").unwrap();
     let sealed_bytes = lab.encode_share(&share).unwrap();
-    lab.replace_shares(&params, &[("court".into(), read, sealed_bytes)], || Ok(()))
+    lab.replace_shares(&params, &[("court".into(), read, sealed_bytes)], None)
         .unwrap();
     assert!(sealed::is_sealed(&std::fs::read(&path).unwrap()));
     let old = std::fs::read(&link).unwrap();
@@ -259,9 +259,7 @@ fn sealing_wipes_the_plain_share_and_never_resurrects_a_retired_one() {
     let sealed_bytes = lab.encode_share(&share).unwrap();
     escrow::authority::retire(&lab, "ministry", Some(1), OffsetDateTime::UNIX_EPOCH).unwrap();
     let err = lab
-        .replace_shares(&params, &[("ministry".into(), read, sealed_bytes)], || {
-            Ok(())
-        })
+        .replace_shares(&params, &[("ministry".into(), read, sealed_bytes)], None)
         .unwrap_err();
     assert!(matches!(err, Error::Retired { .. }), "{err}");
     assert!(!lab.share_path("ministry").exists());
@@ -274,9 +272,7 @@ fn sealing_wipes_the_plain_share_and_never_resurrects_a_retired_one() {
     changed.push(b'\n');
     std::fs::write(lab.share_path("oversight"), &changed).unwrap();
     let err = lab
-        .replace_shares(&params, &[("oversight".into(), read, sealed_bytes)], || {
-            Ok(())
-        })
+        .replace_shares(&params, &[("oversight".into(), read, sealed_bytes)], None)
         .unwrap_err();
     assert!(
         err.to_string().contains("changed while this command ran"),

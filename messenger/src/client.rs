@@ -383,7 +383,13 @@ impl Client {
     ) -> Vec<(i64, Outcome)> {
         let mut queue: Vec<Incoming> = std::mem::take(&mut self.held);
         // An envelope both held here and handed over again (a read that failed after saving
-        // its state) is processed once.
+        // its state) is processed once; a held copy whose id now names other bytes (a relay
+        // restored from a backup) is stale and dropped for the relay's envelope.
+        let fresh: BTreeMap<i64, &str> = batch
+            .iter()
+            .map(|i| (i.relay_id, i.body.as_str()))
+            .collect();
+        queue.retain(|h| fresh.get(&h.relay_id).is_none_or(|b| *b == h.body));
         let held: BTreeSet<i64> = queue.iter().map(|i| i.relay_id).collect();
         queue.extend(batch.into_iter().filter(|i| !held.contains(&i.relay_id)));
         let mut outcomes: BTreeMap<i64, Outcome> = BTreeMap::new();
@@ -905,7 +911,7 @@ impl Client {
             }
         }
         let outbox = j.outbox;
-        if j.inbox.len() > crate::relay::MAX_BATCH + MAX_HELD {
+        if j.inbox.len() > crate::relay::MAX_BATCH + 2 * MAX_HELD {
             return Err(bad("the inbox holds too many messages"));
         }
         for r in &j.inbox {

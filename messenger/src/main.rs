@@ -33,7 +33,7 @@ fn fault(point: &str) {
 }
 
 /// Largest client state file read.
-const MAX_STATE_LEN: u64 = 192 << 20;
+const MAX_STATE_LEN: u64 = 200 << 20;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -301,6 +301,9 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     let bundle = {
         let tx = relay.transaction()?;
         let client = paths.load_client(from, "sender")?;
+        if !Relay::registered_in(&tx, from)? {
+            bail!("sender '{from}' is not registered at the relay");
+        }
         if client.has_session(to) || !Relay::registered_in(&tx, to)? {
             None
         } else {
@@ -325,9 +328,15 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
         &text,
         now.unix_timestamp(),
         &mut escrow,
-        &mut |acct| match bundle.clone() {
-            Some(b) => Ok(b),
-            None => Relay::take_bundle(&tx, acct),
+        // Never a prekey taken inside this transaction (a crash could roll its use back).
+        &mut |acct| {
+            bundle.clone().ok_or_else(|| {
+                messenger::Error::Misaddressed(if acct == to {
+                    "the recipient registered while this send ran; send again"
+                } else {
+                    "no prekey bundle for this recipient"
+                })
+            })
         },
         &mut OsRng,
     )?;
@@ -386,6 +395,7 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
     // never marked: answered from the inbox saved with the state, not decrypted again — only
     // for the very envelope (same id, same stored bytes) still queued or held for this account.
     let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
+    let mut answered_bodies: Vec<(i64, String)> = Vec::new();
     for r in client.take_inbox() {
         let Some((status, recipient, body)) = Relay::status(&tx, r.relay_id)? else {
             continue;
@@ -395,6 +405,8 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
             && messenger::client::Received::digest_of(&body) == r.digest
         {
             let text = r.text()?;
+            // Kept in the inbox again (with its bytes) until a read commits.
+            answered_bodies.push((r.relay_id, body));
             outcomes.push((r.relay_id, Outcome::Delivered { from: r.from, text }));
         }
     }
@@ -404,6 +416,7 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
         .iter()
         .map(|i| (i.relay_id, i.body.clone()))
         .chain(client.held_bodies())
+        .chain(answered_bodies)
         .collect();
     let batch: Vec<_> = batch
         .into_iter()
@@ -484,7 +497,13 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
     let now_on_disk = read_limited(&paths.client(account), MAX_STATE_LEN).ok();
     if saved.is_some() && now_on_disk.as_deref() == saved.as_deref().map(|v| v.as_slice()) {
         client.take_inbox();
-        paths.save_client(&client)?;
+        // The messages are shown and committed: a failure here only leaves the inbox on disk
+        // until the next read (which drops it), so it is a warning, not a failure.
+        if let Err(e) = paths.save_client(&client) {
+            eprintln!(
+                "messenger: warning: the inbox stays in the client state until the next read: {e:#}"
+            );
+        }
     }
     tx.commit()?;
     Ok(())
