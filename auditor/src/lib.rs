@@ -109,29 +109,20 @@ fn check_generations_announced(
     for p in generations.iter() {
         let mpk = escrow::encoding::g1_hex(p.master_public_key());
         let names: Vec<String> = p.authorities().iter().map(|a| a.name.clone()).collect();
-        let mut found = false;
-        for i in 0..store.size()? {
-            if let LogEntry::GenerationCreated {
-                realm,
-                generation,
-                master_public_key,
-                threshold,
-                authorities,
-                valid_from,
-                valid_until,
-                ..
-            } = store.entry(i)?.entry
-            {
-                found |= realm == p.realm()
-                    && generation == p.generation()
-                    && master_public_key == mpk
-                    && threshold as usize == p.threshold()
-                    && authorities == names
-                    && valid_from == rfc(p.valid_from())
-                    && valid_until == rfc(p.valid_until());
-            }
-        }
-        if !found {
+        let (from, until) = (rfc(p.valid_from()), rfc(p.valid_until()));
+        let found = store.find(|e| {
+            matches!(e, LogEntry::GenerationCreated {
+                realm, generation, master_public_key, threshold, authorities,
+                valid_from, valid_until, ..
+            } if realm == p.realm()
+                && *generation == p.generation()
+                && *master_public_key == mpk
+                && *threshold as usize == p.threshold()
+                && *authorities == names
+                && *valid_from == from
+                && *valid_until == until)
+        })?;
+        if found.is_none() {
             return Err(escrow::LogError::Tampered(format!(
                 "generation {} of the lab ({}) is not the one the log announced",
                 p.generation(),

@@ -78,40 +78,50 @@ const OFF_CURVE: &str = "not a point of the curve";
 const IDENTITY: &str = "the identity point";
 const OUTSIDE: &str = "not in the prime-order subgroup";
 
-/// Validates a compressed G1 point (curve, not identity, subgroup).
-pub fn g1_from_bytes(field: &'static str, bytes: &[u8; 48]) -> Result<G1Affine> {
+/// The checks after decoding, in order: on the curve (decoded at all), not the identity, in
+/// the prime-order subgroup.
+fn checked<P>(
+    field: &'static str,
+    group: &'static str,
+    decoded: Option<P>,
+    is_identity: impl Fn(&P) -> bool,
+    is_torsion_free: impl Fn(&P) -> bool,
+) -> Result<P> {
     let bad = |reason| Error::InvalidPoint {
         field,
-        group: "G1",
+        group,
         reason,
     };
-    let p: Option<G1Affine> = G1Affine::from_compressed_unchecked(bytes).into();
-    let p = p.ok_or_else(|| bad(OFF_CURVE))?;
-    if bool::from(p.is_identity()) {
+    let p = decoded.ok_or_else(|| bad(OFF_CURVE))?;
+    if is_identity(&p) {
         return Err(bad(IDENTITY));
     }
-    if !bool::from(p.is_torsion_free()) {
+    if !is_torsion_free(&p) {
         return Err(bad(OUTSIDE));
     }
     Ok(p)
 }
 
+/// Validates a compressed G1 point (curve, not identity, subgroup).
+pub fn g1_from_bytes(field: &'static str, bytes: &[u8; 48]) -> Result<G1Affine> {
+    checked(
+        field,
+        "G1",
+        G1Affine::from_compressed_unchecked(bytes).into(),
+        |p| bool::from(p.is_identity()),
+        |p| bool::from(p.is_torsion_free()),
+    )
+}
+
 /// Validates a compressed G2 point (curve, not identity, subgroup).
 pub fn g2_from_bytes(field: &'static str, bytes: &[u8; 96]) -> Result<G2Affine> {
-    let bad = |reason| Error::InvalidPoint {
+    checked(
         field,
-        group: "G2",
-        reason,
-    };
-    let p: Option<G2Affine> = G2Affine::from_compressed_unchecked(bytes).into();
-    let p = p.ok_or_else(|| bad(OFF_CURVE))?;
-    if bool::from(p.is_identity()) {
-        return Err(bad(IDENTITY));
-    }
-    if !bool::from(p.is_torsion_free()) {
-        return Err(bad(OUTSIDE));
-    }
-    Ok(p)
+        "G2",
+        G2Affine::from_compressed_unchecked(bytes).into(),
+        |p| bool::from(p.is_identity()),
+        |p| bool::from(p.is_torsion_free()),
+    )
 }
 
 /// Lowercase hex of a G1 point.

@@ -728,21 +728,18 @@ impl Lab {
         self.recover_replacements()?;
         for (g, pending) in self.pending_rotations()? {
             let params = load_params_file(&pending.join("params.json")).ok();
-            let mut logged = false;
-            if let Some(p) = &params {
-                let mpk = crate::encoding::g1_hex(p.master_public_key());
-                for i in 0..store.size()? {
-                    if let LogEntry::GenerationCreated {
-                        realm,
-                        generation,
-                        master_public_key,
-                        ..
-                    } = store.entry(i)?.entry
-                    {
-                        logged |= realm == p.realm() && generation == g && master_public_key == mpk;
-                    }
+            let logged = match &params {
+                Some(p) => {
+                    let mpk = crate::encoding::g1_hex(p.master_public_key());
+                    store
+                        .find(|e| {
+                            matches!(e, LogEntry::GenerationCreated { realm, generation, master_public_key, .. }
+                                if realm == p.realm() && *generation == g && *master_public_key == mpk)
+                        })?
+                        .is_some()
                 }
-            }
+                None => false,
+            };
             if logged {
                 self.finish_pending(g, &pending)?;
             } else {
