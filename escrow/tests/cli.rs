@@ -934,3 +934,110 @@ fn far_future_times_are_refused_not_panicked_on() {
         assert!(!lab.exists(), "{args:?} left a lab");
     }
 }
+
+/// The terminal paths, through a pseudo-terminal (`script` from util-linux; skipped where it
+/// is missing): `--passphrase-prompt` asks twice for new files and refuses two different
+/// answers; without options a sealed share is asked for.
+#[test]
+fn passphrases_typed_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a pseudo-terminal");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let bin = assert_cmd::cargo::cargo_bin("escrow");
+    let on_tty = |args: &str, typed: &str| {
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-c"])
+            .arg(format!("{} --lab {} {args}", bin.display(), lab.display()))
+            .arg("/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(typed.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let setup = "--passphrase-prompt setup --authorities a,b,c --threshold 2";
+    let out = on_tty(setup, "one\ntwo\n");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the two passphrases differ"));
+    assert!(!lab.exists());
+    let out = on_tty(setup, "correct horse\ncorrect horse\n");
+    assert!(out.status.success(), "{out:?}");
+    let l = Lab::new(&lab);
+    assert!(escrow::sealed::is_sealed(
+        &std::fs::read(l.share_path("a")).unwrap()
+    ));
+    // No option: approving reads a sealed share, so it is asked for.
+    let warrant = tmp.path().join("w.json");
+    let auditor = |args: &[&str]| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("auditor"))
+            .arg("--lab")
+            .arg(&lab)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let day = |d: i64| {
+        (now - time::Duration::days(d))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    auditor(&[
+        "warrant",
+        "new",
+        "--reference",
+        "W-1",
+        "--target",
+        "alice",
+        "--from",
+        &day(2),
+        "--to",
+        &day(1),
+        "--issuer",
+        "court",
+        "--justification",
+        "t",
+        "--out",
+        warrant.to_str().unwrap(),
+    ]);
+    auditor(&["warrant", "submit", warrant.to_str().unwrap()]);
+    let approve = format!(
+        "approve --as a --warrant {w} --receipt {w}.receipt.json",
+        w = warrant.display()
+    );
+    let out = on_tty(
+        &approve,
+        "wrong guess
+",
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wrong passphrase"));
+    let out = on_tty(
+        &approve,
+        "correct horse
+",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a approved warrant W-1"));
+    let sealed = Lab::new(&lab)
+        .with_passphrase(escrow::sealed::Passphrase::new("correct horse".into()).unwrap());
+    sealed
+        .load_share(&sealed.load_params().unwrap(), "b")
+        .unwrap();
+}
