@@ -126,17 +126,7 @@ pub fn start<R: RngCore + CryptoRng>(
     if d.symlink_metadata().is_ok() {
         return Err(LabError::AlreadySetUp { path: d }.into());
     }
-    let keys: Vec<TransportKey> = request
-        .authorities
-        .iter()
-        .map(|_| TransportKey::generate(rng))
-        .collect();
-    let config = DkgConfig::new(
-        request.clone(),
-        keys.iter().map(TransportKey::public_hex).collect(),
-        rng,
-    );
-    config.validate()?;
+    let (config, keys) = DkgConfig::generate(request, rng)?;
     let created_at = request
         .created_at
         .format(&Rfc3339)

@@ -92,6 +92,26 @@ impl DkgConfig {
         }
     }
 
+    /// A session for `request` with a fresh transport key per authority (index order) and a
+    /// fresh nonce, validated.
+    pub fn generate<R: RngCore + CryptoRng>(
+        request: &SetupRequest,
+        rng: &mut R,
+    ) -> Result<(Self, Vec<TransportKey>)> {
+        let keys: Vec<TransportKey> = request
+            .authorities
+            .iter()
+            .map(|_| TransportKey::generate(rng))
+            .collect();
+        let config = Self::new(
+            request.clone(),
+            keys.iter().map(TransportKey::public_hex).collect(),
+            rng,
+        );
+        config.validate()?;
+        Ok((config, keys))
+    }
+
     /// Checks the request and the keys.
     pub fn validate(&self) -> Result<()> {
         crate::identity::check_name("realm", &self.request.realm)?;
@@ -643,17 +663,7 @@ pub fn run_all<R: RngCore + CryptoRng>(
     request: &SetupRequest,
     rng: &mut R,
 ) -> Result<(PublicParams, Vec<AuthorityShare>, Qualified, Transcript)> {
-    let keys: Vec<TransportKey> = request
-        .authorities
-        .iter()
-        .map(|_| TransportKey::generate(rng))
-        .collect();
-    let config = DkgConfig::new(
-        request.clone(),
-        keys.iter().map(TransportKey::public_hex).collect(),
-        rng,
-    );
-    config.validate()?;
+    let (config, keys) = DkgConfig::generate(request, rng)?;
     let n = request.authorities.len();
     let mut deals = Vec::new();
     let mut secrets = Vec::new();
