@@ -185,6 +185,32 @@ impl PublicParams {
         Ok(params)
     }
 
+    /// The same generation (realm, number, times, policy, validity) shared anew: `commitment`
+    /// among `names`. Refresh and resharing use it; a master key that moved is refused with
+    /// `what` (an internal error: their arithmetic keeps it).
+    pub(crate) fn reshared(
+        &self,
+        commitment: Vec<G1Affine>,
+        names: &[String],
+        what: &'static str,
+    ) -> Result<Self> {
+        let fresh = Self::new(
+            &self.realm,
+            self.generation,
+            self.created_at,
+            self.setup,
+            self.epoch_length,
+            self.policy,
+            commitment,
+            names,
+        )?
+        .with_validity(self.valid_from, self.valid_until)?;
+        if fresh.master_public_key != self.master_public_key {
+            return Err(Error::Internal(what));
+        }
+        Ok(fresh)
+    }
+
     /// The same generation with the validity window `[from, until)` (`None`: unbounded).
     pub(crate) fn with_validity(
         mut self,

@@ -21,7 +21,6 @@ use group::prime::PrimeCurveAffine;
 use rand_core::{CryptoRng, RngCore};
 
 use super::Zeroized;
-use crate::encoding::g1_from_bytes;
 use crate::error::{Error, Result};
 use crate::params::PublicParams;
 use crate::setup::AuthorityShare;
@@ -73,35 +72,13 @@ pub fn refresh_all<R: RngCore + CryptoRng>(
     }
     let total = total.ok_or(Error::Internal("no authority"))?;
     let old = Commitment::from(params.commitment().to_vec());
-    let points = (old + total)
-        .to_bytes()
-        .chunks(48)
-        .map(|c| {
-            let c: [u8; 48] = c
-                .try_into()
-                .map_err(|_| Error::Internal("commitment encoding"))?;
-            g1_from_bytes("commitment", &c)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let points = crate::dkg::commitment_points(&(old + total))?;
     let names: Vec<String> = params
         .authorities()
         .iter()
         .map(|a| a.name.clone())
         .collect();
-    let fresh = PublicParams::new(
-        params.realm(),
-        params.generation(),
-        params.created_at(),
-        params.setup(),
-        params.epoch_length(),
-        params.policy(),
-        points,
-        &names,
-    )?
-    .with_validity(params.valid_from(), params.valid_until())?;
-    if fresh.master_public_key() != params.master_public_key() {
-        return Err(Error::Internal("refresh moved the master key"));
-    }
+    let fresh = params.reshared(points, &names, "refresh moved the master key")?;
     let mut out = Vec::with_capacity(n);
     for (s, d) in shares.iter().zip(&delta.0) {
         let mut v = s.secret_scalar()?;

@@ -110,20 +110,7 @@ pub fn reshare_all<R: RngCore + CryptoRng>(
         }
     }
     let points: Vec<G1Affine> = commitment.iter().map(|p| p.to_affine()).collect();
-    let fresh = PublicParams::new(
-        params.realm(),
-        params.generation(),
-        params.created_at(),
-        params.setup(),
-        params.epoch_length(),
-        params.policy(),
-        points,
-        new_names,
-    )?
-    .with_validity(params.valid_from(), params.valid_until())?;
-    if fresh.master_public_key() != params.master_public_key() {
-        return Err(Error::Internal("resharing moved the master key"));
-    }
+    let fresh = params.reshared(points, new_names, "resharing moved the master key")?;
     let mut shares = Vec::with_capacity(new_names.len());
     for (m, name) in new_names.iter().enumerate() {
         let mut v = values.0[m];
