@@ -252,7 +252,7 @@ fn each_refusal_rule_changes_nothing() {
         &long,
         &long_r,
         AT,
-        "covers 58 days, the policy allows 31",
+        "covers 58 epochs of 1 day (58 day keys), the policy allows 31 days",
     );
     let many: Vec<String> = (0..11)
         .flat_map(|i| ["--target".to_string(), format!("u{i}")])

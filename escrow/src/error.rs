@@ -369,13 +369,21 @@ pub enum WarrantError {
     /// The timespan lies in the future.
     #[error("refused: the timespan {0}")]
     Future(&'static str),
-    /// The timespan is longer than the policy allows.
-    #[error("refused: the timespan covers {days} days, the policy allows {max}")]
+    /// The epochs the timespan covers amount to more than the policy allows.
+    #[error(
+        "refused: the timespan covers {} of {} ({}), the policy allows {}",
+        count(*.epochs, "epoch"),
+        duration(.epoch_length),
+        keys(*.epochs, .epoch_length),
+        count(u64::from(*.max_days), "day")
+    )]
     SpanTooLong {
-        /// Days covered (rounded up).
-        days: i64,
-        /// Policy maximum.
-        max: u32,
+        /// Epochs the scope covers (per target: one key each).
+        epochs: u64,
+        /// The generation's epoch length, in seconds.
+        epoch_length: u64,
+        /// Policy maximum, in days.
+        max_days: u32,
     },
     /// The authority already approved another warrant under this reference.
     #[error("refused: this authority already approved a different warrant under reference '{0}'")]
@@ -422,6 +430,36 @@ pub enum WarrantError {
         /// The first epoch of the second generation.
         epoch: u64,
     },
+}
+
+/// `n thing` or `n things`.
+fn count(n: u64, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
+/// An epoch length in the largest unit that divides it: `(1, "day")`, `(6, "hour")`.
+fn unit(secs: u64) -> (u64, &'static str) {
+    for (unit, m) in [("day", 86_400), ("hour", 3_600), ("minute", 60)] {
+        if secs % m == 0 {
+            return (secs / m, unit);
+        }
+    }
+    (secs, "second")
+}
+
+/// `1 day`, `6 hours`.
+fn duration(secs: &u64) -> String {
+    let (n, u) = unit(*secs);
+    count(n, u)
+}
+
+/// What `epochs` epochs of `secs` seconds release per target: `32 day keys`, `16 keys of 2
+/// days`.
+fn keys(epochs: u64, secs: &u64) -> String {
+    match unit(*secs) {
+        (1, u) => format!("{epochs} {u} {}", if epochs == 1 { "key" } else { "keys" }),
+        (n, u) => format!("{} of {}", count(epochs, "key"), count(n, u)),
+    }
 }
 
 impl From<WarrantError> for Error {

@@ -824,7 +824,7 @@ fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
     )?;
     writeln!(
         out,
-        "  policy:         warrants span at most {} days and {} targets",
+        "  policy:         warrants span at most {} days of keys (whole epochs) and {} targets",
         params.policy().max_span_days,
         params.policy().max_targets
     )?;

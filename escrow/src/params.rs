@@ -29,7 +29,8 @@ pub const MAX_AUTHORITIES: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Longest warrant timespan, in days.
+    /// Longest warrant timespan, in days, counted in whole epochs: the epochs a warrant's
+    /// timespan overlaps (the keys it releases) times the epoch length must not exceed it.
     pub max_span_days: u32,
     /// Most target accounts in one warrant.
     pub max_targets: u32,

@@ -10,7 +10,12 @@
 //! ```text
 //! digest = SHA-256(JCS(warrant))            (RFC 8785 canonical JSON, through serde_jcs)
 //! scope  = targets × { epochs e : [e·L, (e+1)·L) overlaps [start, end) }   (L = epoch length)
+//! span   = (last epoch − first epoch + 1) · L  ≤  max_span_days · 86400 s   (policy)
 //! ```
+//!
+//! The policy counts the epochs of the scope, not the wall-clock length of the timespan: what
+//! is released is one key per target and epoch, and 31 days from noon to noon overlap 32 day
+//! epochs.
 
 use std::collections::BTreeSet;
 
@@ -264,7 +269,9 @@ impl Warrant {
     /// The policy checks an honest authority applies at time `at`, in this order: generation
     /// (the warrant's, whose validity must cover every epoch of the timespan), not expired,
     /// timespan not in the future (it may end at most one epoch after `at`, for a warrant on
-    /// today's traffic), span and target count within the generation's policy.
+    /// today's traffic), span and target count within the generation's policy. The span is
+    /// the epochs the scope covers times the epoch length (module docs): with one-day epochs
+    /// at most `max_span_days` epochs, with one-hour epochs at most `24 · max_span_days`.
     pub fn check_policy(&self, params: &PublicParams, at: OffsetDateTime) -> Result<()> {
         self.check_generation(params)?;
         let epochs = self.epochs(params)?;
@@ -299,13 +306,19 @@ impl Warrant {
             return Err(WarrantError::Future("ends more than one epoch in the future").into());
         }
         let policy = params.policy();
-        // Whole days, rounded up (a one-second warrant covers one day).
-        let secs = (end - start).whole_seconds();
-        let days = secs / 86_400 + i64::from(secs % 86_400 != 0);
-        if days > i64::from(policy.max_span_days) {
+        // The epochs released, not the wall-clock span: a one-second warrant counts one epoch,
+        // 31 days from noon to noon count 32 day epochs.
+        let count = epochs
+            .end()
+            .checked_sub(*epochs.start())
+            .map(|d| d + 1)
+            .ok_or_else(|| malformed("timespan", "must end after it starts"))?;
+        let covered = u128::from(count) * u128::from(params.epoch_length());
+        if covered > u128::from(policy.max_span_days) * 86_400 {
             return Err(WarrantError::SpanTooLong {
-                days,
-                max: policy.max_span_days,
+                epochs: count,
+                epoch_length: params.epoch_length(),
+                max_days: policy.max_span_days,
             }
             .into());
         }
@@ -511,7 +524,7 @@ mod tests {
                     start: datetime!(2026-10-01 00:00 UTC),
                     ..ok.clone()
                 },
-                "covers 58 days, the policy allows 31",
+                "covers 58 epochs of 1 day (58 day keys), the policy allows 31 days",
             ),
             (
                 WarrantDraft {
@@ -529,6 +542,151 @@ mod tests {
                 "{expect}: {err}"
             );
         }
+    }
+
+    /// The policy's verdict on a one-target warrant for `[start, end)`, decided at `end`.
+    fn span_verdict(
+        p: &PublicParams,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> (u64, Result<()>) {
+        let w = Warrant::new(draft(&["alice"], start, end), &mut rand_core::OsRng).unwrap();
+        let epochs = w.epochs(p).unwrap();
+        (epochs.end() - epochs.start() + 1, w.check_policy(p, end))
+    }
+
+    fn params_with(epoch_length: u64, max_span_days: u32) -> PublicParams {
+        let names = ["a", "b", "c"].map(str::to_owned).to_vec();
+        let mut req = SetupRequest::new(names, 2, datetime!(2026-09-01 00:00 UTC));
+        req.epoch_length = epoch_length;
+        req.policy.max_span_days = max_span_days;
+        crate::dealer_setup(&req, &mut rand_core::OsRng).unwrap().0
+    }
+
+    #[test]
+    fn a_31_day_span_from_noon_to_noon_covers_32_epochs_and_is_refused() {
+        let p = params();
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-10-01 12:00 UTC),
+            datetime!(2026-11-01 12:00 UTC),
+        );
+        assert_eq!(epochs, 32);
+        let err = verdict.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Warrant(WarrantError::SpanTooLong {
+                    epochs: 32,
+                    epoch_length: 86_400,
+                    max_days: 31
+                })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "refused: the timespan covers 32 epochs of 1 day (32 day keys), the policy allows 31 days"
+        );
+    }
+
+    #[test]
+    fn exactly_31_whole_days_are_accepted() {
+        let p = params();
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-10-01 00:00 UTC),
+            datetime!(2026-11-01 00:00 UTC),
+        );
+        assert_eq!(epochs, 31);
+        verdict.unwrap();
+        // One second more reaches a 32nd epoch.
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-10-01 00:00 UTC),
+            datetime!(2026-11-01 00:00:01 UTC),
+        );
+        assert_eq!(epochs, 32);
+        assert!(verdict.is_err());
+    }
+
+    #[test]
+    fn a_one_second_warrant_counts_one_epoch() {
+        // With a one-day policy: one second is one epoch, accepted; two seconds across
+        // midnight are two epochs, refused.
+        let p = params_with(86_400, 1);
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-11-27 10:00 UTC),
+            datetime!(2026-11-27 10:00:01 UTC),
+        );
+        assert_eq!(epochs, 1);
+        verdict.unwrap();
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-11-27 23:59:59 UTC),
+            datetime!(2026-11-28 00:00:01 UTC),
+        );
+        assert_eq!(epochs, 2);
+        assert_eq!(
+            verdict.unwrap_err().to_string(),
+            "refused: the timespan covers 2 epochs of 1 day (2 day keys), the policy allows 1 day"
+        );
+    }
+
+    #[test]
+    fn with_one_hour_epochs_the_limit_is_in_hours() {
+        let p = params_with(3_600, 31);
+        // 31 days from noon to noon: 744 whole hours, accepted (32 epochs with day epochs).
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-10-01 12:00 UTC),
+            datetime!(2026-11-01 12:00 UTC),
+        );
+        assert_eq!(epochs, 31 * 24);
+        verdict.unwrap();
+        // The same length from half past: 745 hour epochs, refused.
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-10-01 12:30 UTC),
+            datetime!(2026-11-01 12:30 UTC),
+        );
+        assert_eq!(epochs, 31 * 24 + 1);
+        let err = verdict.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Warrant(WarrantError::SpanTooLong {
+                    epochs: 745,
+                    epoch_length: 3_600,
+                    max_days: 31
+                })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "refused: the timespan covers 745 epochs of 1 hour (745 hour keys), the policy allows 31 days"
+        );
+        // Epochs of several hours are counted and named as such.
+        let p = params_with(6 * 3_600, 1);
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-11-27 03:00 UTC),
+            datetime!(2026-11-28 00:00 UTC),
+        );
+        assert_eq!(epochs, 4);
+        verdict.unwrap();
+        let (epochs, verdict) = span_verdict(
+            &p,
+            datetime!(2026-11-27 03:00 UTC),
+            datetime!(2026-11-28 00:00:01 UTC),
+        );
+        assert_eq!(epochs, 5);
+        assert_eq!(
+            verdict.unwrap_err().to_string(),
+            "refused: the timespan covers 5 epochs of 6 hours (5 keys of 6 hours), the policy allows 1 day"
+        );
     }
 
     #[test]
