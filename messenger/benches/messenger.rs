@@ -83,6 +83,9 @@ fn bench(c: &mut Criterion) {
     // The baseline carries the same (unused) cache, so both copy and drop the same memory.
     off.prepare(&["alice", "bob"], e1).unwrap();
 
+    // The sender's identity signs each chain start (each pair has its own alice).
+    let ida_on = messenger::hazmat::identity_of(&p_on.alice);
+    let ida_off = messenger::hazmat::identity_of(&p_off.alice);
     let a_on = p_on.alice.session("bob").unwrap().clone();
     let a_off = p_off.alice.session("bob").unwrap().clone();
     let b_on = p_on.bob.session("alice").unwrap().clone();
@@ -90,19 +93,19 @@ fn bench(c: &mut Criterion) {
     // The next day's first messages (epoch chains), made once, for the recipient benches.
     let env_on = a_on
         .clone()
-        .encrypt("alice", &[7; 100], T0 + DAY, &mut on, &mut rng)
+        .encrypt("alice", &ida_on, &[7; 100], T0 + DAY, &mut on, &mut rng)
         .unwrap();
     let env_off = a_off
         .clone()
-        .encrypt("alice", &[7; 100], T0 + DAY, &mut off, &mut rng)
+        .encrypt("alice", &ida_off, &[7; 100], T0 + DAY, &mut off, &mut rng)
         .unwrap();
     assert!(env_on.escrow_bytes() > 0 && env_off.escrow_bytes() == 0);
 
     let mut g = c.benchmark_group("chain-start");
     g.sample_size(30).measurement_time(Duration::from_secs(4));
-    for (label, session, ctx) in [
-        ("with escrow", &a_on, &on),
-        ("without escrow", &a_off, &off),
+    for (label, session, ctx, ida) in [
+        ("with escrow", &a_on, &on, &ida_on),
+        ("without escrow", &a_off, &off, &ida_off),
     ] {
         g.bench_function(format!("sender ({label})"), |b| {
             b.iter_batched(
@@ -115,7 +118,7 @@ fn bench(c: &mut Criterion) {
                 },
                 |(mut s, mut c, mut r)| {
                     let env = s
-                        .encrypt("alice", &[7; 100], T0 + DAY, &mut c, &mut r)
+                        .encrypt("alice", ida, &[7; 100], T0 + DAY, &mut c, &mut r)
                         .unwrap();
                     (s, c, r, env) // dropped after timing
                 },
@@ -162,15 +165,35 @@ fn bench(c: &mut Criterion) {
     g.bench_function("primitive: wrap check", |b| {
         b.iter(|| scope.verify(black_box(&key), &wrap).unwrap())
     });
+    // The evidence of a chain start: the sender's signature and the recipient's (or the
+    // auditor's) check of it, over the bytes a real start signs.
+    let signed = env_on.start_signed_bytes(&[0x42; 132]).unwrap();
+    let sig = ida_on.sign(&signed);
+    let ik = p_on.alice.identity_public().sign;
+    g.bench_function("primitive: sign chain start (ECDSA P-256)", |b| {
+        b.iter(|| ida_on.sign(black_box(&signed)))
+    });
+    g.bench_function("primitive: verify chain start (ECDSA P-256, low S)", |b| {
+        b.iter(|| {
+            assert!(messenger::keys::verify_signature_low_s(
+                &ik,
+                black_box(&signed),
+                &sig
+            ))
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("in-chain message");
     g.sample_size(50).measurement_time(Duration::from_secs(3));
+    g.bench_function("primitive: key commitment (HKDF-SHA256)", |b| {
+        b.iter(|| messenger::kdf::key_commitment(black_box(&key)))
+    });
     for len in [100usize, 4096] {
         let text = vec![b'a'; len];
-        for (label, session, ctx) in [
-            ("with escrow", &a_on, &on),
-            ("without escrow", &a_off, &off),
+        for (label, session, ctx, ida) in [
+            ("with escrow", &a_on, &on, &ida_on),
+            ("without escrow", &a_off, &off, &ida_off),
         ] {
             g.bench_function(format!("encrypt {len} B ({label})"), |b| {
                 b.iter_batched(
@@ -182,7 +205,9 @@ fn bench(c: &mut Criterion) {
                         )
                     },
                     |(mut s, mut c, mut r)| {
-                        let env = s.encrypt("alice", &text, T0 + 5, &mut c, &mut r).unwrap();
+                        let env = s
+                            .encrypt("alice", ida, &text, T0 + 5, &mut c, &mut r)
+                            .unwrap();
                         (s, c, r, env) // dropped after timing
                     },
                     BatchSize::SmallInput,

@@ -29,6 +29,11 @@ pub const MAX_HELD_PER_SENDER: usize = 100;
 /// Most session starts remembered (to refuse replayed X3DH first messages).
 pub const MAX_SEEN_STARTS: usize = 100_000;
 
+/// Most chains remembered (to refuse a second start of a chain: a replay, or a sender
+/// re-opening a chain it retired). Beyond this, the oldest-sorting entries are forgotten; the
+/// auditor's one-start-per-chain rule does not depend on this memory.
+pub const MAX_SEEN_CHAINS: usize = 100_000;
+
 /// Most sessions kept per peer (after simultaneous initiations).
 pub const MAX_SESSIONS_PER_PEER: usize = 4;
 
@@ -99,6 +104,8 @@ pub struct Client {
     quarantine: Vec<Quarantined>,
     /// SHA-256 of (sender, ephemeral key) of every session start accepted.
     seen_starts: BTreeSet<[u8; 32]>,
+    /// SHA-256 of (sender, chain) of every chain start accepted.
+    seen_chains: BTreeSet<[u8; 32]>,
     /// Envelopes handed to the relay in transactions not yet known to have committed.
     outbox: Vec<Pending>,
     /// Messages decrypted by a `read` whose relay transaction may not have committed.
@@ -191,6 +198,7 @@ impl Client {
             held: Vec::new(),
             quarantine: Vec::new(),
             seen_starts: BTreeSet::new(),
+            seen_chains: BTreeSet::new(),
             outbox: Vec::new(),
             inbox: Vec::new(),
         };
@@ -204,6 +212,26 @@ impl Client {
     /// The account.
     pub fn account(&self) -> &str {
         &self.account
+    }
+
+    /// See [`crate::hazmat::pretend_epoch_ended`].
+    pub(crate) fn pretend_epoch_ended(&mut self, to: &str) -> Result<()> {
+        let send = self
+            .sessions
+            .get_mut(to)
+            .and_then(|l| l.first_mut())
+            .and_then(|s| s.send.as_mut())
+            .ok_or(Error::Misaddressed("no sending chain to this peer"))?;
+        let e = send
+            .epoch
+            .ok_or(Error::Misaddressed("the sending chain has not started"))?;
+        send.epoch = Some(e.wrapping_sub(1));
+        Ok(())
+    }
+
+    /// The private identity (for [`crate::hazmat`] only).
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// The public identity.
@@ -355,7 +383,15 @@ impl Client {
                 )
             }
         };
-        let env = session.encrypt_with(&self.account, text, now_unix, escrow, rng, tamper)?;
+        let env = session.encrypt_with(
+            &self.account,
+            &self.identity,
+            text,
+            now_unix,
+            escrow,
+            rng,
+            tamper,
+        )?;
         let list = self.sessions.entry(to.to_owned()).or_default();
         match list.first_mut() {
             Some(first) => *first = session,
@@ -491,16 +527,23 @@ impl Client {
             Some(ChainKind::X3dh(init)) => Some(init.as_ref().clone()),
             _ => None,
         };
+        if let Some(init) = &x3dh_start {
+            if self.seen_starts.contains(&start_id(&env.from, init)) {
+                return Err(fail(Error::Misaddressed(
+                    "replayed session start: this X3DH message was accepted before",
+                )));
+            }
+        }
+        // One start per chain, ever: a second one is a replay or a re-opened chain.
+        let chain_seen = env.start.as_ref().map(|_| chain_id(&env.from, &env.chain));
+        if chain_seen.is_some_and(|c| self.seen_chains.contains(&c)) {
+            return Err(fail(Error::ChainSeen));
+        }
         let sessions = self.sessions.get(&env.from).cloned().unwrap_or_default();
         let knows = |s: &Session| s.knows_chain(&env.chain);
         // (plaintext, session, its position or None for a new one, one-time prekey used)
         let (pt, session, slot, used_opk) = match x3dh_start {
             Some(init) if !sessions.iter().any(knows) => {
-                if self.seen_starts.contains(&start_id(&env.from, &init)) {
-                    return Err(fail(Error::Misaddressed(
-                        "replayed session start: this X3DH message was accepted before",
-                    )));
-                }
                 let (mut session, used) =
                     self.respond(&env.from, &init, directory).map_err(&fail)?;
                 let pt = session
@@ -573,6 +616,12 @@ impl Client {
         if let Some(id) = used_opk {
             self.opks.retain(|(i, _)| *i != id);
         }
+        if let Some(c) = chain_seen {
+            self.seen_chains.insert(c);
+            if self.seen_chains.len() > MAX_SEEN_CHAINS {
+                self.seen_chains.pop_first();
+            }
+        }
         Ok((env.from, text))
     }
 
@@ -628,6 +677,18 @@ impl Client {
     }
 }
 
+/// Identifies a chain of a sender: SHA-256 of the sender's name and the chain's key.
+fn chain_id(from: &str, chain: &PublicKey) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(b"escrow-lab/v2/chain-seen")
+        .chain_update((from.len() as u16).to_be_bytes())
+        .chain_update(from.as_bytes())
+        .chain_update(crate::keys::public_bytes(chain))
+        .finalize()
+        .into()
+}
+
 /// Identifies a session start: SHA-256 of the sender's name and its ephemeral key.
 fn start_id(from: &str, init: &X3dhInit) -> [u8; 32] {
     use sha2::{Digest, Sha256};
@@ -658,6 +719,8 @@ struct ClientJson {
     held: Vec<Incoming>,
     quarantine: Vec<Quarantined>,
     seen_starts: Vec<String>,
+    #[serde(default)]
+    seen_chains: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     outbox: Vec<Pending>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -715,6 +778,22 @@ fn bad(reason: impl Into<String>) -> Error {
         what: "client state",
         reason: reason.into(),
     }
+}
+
+/// A set of 32-byte digests in hex, at most `max`.
+fn digests(field: &str, hexes: &[String], max: usize) -> Result<BTreeSet<[u8; 32]>> {
+    if hexes.len() > max {
+        return Err(bad(format!("{field} holds more than {max} entries")));
+    }
+    hexes
+        .iter()
+        .map(|h| {
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(h, &mut out)
+                .map_err(|_| bad(format!("{field} must be 32-byte hex")))?;
+            Ok(out)
+        })
+        .collect()
 }
 
 fn secret_hex(k: &DhKeyPair) -> String {
@@ -803,6 +882,7 @@ impl Client {
             held: self.held.clone(),
             quarantine: self.quarantine.clone(),
             seen_starts: self.seen_starts.iter().map(hex::encode).collect(),
+            seen_chains: self.seen_chains.iter().map(hex::encode).collect(),
             outbox: self.outbox.clone(),
             inbox: self.inbox.clone(),
         };
@@ -822,6 +902,7 @@ impl Client {
                 return Err(Error::Version {
                     what: "client state",
                     found,
+                    expected: 1,
                 });
             }
             None => return Err(bad("missing version")),
@@ -936,16 +1017,8 @@ impl Client {
             sessions,
             held: j.held,
             quarantine: j.quarantine,
-            seen_starts: j
-                .seen_starts
-                .iter()
-                .map(|h| {
-                    let mut out = [0u8; 32];
-                    hex::decode_to_slice(h, &mut out)
-                        .map_err(|_| bad("seen_starts must be 32-byte hex"))?;
-                    Ok(out)
-                })
-                .collect::<Result<_>>()?,
+            seen_starts: digests("seen_starts", &j.seen_starts, MAX_SEEN_STARTS)?,
+            seen_chains: digests("seen_chains", &j.seen_chains, MAX_SEEN_CHAINS)?,
             outbox,
             inbox,
         })

@@ -1,25 +1,35 @@
 //! Envelopes: what a sender hands the relay, as versioned JSON with size-bounded parsing.
 //!
 //! Keys are lowercase hex of compressed SEC1 points (33 bytes); ciphertexts and escrow wraps
-//! are standard base64. Every message carries `chain` (the public key naming its chain) and
-//! `n` (its number in the chain). The first message of a chain also carries `start`: how the
-//! chain was derived (`x3dh`, `ratchet` or `epoch`), the sender's previous chain and its
-//! length, and the escrow block. Later messages of a chain carry no escrow bytes at all.
-//!
-//! The AEAD's associated data is the session's `AD` (both identities) followed by
-//! [`Envelope::header_bytes`]:
+//! are standard base64; signatures lowercase hex. Every message carries `chain` (the public
+//! key naming its chain) and `n` (its number in the chain). The first message of a chain also
+//! carries `start`: how the chain was derived (`x3dh`, `ratchet` or `epoch`), the sender's
+//! previous chain and its length, the escrow block, and the sender's signature. Later messages
+//! of a chain carry no escrow bytes at all.
 //!
 //! ```text
-//! "escrow-lab/v1/envelope" ‖ lp(from) ‖ lp(to) ‖ chain (33) ‖ u32_be(n) ‖ 0x00
-//! "escrow-lab/v1/envelope" ‖ lp(from) ‖ lp(to) ‖ chain (33) ‖ u32_be(n) ‖ 0x01 ‖ start
-//! start = kind (0x01 x3dh ‖ identity_sign ‖ identity_dh ‖ identity_dh_sig (64)
+//! core   = "escrow-lab/v2/envelope" ‖ lp(from) ‖ lp(to) ‖ chain (33) ‖ u32_be(n) ‖ 0x00
+//!        | "escrow-lab/v2/envelope" ‖ lp(from) ‖ lp(to) ‖ chain (33) ‖ u32_be(n) ‖ 0x01 ‖ start
+//! start  = kind (0x01 x3dh ‖ identity_sign ‖ identity_dh ‖ identity_dh_sig (64)
 //!               ‖ ephemeral ‖ u32_be(spk id) ‖ (0x00 | 0x01 ‖ u32_be(opk id))
 //!            | 0x02 ratchet | 0x03 epoch)
 //!         ‖ (0x00 | 0x01 ‖ prev chain (33) ‖ u32_be(prev count))
 //!         ‖ (0x00 | 0x01 ‖ escrow block bytes)
+//! signed = "escrow-lab/v2/chain-start" ‖ u16_be(len AD) ‖ AD ‖ core          (starts only)
+//! signature = ECDSA-P256-SHA256(IK_sign of from, signed), low-S, 64 bytes r ‖ s
+//! header = core                   (inside a chain)
+//!        | core ‖ signature       (a chain's first message)
+//! AEAD associated data = AD ‖ header
+//! ciphertext = key commitment (32) ‖ AES-256-GCM(text) ‖ tag (16)       (see `kdf`)
 //! ```
 //!
-//! so the whole start, escrow block included, is authenticated by the first message.
+//! `AD` is the session's associated data (both identities, [`crate::x3dh::session_ad`]). The
+//! signature binds the chain — its ratchet key, its derivation, the previous chain, the escrow
+//! block (hence, through the deterministic wraps, the chain key) — to the sender's identity
+//! key, for the recipient and for anyone holding the directory, such as an auditor. The whole
+//! start, signature included, is also authenticated by the first message's AEAD. Signatures
+//! are normalised to low S and verified only in that form, so nobody but the signer can make a
+//! second valid signature of the same start (ECDSA signatures are otherwise malleable).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -30,6 +40,7 @@ use crate::account::check_account;
 use crate::error::{Error, Result};
 use crate::escrow_block::EscrowBlock;
 use crate::keys::{public_bytes, public_from_hex, public_hex};
+use crate::ratchet::COMMITMENT_LEN;
 
 /// Largest envelope JSON accepted.
 pub const MAX_ENVELOPE_LEN: usize = 64 * 1024;
@@ -39,6 +50,9 @@ pub const MAX_TEXT_LEN: usize = 16 * 1024;
 
 /// AES-GCM tag length.
 pub const TAG_LEN: usize = 16;
+
+/// Envelope format version this build writes and reads.
+pub const ENVELOPE_VERSION: u64 = 2;
 
 /// The X3DH data of a session's first chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +92,8 @@ pub struct ChainStart {
     pub prev: Option<(PublicKey, u32)>,
     /// The chain's escrow block (an honest client always sends one).
     pub escrow: Option<EscrowBlock>,
+    /// The sender's identity signature over the start (module docs).
+    pub signature: [u8; 64],
 }
 
 /// One message as the relay stores it.
@@ -120,6 +136,7 @@ struct StartJson {
     prev: Option<PrevJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     escrow: Option<BlockJson>,
+    signature: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -209,14 +226,20 @@ impl X3dhJson {
 }
 
 pub(crate) fn sig_from_hex(s: &str) -> Result<[u8; 64]> {
+    sig_field_from_hex("identity_dh_sig", s)
+}
+
+/// A 64-byte signature field of lowercase hex.
+pub(crate) fn sig_field_from_hex(field: &'static str, s: &str) -> Result<[u8; 64]> {
     let mut out = [0u8; 64];
     if s.len() != 128 || s.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(bad(
             "envelope",
-            "identity_dh_sig must be 64 bytes of lowercase hex",
+            format!("{field} must be 64 bytes of lowercase hex"),
         ));
     }
-    hex::decode_to_slice(s, &mut out).map_err(|_| bad("envelope", "identity_dh_sig is not hex"))?;
+    hex::decode_to_slice(s, &mut out)
+        .map_err(|_| bad("envelope", format!("{field} is not hex")))?;
     Ok(out)
 }
 
@@ -237,10 +260,11 @@ impl Envelope {
                     count,
                 }),
                 escrow: s.escrow.as_ref().map(BlockJson::from_block),
+                signature: hex::encode(s.signature),
             }
         });
         let j = EnvelopeJson {
-            version: 1,
+            version: ENVELOPE_VERSION,
             from: self.from.clone(),
             to: self.to.clone(),
             chain: public_hex(&self.chain),
@@ -265,11 +289,12 @@ impl Envelope {
         let v: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| bad("envelope", e.to_string()))?;
         match v.get("version").and_then(|v| v.as_u64()) {
-            Some(1) => {}
+            Some(ENVELOPE_VERSION) => {}
             Some(found) => {
                 return Err(Error::Version {
                     what: "envelope",
                     found,
+                    expected: ENVELOPE_VERSION,
                 });
             }
             None => return Err(bad("envelope", "missing version")),
@@ -281,7 +306,9 @@ impl Envelope {
         let ciphertext = B64
             .decode(&j.ciphertext)
             .map_err(|_| bad("envelope", "ciphertext is not base64"))?;
-        if ciphertext.len() < TAG_LEN || ciphertext.len() > MAX_TEXT_LEN + TAG_LEN {
+        if ciphertext.len() < COMMITMENT_LEN + TAG_LEN
+            || ciphertext.len() > COMMITMENT_LEN + MAX_TEXT_LEN + TAG_LEN
+        {
             return Err(bad("envelope", "ciphertext length out of range"));
         }
         let start = match j.start {
@@ -298,7 +325,13 @@ impl Envelope {
                     Some(p) => Some((public_from_hex("prev.chain", &p.chain)?, p.count)),
                 };
                 let escrow = s.escrow.map(|b| b.to_block()).transpose()?;
-                Some(ChainStart { kind, prev, escrow })
+                let signature = sig_field_from_hex("start.signature", &s.signature)?;
+                Some(ChainStart {
+                    kind,
+                    prev,
+                    escrow,
+                    signature,
+                })
             }
         };
         Ok(Self {
@@ -324,10 +357,41 @@ impl Envelope {
         out
     }
 
-    /// Appends the header bytes to `out` (the message path builds `AD ‖ header` in one
-    /// buffer, with no intermediate allocation).
+    /// Appends the header bytes (`core`, then the start's signature) to `out` (the message
+    /// path builds `AD ‖ header` in one buffer, with no intermediate allocation).
     pub fn write_header(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"escrow-lab/v1/envelope");
+        self.write_core(out);
+        if let Some(s) = &self.start {
+            out.extend_from_slice(&s.signature);
+        }
+    }
+
+    /// The bytes the sender signs for a chain start under the session's associated data `ad`
+    /// (`signed` in the module docs); `None` inside a chain.
+    pub fn start_signed_bytes(&self, ad: &[u8]) -> Option<Vec<u8>> {
+        self.start.as_ref()?;
+        let mut out = Vec::with_capacity(ad.len() + 640);
+        out.extend_from_slice(b"escrow-lab/v2/chain-start");
+        // A session AD is two identities (132 bytes), far below u16.
+        out.extend_from_slice(&(ad.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        out.extend_from_slice(ad);
+        self.write_core(&mut out);
+        Some(out)
+    }
+
+    /// Whether this is a chain start signed by `sign_key` under the session AD `ad` (the
+    /// signature in low-S form). False inside a chain.
+    pub fn start_signed_by(&self, sign_key: &PublicKey, ad: &[u8]) -> bool {
+        match (&self.start, self.start_signed_bytes(ad)) {
+            (Some(s), Some(msg)) => {
+                crate::keys::verify_signature_low_s(sign_key, &msg, &s.signature)
+            }
+            _ => false,
+        }
+    }
+
+    fn write_core(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"escrow-lab/v2/envelope");
         for name in [&self.from, &self.to] {
             out.extend_from_slice(&(name.len() as u16).to_be_bytes());
             out.extend_from_slice(name.as_bytes());

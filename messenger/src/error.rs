@@ -47,6 +47,17 @@ pub enum EscrowViolation {
         /// The message's epoch.
         message: u64,
     },
+    /// An epoch chain that does not start a later epoch than the chain it steps from (a way
+    /// for a sender to start chains at will).
+    #[error(
+        "an epoch chain of epoch {chain} steps from a chain of epoch {base}: the epoch did not change"
+    )]
+    EpochUnchanged {
+        /// The new chain's epoch.
+        chain: u64,
+        /// The epoch of the chain it steps from.
+        base: u64,
+    },
 }
 
 /// Everything that can go wrong in the messenger library.
@@ -65,12 +76,14 @@ pub enum Error {
         reason: String,
     },
     /// A document carries an unsupported version.
-    #[error("{what}: unsupported version {found} (this build reads version 1)")]
+    #[error("{what}: unsupported version {found} (this build reads version {expected})")]
     Version {
         /// Which document.
         what: &'static str,
         /// The version found.
         found: u64,
+        /// The version this build reads.
+        expected: u64,
     },
     /// A field is too large.
     #[error("{what} too large ({len} bytes, at most {max})")]
@@ -112,6 +125,24 @@ pub enum Error {
     /// Decryption or authentication failed (opaque).
     #[error("message authentication failed")]
     Decryption,
+    /// A send at a time before the epoch of the sending chain: an epoch chain can only step
+    /// forward.
+    #[error(
+        "the send time is in epoch {epoch}, before the epoch of the current chain ({chain}): time cannot go backwards"
+    )]
+    TimeBehind {
+        /// The epoch of the send time.
+        epoch: u64,
+        /// The sending chain's epoch.
+        chain: u64,
+    },
+    /// A chain start for a chain this client accepted a start of before: a replay, or a
+    /// sender re-opening a chain (two starts for one chain).
+    #[error("this chain was started before: a replayed or re-opened chain start")]
+    ChainSeen,
+    /// A chain start not signed by the identity key of the account it names as sender.
+    #[error("the chain start is not signed by the sender's identity key (forged)")]
+    Forged,
     /// The envelope is not addressed to this account, or names no session.
     #[error("{0}")]
     Misaddressed(&'static str),

@@ -1,6 +1,15 @@
-//! Non-compliant clients, for tests and attack scenarios: a sender that tampers with its own
-//! escrow block before sealing the message (so the AEAD still verifies and only the escrow
-//! check can catch it). Nothing here is used by an honest client.
+//! Non-compliant clients and outsiders, for tests and attack scenarios. Nothing here is used by
+//! an honest client:
+//!
+//! * a sender that tampers with its own escrow block before sealing the message (so the AEAD
+//!   still verifies and only the escrow check can catch it): [`send_noncompliant`];
+//! * a sender that posts a decoy start on its next chain ([`decoy_start`]), starts an epoch
+//!   chain without an epoch change ([`pretend_epoch_ended`]), or re-uses a ratchet key it used
+//!   before — to re-open a chain, or toward two recipients — by drawing it from rigged
+//!   randomness ([`ReplayRng`], [`sending_chain_secret`]);
+//! * anyone building a chain "from" an account out of public data ([`fabricate_chain`]);
+//! * access to a client's identity and chain keys, for benchmarks and for attacks that encrypt
+//!   outside the ratchet ([`identity_of`], [`sending_chain_key`]).
 
 use rand_core::{CryptoRng, RngCore};
 
@@ -26,8 +35,166 @@ pub fn send_noncompliant<R: RngCore + CryptoRng>(
     client.send_with(to, text, now_unix, escrow, bundle, rng, tamper)
 }
 
+/// A copy of a client's private identity (signing and agreement keys): for benchmarks that
+/// time [`crate::ratchet::Session::encrypt`] alone, and for modelling a sender that signs what
+/// an honest client would not. Never hand it to anything else.
+pub fn identity_of(client: &Client) -> crate::keys::Identity {
+    client.identity().clone()
+}
+
 /// An escrow context that makes no escrow blocks and accepts chains without them: the
 /// messenger without escrow, as a benchmark baseline. Never use it in a client.
 pub fn escrow_disabled(params: escrow::PublicParams) -> EscrowContext {
     EscrowContext::disabled(params)
 }
+
+/// What a modified sender does on its next chain: a chain start on the chain key it would
+/// use next (its pending sending chain, before its first message), but carrying the escrow
+/// block of `ck0` — a chain key of the sender's choosing — for epoch `claim_epoch` (the real
+/// one if `None`), signed and encrypted under `ck0`. The client's state is not changed, so its
+/// honest start of the same chain can follow: two signed starts of one chain, a decoy first.
+#[allow(clippy::too_many_arguments)]
+pub fn decoy_start(
+    client: &Client,
+    to: &str,
+    text: &[u8],
+    now_unix: i64,
+    escrow: &mut EscrowContext,
+    ck0: &[u8; 32],
+    claim_epoch: Option<u64>,
+) -> Result<Envelope> {
+    let session = client
+        .session(to)
+        .ok_or(crate::Error::Misaddressed("no session with this peer"))?;
+    session.decoy_start(
+        client.account(),
+        client.identity(),
+        text,
+        now_unix,
+        escrow,
+        ck0,
+        claim_epoch,
+    )
+}
+
+/// A chain "from `from` to `to`" made from public data only: a fresh chain key, both escrow
+/// wraps, the first message under the session AD of the two published identities, and a start
+/// signed by `signer` — an outsider's own identity (the signature then fails for `from`), or
+/// `from`'s own (a modified sender's chain that its recipient's ratchet never derived).
+#[allow(clippy::too_many_arguments)]
+pub fn fabricate_chain<R: RngCore + CryptoRng>(
+    from: &str,
+    from_id: &crate::x3dh::IdentityPublic,
+    to: &str,
+    to_id: &crate::x3dh::IdentityPublic,
+    signer: &crate::keys::Identity,
+    text: &[u8],
+    now_unix: i64,
+    escrow: &mut EscrowContext,
+    rng: &mut R,
+) -> Result<Envelope> {
+    let mut ck0 = zeroize::Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(ck0.as_mut_slice());
+    let chain = crate::keys::DhKeyPair::generate(rng);
+    let epoch = escrow.epoch_at(now_unix)?;
+    let ad = crate::x3dh::session_ad(from, from_id, to, to_id);
+    let mut env = Envelope {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        chain: *chain.public(),
+        n: 0,
+        start: Some(crate::envelope::ChainStart {
+            kind: crate::envelope::ChainKind::Ratchet,
+            prev: None,
+            escrow: escrow.make_block(from, to, epoch, &ck0)?,
+            signature: [0; 64],
+        }),
+        ciphertext: Vec::new(),
+    };
+    crate::ratchet::sign_start(&mut env, signer, &ad);
+    let (mk, _) = crate::kdf::kdf_ck(&ck0);
+    env.ciphertext = crate::ratchet::seal(&mk, &ad, &env, text)?;
+    Ok(env)
+}
+
+/// Makes the client's sending chain to `to` look as if it belonged to the previous epoch, so
+/// that its next message starts an epoch chain in the same epoch (a way to start chains at
+/// will, which recipients refuse).
+pub fn pretend_epoch_ended(client: &mut Client, to: &str) -> Result<()> {
+    client.pretend_epoch_ended(to)
+}
+
+/// The secret scalar of the client's current sending chain key to `to` (its ratchet key):
+/// a modified client keeps it to re-open the chain later, through [`ReplayRng`].
+pub fn sending_chain_secret(client: &Client, to: &str) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    client
+        .session(to)?
+        .send
+        .as_ref()
+        .map(|s| s.key.secret_bytes())
+}
+
+/// The current chain key and position of the client's sending chain to `to` (the position of
+/// the next message), with the chain's public key: what a modified sender uses to encrypt
+/// outside its ratchet.
+pub fn sending_chain_key(
+    client: &Client,
+    to: &str,
+) -> Option<(p256::PublicKey, zeroize::Zeroizing<[u8; 32]>, u32)> {
+    let s = client.session(to)?.send.as_ref()?;
+    Some((*s.key.public(), s.ck.clone(), s.n))
+}
+
+/// Rigged randomness: the first 32-byte draw returns `first`, every other draw comes from
+/// `inner`. A client reading with it as its RNG takes `first` as its next ratchet key — how a
+/// modified client re-uses a ratchet key it used before (a re-opened chain, or one key toward
+/// two recipients).
+pub struct ReplayRng<R> {
+    first: Option<zeroize::Zeroizing<[u8; 32]>>,
+    inner: R,
+}
+
+impl<R> std::fmt::Debug for ReplayRng<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReplayRng(***)")
+    }
+}
+
+impl<R: RngCore> ReplayRng<R> {
+    /// Returns `first` on the first 32-byte draw.
+    pub fn new(first: zeroize::Zeroizing<[u8; 32]>, inner: R) -> Self {
+        Self {
+            first: Some(first),
+            inner,
+        }
+    }
+
+    /// Whether the rigged draw has been used.
+    pub fn used(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl<R: RngCore> RngCore for ReplayRng<R> {
+    fn next_u32(&mut self) -> u32 {
+        self.inner.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        match self.first.take() {
+            Some(k) if dest.len() == 32 => dest.copy_from_slice(k.as_slice()),
+            first => {
+                self.first = first;
+                self.inner.fill_bytes(dest);
+            }
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> std::result::Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl<R: RngCore> CryptoRng for ReplayRng<R> {}

@@ -131,9 +131,10 @@ impl Identity {
         }
     }
 
-    /// Signs `msg` with the identity signing key (64-byte `r ‖ s`).
+    /// Signs `msg` with the identity signing key (64-byte `r ‖ s`, normalised to low S).
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         let sig: Signature = self.sign.signing_key().sign(msg);
+        let sig = sig.normalize_s().unwrap_or(sig);
         let mut out = [0u8; 64];
         out.copy_from_slice(&sig.to_bytes());
         out
@@ -146,4 +147,15 @@ pub fn verify_signature(pk: &PublicKey, msg: &[u8], sig: &[u8]) -> bool {
         return false;
     };
     VerifyingKey::from(pk).verify(msg, &sig).is_ok()
+}
+
+/// Like [`verify_signature`], and refuses a signature whose `s` is in the upper half of the
+/// group order: `(r, n − s)` verifies whenever `(r, s)` does, so without this rule anyone could
+/// turn one signed chain start into a second, different-looking one. [`Identity::sign`] always
+/// produces the low form.
+pub fn verify_signature_low_s(pk: &PublicKey, msg: &[u8], sig: &[u8]) -> bool {
+    match Signature::from_slice(sig) {
+        Ok(s) if s.normalize_s().is_none() => verify_signature(pk, msg, sig),
+        _ => false,
+    }
 }

@@ -527,16 +527,18 @@ fn intercept(
     if let Some(out) = out.filter(|o| o.exists()) {
         bail!("{}: already exists; choose a new file", out.display());
     }
+    let generations = paths.lab.load_generations()?;
     let relay = paths.open_relay()?;
     if !relay.is_registered(account)? {
         bail!("unknown account '{account}'");
     }
-    let capture = relay.capture(
+    let capture = relay.capture(&messenger::relay::CaptureRequest::new(
+        &generations,
         account,
         from.unix_timestamp(),
         to.unix_timestamp(),
         now.unix_timestamp(),
-    )?;
+    ))?;
     let mut json = serde_json::to_vec_pretty(&capture)?;
     json.push(b'\n');
     match out {

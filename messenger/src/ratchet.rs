@@ -17,6 +17,12 @@
 //!   (recipient, epoch) and sent with the chain's first message; the recipient decrypts that
 //!   message, then recomputes both wraps from its own `CK_0` before accepting anything of the
 //!   chain. Messages of a chain whose start has not arrived are [`Error::Pending`].
+//! * **Evidence**: the sender signs every chain start with its identity key (see
+//!   [`crate::envelope`]); the recipient verifies the signature with the key of the session's
+//!   associated data before any other work. Every ciphertext carries a key commitment
+//!   ([`crate::kdf::key_commitment`]) checked before AES-GCM, so one envelope opens to one text
+//!   for the recipient and an auditor alike. An epoch chain must start a later epoch than the
+//!   chain it steps from.
 //!
 //! Every receive works on a copy of the session and commits it only on success, so a rejected
 //! message never advances the state.
@@ -30,8 +36,8 @@ use zeroize::Zeroizing;
 use crate::envelope::{ChainKind, ChainStart, Envelope, MAX_TEXT_LEN};
 use crate::error::{Error, EscrowViolation, Result};
 use crate::escrow_block::{EscrowBlock, EscrowContext};
-use crate::kdf::{kdf_ck, kdf_epoch, kdf_rk, message_keys};
-use crate::keys::{DhKeyPair, Key32, public_bytes};
+use crate::kdf::{kdf_ck, kdf_epoch, kdf_rk, key_commitment, message_keys};
+use crate::keys::{DhKeyPair, Identity, Key32, public_bytes, public_from_bytes};
 
 /// Most message keys skipped in one chain.
 pub const MAX_SKIP: u32 = 1000;
@@ -41,6 +47,9 @@ pub const MAX_SKIPPED_KEYS: usize = 2000;
 
 /// Most receiving chains kept per session (oldest dropped first).
 pub const MAX_RECV_CHAINS: usize = 64;
+
+/// Length of the key commitment in front of every ciphertext.
+pub const COMMITMENT_LEN: usize = 32;
 
 #[derive(Clone)]
 pub(crate) struct SendChain {
@@ -160,23 +169,26 @@ impl Session {
         self.recv.iter().any(|c| &c.id == id) || self.skipped.iter().any(|k| k.chain == b)
     }
 
-    /// Encrypts `text` from `me` at `now_unix`, starting a new chain (with its escrow block)
-    /// when the epoch changed.
+    /// Encrypts `text` from `me` (whose identity signs chain starts) at `now_unix`, starting a
+    /// new chain (with its escrow block) when the epoch changed.
     pub fn encrypt<R: RngCore + CryptoRng>(
         &mut self,
         me: &str,
+        identity: &Identity,
         text: &[u8],
         now_unix: i64,
         escrow: &mut EscrowContext,
         rng: &mut R,
     ) -> Result<Envelope> {
-        self.encrypt_with(me, text, now_unix, escrow, rng, &mut |b| b)
+        self.encrypt_with(me, identity, text, now_unix, escrow, rng, &mut |b| b)
     }
 
     /// [`Session::encrypt`] with a hook on the escrow block (non-compliant clients).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encrypt_with<R: RngCore + CryptoRng>(
         &mut self,
         me: &str,
+        identity: &Identity,
         text: &[u8],
         now_unix: i64,
         escrow: &mut EscrowContext,
@@ -194,6 +206,9 @@ impl Session {
         let mut send = self.send.clone().ok_or(Error::Misaddressed(
             "no sending chain yet: the peer has not written",
         ))?;
+        if let Some(chain) = send.epoch.filter(|e| epoch < *e) {
+            return Err(Error::TimeBehind { epoch, chain });
+        }
         if matches!(send.epoch, Some(e) if e != epoch) {
             let eph = DhKeyPair::generate(rng);
             let ck = kdf_epoch(&send.ck, &eph.dh(&send.peer));
@@ -219,6 +234,7 @@ impl Session {
             kind: send.kind.clone(),
             prev: send.prev,
             escrow: tamper(send.block.take()),
+            signature: [0; 64],
         });
         let mut env = Envelope {
             from: me.to_owned(),
@@ -228,6 +244,7 @@ impl Session {
             start,
             ciphertext: Vec::new(),
         };
+        sign_start(&mut env, identity, &self.ad);
         env.ciphertext = seal(&mk, &self.ad, &env, text)?;
         send.ck = next;
         send.n = send
@@ -235,6 +252,46 @@ impl Session {
             .checked_add(1)
             .ok_or(Error::Internal("chain length overflow"))?;
         self.send = Some(send);
+        Ok(env)
+    }
+
+    /// See [`crate::hazmat::decoy_start`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn decoy_start(
+        &self,
+        me: &str,
+        identity: &Identity,
+        text: &[u8],
+        now_unix: i64,
+        escrow: &mut EscrowContext,
+        ck0: &[u8; 32],
+        claim_epoch: Option<u64>,
+    ) -> Result<Envelope> {
+        let send = self.send.as_ref().ok_or(Error::Misaddressed(
+            "no sending chain yet: the peer has not written",
+        ))?;
+        let epoch = escrow.epoch_at(now_unix)?;
+        if send.n != 0 || send.epoch.is_some_and(|e| e != epoch) {
+            return Err(Error::Misaddressed(
+                "no pending chain: the sending chain has started",
+            ));
+        }
+        let mut env = Envelope {
+            from: me.to_owned(),
+            to: self.peer.clone(),
+            chain: *send.key.public(),
+            n: 0,
+            start: Some(ChainStart {
+                kind: send.kind.clone(),
+                prev: send.prev,
+                escrow: escrow.make_block(me, &self.peer, claim_epoch.unwrap_or(epoch), ck0)?,
+                signature: [0; 64],
+            }),
+            ciphertext: Vec::new(),
+        };
+        sign_start(&mut env, identity, &self.ad);
+        let (mk, _) = kdf_ck(ck0);
+        env.ciphertext = seal(&mk, &self.ad, &env, text)?;
         Ok(env)
     }
 
@@ -295,12 +352,18 @@ impl Session {
                 reason: "a chain start must be message 0".into(),
             });
         }
+        // The start must be the peer's own: signed by the identity key of the session's AD.
+        if !env.start_signed_by(&self.peer_sign_key(me)?, &self.ad) {
+            return Err(Error::Forged);
+        }
         // The chain's epoch is the block's (checked below); without a block (refused unless
         // escrow is disabled) it is the relay's.
         let epoch = match &start.escrow {
             Some(b) => b.epoch,
             None => escrow.epoch_at(relay_unix)?,
         };
+        // The epoch of the chain an epoch chain steps from.
+        let mut base_epoch = None;
         let ck0 = match start.kind {
             ChainKind::X3dh(_) | ChainKind::Ratchet => {
                 if let Some((prev, count)) = start.prev {
@@ -354,6 +417,7 @@ impl Session {
                 let Some(j) = self.recv.iter().position(|c| c.id == base) else {
                     return Err(Error::Pending);
                 };
+                base_epoch = Some(self.recv[j].epoch);
                 self.skip_to(j, cut)?;
                 let old = self.recv.remove(j);
                 let ck = kdf_epoch(&old.ck, &old.my_key.dh(&env.chain));
@@ -379,7 +443,26 @@ impl Session {
                 from: env.from.clone(),
                 violation,
             })?;
+        // An epoch step starts a later epoch than its base chain's (the block's epoch, now
+        // checked against the relay's time): otherwise it is a way to start chains at will.
+        if let Some(base) = base_epoch.filter(|b| epoch <= *b) {
+            return Err(Error::Escrow {
+                from: env.from.clone(),
+                violation: EscrowViolation::EpochUnchanged { chain: epoch, base },
+            });
+        }
         Ok(pt)
+    }
+
+    /// The peer's identity signing key, from the session's associated data (two identities,
+    /// `IK_sign ‖ IK_dh` each, the account whose name sorts first first).
+    fn peer_sign_key(&self, me: &str) -> Result<PublicKey> {
+        let offset = if self.peer.as_str() < me { 0 } else { 66 };
+        let bytes = self
+            .ad
+            .get(offset..offset + 33)
+            .ok_or(Error::Internal("session AD holds two identities"))?;
+        public_from_bytes("session AD", bytes)
     }
 
     fn push_recv(&mut self, c: RecvChain) {
@@ -472,40 +555,100 @@ pub fn aead_open(
         .map_err(|_| Error::Decryption)
 }
 
-/// Seals a message under the key and nonce derived from `mk`.
-pub(crate) fn seal(mk: &[u8; 32], ad: &[u8], env: &Envelope, pt: &[u8]) -> Result<Vec<u8>> {
-    let (key, nonce) = message_keys(mk);
-    aead_seal(&key, &nonce, &aad(ad, env), pt)
+/// Signs `env`'s chain start (if any) with `identity` under the session AD `ad`.
+pub(crate) fn sign_start(env: &mut Envelope, identity: &Identity, ad: &[u8]) {
+    if let Some(msg) = env.start_signed_bytes(ad) {
+        let sig = identity.sign(&msg);
+        if let Some(s) = env.start.as_mut() {
+            s.signature = sig;
+        }
+    }
 }
 
-fn open(mk: &[u8; 32], ad: &[u8], env: &Envelope) -> Result<Zeroizing<Vec<u8>>> {
+/// Seals a message under message key `mk`: the key commitment, then AES-256-GCM under the key
+/// and nonce derived from `mk`, with `AD ‖ header` as associated data.
+pub fn seal(mk: &[u8; 32], ad: &[u8], env: &Envelope, pt: &[u8]) -> Result<Vec<u8>> {
     let (key, nonce) = message_keys(mk);
-    aead_open(&key, &nonce, &aad(ad, env), &env.ciphertext)
+    let mut out = Vec::with_capacity(COMMITMENT_LEN + pt.len() + crate::envelope::TAG_LEN);
+    out.extend_from_slice(&key_commitment(mk));
+    out.extend_from_slice(&aead_seal(&key, &nonce, &aad(ad, env), pt)?);
+    Ok(out)
 }
 
-/// Opens message `env.n` of a chain from the chain's first key `ck0` (what an auditor does
-/// with an unwrapped escrow key): `KDF_CK` applied `n + 1` times, then AES-256-GCM with the
-/// session AD (see [`crate::x3dh::session_ad`]) and the envelope header.
+/// Opens `env` under message key `mk`: its key commitment must be `mk`'s (compared in
+/// constant time), then AES-256-GCM must authenticate. The opaque [`Error::Decryption`]
+/// whichever fails.
+pub fn open(mk: &[u8; 32], ad: &[u8], env: &Envelope) -> Result<Zeroizing<Vec<u8>>> {
+    use subtle::ConstantTimeEq as _;
+    let Some((commitment, rest)) = env.ciphertext.split_at_checked(COMMITMENT_LEN) else {
+        return Err(Error::Decryption);
+    };
+    if !bool::from(commitment.ct_eq(&key_commitment(mk))) {
+        return Err(Error::Decryption);
+    }
+    let (key, nonce) = message_keys(mk);
+    aead_open(&key, &nonce, &aad(ad, env), rest)
+}
+
+/// Opens message `env.n` of a chain from the chain's first key `ck0`: `KDF_CK` applied `n + 1`
+/// times, then [`open`] with the session AD (see [`crate::x3dh::session_ad`]). At most
+/// [`MAX_SKIP`] + 1 positions: an auditor walks longer chains with [`ChainWalker`], message by
+/// message, under the recipient's skip bound.
 pub fn open_with_chain_key(
     ck0: &[u8; 32],
     ad: &[u8],
     env: &Envelope,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    if env.n > MAX_CHAIN_OPEN {
-        return Err(Error::Window {
-            n: env.n,
-            max_skip: MAX_CHAIN_OPEN,
-        });
-    }
-    let mut ck: Key32 = Zeroizing::new(*ck0);
-    let mut mk = Zeroizing::new([0u8; 32]);
-    for _ in 0..=env.n {
-        let (m, next) = kdf_ck(&ck);
-        mk = m;
-        ck = next;
-    }
+    let mut walker = ChainWalker::new(ck0);
+    let mk = walker.message_key(env.n, MAX_SKIP + 1)?;
     open(&mk, ad, env)
 }
 
-/// Longest chain position [`open_with_chain_key`] walks to.
-pub const MAX_CHAIN_OPEN: u32 = 1 << 20;
+/// The message keys of one chain from its first key, walked forward once (an auditor with an
+/// unwrapped chain key; the recipient's ratchet does the same with skipped keys).
+pub struct ChainWalker {
+    ck: Key32,
+    /// Position of `ck`: the next message key is message `pos`'s.
+    pos: u32,
+}
+
+impl std::fmt::Debug for ChainWalker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChainWalker(at {}, ***)", self.pos)
+    }
+}
+
+impl ChainWalker {
+    /// A walker at message 0 of the chain whose first key is `ck0`.
+    pub fn new(ck0: &[u8; 32]) -> Self {
+        Self {
+            ck: Zeroizing::new(*ck0),
+            pos: 0,
+        }
+    }
+
+    /// The position of the next key.
+    pub fn position(&self) -> u32 {
+        self.pos
+    }
+
+    /// The message key of message `n` (at or after [`ChainWalker::position`]), walking at most
+    /// `max_steps` chain steps; keys passed on the way are dropped.
+    pub fn message_key(&mut self, n: u32, max_steps: u32) -> Result<Key32> {
+        if n < self.pos || n - self.pos >= max_steps {
+            return Err(Error::Window {
+                n,
+                max_skip: max_steps,
+            });
+        }
+        loop {
+            let (mk, next) = kdf_ck(&self.ck);
+            self.ck = next;
+            let at = self.pos;
+            self.pos += 1;
+            if at == n {
+                return Ok(mk);
+            }
+        }
+    }
+}

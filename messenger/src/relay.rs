@@ -2,10 +2,14 @@
 //! WAL, `synchronous=FULL`), and the lawful-intercept capture export.
 //!
 //! The relay never sees plaintext. It timestamps every envelope when it accepts it, keeps it
-//! after delivery (status `queued`, `delivered`, `held` or `rejected`), and can export every
-//! envelope sent or received by an account in a time window, together with the first message
-//! of each chain involved (which carries the chain's escrow block), as one versioned JSON
-//! document.
+//! after delivery (status `queued`, `delivered`, `held` or `rejected`, with the recipient's
+//! reason), and can export every envelope sent or received by an account in a time window,
+//! together with every first message of each chain involved (which carries the chain's escrow
+//! block and its sender's signature), as one versioned JSON document that names the realm,
+//! the relay and the escrow generations it belongs to.
+//!
+//! Each relay database has a random 16-byte id, made when the database is created; a capture
+//! carries it, so that an auditor can refuse a capture of another lab's relay.
 
 use std::path::Path;
 
@@ -54,7 +58,14 @@ CREATE TABLE IF NOT EXISTS envelopes (
 CREATE INDEX IF NOT EXISTS envelopes_recipient ON envelopes (recipient, status, id);
 CREATE INDEX IF NOT EXISTS envelopes_time ON envelopes (server_time);
 CREATE INDEX IF NOT EXISTS envelopes_chain ON envelopes (sender, chain, has_start);
+CREATE TABLE IF NOT EXISTS relay_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
+
+/// Capture format version this build writes and reads.
+pub const CAPTURE_VERSION: u64 = 2;
 
 /// Most envelopes one `read` takes from the relay.
 pub const MAX_BATCH: usize = 1000;
@@ -78,6 +89,7 @@ impl Relay {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        Self::ensure_id(&conn)?;
         Ok(Self { conn })
     }
 
@@ -85,7 +97,47 @@ impl Relay {
     pub fn in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
+        Self::ensure_id(&conn)?;
         Ok(Self { conn })
+    }
+
+    /// The id of the relay database at `path`, read without writing anything (an auditor
+    /// checking a capture's origin). Fails if there is no relay there.
+    pub fn id_at(path: &Path) -> Result<String> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Self::read_id(&conn)?.ok_or_else(|| row_err("the relay database has no id"))
+    }
+
+    fn read_id(conn: &Connection) -> Result<Option<String>> {
+        Ok(conn
+            .query_row(
+                "SELECT value FROM relay_meta WHERE key = 'relay_id'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Gives the database its random id if it has none yet.
+    fn ensure_id(conn: &Connection) -> Result<()> {
+        use rand_core::RngCore as _;
+        if Self::read_id(conn)?.is_none() {
+            let mut id = [0u8; 16];
+            rand_core::OsRng.fill_bytes(&mut id);
+            conn.execute(
+                "INSERT OR IGNORE INTO relay_meta (key, value) VALUES ('relay_id', ?1)",
+                [hex::encode(id)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// This relay's id (32 lowercase hex characters).
+    pub fn id(&self) -> Result<String> {
+        Self::read_id(&self.conn)?.ok_or_else(|| row_err("the relay database has no id"))
     }
 
     /// Starts an IMMEDIATE transaction: it takes the database's write lock at once, so two
@@ -256,6 +308,18 @@ impl Relay {
             .optional()?)
     }
 
+    /// The relay time of envelope `id`, if the relay holds it.
+    pub fn time_of(&self, id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT server_time FROM envelopes WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Whether the relay holds an envelope of `env`'s sender, chain and number.
     pub fn contains(conn: &Connection, env: &Envelope) -> Result<bool> {
         let found: Option<i64> = conn
@@ -298,8 +362,14 @@ impl Relay {
         Ok(())
     }
 
-    /// The lawful-intercept capture of `account` for `[from, to]` (Unix seconds, inclusive).
-    pub fn capture(&self, account: &str, from: i64, to: i64, exported_at: i64) -> Result<Capture> {
+    /// The lawful-intercept capture of `req.account` for `[req.from, req.to]` (Unix seconds,
+    /// inclusive): every envelope sent or received by the account with a relay time in the
+    /// window, with its delivery status; every first message of each chain involved (between
+    /// the same sender and recipient), whatever its time and status, so that two starts of one
+    /// chain are visible; the first messages of the chains that the epoch chains among them
+    /// step from (their epochs are needed to check the epoch step); and the directory entries
+    /// of every account involved.
+    pub fn capture(&self, req: &CaptureRequest) -> Result<Capture> {
         let rows = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<CapturedEnvelope>> {
             let mut stmt = self.conn.prepare(sql)?;
             let it = stmt.query_map(p, |r| {
@@ -307,57 +377,86 @@ impl Relay {
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in it {
-                let (id, t, body) = row?;
+                let (id, t, status, note, body) = row?;
                 let envelope: serde_json::Value = serde_json::from_str(&body)
                     .map_err(|_| row_err(format!("envelope {id} is not JSON")))?;
                 out.push(CapturedEnvelope {
                     relay_id: id,
                     server_time: rfc3339(t)?,
+                    status,
+                    note,
                     envelope,
                 });
             }
             Ok(out)
         };
         let envelopes = rows(
-            "SELECT id, server_time, body FROM envelopes
+            "SELECT id, server_time, status, note, body FROM envelopes
              WHERE (sender = ?1 OR recipient = ?1) AND server_time BETWEEN ?2 AND ?3
              ORDER BY id",
-            &[&account, &from, &to],
+            &[&req.account, &req.from, &req.to],
         )?;
-        // The first message of every chain involved, when it lies outside the window.
-        let mut chain_starts = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for e in &envelopes {
-            let sender = e.envelope["from"].as_str().unwrap_or_default().to_owned();
-            let chain = e.envelope["chain"].as_str().unwrap_or_default().to_owned();
-            if e.envelope.get("start").is_some() || !seen.insert((sender.clone(), chain.clone())) {
-                continue;
-            }
-            // The start the recipient accepted (or has not read yet), never a rejected one:
-            // a non-compliant sender cannot slip a decoy start in front of the real one.
-            let recipient = e.envelope["to"].as_str().unwrap_or_default().to_owned();
-            let found = rows(
-                "SELECT id, server_time, body FROM envelopes
-                 WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND has_start = 1
-                   AND status != 'rejected' ORDER BY id LIMIT 1",
-                &[&sender, &recipient, &chain],
-            )?;
-            for f in found {
-                if !envelopes.iter().any(|x| x.relay_id == f.relay_id) {
-                    chain_starts.push(f);
+        let field =
+            |e: &CapturedEnvelope, f: &str| e.envelope[f].as_str().unwrap_or_default().to_owned();
+        let chain_of = |e: &CapturedEnvelope| (field(e, "from"), field(e, "to"), field(e, "chain"));
+        // Every start of every chain involved, then of the chains epoch chains step from.
+        let mut chains: std::collections::BTreeSet<(String, String, String)> =
+            envelopes.iter().map(chain_of).collect();
+        let mut chain_starts: Vec<CapturedEnvelope> = Vec::new();
+        let mut done = std::collections::BTreeSet::new();
+        let in_window: std::collections::BTreeSet<i64> =
+            envelopes.iter().map(|e| e.relay_id).collect();
+        for _round in 0..2 {
+            let mut bases = std::collections::BTreeSet::new();
+            for key in std::mem::take(&mut chains) {
+                if !done.insert(key.clone()) {
+                    continue;
+                }
+                let (sender, recipient, chain) = &key;
+                let found = rows(
+                    "SELECT id, server_time, status, note, body FROM envelopes
+                     WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND has_start = 1
+                     ORDER BY id",
+                    &[sender, recipient, chain],
+                )?;
+                for f in found {
+                    let start = &f.envelope["start"];
+                    if start["kind"] == "epoch" {
+                        if let Some(base) = start["prev"]["chain"].as_str() {
+                            bases.insert((sender.clone(), recipient.clone(), base.to_owned()));
+                        }
+                    }
+                    if !in_window.contains(&f.relay_id) {
+                        chain_starts.push(f);
+                    }
                 }
             }
+            for e in envelopes
+                .iter()
+                .filter(|e| e.envelope.get("start").is_some())
+            {
+                if e.envelope["start"]["kind"] == "epoch" {
+                    if let Some(base) = e.envelope["start"]["prev"]["chain"].as_str() {
+                        let (s, r, _) = chain_of(e);
+                        bases.insert((s, r, base.to_owned()));
+                    }
+                }
+            }
+            chains = bases;
         }
+        chain_starts.sort_by_key(|e| e.relay_id);
         // The directory entries of every account involved: an auditor rebuilds each session's
-        // associated data from them.
+        // associated data, and checks each start's signature, with them.
         let mut directory = std::collections::BTreeMap::new();
         for e in envelopes.iter().chain(&chain_starts) {
             for who in ["from", "to"] {
-                let name = e.envelope[who].as_str().unwrap_or_default().to_owned();
+                let name = field(e, who);
                 if directory.contains_key(&name) {
                     continue;
                 }
@@ -374,18 +473,85 @@ impl Relay {
             }
         }
         Ok(Capture {
-            version: 1,
-            kind: "escrow-lab/capture".to_owned(),
-            account: account.to_owned(),
-            from: rfc3339(from)?,
-            to: rfc3339(to)?,
-            exported_at: rfc3339(exported_at)?,
+            version: CAPTURE_VERSION,
+            kind: CAPTURE_KIND.to_owned(),
+            realm: req.realm.clone(),
+            relay: self.id()?,
+            generations: req.generations.clone(),
+            account: req.account.clone(),
+            from: rfc3339(req.from)?,
+            to: rfc3339(req.to)?,
+            exported_at: rfc3339(req.exported_at)?,
             envelopes,
             chain_starts,
             directory,
         })
     }
 }
+
+/// What the provider is asked to export.
+#[derive(Clone, Debug)]
+pub struct CaptureRequest {
+    /// The account.
+    pub account: String,
+    /// Window start, Unix seconds (inclusive).
+    pub from: i64,
+    /// Window end, Unix seconds (inclusive).
+    pub to: i64,
+    /// Export time, Unix seconds.
+    pub exported_at: i64,
+    /// The realm the relay serves (the escrow parameters').
+    pub realm: String,
+    /// The escrow generations whose validity meets the window.
+    pub generations: Vec<CaptureGeneration>,
+}
+
+impl CaptureRequest {
+    /// A request for `account` over `[from, to]` in the realm of `generations`, naming every
+    /// generation whose validity meets the window.
+    pub fn new(
+        generations: &escrow::Generations,
+        account: &str,
+        from: i64,
+        to: i64,
+        exported_at: i64,
+    ) -> Self {
+        let len = generations.newest().epoch_length().max(1);
+        let epoch = |t: i64| u64::try_from(t.max(0)).unwrap_or(0) / len;
+        let (first, last) = (epoch(from), epoch(to));
+        // The generation of an epoch changes only at validity bounds: the first epoch and every
+        // bound inside the window name them all.
+        let bounds = generations
+            .iter()
+            .flat_map(|p| [p.valid_from(), p.valid_until()])
+            .flatten()
+            .map(|t| epoch(t.unix_timestamp()))
+            .filter(|e| *e > first && *e <= last);
+        let mut named: Vec<CaptureGeneration> = Vec::new();
+        for e in std::iter::once(first).chain(bounds) {
+            if let Some(p) = generations.for_epoch(e) {
+                if !named.iter().any(|g| g.generation == p.generation()) {
+                    named.push(CaptureGeneration {
+                        generation: p.generation(),
+                        master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
+                    });
+                }
+            }
+        }
+        named.sort_by_key(|g| g.generation);
+        Self {
+            account: account.to_owned(),
+            from,
+            to,
+            exported_at,
+            realm: generations.newest().realm().to_owned(),
+            generations: named,
+        }
+    }
+}
+
+/// `kind` of a capture document.
+pub const CAPTURE_KIND: &str = "escrow-lab/capture";
 
 fn rfc3339(t: i64) -> Result<String> {
     OffsetDateTime::from_unix_timestamp(t)
@@ -402,18 +568,40 @@ pub struct CapturedEnvelope {
     pub relay_id: i64,
     /// The relay's timestamp, RFC 3339.
     pub server_time: String,
+    /// Delivery status in the relay's record: `queued`, `held`, `delivered` or `rejected`
+    /// (what the recipient's client reported).
+    pub status: String,
+    /// The recipient's reason for a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The envelope as stored.
     pub envelope: serde_json::Value,
+}
+
+/// A generation a capture belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureGeneration {
+    /// Generation number.
+    pub generation: u32,
+    /// Its master public key (G1, compressed, hex).
+    pub master_public_key: String,
 }
 
 /// A lawful-intercept capture: what the provider can hand over. Contains no plaintext.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capture {
-    /// Format version, 1.
+    /// Format version, [`CAPTURE_VERSION`].
     pub version: u64,
     /// `"escrow-lab/capture"`.
     pub kind: String,
+    /// The realm of the escrow parameters the relay's clients wrap to.
+    pub realm: String,
+    /// The relay's id ([`Relay::id`]).
+    pub relay: String,
+    /// The escrow generations whose epochs the window meets.
+    pub generations: Vec<CaptureGeneration>,
     /// The account named by the request.
     pub account: String,
     /// Window start, RFC 3339.
@@ -424,7 +612,8 @@ pub struct Capture {
     pub exported_at: String,
     /// Every envelope sent or received by the account in the window.
     pub envelopes: Vec<CapturedEnvelope>,
-    /// First messages (with escrow blocks) of chains whose start lies before the window.
+    /// First messages (with escrow blocks) of the chains involved that are not among
+    /// `envelopes`: every start of each chain, and of the chains epoch chains step from.
     pub chain_starts: Vec<CapturedEnvelope>,
     /// The published identity of every account involved (public directory data).
     pub directory: std::collections::BTreeMap<String, DirectoryEntry>,

@@ -151,10 +151,41 @@ fn register_send_read_intercept_round_trip() {
     .arg(&out);
     ok(&mut c);
     let cap: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(cap["version"], 1);
+    assert_eq!(cap["version"], 2);
+    // It names its realm, its relay and the generation of its window.
+    let params: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lab.join("params.json")).unwrap()).unwrap();
+    assert_eq!(cap["realm"], params["realm"]);
+    assert_eq!(
+        cap["relay"].as_str().unwrap(),
+        messenger::Relay::id_at(&lab.join("relay.sqlite")).unwrap()
+    );
+    assert_eq!(cap["generations"][0]["generation"], 1);
+    assert_eq!(
+        cap["generations"][0]["master_public_key"],
+        params["master_public_key"]
+    );
     assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
+    assert_eq!(cap["envelopes"][0]["status"], "delivered");
     assert_eq!(cap["envelopes"][0]["envelope"]["start"]["kind"], "epoch");
     assert!(cap["envelopes"][0]["envelope"]["start"]["escrow"]["sender_wrap"].is_string());
+    assert_eq!(
+        cap["envelopes"][0]["envelope"]["start"]["signature"]
+            .as_str()
+            .unwrap()
+            .len(),
+        128
+    );
+    // The epoch chain's base chain's start comes along (its epoch is needed to check the step).
+    let base = cap["envelopes"][0]["envelope"]["start"]["prev"]["chain"].clone();
+    assert!(
+        cap["chain_starts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["envelope"]["chain"] == base),
+        "{cap}"
+    );
     assert!(!std::fs::read_to_string(&out).unwrap().contains("day two"));
     // A window in the middle of a chain brings the chain's start along.
     let cap = m(&[
