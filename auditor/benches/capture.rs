@@ -66,7 +66,15 @@ fn bench(c: &mut Criterion) {
             Relay::enqueue(&tx, &env, time).unwrap();
         }
         tx.commit().unwrap();
-        let capture = relay.capture("alice", T0, T0 + DAY - 1, T0 + DAY).unwrap();
+        let capture = relay
+            .capture(&messenger::relay::CaptureRequest::new(
+                &escrow::Generations::single(params.clone()),
+                "alice",
+                T0,
+                T0 + DAY - 1,
+                T0 + DAY,
+            ))
+            .unwrap();
         let now = t(T0 + DAY + 3_600);
         let warrant = Warrant::new(
             WarrantDraft {

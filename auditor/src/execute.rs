@@ -1,20 +1,22 @@
 //! Warrant execution (design reference §6): the auditor decrypts a capture only with k valid
 //! approvals, only for the warrant's scope, and records the execution in the log.
 //!
-//! 1. The warrant must be in the log (`warrant-logged` with its digest; the inclusion proof is
+//! 1. The capture must come from this lab: its realm, its relay (by the relay database's id)
+//!    and the warrant's generation with this lab's master key — else nothing is examined and
+//!    nothing logged.
+//! 2. The warrant must be in the log (`warrant-logged` with its digest; the inclusion proof is
 //!    built and checked).
-//! 2. Every approval is checked: same digest, every share verified against its authority's
+//! 3. Every approval is checked: same digest, every share verified against its authority's
 //!    public key share, and exactly one identity share per scope identity. Bad approvals are
 //!    named with the reason and discarded; fewer than k distinct valid authorities → nothing is
-//!    decrypted ("k of n approvals required, m valid").
-//! 3. The warrant signature (proof of k-of-n approval) and one identity key per scope identity
+//!    decrypted ("k of n approvals required, m valid"), and every discarded approval is named.
+//! 4. The warrant signature (proof of k-of-n approval) and one identity key per scope identity
 //!    are combined and checked by pairing.
-//! 4. For each chain of the capture, the escrow block of its first message is opened with the
-//!    key of whichever of its two scopes is in the warrant; the other wrap is checked against
-//!    the recovered chain key where present. A block that does not open, or whose wraps
-//!    disagree, makes the chain's messages *escrow non-compliant*. Messages of chains outside the
-//!    scope are counted, never opened.
-//! 5. `warrant-executed` is appended to the log with the number of messages decrypted.
+//! 5. The capture is examined envelope by envelope under the recipient's rules
+//!    ([`crate::evidence`]): decrypted (with its attribution), withheld (outside the
+//!    timespan), sealed (outside the scope), or non-compliant (with its reason), and sender
+//!    equivocations with their evidence.
+//! 6. `warrant-executed` is appended to the log with the number of messages decrypted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,11 +26,8 @@ use escrow::release::{IdentityKey, combine_identity_key, combine_warrant_signatu
 use escrow::transparency::proof::ProofBundle;
 use escrow::transparency::{LogEntry, LogRecord};
 use escrow::warrant::Warrant;
-use escrow::{Error, KeyShare, PreparedIdentityKey, ScopeIdentity};
-use messenger::Envelope;
-use messenger::relay::Capture;
-use messenger::x3dh::{IdentityPublic, session_ad};
-use rayon::prelude::*;
+use escrow::{Error, KeyShare, PreparedIdentityKey, PublicParams, ScopeIdentity};
+use messenger::relay::{CAPTURE_KIND, CAPTURE_VERSION, Capture};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -45,64 +44,57 @@ pub struct ApprovalVerdict {
     pub reason: Option<String>,
 }
 
-/// One decrypted message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Decrypted {
-    /// Sender.
-    pub from: String,
-    /// Recipient.
-    pub to: String,
-    /// The relay's timestamp.
-    pub sent_at: String,
-    /// The text.
-    pub text: String,
-}
-
-/// A message in the capture that this warrant does not open (outside its scope).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Sealed {
-    /// The relay's row id.
-    pub relay_id: i64,
-    /// Sender.
-    pub from: String,
-    /// Recipient.
-    pub to: String,
-    /// The relay's timestamp.
-    pub sent_at: String,
-}
-
-/// An envelope the escrow could not account for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct NonCompliant {
-    /// The relay's row id.
-    pub relay_id: i64,
-    /// Sender.
-    pub from: String,
-    /// Why.
-    pub reason: String,
-}
+use crate::error::{CaptureMismatch, Result};
+pub use crate::evidence::{Attribution, Decrypted, Equivocation, NonCompliant, Sealed};
 
 /// The execution report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// Format version, 1.
+    /// Format version, 2.
     pub version: u64,
     /// The warrant.
     pub warrant: WarrantRef,
+    /// The capture examined.
+    pub capture: CaptureRef,
     /// Every approval presented, with its verdict.
     pub approvals: Vec<ApprovalVerdict>,
     /// The log entries of the warrant and of this execution.
     pub log: LogRef,
-    /// Messages decrypted (sent or received by a target in a scope epoch).
+    /// Messages decrypted: sent or received by a target, in a chain of a scope epoch, relayed
+    /// inside the timespan, bound to their sender, and not refused by the recipient.
     pub decrypted: Vec<Decrypted>,
+    /// Envelopes in a released epoch but relayed outside the warrant's timespan: the day key
+    /// would open them, the auditor does not show them.
+    pub withheld: usize,
+    /// The withheld envelopes: who, to whom, when — never what.
+    pub withheld_envelopes: Vec<Sealed>,
     /// Envelopes outside the warrant's scope (not opened).
     pub out_of_scope: usize,
-    /// The envelopes outside the warrant's scope: who, to whom, when — never what.
+    /// The envelopes outside the warrant's scope: who, to whom, when, and why.
     pub sealed: Vec<Sealed>,
-    /// Envelopes whose chain's escrow block is missing, malformed or does not open.
+    /// Envelopes in scope that are not accounted for: unattributable (forged, unsigned),
+    /// escrow non-compliant, equivocating, replayed, beyond the recipient's rules, or refused
+    /// by the recipient.
     pub non_compliant: usize,
-    /// The non-compliant envelopes, with reasons.
+    /// The non-compliant envelopes, with reasons and evidence.
     pub non_compliant_envelopes: Vec<NonCompliant>,
+    /// Chains for which the sender signed two different starts.
+    pub equivocations: Vec<Equivocation>,
+}
+
+/// Which capture was examined.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureRef {
+    /// The account named by the capture.
+    pub account: String,
+    /// Its window, RFC 3339.
+    pub from: String,
+    /// Its window's end, RFC 3339.
+    pub to: String,
+    /// The relay that exported it.
+    pub relay: String,
+    /// Envelopes in its window.
+    pub envelopes: usize,
 }
 
 /// Warrant reference and digest.
@@ -126,11 +118,11 @@ pub struct LogRef {
 }
 
 fn judge(
-    params: &escrow::PublicParams,
+    params: &PublicParams,
     approval: &Approval,
     digest: &[u8; 32],
     scope: &BTreeSet<ScopeIdentity>,
-) -> Result<(), String> {
+) -> std::result::Result<(), String> {
     if approval.digest != *digest {
         return Err("approval is for another warrant (digest differs)".into());
     }
@@ -156,6 +148,58 @@ fn judge(
     Ok(())
 }
 
+/// Refuses a capture of another lab: another format, realm, relay (when the lab has a relay
+/// database), a generation of this number with another master key, or none of the warrant's
+/// generation.
+pub fn check_capture(lab: &Lab, params: &PublicParams, capture: &Capture) -> Result<()> {
+    if capture.version != CAPTURE_VERSION {
+        return Err(CaptureMismatch::Version(capture.version).into());
+    }
+    if capture.kind != CAPTURE_KIND {
+        return Err(CaptureMismatch::Kind.into());
+    }
+    if capture.realm != params.realm() {
+        return Err(CaptureMismatch::Realm {
+            capture: capture.realm.clone(),
+            lab: params.realm().to_owned(),
+        }
+        .into());
+    }
+    // The lab's relay database, when it has one (the scenarios and benchmarks may run an
+    // in-memory relay: then the realm and the master keys below bind the capture to the lab).
+    let relay_path = lab.root().join("relay.sqlite");
+    if relay_path.exists() {
+        let relay = messenger::Relay::id_at(&relay_path).map_err(|_| CaptureMismatch::NoRelay)?;
+        if capture.relay != relay {
+            return Err(CaptureMismatch::Relay {
+                capture: capture.relay.clone(),
+                lab: relay,
+            }
+            .into());
+        }
+    }
+    let generations = lab.load_generations()?;
+    for g in &capture.generations {
+        if let Ok(p) = generations.get(g.generation) {
+            if escrow::encoding::g1_hex(p.master_public_key()) != g.master_public_key {
+                return Err(CaptureMismatch::MasterKey(g.generation).into());
+            }
+        }
+    }
+    if !capture
+        .generations
+        .iter()
+        .any(|g| g.generation == params.generation())
+    {
+        return Err(CaptureMismatch::Generation {
+            warrant: params.generation(),
+            capture: capture.generations.iter().map(|g| g.generation).collect(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Executes a warrant (module docs). `approvals` pairs each file's name with its bytes.
 pub fn execute(
     lab: &Lab,
@@ -163,15 +207,17 @@ pub fn execute(
     approvals: &[(String, Vec<u8>)],
     capture: &Capture,
     now: OffsetDateTime,
-) -> escrow::Result<Report> {
-    let params = lab.load_generation(warrant.generation)?;
+) -> Result<Report> {
+    let generations = lab.load_generations()?;
+    let params = generations.get(warrant.generation)?.clone();
+    check_capture(lab, &params, capture)?;
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
     let digest = warrant.digest()?;
     let digest_hex = hex::encode(digest);
     let scope: BTreeSet<ScopeIdentity> = warrant.scope(&params)?.into_iter().collect();
 
-    // 1. The warrant is logged.
+    // 2. The warrant is logged.
     let warrant_entry = store
         .find(|e| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest_hex))?;
     let warrant_entry = warrant_entry.ok_or(escrow::WarrantError::Malformed {
@@ -180,7 +226,7 @@ pub fn execute(
     })?;
     let (_, cp) = ProofBundle::build(&store, warrant_entry)?.verify(&config)?;
 
-    // 2. Judge every approval.
+    // 3. Judge every approval.
     let mut verdicts = Vec::new();
     let mut valid: BTreeMap<u32, Approval> = BTreeMap::new();
     for (name, bytes) in approvals {
@@ -220,18 +266,19 @@ pub fn execute(
                 authorities: n,
                 remaining: n.saturating_sub(retired.len()),
                 threshold: params.threshold(),
-            });
+            }
+            .into());
         }
-        return Err(escrow::WarrantError::NotEnoughApprovals {
+        return Err(Error::from(escrow::WarrantError::NotEnoughApprovals {
             required: params.threshold(),
             authorities: params.authorities().len(),
             valid: valid.len(),
-        }
+        })
         .into());
     }
     let chosen: Vec<&Approval> = valid.values().take(params.threshold()).collect();
 
-    // 3. Combine: the warrant signature and one key per scope identity.
+    // 4. Combine: the warrant signature and one key per scope identity.
     let warrant_shares: Vec<KeyShare> = chosen.iter().map(|a| a.warrant_share.clone()).collect();
     combine_warrant_signature(&params, &digest, &warrant_shares)?.verify(&params)?;
     let mut keys: BTreeMap<ScopeIdentity, IdentityKey> = BTreeMap::new();
@@ -247,82 +294,26 @@ pub fn execute(
             .collect();
         keys.insert(id.clone(), combine_identity_key(&params, id, &shares)?);
     }
-
-    // 4. Open the chains in scope: every chain's key first (in parallel, with the identity
-    //    keys' pairing lines prepared once), then every message (in parallel).
     let prepared: BTreeMap<ScopeIdentity, PreparedIdentityKey> = keys
         .iter()
         .map(|(id, k)| (id.clone(), PreparedIdentityKey::new(k)))
         .collect();
-    // Parse every envelope once, in parallel (points are validated: the costly part).
-    let parse = |e: &messenger::relay::CapturedEnvelope| Envelope::from_value(&e.envelope).ok();
-    let envelopes: Vec<(&messenger::relay::CapturedEnvelope, Option<Envelope>)> = capture
-        .envelopes
-        .par_iter()
-        .map(|e| (e, parse(e)))
-        .collect();
-    let earlier: Vec<Option<Envelope>> = capture.chain_starts.par_iter().map(parse).collect();
-    let mut starts: BTreeMap<(String, String), &Envelope> = BTreeMap::new();
-    for env in envelopes
-        .iter()
-        .filter_map(|(_, e)| e.as_ref())
-        .chain(earlier.iter().flatten())
-    {
-        if env.start.is_some() {
-            starts
-                .entry((env.from.clone(), messenger::keys::public_hex(&env.chain)))
-                .or_insert(env);
-        }
-    }
-    let needed: BTreeSet<(String, String)> = envelopes
-        .iter()
-        .filter_map(|(_, env)| env.as_ref())
-        .map(|env| (env.from.clone(), messenger::keys::public_hex(&env.chain)))
-        .collect();
-    // The other party's scope of each chain in scope, prepared once per identity (a target
-    // talks to few peers a day), to check the second wrap of every block.
-    let others: BTreeSet<ScopeIdentity> = needed
-        .iter()
-        .filter_map(|k| starts.get(k))
-        .filter_map(|start| other_scope(&params, &prepared, start))
-        .collect();
-    let scopes: BTreeMap<ScopeIdentity, escrow::PreparedScope> = others
-        .into_par_iter()
-        .filter_map(|id| {
-            escrow::PreparedScope::new(&params, &id)
-                .ok()
-                .map(|p| (id, p))
-        })
-        .collect();
-    let chains: BTreeMap<(String, String), ChainKey> = needed
-        .into_par_iter()
-        .map(|key| {
-            let ck = chain_key(&params, &prepared, &scopes, starts.get(&key).copied());
-            (key, ck)
-        })
-        .collect();
-    // Each party's directory entry is checked once (not once per message).
-    let identities: BTreeMap<String, IdentityPublic> = capture
-        .directory
-        .par_iter()
-        .filter_map(|(name, entry)| entry.identity(name).ok().map(|id| (name.clone(), id)))
-        .collect();
-    let outcomes: Vec<Outcome> = envelopes
-        .par_iter()
-        .map(|(e, env)| open_one(e, env.as_ref(), &chains, &identities))
-        .collect();
-    let mut report_decrypted = Vec::new();
-    let mut sealed = Vec::new();
-    let mut non_compliant = Vec::new();
-    for o in outcomes {
-        match o {
-            Outcome::Decrypted(d) => report_decrypted.push(d),
-            Outcome::OutOfScope(s) => sealed.push(s),
-            Outcome::NonCompliant(n) => non_compliant.push(n),
-        }
-    }
 
-    // 5. Record the execution.
+    // 5. Examine the capture.
+    let (start, end) = warrant.window()?;
+    let findings = crate::evidence::examine(
+        &crate::evidence::Scope {
+            generations: &generations,
+            params: &params,
+            targets: warrant.targets.iter().map(|t| t.value.clone()).collect(),
+            epochs: warrant.epochs(&params)?,
+            timespan: (start.unix_timestamp(), end.unix_timestamp()),
+            keys: &prepared,
+        },
+        capture,
+    );
+
+    // 6. Record the execution.
     let signer = lab.log_signer()?;
     let time = now
         .format(&Rfc3339)
@@ -330,16 +321,23 @@ pub fn execute(
     let (execution_entry, _) = store.append(
         &LogRecord::new(LogEntry::WarrantExecuted {
             digest: digest_hex.clone(),
-            messages_decrypted: report_decrypted.len() as u64,
+            messages_decrypted: findings.decrypted.len() as u64,
             time,
         }),
         &signer,
     )?;
     Ok(Report {
-        version: 1,
+        version: 2,
         warrant: WarrantRef {
             reference: warrant.reference.clone(),
             digest: digest_hex,
+        },
+        capture: CaptureRef {
+            account: capture.account.clone(),
+            from: capture.from.clone(),
+            to: capture.to.clone(),
+            relay: capture.relay.clone(),
+            envelopes: capture.envelopes.len(),
         },
         approvals: verdicts,
         log: LogRef {
@@ -347,144 +345,13 @@ pub fn execute(
             execution_entry,
             checkpoint: cp.label(),
         },
-        decrypted: report_decrypted,
-        out_of_scope: sealed.len(),
-        sealed,
-        non_compliant: non_compliant.len(),
-        non_compliant_envelopes: non_compliant,
+        decrypted: findings.decrypted,
+        withheld: findings.withheld.len(),
+        withheld_envelopes: findings.withheld,
+        out_of_scope: findings.sealed.len(),
+        sealed: findings.sealed,
+        non_compliant: findings.non_compliant.len(),
+        non_compliant_envelopes: findings.non_compliant,
+        equivocations: findings.equivocations,
     })
-}
-
-enum Outcome {
-    Decrypted(Decrypted),
-    OutOfScope(Sealed),
-    NonCompliant(NonCompliant),
-}
-
-fn open_one(
-    e: &messenger::relay::CapturedEnvelope,
-    env: Option<&Envelope>,
-    chains: &BTreeMap<(String, String), ChainKey>,
-    identities: &BTreeMap<String, IdentityPublic>,
-) -> Outcome {
-    let Some(env) = env else {
-        return Outcome::NonCompliant(NonCompliant {
-            relay_id: e.relay_id,
-            from: e.envelope["from"].as_str().unwrap_or("?").to_owned(),
-            reason: "envelope does not parse".into(),
-        });
-    };
-    let key = (env.from.clone(), messenger::keys::public_hex(&env.chain));
-    let ck = match chains.get(&key) {
-        Some(Ok(Some(ck))) => ck,
-        Some(Ok(None)) => {
-            return Outcome::OutOfScope(Sealed {
-                relay_id: e.relay_id,
-                from: env.from.clone(),
-                to: env.to.clone(),
-                sent_at: e.server_time.clone(),
-            });
-        }
-        Some(Err(reason)) => {
-            return Outcome::NonCompliant(NonCompliant {
-                relay_id: e.relay_id,
-                from: env.from.clone(),
-                reason: reason.clone(),
-            });
-        }
-        None => {
-            return Outcome::NonCompliant(NonCompliant {
-                relay_id: e.relay_id,
-                from: env.from.clone(),
-                reason: "internal: chain not examined".into(),
-            });
-        }
-    };
-    let ad = match (identities.get(&env.from), identities.get(&env.to)) {
-        (Some(a), Some(b)) => Some(session_ad(&env.from, a, &env.to, b)),
-        _ => None,
-    };
-    let opened = ad
-        .ok_or_else(|| "the capture lacks valid directory entries of the parties".to_owned())
-        .and_then(|ad| {
-            messenger::ratchet::open_with_chain_key(ck, &ad, env)
-                .map_err(|_| "the message does not open with its chain key".to_owned())
-        })
-        .and_then(|pt| String::from_utf8(pt.to_vec()).map_err(|_| "text is not UTF-8".to_owned()));
-    match opened {
-        Ok(text) => Outcome::Decrypted(Decrypted {
-            from: env.from.clone(),
-            to: env.to.clone(),
-            sent_at: e.server_time.clone(),
-            text,
-        }),
-        Err(reason) => Outcome::NonCompliant(NonCompliant {
-            relay_id: e.relay_id,
-            from: env.from.clone(),
-            reason,
-        }),
-    }
-}
-
-/// A chain's key: `Ok(None)` out of scope, `Err(reason)` escrow non-compliant.
-pub type ChainKey = Result<Option<zeroize::Zeroizing<[u8; 32]>>, String>;
-
-/// The chain key of a chain from its start's escrow block: `Ok(None)` if neither of its two
-/// scopes is in the warrant, `Err` if the block is missing or does not open consistently.
-pub fn chain_key(
-    params: &escrow::PublicParams,
-    keys: &BTreeMap<ScopeIdentity, PreparedIdentityKey>,
-    scopes: &BTreeMap<ScopeIdentity, escrow::PreparedScope>,
-    start: Option<&Envelope>,
-) -> ChainKey {
-    let Some(start) = start else {
-        return Err("the first message of its chain is not in the capture".into());
-    };
-    let Some(block) = start.start.as_ref().and_then(|s| s.escrow.as_ref()) else {
-        return Err("its chain has no escrow block".into());
-    };
-    let sender = params
-        .identity(&start.from, block.epoch)
-        .map_err(|e| e.to_string())?;
-    let recipient = params
-        .identity(&start.to, block.epoch)
-        .map_err(|e| e.to_string())?;
-    let (ck, other) = match (keys.get(&sender), keys.get(&recipient)) {
-        (Some(k), _) => (
-            k.unwrap(&block.sender_wrap),
-            (&recipient, &block.recipient_wrap),
-        ),
-        (None, Some(k)) => (
-            k.unwrap(&block.recipient_wrap),
-            (&sender, &block.sender_wrap),
-        ),
-        (None, None) => return Ok(None),
-    };
-    let ck = ck.map_err(|_| "its escrow block does not open".to_owned())?;
-    let agrees = match scopes.get(other.0) {
-        Some(scope) => scope.verify(&ck, other.1).is_ok(),
-        None => escrow::verify_wrap(params, other.0, &ck, other.1).is_ok(),
-    };
-    if !agrees {
-        return Err("its escrow block's two wraps disagree".into());
-    }
-    Ok(Some(ck))
-}
-
-/// The scope of a chain's other party, when one of its two scopes is in the warrant.
-fn other_scope(
-    params: &escrow::PublicParams,
-    keys: &BTreeMap<ScopeIdentity, PreparedIdentityKey>,
-    start: &Envelope,
-) -> Option<ScopeIdentity> {
-    let block = start.start.as_ref()?.escrow.as_ref()?;
-    let sender = params.identity(&start.from, block.epoch).ok()?;
-    let recipient = params.identity(&start.to, block.epoch).ok()?;
-    if keys.contains_key(&sender) {
-        Some(recipient)
-    } else if keys.contains_key(&recipient) {
-        Some(sender)
-    } else {
-        None
-    }
 }

@@ -1,15 +1,20 @@
 //! # auditor — public checks of the escrow system
 //!
-//! Today: the public monitor of the transparency log (design reference §7), and the first half
-//! of the warrant process (design reference §6): drafting a warrant and submitting it to the
-//! log, which returns a receipt (the proof bundle authorities check before approving). The
-//! auditor uses the public surfaces of `escrow` only — never code that holds key shares.
-//! Approval checking and capture decryption arrive with the rest of the warrants issue.
+//! The public monitor of the transparency log (design reference §7), the warrant process
+//! (design reference §6): drafting a warrant and submitting it to the log, which returns a
+//! receipt (the proof bundle authorities check before approving), and executing it
+//! ([`execute`]): checking approvals, combining keys, and examining a capture under the
+//! recipient's rules ([`evidence`], design reference §11). The auditor uses the public
+//! surfaces of `escrow` only — never code that holds key shares.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod error;
+pub mod evidence;
 pub mod execute;
+
+pub use error::{CaptureMismatch, Error, Result};
 
 use escrow::lab::Lab;
 use escrow::transparency::monitor::{self, Report};

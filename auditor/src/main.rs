@@ -233,13 +233,20 @@ fn execute(
         .iter()
         .map(|p| Ok((p.display().to_string(), read_limited(p, 64 << 20)?)))
         .collect::<Result<Vec<_>>>()?;
-    let cap: messenger::relay::Capture =
-        serde_json::from_slice(&read_limited(capture, 1 << 30)?)
-            .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
-    if cap.version != 1 || cap.kind != "escrow-lab/capture" {
-        anyhow::bail!("{}: not a version-1 escrow-lab capture", capture.display());
+    let value: serde_json::Value = serde_json::from_slice(&read_limited(capture, 1 << 30)?)
+        .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
+    // The version first: an older capture lacks fields this build needs.
+    let version = value.get("version").and_then(serde_json::Value::as_u64);
+    if version != Some(messenger::relay::CAPTURE_VERSION) {
+        let e = auditor::CaptureMismatch::Version(version.unwrap_or(0));
+        anyhow::bail!("{}: capture refused: {e}", capture.display());
     }
-    let report = auditor::execute::execute(lab, &w, &files, &cap, now)?;
+    let cap: messenger::relay::Capture = serde_json::from_value(value)
+        .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
+    let report = auditor::execute::execute(lab, &w, &files, &cap, now).map_err(|e| match e {
+        auditor::Error::Capture(_) => anyhow::anyhow!("{}: {e}", capture.display()),
+        e => anyhow::Error::new(e),
+    })?;
     let doc = serde_json::to_vec_pretty(&report)?;
     if let Some(path) = out {
         write_atomic(path, &doc, 0o600)?;
@@ -264,18 +271,36 @@ fn execute(
     }
     writeln!(
         o,
+        "Capture of {} from {} to {} (relay {}…): {} envelopes.",
+        report.capture.account,
+        report.capture.from,
+        report.capture.to,
+        &report.capture.relay[..report.capture.relay.len().min(8)],
+        report.capture.envelopes
+    )?;
+    writeln!(
+        o,
         "Logged as entry {} (checked at checkpoint {}); execution logged as entry {}.",
         report.log.warrant_entry, report.log.checkpoint, report.log.execution_entry
     )?;
     writeln!(
         o,
-        "{} messages decrypted, {} out of scope (sealed), {} escrow non-compliant.",
-        report.decrypted.len(),
+        "{} decrypted, {} withheld (outside the timespan), {} out of scope (sealed), {} \
+         non-compliant.",
+        count(report.decrypted.len(), "message", "messages"),
+        report.withheld,
         report.out_of_scope,
         report.non_compliant
     )?;
     for m in &report.decrypted {
-        writeln!(o, "  {}  {} → {}: {}", m.sent_at, m.from, m.to, m.text)?;
+        writeln!(
+            o,
+            "  {}  {} → {}: {}   [#{}, start #{} signed by {}]",
+            m.sent_at, m.from, m.to, m.text, m.relay_id, m.attribution.chain_start, m.from
+        )?;
+    }
+    for m in &report.withheld_envelopes {
+        writeln!(o, "  {}  {} → {}: [withheld]", m.sent_at, m.from, m.to)?;
     }
     for m in &report.sealed {
         writeln!(o, "  {}  {} → {}: [sealed]", m.sent_at, m.from, m.to)?;
@@ -283,9 +308,39 @@ fn execute(
     for n in &report.non_compliant_envelopes {
         writeln!(
             o,
-            "  non-compliant #{} from {}: {}",
-            n.relay_id, n.from, n.reason
+            "  non-compliant #{} {} → {} at {}: {}",
+            n.relay_id, n.from, n.to, n.sent_at, n.reason
+        )?;
+    }
+    for q in &report.equivocations {
+        let starts: Vec<String> = q.starts.iter().map(|s| format!("#{s}")).collect();
+        writeln!(
+            o,
+            "  EQUIVOCATION: {} signed {} different starts of one chain to {} ({}){}",
+            q.from,
+            q.starts.len(),
+            q.to,
+            starts.join(", "),
+            match q.accepted {
+                Some(a) => format!("; {} accepted #{a}", q.to),
+                None => String::new(),
+            }
+        )?;
+    }
+    if !report.decrypted.is_empty() {
+        writeln!(
+            o,
+            "Each text is attributed by its chain's start, signed by the sender's identity key;"
+        )?;
+        writeln!(
+            o,
+            "whoever knows the chain key (the recipient, now also the key's holders) could have \
+             written it."
         )?;
     }
     Ok(())
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

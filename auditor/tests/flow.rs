@@ -57,6 +57,10 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
         clients.push(c);
     }
     let mut sent = Vec::new();
+    // Time only moves forward: the messages in order of their day (an honest client refuses
+    // to send before its current chain's epoch).
+    let mut msgs = msgs.to_vec();
+    msgs.sort_by_key(|(_, _, day)| *day);
     for (i, (from, step, day)) in msgs.iter().enumerate() {
         let from = *from % 3;
         let to = (from + 1 + step % 2) % 3;
@@ -99,7 +103,13 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
         }
     }
     let capture = relay
-        .capture(ACCOUNTS[target], T0, T0 + 3 * DAY - 1, T0 + 3 * DAY)
+        .capture(&messenger::relay::CaptureRequest::new(
+            &lab.load_generations().unwrap(),
+            ACCOUNTS[target],
+            T0,
+            T0 + 3 * DAY - 1,
+            T0 + 3 * DAY,
+        ))
         .unwrap();
     Run {
         _tmp: tmp,

@@ -11,6 +11,7 @@ use escrow::hazmat::{identity_key_unchecked, interpolate_unchecked};
 use escrow::lab::Lab;
 use escrow::warrant::{Warrant, WarrantDraft};
 use escrow::{KeyShare, SetupRequest};
+use messenger::relay::CaptureRequest;
 use messenger::{Client, EscrowContext, Relay};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -56,7 +57,15 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
         Relay::enqueue(&tx, &env, time).unwrap();
     }
     tx.commit().unwrap();
-    let capture = relay.capture("alice", T0, T0 + DAY, T0 + DAY).unwrap();
+    let capture = relay
+        .capture(&CaptureRequest::new(
+            &escrow::Generations::single(params.clone()),
+            "alice",
+            T0,
+            T0 + DAY,
+            T0 + DAY,
+        ))
+        .unwrap();
 
     // ombudsman leaves, tribunal and commissioner join; threshold 2 of 4.
     let new_names: Vec<String> = ["court", "ministry", "tribunal", "commissioner"]

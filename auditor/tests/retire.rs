@@ -8,6 +8,7 @@ use escrow::lab::Lab;
 use escrow::transparency::LogEntry;
 use escrow::warrant::{Warrant, WarrantDraft};
 use escrow::{Error, SetupRequest};
+use messenger::relay::CaptureRequest;
 use messenger::{Client, EscrowContext, Relay};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -51,7 +52,15 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
         .unwrap();
     Relay::enqueue(&tx, &env, T0 + 3_600).unwrap();
     tx.commit().unwrap();
-    let capture = relay.capture("alice", T0, T0 + DAY, T0 + DAY).unwrap();
+    let capture = relay
+        .capture(&CaptureRequest::new(
+            &escrow::Generations::single(params.clone()),
+            "alice",
+            T0,
+            T0 + DAY,
+            T0 + DAY,
+        ))
+        .unwrap();
 
     let now = t(T0 + 2 * DAY);
     let warrant = Warrant::new(

@@ -10,6 +10,7 @@ use escrow::rotate::{RotateRequest, rotate};
 use escrow::warrant::{Warrant, WarrantDraft, generation_for};
 use escrow::{Error, Generations, SetupRequest, WarrantError};
 use messenger::relay::Capture;
+use messenger::relay::CaptureRequest;
 use messenger::{Client, EscrowContext, EscrowViolation, Relay};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -55,7 +56,7 @@ fn open(
     approvers: &[&str],
     capture: &Capture,
     now: OffsetDateTime,
-) -> escrow::Result<Vec<String>> {
+) -> auditor::Result<Vec<String>> {
     let receipt = auditor::submit_warrant(lab, w, now)?.receipt;
     let approvals: Vec<(String, Vec<u8>)> = approvers
         .iter()
@@ -206,7 +207,13 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
         "{err}"
     );
     let capture = relay
-        .capture("alice", T0, T0 + 2 * DAY, T0 + 2 * DAY)
+        .capture(&CaptureRequest::new(
+            &lab.load_generations().unwrap(),
+            "alice",
+            T0,
+            T0 + 2 * DAY,
+            T0 + 2 * DAY,
+        ))
         .unwrap();
     let now = t(T0 + 2 * DAY);
     let w1 = warrant("W-1", T0, T0 + DAY, 1, &mut rng);
@@ -242,16 +249,22 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
     }
     let w4 = warrant("W-4", T0, T0 + DAY, 1, &mut rng);
     let err = open(&lab, &w4, &NAMES[..3], &capture, now).unwrap_err();
-    assert!(matches!(err, Error::Retired { generation: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            auditor::Error::Escrow(Error::Retired { generation: 1, .. })
+        ),
+        "{err}"
+    );
     let err = open(&lab, &w4, &NAMES[3..], &capture, now).unwrap_err();
     assert!(
         matches!(
             err,
-            Error::Unrecoverable {
+            auditor::Error::Escrow(Error::Unrecoverable {
                 generation: 1,
                 remaining: 2,
                 ..
-            }
+            })
         ),
         "{err}"
     );

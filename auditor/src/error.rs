@@ -1,0 +1,76 @@
+//! The error type of the `auditor` crate: the escrow library's errors, and the auditor's own.
+
+use thiserror::Error;
+
+/// Why a capture is refused before anything in it is examined.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CaptureMismatch {
+    /// Another capture format version.
+    #[error("unsupported version {0} (this build reads version 2; export the capture again)")]
+    Version(u64),
+    /// Not a capture document.
+    #[error("not an escrow-lab capture")]
+    Kind,
+    /// The capture was exported for another realm.
+    #[error("it belongs to realm '{capture}', this lab is realm '{lab}'")]
+    Realm {
+        /// The capture's realm.
+        capture: String,
+        /// This lab's realm.
+        lab: String,
+    },
+    /// This lab's relay database has no id to compare the capture's origin with.
+    #[error("this lab's relay database cannot be read to check the capture's origin")]
+    NoRelay,
+    /// The capture was exported by another relay.
+    #[error(
+        "it was exported by relay {capture}, not by this lab's relay ({lab}): a capture of another lab"
+    )]
+    Relay {
+        /// The capture's relay id.
+        capture: String,
+        /// This lab's relay id.
+        lab: String,
+    },
+    /// The capture names a generation of this number with another master key.
+    #[error(
+        "its generation {0} has another master public key than this lab's: a capture of another lab"
+    )]
+    MasterKey(u32),
+    /// The capture's window does not meet the warrant's generation.
+    #[error("it covers generation(s) {capture:?}, the warrant is for generation {warrant}")]
+    Generation {
+        /// The warrant's generation.
+        warrant: u32,
+        /// The capture's generations.
+        capture: Vec<u32>,
+    },
+}
+
+/// Everything the auditor library can refuse.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error of the escrow library (parameters, log, warrant, approvals, combination).
+    #[error(transparent)]
+    Escrow(#[from] escrow::Error),
+    /// A capture of another lab, or of another format.
+    #[error("capture refused: {0}")]
+    Capture(#[from] CaptureMismatch),
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<escrow::WarrantError> for Error {
+    fn from(e: escrow::WarrantError) -> Self {
+        Error::Escrow(e.into())
+    }
+}
+
+impl From<escrow::LogError> for Error {
+    fn from(e: escrow::LogError) -> Self {
+        Error::Escrow(e.into())
+    }
+}
