@@ -26,7 +26,8 @@ use std::hint::black_box;
 use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use escrow::SetupRequest;
-use messenger::hazmat::escrow_disabled;
+use messenger::hazmat::{escrow_disabled, identity_of};
+use messenger::keys::Identity;
 use messenger::ratchet::{Session, aead_open, aead_seal};
 use messenger::x3dh::{IdentityPublic, PrekeyBundle};
 use messenger::{Client, Envelope, EscrowContext, Incoming, Outcome};
@@ -140,35 +141,38 @@ fn main() {
     let mut off = escrow_disabled(params);
     let (alice_on, bob_on) = pair(&mut on, &mut rng);
     let (alice_off, bob_off) = pair(&mut off, &mut rng);
-    let sessions: [(&str, &Session, &Session, &EscrowContext); 2] = [
+    let (id_on, id_off) = (identity_of(&alice_on), identity_of(&alice_off));
+    let sessions: [(&str, &Session, &Session, &EscrowContext, &Identity); 2] = [
         (
             "with escrow",
             alice_on.session("bob").unwrap(),
             bob_on.session("alice").unwrap(),
             &on,
+            &id_on,
         ),
         (
             "without escrow",
             alice_off.session("bob").unwrap(),
             bob_off.session("alice").unwrap(),
             &off,
+            &id_off,
         ),
     ];
 
     let mut table = Table { rows: Vec::new() };
     for len in [100usize, 4096] {
         let text = vec![b'a'; len];
-        for (label, a, b, ctx) in sessions {
+        for (label, a, b, ctx, ida) in sessions {
             // Message 1 of alice's current chain (no escrow block: in-chain).
             let env = a
                 .clone()
-                .encrypt("alice", &text, T0 + 5, &mut ctx.clone(), &mut rng)
+                .encrypt("alice", ida, &text, T0 + 5, &mut ctx.clone(), &mut rng)
                 .unwrap();
             assert!(env.start.is_none() && env.escrow_bytes() == 0);
             let enc = count(
                 "encrypt",
                 || (a.clone(), ctx.clone(), ChaCha20Rng::from_seed([9; 32])),
-                |(s, c, r)| s.encrypt("alice", &text, T0 + 5, c, r).unwrap(),
+                |(s, c, r)| s.encrypt("alice", ida, &text, T0 + 5, c, r).unwrap(),
             );
             table.add(format!("Session::encrypt {len} B, in chain ({label})"), enc);
             let dec = count(

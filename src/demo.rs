@@ -208,11 +208,12 @@ pub fn run(
     n.say(&format!(
         "{block}-byte escrow block: the chain key wrapped to the sender's and the"
     ))?;
-    n.say("recipient's (account, day). Later messages of a chain carry no escrow.")?;
+    n.say("recipient's (account, day), signed with the sender's identity key.")?;
+    n.say("Later messages carry no escrow; each commits to its message key.")?;
     n.result(
         delivered == w.sent.len(),
         &format!(
-            "Recipients re-derived all {chains} blocks; {delivered}/{} messages accepted.",
+            "Recipients checked all {chains} signatures and blocks; {delivered}/{} accepted.",
             w.sent.len()
         ),
     )?;
@@ -334,8 +335,15 @@ pub fn run(
         .iter()
         .filter(|s| s.from == "alice" || s.to == "alice")
         .count();
-    let exactly_scope_opened =
-        got == want && report.sealed.len() == alice_total - want.len() && report.non_compliant == 0;
+    let attributed = report
+        .decrypted
+        .iter()
+        .all(|m| m.attribution.basis == "signed-chain-start" && m.attribution.signed_by == m.from);
+    let exactly_scope_opened = got == want
+        && attributed
+        && report.sealed.len() == alice_total - want.len()
+        && report.non_compliant == 0
+        && report.equivocations.is_empty();
     n.result(
         exactly_scope_opened,
         &format!(
@@ -344,6 +352,9 @@ pub fn run(
             report.sealed.len()
         ),
     )?;
+    n.say("Each text is attributed by its chain's start, signed by the sender's")?;
+    n.say("identity key; the recipient, who knows the chain key, could forge")?;
+    n.say("further messages of it with the provider's help (docs/threat-model.md).")?;
     n.say("bob and carol's own conversation is not even in the capture, and its")?;
     n.say("keys were never released: the key is scoped by cryptography to one")?;
     n.say("account and one day (see `escrow-lab attacks`, rows 4 and 5).")?;

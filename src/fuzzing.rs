@@ -188,6 +188,27 @@ pub fn capture(data: &[u8]) {
         for (account, entry) in &c.directory {
             let _ = entry.identity(account);
         }
+        // The auditor's examination (no released keys: attribution, equivocation, scope and
+        // the escrow checks up to the unwrap) never panics on what a capture says.
+        if let (Ok(from), Ok(to)) = (
+            time::OffsetDateTime::parse(&c.from, &time::format_description::well_known::Rfc3339),
+            time::OffsetDateTime::parse(&c.to, &time::format_description::well_known::Rfc3339),
+        ) {
+            let len = fixed_params().epoch_length();
+            let epoch =
+                |t: time::OffsetDateTime| u64::try_from(t.unix_timestamp()).unwrap_or(0) / len;
+            let generations = escrow::Generations::single(fixed_params().clone());
+            let keys = std::collections::BTreeMap::new();
+            let scope = auditor::evidence::Scope {
+                generations: &generations,
+                params: fixed_params(),
+                targets: [c.account.clone()].into_iter().collect(),
+                epochs: epoch(from)..=epoch(to).max(epoch(from)),
+                timespan: (from.unix_timestamp(), to.unix_timestamp()),
+                keys: &keys,
+            };
+            let _ = auditor::evidence::examine(&scope, &c);
+        }
         let once = serde_json::to_vec(&c).unwrap_or_default();
         let again: messenger::Capture = match serde_json::from_slice(&once) {
             Ok(c) => c,

@@ -16,7 +16,7 @@ use escrow::lab::{Lab, create_dir_all_private, write_atomic};
 use escrow::transparency::proof::ProofBundle;
 use escrow::warrant::{Warrant, WarrantDraft};
 use escrow::{AuthorityShare, PublicParams, SetupRequest};
-use messenger::relay::Capture;
+use messenger::relay::{Capture, CaptureRequest};
 use messenger::{Client, Envelope, EscrowContext, Outcome, Relay};
 use rand_chacha::ChaCha20Rng;
 use time::OffsetDateTime;
@@ -168,6 +168,19 @@ impl World {
 
     /// `account` reads its queue at time `t`, as `messenger read` does.
     pub fn read(&mut self, account: &str, t: i64) -> Result<Vec<(i64, Outcome)>> {
+        let mut rng = self.rng.clone();
+        let out = self.read_with(account, t, &mut rng);
+        self.rng = rng;
+        out
+    }
+
+    /// Like [`World::read`], with the reader's randomness (a modified client's, say).
+    pub fn read_with<R: rand_core::RngCore + rand_core::CryptoRng>(
+        &mut self,
+        account: &str,
+        t: i64,
+        rng: &mut R,
+    ) -> Result<Vec<(i64, Outcome)>> {
         let tx = self.relay.transaction()?;
         let batch = Relay::queued(&tx, account)?;
         let client = self
@@ -179,13 +192,28 @@ impl World {
             t,
             &mut self.escrow,
             &mut |a| Relay::identity(&tx, a),
-            &mut self.rng,
+            rng,
         );
         for (id, o) in &outcomes {
             Relay::mark(&tx, *id, o)?;
         }
         tx.commit()?;
         Ok(outcomes)
+    }
+
+    /// Hands the relay an envelope made by other means (a modified client, an outsider: the
+    /// relay does not authenticate who hands it an envelope) at time `t`; returns its id.
+    pub fn push(&mut self, env: &Envelope, t: i64) -> Result<i64> {
+        let tx = self.relay.transaction()?;
+        let id = Relay::enqueue(&tx, env, t)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The relay time of envelope `relay_id`.
+    pub fn relay_time(&self, relay_id: i64) -> Result<i64> {
+        Relay::time_of(&self.relay, relay_id)?
+            .with_context(|| format!("no envelope #{relay_id} at the relay"))
     }
 
     /// Writes every client state to `clients/<account>.json` (mode 0600).
@@ -265,7 +293,10 @@ impl World {
 
     /// The provider's capture of `account` over `[from, to]` (`messenger intercept`).
     pub fn capture(&self, account: &str, from: i64, to: i64, t: i64) -> Result<Capture> {
-        Ok(self.relay.capture(account, from, to, t)?)
+        let generations = self.lab.load_generations()?;
+        Ok(self
+            .relay
+            .capture(&CaptureRequest::new(&generations, account, from, to, t))?)
     }
 
     /// Runs the auditor (`auditor execute`) with the given approvals.
@@ -304,7 +335,7 @@ impl World {
             .iter()
             .find(|s| s.relay_id == relay_id)
             .with_context(|| format!("no message #{relay_id} in this world"))?;
-        let cap = self.relay.capture(&s.from, s.time, s.time, s.time)?;
+        let cap = self.capture(&s.from, s.time, s.time, s.time)?;
         let e = cap
             .envelopes
             .iter()

@@ -969,11 +969,55 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "auditor",
-            what: "capture of version 2",
-            prepare: |d| version_2(&d.join("capture.json")),
+            what: "capture of version 1 (unsigned envelopes)",
+            prepare: |d| json_edit(&d.join("capture.json"), |v| v["version"] = 1.into()),
             args: EXECUTE,
             code: 1,
-            expect: "not a version-1",
+            expect: "capture refused: unsupported version 1",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture of another realm",
+            prepare: |d| json_edit(&d.join("capture.json"), |v| v["realm"] = "elsewhere".into()),
+            args: EXECUTE,
+            code: 1,
+            expect: "belongs to realm 'elsewhere'",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture of another lab's relay",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    v["relay"] = "00".repeat(16).into()
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "a capture of another lab",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture of a generation with another master key",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    v["generations"][0]["master_public_key"] = "a0".repeat(48).into()
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "another master public key",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture of another generation",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    v["generations"][0]["generation"] = 2.into()
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "the warrant is for generation 1",
         },
         Row {
             tool: "auditor",

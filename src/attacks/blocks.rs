@@ -286,19 +286,14 @@ pub(crate) fn omitted_block(dir: &std::path::Path, seed: u64) -> Observed {
 /// Serves a warrant for (alice, day 0) with three approvals and executes it on alice's
 /// capture.
 fn serve_alice_day0(w: &mut World) -> Result<auditor::execute::Report> {
-    let now = DAY0 + 2 * DAY;
-    let warrant = w.warrant("W-1", &["alice"], DAY0, DAY0 + DAY, now + 7 * DAY)?;
-    let receipt = w.submit(&warrant, now)?;
-    let approvals = ["court", "ministry", "oversight"]
-        .iter()
-        .map(|a| w.approve(a, &warrant, &receipt, now + 60))
-        .collect::<Result<Vec<_>>>()?;
-    let capture = w.capture("alice", DAY0, now, now)?;
-    w.execute(
-        &warrant,
-        &approvals.iter().collect::<Vec<_>>(),
-        &capture,
-        now + 120,
+    super::serve(
+        w,
+        "W-1",
+        &["alice"],
+        DAY0,
+        DAY0 + DAY,
+        "alice",
+        DAY0 + 2 * DAY,
     )
 }
 

@@ -12,10 +12,12 @@
 //! a provider that hands out keys it controls on first contact.
 
 mod blocks;
+mod evidence;
 mod keys;
 mod lifecycle;
 mod log;
 mod process;
+mod salamander;
 mod table;
 
 use std::path::Path;
@@ -148,6 +150,33 @@ pub(crate) fn talk(w: &mut World, from: &str, to: &str, text: &str, t: i64) -> R
     let sent = w.send(from, to, text, t)?;
     w.read(to, t + 30)?;
     Ok(sent.relay_id)
+}
+
+/// Logs a warrant for `targets` over `[start, end)` at `now`, has court, ministry and
+/// oversight approve it, and executes it on `account`'s capture from the midnight before
+/// `start` to `now`.
+pub(crate) fn serve(
+    w: &mut World,
+    reference: &str,
+    targets: &[&str],
+    start: i64,
+    end: i64,
+    account: &str,
+    now: i64,
+) -> Result<auditor::execute::Report> {
+    let warrant = w.warrant(reference, targets, start, end, now + 7 * DAY)?;
+    let receipt = w.submit(&warrant, now)?;
+    let approvals = ["court", "ministry", "oversight"]
+        .iter()
+        .map(|a| w.approve(a, &warrant, &receipt, now + 60))
+        .collect::<Result<Vec<_>>>()?;
+    let capture = w.capture(account, crate::world::midnight(start), now, now)?;
+    w.execute(
+        &warrant,
+        &approvals.iter().collect::<Vec<_>>(),
+        &capture,
+        now + 120,
+    )
 }
 
 impl Fixture {
@@ -404,6 +433,62 @@ pub fn run_all(dir: Option<&Path>, seed: u64) -> Result<Table> {
         lifecycle::CITE_STALE,
         Blocked,
         lifecycle::stale_generation(&root.join("stale"), seed),
+    );
+    add(
+        22,
+        "Evidence fabricated from public data",
+        evidence::CITE_FABRICATED,
+        Blocked,
+        evidence::fabricated(&root.join("fabricated"), seed),
+    );
+    add(
+        23,
+        "A decoy start claiming another epoch",
+        evidence::CITE_DECOY,
+        Detected,
+        evidence::decoy(&root.join("decoy-epoch"), seed, true),
+    );
+    add(
+        24,
+        "A decoy start with its own key and text",
+        evidence::CITE_DECOY,
+        Detected,
+        evidence::decoy(&root.join("decoy-key"), seed, false),
+    );
+    add(
+        25,
+        "One ratchet key toward two recipients",
+        evidence::CITE_DECOY,
+        Blocked,
+        evidence::colliding(&root.join("colliding"), seed),
+    );
+    add(
+        26,
+        "A retired chain re-opened, or one at will",
+        evidence::CITE_REOPEN,
+        Detected,
+        evidence::reopened(&root.join("reopened"), seed),
+    );
+    add(
+        27,
+        "One envelope, two texts (salamanders)",
+        evidence::CITE_SALAMANDER,
+        Blocked,
+        evidence::salamander(&root.join("salamander"), seed),
+    );
+    add(
+        28,
+        "A warrant read wider than its timespan",
+        evidence::CITE_SCOPE,
+        Blocked,
+        evidence::wider_scope(&root.join("scope"), seed),
+    );
+    add(
+        29,
+        "A capture from another lab",
+        evidence::CITE_OTHER_LAB,
+        Blocked,
+        evidence::other_lab(&root.join("other-lab"), seed),
     );
     Ok(Table { seed, rows })
 }

@@ -63,7 +63,13 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
         }
     }
     tx.commit()?;
-    let capture = relay.capture("alice", T0, T0 + DAY - 1, T0 + DAY)?;
+    let capture = relay.capture(&messenger::relay::CaptureRequest::new(
+        &escrow::Generations::single(params.clone()),
+        "alice",
+        T0,
+        T0 + DAY - 1,
+        T0 + DAY,
+    ))?;
     let now = t(T0 + DAY + 3_600)?;
     let warrant = escrow::warrant::Warrant::new(
         escrow::warrant::WarrantDraft {

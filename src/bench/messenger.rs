@@ -34,11 +34,16 @@ fn incoming(env: &Envelope, id: i64, t: i64) -> Result<Incoming> {
     })
 }
 
-/// alice ⇄ bob with one exchange done in `ctx`; returns their sessions with each other.
+/// alice ⇄ bob with one exchange done in `ctx`; returns their sessions with each other and
+/// alice's identity (which signs her chain starts).
 fn pair(
     ctx: &mut EscrowContext,
     rng: &mut ChaCha20Rng,
-) -> Result<(messenger::ratchet::Session, messenger::ratchet::Session)> {
+) -> Result<(
+    messenger::ratchet::Session,
+    messenger::ratchet::Session,
+    messenger::keys::Identity,
+)> {
     let (mut alice, ra) = Client::register("alice", rng)?;
     let (mut bob, rb) = Client::register("bob", rng)?;
     let ids: Vec<(String, IdentityPublic)> = vec![
@@ -59,6 +64,7 @@ fn pair(
     Ok((
         alice.session("bob").context("alice's session")?.clone(),
         bob.session("alice").context("bob's session")?.clone(),
+        messenger::hazmat::identity_of(&alice),
     ))
 }
 
@@ -76,8 +82,8 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
     let e1 = ((T0 + DAY) / DAY) as u64;
     let mut on = EscrowContext::new(params.clone());
     let mut off = escrow_disabled(params.clone());
-    let (a_on, b_on) = pair(&mut on, &mut rng)?;
-    let (a_off, b_off) = pair(&mut off, &mut rng)?;
+    let (a_on, b_on, id_on) = pair(&mut on, &mut rng)?;
+    let (a_off, b_off, id_off) = pair(&mut off, &mut rng)?;
     on.prepare(&["alice", "bob"], e1)?;
     off.prepare(&["alice", "bob"], e1)?;
 
@@ -86,15 +92,22 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
     let seed = || ChaCha20Rng::seed_from_u64(9);
     // A chain start: the next day's first message (an epoch step), sender and recipient.
     let mut starts = Vec::new();
-    for (a, b, ctx) in [(&a_on, &b_on, &on), (&a_off, &b_off, &off)] {
-        let env = a
-            .clone()
-            .encrypt("alice", &[7; 100], T0 + DAY, &mut ctx.clone(), &mut seed())?;
+    for (a, b, ctx, ida) in [(&a_on, &b_on, &on, &id_on), (&a_off, &b_off, &off, &id_off)] {
+        let env = a.clone().encrypt(
+            "alice",
+            ida,
+            &[7; 100],
+            T0 + DAY,
+            &mut ctx.clone(),
+            &mut seed(),
+        )?;
         let send = time_with_setup(
             budget,
             || (a.clone(), ctx.clone(), seed()),
             |(mut s, mut c, mut r)| {
-                let env = s.encrypt("alice", &[7; 100], T0 + DAY, &mut c, &mut r).ok();
+                let env = s
+                    .encrypt("alice", ida, &[7; 100], T0 + DAY, &mut c, &mut r)
+                    .ok();
                 (s, c, r, env)
             },
         );
@@ -147,23 +160,31 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
     // separate them).
     for len in [100usize, 4096] {
         let text = vec![b'a'; len];
-        let env_on = a_on
-            .clone()
-            .encrypt("alice", &text, T0 + 5, &mut on.clone(), &mut seed())?;
-        let env_off =
-            a_off
-                .clone()
-                .encrypt("alice", &text, T0 + 5, &mut off.clone(), &mut seed())?;
+        let env_on =
+            a_on.clone()
+                .encrypt("alice", &id_on, &text, T0 + 5, &mut on.clone(), &mut seed())?;
+        let env_off = a_off.clone().encrypt(
+            "alice",
+            &id_off,
+            &text,
+            T0 + 5,
+            &mut off.clone(),
+            &mut seed(),
+        )?;
         let (enc_on, enc_off) = time_pair(
             budget,
             || (a_on.clone(), on.clone(), seed()),
             |(mut s, mut c, mut r)| {
-                let env = s.encrypt("alice", &text, T0 + 5, &mut c, &mut r).ok();
+                let env = s
+                    .encrypt("alice", &id_on, &text, T0 + 5, &mut c, &mut r)
+                    .ok();
                 (s, c, r, env)
             },
             || (a_off.clone(), off.clone(), seed()),
             |(mut s, mut c, mut r)| {
-                let env = s.encrypt("alice", &text, T0 + 5, &mut c, &mut r).ok();
+                let env = s
+                    .encrypt("alice", &id_off, &text, T0 + 5, &mut c, &mut r)
+                    .ok();
                 (s, c, r, env)
             },
         );
