@@ -11,8 +11,10 @@ use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
 use sha2::Sha256;
 
-use super::{DAY0, Fixture, Observed, Verdict, blocked_if, talk, world};
-use crate::world::{DAY, World};
+use super::{
+    DAY0, Fixture, Observed, Verdict, blocked_if, detected_if, serve_alice_day0, talk, world,
+};
+use crate::world::World;
 
 pub(crate) const CITE_LEAF: &str = "Blaze, 'Protocol Failure in the Escrowed Encryption \
      Standard' (ACM CCS 1994): Clipper's LEAF was protected by a 16-bit checksum only";
@@ -283,20 +285,6 @@ pub(crate) fn omitted_block(dir: &std::path::Path, seed: u64) -> Observed {
     ))
 }
 
-/// Serves a warrant for (alice, day 0) with three approvals and executes it on alice's
-/// capture.
-fn serve_alice_day0(w: &mut World) -> Result<auditor::execute::Report> {
-    super::serve(
-        w,
-        "W-1",
-        &["alice"],
-        DAY0,
-        DAY0 + DAY,
-        "alice",
-        DAY0 + 2 * DAY,
-    )
-}
-
 /// Row 9: alice and bob share a key out of band and encrypt inside the messenger.
 pub(crate) fn super_encryption(dir: &std::path::Path, seed: u64) -> Observed {
     let mut w = world(dir, seed ^ 9)?;
@@ -372,11 +360,7 @@ pub(crate) fn both_endpoints_drop(dir: &std::path::Path, seed: u64) -> Observed 
         .map(|n| format!("{} (sender {})", n.reason, n.from));
     let ok = delivered && flagged.is_some() && report.decrypted.is_empty();
     Ok((
-        if ok {
-            Verdict::Detected
-        } else {
-            Verdict::Succeeds
-        },
+        detected_if(ok),
         format!(
             "The two modified clients talk ({}), but under a warrant the auditor reports the \
              envelope as escrow non-compliant: {} — evidence of the violation, not its content.",

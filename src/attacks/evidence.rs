@@ -13,7 +13,7 @@ use messenger::{Envelope, Outcome};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use super::{DAY0, Observed, Verdict, blocked_if, serve, talk, world};
+use super::{DAY0, Observed, blocked_if, detected_if, serve, serve_alice_day0, talk, world};
 use crate::world::{DAY, World};
 
 pub(crate) const CITE_FABRICATED: &str = "Outside review, 2026-12 (forged evidence from public \
@@ -100,15 +100,7 @@ pub(crate) fn fabricated(dir: &std::path::Path, seed: u64) -> Observed {
     )?;
     let unread_id = w.push(&unread, NINE + 660)?;
     let out = w.read("bob", NINE + 700)?;
-    let report = serve(
-        &mut w,
-        "W-22",
-        &["alice"],
-        DAY0,
-        DAY0 + DAY,
-        "alice",
-        DAY0 + 2 * DAY,
-    )?;
+    let report = serve_alice_day0(&mut w)?;
     let shown = texts(&report);
     let forged_reason = reason_of(&report, forged_id).unwrap_or("NOT LISTED");
     let unread_reason = reason_of(&report, unread_id).unwrap_or("NOT LISTED");
@@ -156,15 +148,7 @@ pub(crate) fn decoy(dir: &std::path::Path, seed: u64, other_epoch: bool) -> Obse
     let real = w.send("alice", "bob", "X: the real text", t + 30)?.relay_id;
     let next = w.send("alice", "bob", "X: and more", t + 60)?.relay_id;
     let out = w.read("bob", t + 90)?;
-    let report = serve(
-        &mut w,
-        "W-2x",
-        &["alice"],
-        DAY0,
-        DAY0 + DAY,
-        "alice",
-        DAY0 + 2 * DAY,
-    )?;
+    let report = serve_alice_day0(&mut w)?;
     let shown = texts(&report);
     let equivocation = report
         .equivocations
@@ -181,11 +165,7 @@ pub(crate) fn decoy(dir: &std::path::Path, seed: u64, other_epoch: bool) -> Obse
         "with valid wraps of a key of her choosing and the text Y".to_owned()
     };
     Ok((
-        if ok {
-            Verdict::Detected
-        } else {
-            Verdict::Succeeds
-        },
+        detected_if(ok),
         format!(
             "alice's client posts a signed decoy start on her next chain key, {what}, then the \
              real one (X). bob: decoy {}, real {}, next {}. The auditor keys chains by (sender, \
@@ -226,15 +206,7 @@ pub(crate) fn colliding(dir: &std::path::Path, seed: u64) -> Observed {
         "to carol, on the shared key",
         NINE + 660,
     )?;
-    let report = serve(
-        &mut w,
-        "W-25",
-        &["alice"],
-        DAY0,
-        DAY0 + DAY,
-        "alice",
-        DAY0 + 2 * DAY,
-    )?;
+    let report = serve_alice_day0(&mut w)?;
     let shown = texts(&report);
     let ok = shown.contains(&"to bob, on the shared key")
         && shown.contains(&"to carol, on the shared key")
@@ -272,15 +244,7 @@ pub(crate) fn reopened(dir: &std::path::Path, seed: u64) -> Observed {
         .send("bob", "alice", "a chain at will", NINE + 80)?
         .relay_id;
     let out2 = w.read("alice", NINE + 90)?;
-    let report = serve(
-        &mut w,
-        "W-26",
-        &["alice"],
-        DAY0,
-        DAY0 + DAY,
-        "alice",
-        DAY0 + 2 * DAY,
-    )?;
+    let report = serve_alice_day0(&mut w)?;
     let shown = texts(&report);
     let equivocation = report
         .equivocations
@@ -296,11 +260,7 @@ pub(crate) fn reopened(dir: &std::path::Path, seed: u64) -> Observed {
             .any(|(i, o)| *i == again && matches!(o, Outcome::Rejected { .. }))
         && at_will_reason.contains("epoch did not change");
     Ok((
-        if ok {
-            Verdict::Detected
-        } else {
-            Verdict::Succeeds
-        },
+        detected_if(ok),
         format!(
             "alice re-opens her first chain (#{first}) with a new key and a correct escrow \
              block after bob retired it: bob {} — he remembers every chain he accepted; the \
@@ -378,15 +338,7 @@ pub(crate) fn salamander(dir: &std::path::Path, seed: u64) -> Observed {
     };
     // The same ciphertext under key B's commitment: nobody opens it.
     let committed_b = messenger::ratchet::open(&mk_b, &ad, &env).is_ok();
-    let report = serve(
-        &mut w,
-        "W-27",
-        &["alice"],
-        DAY0,
-        DAY0 + DAY,
-        "alice",
-        DAY0 + 2 * DAY,
-    )?;
+    let report = serve_alice_day0(&mut w)?;
     let auditor_read = report
         .decrypted
         .iter()

@@ -9,7 +9,7 @@ use escrow::lab::Lab;
 use escrow::transparency::store::LogStore;
 use escrow::transparency::{LogEntry, LogRecord};
 
-use super::{AUTHORITIES, DAY0, Observed, Verdict, refusal, talk, world};
+use super::{AUTHORITIES, DAY0, Observed, detected_if, refusal, talk, world};
 use crate::world::DAY;
 
 pub(crate) const CITE_SPLIT: &str = "Split-view attacks on Certificate Transparency (RFC 6962; \
@@ -92,11 +92,7 @@ pub(crate) fn equivocation(dir: &Path, seed: u64) -> Observed {
         Err(escrow::Error::Log(escrow::LogError::Equivocation { .. }))
     );
     Ok((
-        if detected {
-            Verdict::Detected
-        } else {
-            Verdict::Succeeds
-        },
+        detected_if(detected),
         format!(
             "court had cosigned the real log; shown the fork, it refuses: {}. provider, which \
              had never cosigned, {} — which is why every authority cosigns the log regularly \
@@ -221,11 +217,7 @@ pub(crate) fn tampering(dir: &Path, seed: u64) -> Observed {
         })
         .collect();
     Ok((
-        if ok {
-            Verdict::Detected
-        } else {
-            Verdict::Succeeds
-        },
+        detected_if(ok),
         format!(
             "The monitor verified each log, then an attacker with the database (and, to \
              rebuild, the log's signing key) changed who released a key (rewrite: in \

@@ -94,6 +94,15 @@ pub(crate) fn blocked_if(ok: bool) -> Verdict {
     }
 }
 
+/// Detected if the attack was caught and attributed, else it succeeded.
+pub(crate) fn detected_if(caught: bool) -> Verdict {
+    if caught {
+        Verdict::Detected
+    } else {
+        Verdict::Succeeds
+    }
+}
+
 /// The outcome of one attack function: the observed verdict and what happened.
 pub(crate) type Observed = Result<(Verdict, String)>;
 
@@ -176,6 +185,19 @@ pub(crate) fn serve(
         &approvals.iter().collect::<Vec<_>>(),
         &capture,
         now + 120,
+    )
+}
+
+/// [`serve`] for W-1, alice's traffic of day 0, two days later.
+pub(crate) fn serve_alice_day0(w: &mut World) -> Result<auditor::execute::Report> {
+    serve(
+        w,
+        "W-1",
+        &["alice"],
+        DAY0,
+        DAY0 + DAY,
+        "alice",
+        DAY0 + 2 * DAY,
     )
 }
 

@@ -9,7 +9,7 @@ use escrow::transparency::{LogEntry, LogRecord};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use super::{Fixture, Observed, Verdict, blocked_if, refusal};
+use super::{Fixture, Observed, Verdict, blocked_if, detected_if, refusal};
 use crate::world::{DAY, World, at};
 
 pub(crate) const CITE_ROGUE: &str = "Boldyreva 2003 (threshold BLS with verifiable shares); \
@@ -54,11 +54,7 @@ pub(crate) fn corrupted_share(fx: &Fixture) -> Observed {
     let stopped = run(three);
     let ok = attributed && !report.decrypted.is_empty() && stopped.is_err();
     Ok((
-        if ok {
-            Verdict::Detected
-        } else {
-            Verdict::Succeeds
-        },
+        detected_if(ok),
         format!(
             "oversight's approval with a wrong identity-key share: the auditor rejects it ({}) \
              and decrypts {} messages with court, ministry and provider; with only court and \
