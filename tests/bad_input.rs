@@ -997,6 +997,19 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "auditor",
+            what: "capture with another identity key for alice",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    let bob = v["directory"]["bob"]["identity_sign"].clone();
+                    v["directory"]["alice"]["identity_sign"] = bob;
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "directory entry of 'alice' is not the one this lab's relay publishes",
+        },
+        Row {
+            tool: "auditor",
             what: "capture of a generation with another master key",
             prepare: |d| {
                 json_edit(&d.join("capture.json"), |v| {

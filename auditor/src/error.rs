@@ -33,6 +33,10 @@ pub enum CaptureMismatch {
         /// This lab's relay id.
         lab: String,
     },
+    /// The capture's directory gives an account other identity keys than the relay's
+    /// directory does (an edited capture).
+    #[error("its directory entry of '{0}' is not the one this lab's relay publishes")]
+    Directory(String),
     /// The capture names a generation of this number with another master key.
     #[error(
         "its generation {0} has another master public key than this lab's: a capture of another lab"

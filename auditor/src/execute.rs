@@ -149,8 +149,8 @@ fn judge(
 }
 
 /// Refuses a capture of another lab: another format, realm, relay (when the lab has a relay
-/// database), a generation of this number with another master key, or none of the warrant's
-/// generation.
+/// database: also a directory entry that is not the relay's), a generation of this number with
+/// another master key, or none of the warrant's generation.
 pub fn check_capture(lab: &Lab, params: &PublicParams, capture: &Capture) -> Result<()> {
     if capture.version != CAPTURE_VERSION {
         return Err(CaptureMismatch::Version(capture.version).into());
@@ -169,13 +169,30 @@ pub fn check_capture(lab: &Lab, params: &PublicParams, capture: &Capture) -> Res
     // in-memory relay: then the realm and the master keys below bind the capture to the lab).
     let relay_path = lab.root().join("relay.sqlite");
     if relay_path.exists() {
-        let relay = messenger::Relay::id_at(&relay_path).map_err(|_| CaptureMismatch::NoRelay)?;
-        if capture.relay != relay {
+        let relay = messenger::Relay::open_read_only(&relay_path)
+            .and_then(|r| Ok((r.id()?, r)))
+            .map_err(|_| CaptureMismatch::NoRelay);
+        let (id, relay) = relay?;
+        if capture.relay != id {
             return Err(CaptureMismatch::Relay {
                 capture: capture.relay.clone(),
-                lab: relay,
+                lab: id,
             }
             .into());
+        }
+        // The identity keys that attribute messages are the relay's directory's, not whatever
+        // an edited capture file says.
+        for (account, entry) in &capture.directory {
+            let published = relay
+                .published_identity(account)
+                .map_err(|_| CaptureMismatch::NoRelay)?;
+            let same = published.is_some_and(|p| {
+                messenger::keys::public_hex(&p.sign) == entry.identity_sign
+                    && messenger::keys::public_hex(&p.dh) == entry.identity_dh
+            });
+            if !same {
+                return Err(CaptureMismatch::Directory(account.clone()).into());
+            }
         }
     }
     let generations = lab.load_generations()?;

@@ -101,14 +101,25 @@ impl Relay {
         Ok(Self { conn })
     }
 
-    /// The id of the relay database at `path`, read without writing anything (an auditor
-    /// checking a capture's origin). Fails if there is no relay there.
-    pub fn id_at(path: &Path) -> Result<String> {
+    /// Opens the relay database at `path` read-only (an auditor checking a capture's origin
+    /// against the lab's relay). Fails if there is no relay there.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        Self::read_id(&conn)?.ok_or_else(|| row_err("the relay database has no id"))
+        Ok(Self { conn })
+    }
+
+    /// The id of the relay database at `path`, read without writing anything. Fails if there
+    /// is no relay there.
+    pub fn id_at(path: &Path) -> Result<String> {
+        Self::open_read_only(path)?.id()
+    }
+
+    /// An account's identity as this relay's directory publishes it.
+    pub fn published_identity(&self, account: &str) -> Result<Option<IdentityPublic>> {
+        Self::identity(&self.conn, account)
     }
 
     fn read_id(conn: &Connection) -> Result<Option<String>> {
