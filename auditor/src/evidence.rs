@@ -534,15 +534,19 @@ fn choose_start<'c>(
     // Signed starts, grouped by what was signed (copies of one start differ at most in their
     // ciphertext or signature bytes), in relay order.
     let mut groups: Vec<(Vec<u8>, Vec<&Item<'_>>)> = Vec::new();
+    let mut group_of: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
     let mut forged = Vec::new();
     for s in &starts {
         let Ok(env) = &s.env else { continue };
         let signed = env.n == 0 && sign_key.is_some_and(|k| env.start_signed_by(&k, &ad));
         match env.start_signed_bytes(&ad).filter(|_| signed) {
             None => forged.push(*s),
-            Some(content) => match groups.iter_mut().find(|(c, _)| *c == content) {
-                Some((_, copies)) => copies.push(*s),
-                None => groups.push((content, vec![*s])),
+            Some(content) => match group_of.get(&content) {
+                Some(g) => groups[*g].1.push(*s),
+                None => {
+                    group_of.insert(content.clone(), groups.len());
+                    groups.push((content, vec![*s]));
+                }
             },
         }
     }
@@ -862,6 +866,7 @@ fn read_chain(
         wanted,
     };
     // The start: the first copy the recipient did not refuse that opens.
+    let copies: BTreeSet<i64> = copies.into_iter().collect();
     let start_items: Vec<&Item<'_>> = members
         .iter()
         .copied()
