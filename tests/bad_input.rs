@@ -997,6 +997,55 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "auditor",
+            what: "capture with one relay id twice",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    let first = v["envelopes"][0].clone();
+                    v["envelopes"].as_array_mut().unwrap().push(first);
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "appears twice",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture with an unknown delivery status",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    v["envelopes"][0]["status"] = "DELETED".into()
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "delivery status other than",
+        },
+        Row {
+            tool: "auditor",
+            what: "a report file in a missing directory",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "execute",
+                "--warrant",
+                "w.json",
+                "--approval",
+                "w.json.court.approval.json",
+                "--approval",
+                "w.json.ministry.approval.json",
+                "--capture",
+                "capture.json",
+                "--at",
+                "2026-11-26T11:00:00Z",
+                "--out",
+                "missing/report.json",
+            ],
+            code: 1,
+            expect: "no such directory for --out",
+        },
+        Row {
+            tool: "auditor",
             what: "capture with another identity key for alice",
             prepare: |d| {
                 json_edit(&d.join("capture.json"), |v| {

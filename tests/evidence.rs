@@ -469,3 +469,81 @@ fn an_approval_lacking_shares_is_named_and_does_not_block_the_others() {
     assert!(court.reason.as_deref().unwrap().contains("lacks shares"));
     assert_eq!(report.decrypted.len(), 2);
 }
+
+#[test]
+fn many_signed_starts_of_one_chain_keep_the_report_linear() {
+    let (_tmp, mut w) = world(6);
+    w.send("alice", "bob", "hello", NINE).unwrap();
+    w.read("bob", NINE + 10).unwrap();
+    w.send("bob", "alice", "hi", NINE + 20).unwrap();
+    w.read("alice", NINE + 30).unwrap();
+    // alice's modified client signs 60 different starts of her next chain.
+    let mut decoys = Vec::new();
+    for i in 0..60u8 {
+        let env = decoy_start(
+            &w.clients["alice"],
+            "bob",
+            b"decoy",
+            NINE + 40,
+            &mut w.escrow,
+            &[i; 32],
+            None,
+        )
+        .unwrap();
+        decoys.push(w.push(&env, NINE + 40).unwrap());
+    }
+    let real = w.send("alice", "bob", "real", NINE + 50).unwrap().relay_id;
+    w.read("bob", NINE + 60).unwrap();
+    let report = execute(&mut w, "alice", DAY0, DAY0 + DAY);
+    assert!(report.decrypted.iter().any(|m| m.text == "real"));
+    assert_eq!(report.equivocations.len(), 1);
+    assert_eq!(report.equivocations[0].starts.len(), 61);
+    assert_eq!(report.equivocations[0].accepted, Some(real));
+    for id in &decoys {
+        assert!(reason(&report, *id).starts_with("sender equivocation"));
+    }
+    // Each verdict names at most a few envelopes as evidence.
+    assert!(
+        report
+            .non_compliant_envelopes
+            .iter()
+            .all(|n| n.evidence.len() <= 4 && n.reason.len() < 300)
+    );
+}
+
+#[test]
+fn an_envelope_that_does_not_parse_in_scope_is_non_compliant_not_sealed() {
+    let (_tmp, mut w) = world(7);
+    let id = w.send("alice", "bob", "hello", NINE).unwrap().relay_id;
+    w.read("bob", NINE + 10).unwrap();
+    let now = DAY0 + 5 * DAY;
+    let warrant = w
+        .warrant("W", &["alice"], DAY0, DAY0 + DAY, now + DAY)
+        .unwrap();
+    let receipt = w.submit(&warrant, now).unwrap();
+    let approvals: Vec<_> = ["court", "ministry"]
+        .iter()
+        .map(|a| w.approve(a, &warrant, &receipt, now).unwrap())
+        .collect();
+    for replacement in [
+        serde_json::Value::Null,
+        serde_json::json!("text"),
+        serde_json::json!({}),
+    ] {
+        let mut capture = w.capture("alice", DAY0, now, now).unwrap();
+        capture.envelopes[0].envelope = replacement.clone();
+        let report = w
+            .execute(
+                &warrant,
+                &approvals.iter().collect::<Vec<_>>(),
+                &capture,
+                now,
+            )
+            .unwrap();
+        assert!(
+            reason(&report, id).starts_with("envelope does not parse"),
+            "{replacement}: {report:#?}"
+        );
+        assert!(report.sealed.is_empty());
+    }
+}

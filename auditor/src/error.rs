@@ -33,6 +33,12 @@ pub enum CaptureMismatch {
         /// This lab's relay id.
         lab: String,
     },
+    /// Two envelopes of the capture under one relay id.
+    #[error("relay id {0} appears twice")]
+    DuplicateId(i64),
+    /// A delivery status the relay does not write.
+    #[error("envelope {0} has a delivery status other than queued, held, delivered or rejected")]
+    Status(i64),
     /// The capture's directory gives an account other identity keys than the relay's
     /// directory does (an edited capture).
     #[error("its directory entry of '{0}' is not the one this lab's relay publishes")]

@@ -158,6 +158,19 @@ pub fn check_capture(lab: &Lab, params: &PublicParams, capture: &Capture) -> Res
     if capture.kind != CAPTURE_KIND {
         return Err(CaptureMismatch::Kind.into());
     }
+    // One envelope per relay id, and statuses the relay writes.
+    let mut ids = BTreeSet::new();
+    for e in capture.envelopes.iter().chain(&capture.chain_starts) {
+        if !ids.insert(e.relay_id) {
+            return Err(CaptureMismatch::DuplicateId(e.relay_id).into());
+        }
+        if !matches!(
+            e.status.as_str(),
+            "queued" | "delivered" | "held" | "rejected"
+        ) {
+            return Err(CaptureMismatch::Status(e.relay_id).into());
+        }
+    }
     if capture.realm != params.realm() {
         return Err(CaptureMismatch::Realm {
             capture: capture.realm.clone(),

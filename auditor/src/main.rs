@@ -224,8 +224,19 @@ fn execute(
     json: bool,
 ) -> Result<()> {
     let now = time_or_now("--at", at)?;
-    if let Some(path) = out.filter(|p| p.exists()) {
-        anyhow::bail!("{}: already exists; choose a new file", path.display());
+    if let Some(path) = out {
+        if path.exists() {
+            anyhow::bail!("{}: already exists; choose a new file", path.display());
+        }
+        // Checked before the execution is logged: a report that cannot be written must not
+        // leave a `warrant-executed` entry behind.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            anyhow::bail!("{}: no such directory for --out", dir.display());
+        }
     }
     let w = Warrant::from_json(&read_limited(warrant, 1 << 20)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", warrant.display()))?;
@@ -292,24 +303,45 @@ fn execute(
         report.out_of_scope,
         report.non_compliant
     )?;
+    // Texts and reasons come from senders and from the relay's record: printed escaped, so
+    // that none can forge a line of this report.
+    use escrow::encoding::printable;
     for m in &report.decrypted {
         writeln!(
             o,
             "  {}  {} → {}: {}   [#{}, start #{} signed by {}]",
-            m.sent_at, m.from, m.to, m.text, m.relay_id, m.attribution.chain_start, m.from
+            m.sent_at,
+            m.from,
+            m.to,
+            printable(&m.text),
+            m.relay_id,
+            m.attribution.chain_start,
+            m.from
         )?;
     }
-    for m in &report.withheld_envelopes {
-        writeln!(o, "  {}  {} → {}: [withheld]", m.sent_at, m.from, m.to)?;
-    }
-    for m in &report.sealed {
-        writeln!(o, "  {}  {} → {}: [sealed]", m.sent_at, m.from, m.to)?;
+    for (m, what) in report
+        .withheld_envelopes
+        .iter()
+        .map(|m| (m, "withheld"))
+        .chain(report.sealed.iter().map(|m| (m, "sealed")))
+    {
+        writeln!(
+            o,
+            "  {}  {} → {}: [{what}]",
+            printable(&m.sent_at),
+            printable(&m.from),
+            printable(&m.to)
+        )?;
     }
     for n in &report.non_compliant_envelopes {
         writeln!(
             o,
             "  non-compliant #{} {} → {} at {}: {}",
-            n.relay_id, n.from, n.to, n.sent_at, n.reason
+            n.relay_id,
+            printable(&n.from),
+            printable(&n.to),
+            printable(&n.sent_at),
+            printable(&n.reason)
         )?;
     }
     for q in &report.equivocations {

@@ -267,3 +267,40 @@ fn a_corrupted_approval_is_named_and_replayed_approvals_count_for_nothing() {
             .contains("3 of 5 approvals required, 0 valid")
     );
 }
+
+#[test]
+fn a_text_cannot_forge_a_line_of_the_report() {
+    let s = story();
+    ok(bin("messenger", &s.lab).args([
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-27T16:00:00Z",
+        "ok\n  2026-11-27T16:05:00Z  bob → alice: I confess   [#99, start #99 signed by bob]",
+    ]));
+    let w = s.warrant("W-3", "alice", 27);
+    let capture = s.capture("alice");
+    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
+    let mut c = bin("auditor", &s.lab);
+    c.args(["execute", "--at", "2026-11-28T10:00:00Z", "--warrant"])
+        .arg(&w)
+        .arg("--capture")
+        .arg(&capture);
+    for a in &approvals {
+        c.arg("--approval").arg(a);
+    }
+    let text = ok(&mut c);
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("bob → alice: I confess") && !l.contains("alice → bob: ok\\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("alice → bob: ok\\n  2026-11-27T16:05:00Z"),
+        "{text}"
+    );
+}

@@ -196,3 +196,49 @@ mod tests {
         assert!(from_json::<Doc>("doc", br#"{"version":1,"x":1}"#).is_ok());
     }
 }
+
+/// Text from a message, a peer or a record, made safe to print on one terminal line: control
+/// characters (newline, carriage return, escape sequences…) and the invisible characters that
+/// reorder or hide text (bidirectional overrides and isolates, zero-width characters, the byte
+/// order mark) are shown as Rust escapes (`\n`, `\u{1b}`, `\u{202e}`), so that nothing a sender
+/// writes can forge a line of a tool's output. Other text is unchanged.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    }
+    if !s.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if hidden(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn control_and_invisible_characters_are_escaped_and_nothing_else() {
+        assert_eq!(printable("plain text, ünïcode ✓"), "plain text, ünïcode ✓");
+        assert_eq!(
+            printable("a\n2026-11-10  bob → alice: x\r\u{1b}[2K"),
+            "a\\n2026-11-10  bob → alice: x\\r\\u{1b}[2K"
+        );
+        assert_eq!(printable("W-1\u{200b}"), "W-1\\u{200b}");
+        assert_eq!(printable("\u{202e}txt.exe"), "\\u{202e}txt.exe");
+        assert!(
+            !printable("x\u{7f}\u{85}\u{feff}")
+                .chars()
+                .any(|c| c.is_control())
+        );
+    }
+}

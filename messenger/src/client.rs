@@ -214,6 +214,14 @@ impl Client {
         &self.account
     }
 
+    /// Every session with `peer` (for [`crate::hazmat`]).
+    pub(crate) fn sessions_with(&self, peer: &str) -> &[Session] {
+        self.sessions
+            .get(peer)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// See [`crate::hazmat::pretend_epoch_ended`].
     pub(crate) fn pretend_epoch_ended(&mut self, to: &str) -> Result<()> {
         let send = self

@@ -198,3 +198,28 @@ impl<R: RngCore> RngCore for ReplayRng<R> {
 }
 
 impl<R: RngCore> CryptoRng for ReplayRng<R> {}
+
+/// A recipient's current key of its receiving chain `chain` from `peer`, with the position of
+/// the next message: what a modified recipient uses to write "the peer's" next message itself.
+pub fn receiving_chain_key(
+    client: &Client,
+    peer: &str,
+    chain: &p256::PublicKey,
+) -> Option<(zeroize::Zeroizing<[u8; 32]>, u32)> {
+    client
+        .sessions_with(peer)
+        .iter()
+        .flat_map(|s| s.recv.iter())
+        .find(|c| c.id == *chain)
+        .map(|c| (c.ck.clone(), c.n))
+}
+
+/// What the provider can do to its own directory: publish `identity` as `account`'s (key
+/// substitution — on first contact the "ghost", here also toward an auditor).
+pub fn substitute_directory_entry(
+    relay: &crate::Relay,
+    account: &str,
+    identity: &crate::x3dh::IdentityPublic,
+) -> Result<()> {
+    relay.substitute_identity(account, identity)
+}

@@ -469,17 +469,21 @@ fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()
     }
     for (id, o) in outcomes.iter().filter(|_| !json) {
         match o {
-            Outcome::Delivered { from, text } => {
-                writeln!(out, "{}  {from} → {account}: {text}", time_of(id))?
-            }
+            Outcome::Delivered { from, text } => writeln!(
+                out,
+                "{}  {from} → {account}: {}",
+                time_of(id),
+                escrow::encoding::printable(text)
+            )?,
             Outcome::Held => writeln!(
                 out,
                 "held #{id}: waiting for the first message of its chain (kept for later)"
             )?,
             Outcome::Rejected { from, reason } => writeln!(
                 out,
-                "REJECTED #{id} from {}: {reason} (kept for inspection)",
-                from.as_deref().unwrap_or("?")
+                "REJECTED #{id} from {}: {} (kept for inspection)",
+                from.as_deref().unwrap_or("?"),
+                escrow::encoding::printable(reason)
             )?,
         }
     }

@@ -117,6 +117,21 @@ impl Relay {
         Self::open_read_only(path)?.id()
     }
 
+    /// See [`crate::hazmat::substitute_directory_entry`].
+    pub(crate) fn substitute_identity(&self, account: &str, id: &IdentityPublic) -> Result<()> {
+        self.conn.execute(
+            "UPDATE accounts SET identity_sign = ?2, identity_dh = ?3, identity_dh_sig = ?4
+             WHERE name = ?1",
+            params![
+                account,
+                public_hex(&id.sign),
+                public_hex(&id.dh),
+                hex::encode(id.dh_sig)
+            ],
+        )?;
+        Ok(())
+    }
+
     /// An account's identity as this relay's directory publishes it.
     pub fn published_identity(&self, account: &str) -> Result<Option<IdentityPublic>> {
         Self::identity(&self.conn, account)

@@ -449,3 +449,29 @@ fn a_sealed_client_state_needs_its_passphrase() {
     let text = ok(bin("messenger", &lab).args(["read", "--as", "bob"]));
     assert!(text.contains("hello"), "{text}");
 }
+
+#[test]
+fn a_text_cannot_forge_a_line_of_the_output() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let m = |args: &[&str]| ok(bin("messenger", &lab).args(args));
+    let forged = "hi\n2026-11-27T09:00:00Z  bob → alice: I confess\r\u{1b}[2K\u{202e}";
+    m(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-27T09:00:00Z",
+        forged,
+    ]);
+    let read = m(&["read", "--as", "bob", "--at", "2026-11-27T09:01:00Z"]);
+    assert_eq!(read.lines().count(), 1, "{read}");
+    assert!(
+        read.contains(
+            "alice → bob: hi\\n2026-11-27T09:00:00Z  bob → alice: I confess\\r\\u{1b}[2K\\u{202e}"
+        ),
+        "{read}"
+    );
+}

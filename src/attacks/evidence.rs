@@ -461,3 +461,103 @@ pub(crate) fn other_lab(dir: &std::path::Path, seed: u64) -> Observed {
         ),
     ))
 }
+
+pub(crate) const CITE_DIRECTORY: &str = "Outside review of this issue's fix, 2026-12 (the \
+     provider swaps a key in its directory); key transparency: Melara et al., 'CONIKS' (USENIX \
+     Security 2015); the 'ghost' of Levy & Robinson (2018) turned toward the auditor";
+pub(crate) const CITE_RECIPIENT: &str = "Outside review, 2026-12 (a recipient writes under \
+     the sender's chain key); deniability of symmetric authentication: Unger et al., 'SoK: \
+     Secure Messaging' (IEEE S&P 2015)";
+
+/// Row 30: the provider publishes a key of its own as alice's and signs a chain "from alice".
+pub(crate) fn directory_swap(dir: &std::path::Path, seed: u64) -> Observed {
+    let mut w = talking(dir, seed ^ 30)?;
+    let real = w.clients["alice"].identity_public();
+    let provider = Identity::generate(&mut w.rng);
+    let fake = messenger::x3dh::IdentityPublic::of("alice", &provider);
+    messenger::hazmat::substitute_directory_entry(&w.relay, "alice", &fake)?;
+    let b = w.clients["bob"].identity_public();
+    let env = fabricate_chain(
+        "alice",
+        &fake,
+        "bob",
+        &b,
+        &provider,
+        b"I ordered it.",
+        NINE + 600,
+        &mut w.escrow,
+        &mut w.rng,
+    )?;
+    let id = w.push(&env, NINE + 600)?;
+    let report = serve_alice_day0(&mut w)?;
+    let shown = report.decrypted.iter().find(|m| m.relay_id == id);
+    let key = shown.map(|m| m.attribution.identity_key.clone());
+    let real_hex = messenger::keys::public_hex(&real.sign);
+    let disowned = report
+        .non_compliant_envelopes
+        .iter()
+        .filter(|n| n.from == "alice" && n.reason.starts_with("forged"))
+        .count();
+    let succeeded = shown.is_some() && key.as_deref() != Some(real_hex.as_str()) && disowned > 0;
+    Ok((
+        blocked_if(!succeeded),
+        format!(
+            "The provider publishes a key of its own as alice's and signs a chain \"from \
+             alice\": the auditor shows \"I ordered it.\" as alice's ({}), under identity key \
+             {}… — not the {}… alice registered — and lists alice's {disowned} real \
+             message(s) as forged. The report names the key of every attribution, so the swap \
+             shows, but nothing in the lab anchors identity keys: verified safety numbers or \
+             key transparency (not built) would.",
+            if shown.is_some() {
+                "decrypted"
+            } else {
+                "NOT shown"
+            },
+            key.as_deref().map_or("-", |k| &k[..16]),
+            &real_hex[..16],
+        ),
+    ))
+}
+
+/// Row 31: bob, who knows alice's chain key, writes "her" next message himself and hands it to
+/// the relay (which does not authenticate senders).
+pub(crate) fn recipient_writes(dir: &std::path::Path, seed: u64) -> Observed {
+    let mut w = world(dir, seed ^ 31)?;
+    let first = talk(&mut w, "alice", "bob", "Lunch tomorrow?", NINE)?;
+    let env0 = w.envelope_at(first)?;
+    let (ck, n) = messenger::hazmat::receiving_chain_key(&w.clients["bob"], "alice", &env0.chain)
+        .context("bob's receiving chain")?;
+    let (mk, _) = messenger::kdf::kdf_ck(&ck);
+    let mut env = Envelope {
+        from: "alice".into(),
+        to: "bob".into(),
+        chain: env0.chain,
+        n,
+        start: None,
+        ciphertext: Vec::new(),
+    };
+    let (a, b) = (
+        w.clients["alice"].identity_public(),
+        w.clients["bob"].identity_public(),
+    );
+    let ad = messenger::x3dh::session_ad("alice", &a, "bob", &b);
+    env.ciphertext = messenger::ratchet::seal(&mk, &ad, &env, b"I will pay you to keep quiet.")?;
+    let id = w.push(&env, NINE + 600)?;
+    w.read("bob", NINE + 610)?;
+    let real = talk(&mut w, "alice", "bob", "See you at noon.", NINE + 900)?;
+    let report = serve_alice_day0(&mut w)?;
+    let shown = report.decrypted.iter().any(|m| m.relay_id == id);
+    let real_reason = reason_of(&report, real).unwrap_or("NOT LISTED").to_owned();
+    let succeeded = shown && real_reason.contains("someone who knows the chain key");
+    Ok((
+        blocked_if(!succeeded),
+        format!(
+            "bob writes message {n} of alice's chain under the chain key he derived and hands \
+             it to the relay: the auditor shows it as alice's (its chain start is hers), and \
+             lists alice's real message {n} as \"{real_reason}\". The signature binds the chain, \
+             not each text: whoever knows a chain key — the recipient, and after a release the \
+             auditor and k authorities — can write in it. Signing every message would close \
+             this, at one signature per message and more deniability given up."
+        ),
+    ))
+}

@@ -512,6 +512,20 @@ pub fn run_all(dir: Option<&Path>, seed: u64) -> Result<Table> {
         Blocked,
         evidence::other_lab(&root.join("other-lab"), seed),
     );
+    add(
+        30,
+        "The provider swaps a key in its directory",
+        evidence::CITE_DIRECTORY,
+        Succeeds,
+        evidence::directory_swap(&root.join("directory"), seed),
+    );
+    add(
+        31,
+        "The recipient writes under the sender's key",
+        evidence::CITE_RECIPIENT,
+        Succeeds,
+        evidence::recipient_writes(&root.join("recipient"), seed),
+    );
     Ok(Table { seed, rows })
 }
 
