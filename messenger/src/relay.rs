@@ -431,16 +431,17 @@ impl Relay {
         let field =
             |e: &CapturedEnvelope, f: &str| e.envelope[f].as_str().unwrap_or_default().to_owned();
         let chain_of = |e: &CapturedEnvelope| (field(e, "from"), field(e, "to"), field(e, "chain"));
-        // Every start of every chain involved, then of the chains epoch chains step from.
-        let mut chains: std::collections::BTreeSet<(String, String, String)> =
-            envelopes.iter().map(chain_of).collect();
-        let mut chain_starts: Vec<CapturedEnvelope> = Vec::new();
-        let mut done = std::collections::BTreeSet::new();
+        // Every start of every chain involved (the window's own starts among them), then the
+        // starts of the chains their epoch chains step from: two rounds.
         let in_window: std::collections::BTreeSet<i64> =
             envelopes.iter().map(|e| e.relay_id).collect();
+        let mut pending: std::collections::BTreeSet<(String, String, String)> =
+            envelopes.iter().map(chain_of).collect();
+        let mut done = std::collections::BTreeSet::new();
+        let mut chain_starts: Vec<CapturedEnvelope> = Vec::new();
         for _round in 0..2 {
             let mut bases = std::collections::BTreeSet::new();
-            for key in std::mem::take(&mut chains) {
+            for key in std::mem::take(&mut pending) {
                 if !done.insert(key.clone()) {
                     continue;
                 }
@@ -453,28 +454,17 @@ impl Relay {
                 )?;
                 for f in found {
                     let start = &f.envelope["start"];
-                    if start["kind"] == "epoch" {
-                        if let Some(base) = start["prev"]["chain"].as_str() {
-                            bases.insert((sender.clone(), recipient.clone(), base.to_owned()));
-                        }
+                    if let (true, Some(base)) =
+                        (start["kind"] == "epoch", start["prev"]["chain"].as_str())
+                    {
+                        bases.insert((sender.clone(), recipient.clone(), base.to_owned()));
                     }
                     if !in_window.contains(&f.relay_id) {
                         chain_starts.push(f);
                     }
                 }
             }
-            for e in envelopes
-                .iter()
-                .filter(|e| e.envelope.get("start").is_some())
-            {
-                if e.envelope["start"]["kind"] == "epoch" {
-                    if let Some(base) = e.envelope["start"]["prev"]["chain"].as_str() {
-                        let (s, r, _) = chain_of(e);
-                        bases.insert((s, r, base.to_owned()));
-                    }
-                }
-            }
-            chains = bases;
+            pending = bases;
         }
         chain_starts.sort_by_key(|e| e.relay_id);
         // The directory entries of every account involved: an auditor rebuilds each session's
