@@ -151,7 +151,12 @@ fn judge(
 /// Refuses a capture of another lab: another format, realm, relay (when the lab has a relay
 /// database: also a directory entry that is not the relay's), a generation of this number with
 /// another master key, or none of the warrant's generation.
-pub fn check_capture(lab: &Lab, params: &PublicParams, capture: &Capture) -> Result<()> {
+pub fn check_capture(
+    lab: &Lab,
+    generations: &escrow::Generations,
+    params: &PublicParams,
+    capture: &Capture,
+) -> Result<()> {
     if capture.version != CAPTURE_VERSION {
         return Err(CaptureMismatch::Version(capture.version).into());
     }
@@ -208,7 +213,6 @@ pub fn check_capture(lab: &Lab, params: &PublicParams, capture: &Capture) -> Res
             }
         }
     }
-    let generations = lab.load_generations()?;
     for g in &capture.generations {
         if let Ok(p) = generations.get(g.generation) {
             if escrow::encoding::g1_hex(p.master_public_key()) != g.master_public_key {
@@ -240,7 +244,7 @@ pub fn execute(
 ) -> Result<Report> {
     let generations = lab.load_generations()?;
     let params = generations.get(warrant.generation)?.clone();
-    check_capture(lab, &params, capture)?;
+    check_capture(lab, &generations, &params, capture)?;
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
     let digest = warrant.digest()?;

@@ -125,26 +125,32 @@ pub(crate) fn fabricated(dir: &std::path::Path, seed: u64) -> Observed {
     ))
 }
 
+/// alice's modified client posts a decoy start of her pending chain to bob, under a chain key
+/// of her choosing (returned) and for `claim` (another epoch) or the real one, at time `t`.
+fn post_decoy(w: &mut World, text: &[u8], t: i64, claim: Option<u64>) -> Result<(i64, [u8; 32])> {
+    let mut chosen = [0u8; 32];
+    w.rng.fill_bytes(&mut chosen);
+    let env = decoy_start(
+        &w.clients["alice"],
+        "bob",
+        text,
+        t,
+        &mut w.escrow,
+        &chosen,
+        claim,
+    )?;
+    Ok((w.push(&env, t)?, chosen))
+}
+
 /// Rows 23 and 24: alice's modified client posts a signed decoy start on the chain key she
 /// will use next, before the real one — claiming another epoch (23), or carrying valid wraps
 /// of a key of her choosing and a text Y (24).
 pub(crate) fn decoy(dir: &std::path::Path, seed: u64, other_epoch: bool) -> Observed {
     let mut w = talking(dir, seed ^ if other_epoch { 23 } else { 24 })?;
     let t = NINE + 600;
-    let mut chosen = [0u8; 32];
-    w.rng.fill_bytes(&mut chosen);
     let day = (DAY0 / DAY) as u64;
     let claim = other_epoch.then_some(day - 5);
-    let env = decoy_start(
-        &w.clients["alice"],
-        "bob",
-        b"Y: the decoy text",
-        t,
-        &mut w.escrow,
-        &chosen,
-        claim,
-    )?;
-    let decoy_id = w.push(&env, t)?;
+    let (decoy_id, _) = post_decoy(&mut w, b"Y: the decoy text", t, claim)?;
     let real = w.send("alice", "bob", "X: the real text", t + 30)?.relay_id;
     let next = w.send("alice", "bob", "X: and more", t + 60)?.relay_id;
     let out = w.read("bob", t + 90)?;
@@ -281,18 +287,7 @@ pub(crate) fn salamander(dir: &std::path::Path, seed: u64) -> Observed {
     let t = NINE + 600;
     let (chain, ck_a, n) = sending_chain_key(&w.clients["alice"], "bob").context("pending")?;
     ensure!(n == 0, "alice's chain has started");
-    let mut ck_b = [0u8; 32];
-    w.rng.fill_bytes(&mut ck_b);
-    let decoy = decoy_start(
-        &w.clients["alice"],
-        "bob",
-        b"B: start",
-        t,
-        &mut w.escrow,
-        &ck_b,
-        None,
-    )?;
-    let decoy_id = w.push(&decoy, t)?;
+    let (decoy_id, ck_b) = post_decoy(&mut w, b"B: start", t, None)?;
     let start = w.send("alice", "bob", "A: start", t + 10)?.relay_id;
     // Message 1 of the chain under both keys.
     let mk = |ck0: &[u8; 32]| {
