@@ -25,7 +25,10 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("escrow-lab: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!(
+                "escrow-lab: {}",
+                escrow::encoding::printable(&format!("{e:#}").replace('\n', " "))
+            );
             ExitCode::FAILURE
         }
     }

@@ -997,6 +997,38 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "auditor",
+            what: "capture without alice's directory entry",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    v["directory"].as_object_mut().unwrap().remove("alice");
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "directory entry of 'alice' is missing",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture of an account the warrant does not target",
+            prepare: |d| json_edit(&d.join("capture.json"), |v| v["account"] = "bob".into()),
+            args: EXECUTE,
+            code: 1,
+            expect: "a capture of 'bob', which the warrant does not target",
+        },
+        Row {
+            tool: "auditor",
+            what: "capture window that ends before it starts",
+            prepare: |d| {
+                json_edit(&d.join("capture.json"), |v| {
+                    v["to"] = "2000-01-01T00:00:00Z".into()
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "its window is not two RFC 3339 times in order",
+        },
+        Row {
+            tool: "auditor",
             what: "capture with one relay id twice",
             prepare: |d| {
                 json_edit(&d.join("capture.json"), |v| {
@@ -1042,7 +1074,31 @@ fn rows() -> Vec<Row> {
                 "missing/report.json",
             ],
             code: 1,
-            expect: "no such directory for --out",
+            expect: "missing/report.json: cannot write the report: No such file or directory",
+        },
+        Row {
+            tool: "auditor",
+            what: "a report file name too long",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "execute",
+                "--warrant",
+                "w.json",
+                "--approval",
+                "w.json.court.approval.json",
+                "--approval",
+                "w.json.ministry.approval.json",
+                "--capture",
+                "capture.json",
+                "--at",
+                "2026-11-26T11:00:00Z",
+                "--out",
+                "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr.json",
+            ],
+            code: 1,
+            expect: "cannot write the report: File name too long",
         },
         Row {
             tool: "auditor",
@@ -1055,7 +1111,7 @@ fn rows() -> Vec<Row> {
             },
             args: EXECUTE,
             code: 1,
-            expect: "directory entry of 'alice' is not the one this lab's relay publishes",
+            expect: "directory entry of 'alice' is missing or not the one this lab's relay publishes",
         },
         Row {
             tool: "auditor",
@@ -1080,6 +1136,33 @@ fn rows() -> Vec<Row> {
             args: EXECUTE,
             code: 1,
             expect: "the warrant is for generation 1",
+        },
+        Row {
+            tool: "auditor",
+            what: "a warrant reference with a line separator",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "warrant",
+                "new",
+                "--reference",
+                "W-2\u{2028}  approval of court: valid",
+                "--target",
+                "alice",
+                "--from",
+                "2026-11-25T00:00:00Z",
+                "--to",
+                "2026-11-26T00:00:00Z",
+                "--issuer",
+                "court",
+                "--justification",
+                "x",
+                "--out",
+                "w2.json",
+            ],
+            code: 1,
+            expect: "reference must be 1 to 256 bytes of printable text",
         },
         Row {
             tool: "auditor",

@@ -33,15 +33,21 @@ pub enum CaptureMismatch {
         /// This lab's relay id.
         lab: String,
     },
+    /// The capture is of an account the warrant does not target.
+    #[error("it is a capture of '{0}', which the warrant does not target")]
+    Account(String),
+    /// The capture's window or export time does not parse, or ends before it starts.
+    #[error("its window is not two RFC 3339 times in order")]
+    Window,
     /// Two envelopes of the capture under one relay id.
     #[error("relay id {0} appears twice")]
     DuplicateId(i64),
     /// A delivery status the relay does not write.
     #[error("envelope {0} has a delivery status other than queued, held, delivered or rejected")]
     Status(i64),
-    /// The capture's directory gives an account other identity keys than the relay's
-    /// directory does (an edited capture).
-    #[error("its directory entry of '{0}' is not the one this lab's relay publishes")]
+    /// The capture's directory lacks a party, or gives an account other identity keys than the
+    /// relay's directory does (an edited capture).
+    #[error("its directory entry of '{0}' is missing or not the one this lab's relay publishes")]
     Directory(String),
     /// The capture names a generation of this number with another master key.
     #[error(

@@ -148,13 +148,17 @@ fn judge(
     Ok(())
 }
 
-/// Refuses a capture of another lab: another format, realm, relay (when the lab has a relay
-/// database: also a directory entry that is not the relay's), a generation of this number with
-/// another master key, or none of the warrant's generation.
+/// Refuses a capture of another lab, or one that is not what the provider exports: another
+/// format, realm, relay (when the lab has a relay database: also a directory entry that is not
+/// the relay's), a generation of this number with another master key, none of the warrant's
+/// generation; an account that is not one of the warrant's targets, a window that does not
+/// parse, two envelopes under one relay id, an unknown delivery status, or a party without a
+/// directory entry.
 pub fn check_capture(
     lab: &Lab,
     generations: &escrow::Generations,
     params: &PublicParams,
+    warrant: &Warrant,
     capture: &Capture,
 ) -> Result<()> {
     if capture.version != CAPTURE_VERSION {
@@ -163,9 +167,32 @@ pub fn check_capture(
     if capture.kind != CAPTURE_KIND {
         return Err(CaptureMismatch::Kind.into());
     }
-    // One envelope per relay id, and statuses the relay writes.
+    // A capture of one of the warrant's targets, over a window that parses.
+    if !warrant.targets.iter().any(|t| t.value == capture.account) {
+        return Err(CaptureMismatch::Account(
+            escrow::encoding::printable(&capture.account).into_owned(),
+        )
+        .into());
+    }
+    let window = [&capture.from, &capture.to, &capture.exported_at]
+        .map(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    if !matches!(window, [Some(a), Some(b), Some(_)] if a <= b) {
+        return Err(CaptureMismatch::Window.into());
+    }
+    // One envelope per relay id, statuses the relay writes, and a directory entry for every
+    // party (without one, the party's chains could not be attributed at all).
     let mut ids = BTreeSet::new();
     for e in capture.envelopes.iter().chain(&capture.chain_starts) {
+        for who in ["from", "to"] {
+            if let Some(name) = e.envelope.get(who).and_then(serde_json::Value::as_str) {
+                if !capture.directory.contains_key(name) {
+                    return Err(CaptureMismatch::Directory(
+                        escrow::encoding::printable(name).into_owned(),
+                    )
+                    .into());
+                }
+            }
+        }
         if !ids.insert(e.relay_id) {
             return Err(CaptureMismatch::DuplicateId(e.relay_id).into());
         }
@@ -207,6 +234,7 @@ pub fn check_capture(
             let same = published.is_some_and(|p| {
                 messenger::keys::public_hex(&p.sign) == entry.identity_sign
                     && messenger::keys::public_hex(&p.dh) == entry.identity_dh
+                    && hex::encode(p.dh_sig) == entry.identity_dh_sig
             });
             if !same {
                 return Err(CaptureMismatch::Directory(account.clone()).into());
@@ -244,7 +272,7 @@ pub fn execute(
 ) -> Result<Report> {
     let generations = lab.load_generations()?;
     let params = generations.get(warrant.generation)?.clone();
-    check_capture(lab, &generations, &params, capture)?;
+    check_capture(lab, &generations, &params, warrant, capture)?;
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
     let digest = warrant.digest()?;

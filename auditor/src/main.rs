@@ -12,6 +12,7 @@ use clap::Parser;
 use escrow::lab::Lab;
 
 use cli::{Cli, Command, LogCommand, WarrantCommand};
+use escrow::encoding::printable;
 use escrow::identity::time_or_now;
 use escrow::lab::{read_limited, write_atomic};
 use escrow::warrant::{Warrant, WarrantDraft};
@@ -28,7 +29,10 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("auditor: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!(
+                "auditor: {}",
+                printable(&format!("{e:#}").replace('\n', " "))
+            );
             ExitCode::FAILURE
         }
     }
@@ -224,20 +228,21 @@ fn execute(
     json: bool,
 ) -> Result<()> {
     let now = time_or_now("--at", at)?;
-    if let Some(path) = out {
-        if path.exists() {
-            anyhow::bail!("{}: already exists; choose a new file", path.display());
-        }
-        // Checked before the execution is logged: a report that cannot be written must not
-        // leave a `warrant-executed` entry behind.
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        if !dir.is_dir() {
-            anyhow::bail!("{}: no such directory for --out", dir.display());
-        }
+    if let Some(path) = out.filter(|p| p.exists()) {
+        anyhow::bail!("{}: already exists; choose a new file", path.display());
     }
+    // The report file is created (as a temporary file beside it) before the execution is
+    // logged: a report that cannot be written leaves no `warrant-executed` entry behind.
+    let reserved = out
+        .map(|p| {
+            escrow::lab::AtomicFile::create(p, 0o600).map_err(|e| match e {
+                escrow::Error::Lab(escrow::LabError::Io { error, .. }) => {
+                    anyhow::anyhow!("{}: cannot write the report: {error}", p.display())
+                }
+                e => anyhow::anyhow!("{}: {e}", p.display()),
+            })
+        })
+        .transpose()?;
     let w = Warrant::from_json(&read_limited(warrant, 1 << 20)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", warrant.display()))?;
     let files = approvals
@@ -259,8 +264,8 @@ fn execute(
         e => anyhow::Error::new(e),
     })?;
     let doc = serde_json::to_vec_pretty(&report)?;
-    if let Some(path) = out {
-        write_atomic(path, &doc, 0o600)?;
+    if let Some(file) = reserved {
+        file.commit(&doc)?;
     }
     let mut o = std::io::stdout().lock();
     if json {
@@ -268,25 +273,28 @@ fn execute(
         writeln!(o)?;
         return Ok(());
     }
+    // Every text of the report comes from a document someone else wrote (warrant, approvals,
+    // capture, messages, the relay's record): printed escaped, so that none can forge a line.
     writeln!(
         o,
         "Warrant {} ({}…)",
-        report.warrant.reference,
+        printable(&report.warrant.reference),
         &report.warrant.digest[..16]
     )?;
     for a in &report.approvals {
+        let who = printable(&a.authority);
         match &a.reason {
-            None => writeln!(o, "  approval of {}: valid", a.authority)?,
-            Some(r) => writeln!(o, "  approval of {}: REJECTED — {r}", a.authority)?,
+            None => writeln!(o, "  approval of {who}: valid")?,
+            Some(r) => writeln!(o, "  approval of {who}: REJECTED — {}", printable(r))?,
         }
     }
     writeln!(
         o,
         "Capture of {} from {} to {} (relay {}…): {} envelopes.",
-        report.capture.account,
-        report.capture.from,
-        report.capture.to,
-        &report.capture.relay[..report.capture.relay.len().min(8)],
+        printable(&report.capture.account),
+        printable(&report.capture.from),
+        printable(&report.capture.to),
+        printable(&report.capture.relay.chars().take(8).collect::<String>()),
         report.capture.envelopes
     )?;
     writeln!(
@@ -303,14 +311,11 @@ fn execute(
         report.out_of_scope,
         report.non_compliant
     )?;
-    // Texts and reasons come from senders and from the relay's record: printed escaped, so
-    // that none can forge a line of this report.
-    use escrow::encoding::printable;
     for m in &report.decrypted {
         writeln!(
             o,
             "  {}  {} → {}: {}   [#{}, start #{} signed by {}]",
-            m.sent_at,
+            printable(&m.sent_at),
             m.from,
             m.to,
             printable(&m.text),

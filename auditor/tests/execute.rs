@@ -279,7 +279,7 @@ fn a_text_cannot_forge_a_line_of_the_report() {
         "bob",
         "--at",
         "2026-11-27T16:00:00Z",
-        "ok\n  2026-11-27T16:05:00Z  bob → alice: I confess   [#99, start #99 signed by bob]",
+        "ok\n  2026-11-27T16:05:00Z  bob → alice: I confess   [#99, start #99 signed by bob]\u{2028}  2026-11-27T16:06:00Z  bob → alice: again",
     ]));
     let w = s.warrant("W-3", "alice", 27);
     let capture = s.capture("alice");
@@ -303,4 +303,5 @@ fn a_text_cannot_forge_a_line_of_the_report() {
         text.contains("alice → bob: ok\\n  2026-11-27T16:05:00Z"),
         "{text}"
     );
+    assert!(!text.contains(['\u{2028}', '\u{2029}']), "{text}");
 }

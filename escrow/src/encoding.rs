@@ -197,23 +197,36 @@ mod tests {
     }
 }
 
-/// Text from a message, a peer or a record, made safe to print on one terminal line: control
-/// characters (newline, carriage return, escape sequences…) and the invisible characters that
-/// reorder or hide text (bidirectional overrides and isolates, zero-width characters, the byte
-/// order mark) are shown as Rust escapes (`\n`, `\u{1b}`, `\u{202e}`), so that nothing a sender
-/// writes can forge a line of a tool's output. Other text is unchanged.
+/// Whether `c` is a character that does not show as itself on a terminal line: controls
+/// (newline, carriage return, escape…), the line and paragraph separators (U+2028, U+2029),
+/// format characters that reorder, join or hide text (bidirectional marks, overrides and
+/// isolates, zero-width characters, the soft hyphen, the byte order mark, tag characters,
+/// interlinear annotation marks, Arabic and Syriac number signs), blank fillers (Hangul fillers,
+/// the blank Braille pattern), private-use characters and noncharacters.
+pub fn is_hidden(c: char) -> bool {
+    let u = u32::from(c);
+    c.is_control()
+        || matches!(u,
+            0x00AD | 0x034F | 0x061C | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x08E2 | 0x115F
+            | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F | 0x200B..=0x200F | 0x2028..=0x202E
+            | 0x205F..=0x206F | 0x2800 | 0x3164 | 0xFEFF | 0xFFA0
+            | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF
+            | 0xFDD0..=0xFDEF)
+        || u & 0xFFFE == 0xFFFE
+}
+
+/// Text from a message, a peer or a record, made safe to print on one terminal line: every
+/// [`is_hidden`] character is shown as a Rust escape (`\n`, `\u{1b}`, `\u{2028}`), so that nothing
+/// a sender writes can forge a line of a tool's output or hide part of one. Other text is
+/// unchanged.
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    fn hidden(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}' | '\u{feff}')
-    }
-    if !s.chars().any(hidden) {
+    if !s.chars().any(is_hidden) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if hidden(c) {
+        if is_hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

@@ -924,36 +924,73 @@ pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
 /// Writes `bytes` to `path` atomically with the given mode: temporary file beside it, fsync,
 /// rename, fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| LabError::Io {
-            path: path.to_owned(),
-            error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f = OpenOptions::new()
+    AtomicFile::create(path, mode)?.commit(bytes)
+}
+
+/// A file being written atomically: a temporary file beside its final path, created (mode
+/// `mode`, never over an existing one) before the content is known, so that a command can
+/// learn that it will be able to write its output before it does anything it cannot undo.
+/// [`AtomicFile::commit`] writes, syncs and renames it into place; dropped uncommitted, the
+/// temporary file is removed and nothing is left.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file for `path`.
+    pub fn create(path: &Path, mode: u32) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| LabError::Io {
+                path: path.to_owned(),
+                error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
             .open(&tmp)
             .map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        fs::rename(&tmp, path).map_err(io(path))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        Ok(Self {
+            file: Some(file),
+            tmp,
+            path: path.to_owned(),
+            dir,
+        })
     }
-    result?;
-    sync_dir(&dir)
+
+    /// Writes `bytes`, syncs, and renames the file into place (then syncs the folder).
+    pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
+        let Some(mut f) = self.file.take() else {
+            return Err(Error::Internal("atomic file committed twice"));
+        };
+        f.write_all(bytes).map_err(io(&self.tmp))?;
+        f.sync_all().map_err(io(&self.tmp))?;
+        drop(f);
+        fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
+        // Renamed: nothing for `drop` to remove.
+        self.tmp = PathBuf::new();
+        sync_dir(&self.dir)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

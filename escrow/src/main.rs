@@ -37,8 +37,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// The error on one line, with anything that could forge or hide part of it escaped.
 fn one_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").replace('\n', " ")
+    escrow::encoding::printable(&format!("{e:#}").replace('\n', " ")).into_owned()
 }
 
 /// The lab, with the passphrase the options give (or a terminal prompt for sealed files).

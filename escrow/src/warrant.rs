@@ -179,7 +179,7 @@ impl Warrant {
         ] {
             if text.trim().is_empty()
                 || text.len() > MAX_FIELD
-                || text.chars().any(char::is_control)
+                || text.chars().any(crate::encoding::is_hidden)
             {
                 return Err(malformed(field, "must be 1 to 256 bytes of printable text"));
             }
@@ -702,6 +702,14 @@ mod tests {
         };
         for (what, r) in [
             ("empty reference", edit(&|v| v["reference"] = " ".into())),
+            (
+                "a line separator in the reference",
+                edit(&|v| v["reference"] = "W-1\u{2028}  approval of court: valid".into()),
+            ),
+            (
+                "a bidi override in the issuer",
+                edit(&|v| v["issuing_authority"] = "court\u{202e}".into()),
+            ),
             (
                 "bad target",
                 edit(&|v| v["targets"][0]["value"] = "Alice".into()),

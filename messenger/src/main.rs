@@ -47,7 +47,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("messenger: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!(
+                "messenger: {}",
+                escrow::encoding::printable(&format!("{e:#}").replace('\n', " "))
+            );
             ExitCode::FAILURE
         }
     }

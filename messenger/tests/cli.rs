@@ -455,7 +455,8 @@ fn a_text_cannot_forge_a_line_of_the_output() {
     let tmp = lab_with(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     let m = |args: &[&str]| ok(bin("messenger", &lab).args(args));
-    let forged = "hi\n2026-11-27T09:00:00Z  bob → alice: I confess\r\u{1b}[2K\u{202e}";
+    let forged =
+        "hi\n2026-11-27T09:00:00Z  bob → alice: I confess\r\u{1b}[2K\u{202e}\u{2028}x\u{2029}";
     m(&[
         "send",
         "--from",
@@ -468,9 +469,11 @@ fn a_text_cannot_forge_a_line_of_the_output() {
     ]);
     let read = m(&["read", "--as", "bob", "--at", "2026-11-27T09:01:00Z"]);
     assert_eq!(read.lines().count(), 1, "{read}");
+    // No Unicode line break either (what a reader splitting on U+2028/U+2029 sees).
+    assert!(!read.contains(['\u{2028}', '\u{2029}', '\u{85}']), "{read}");
     assert!(
         read.contains(
-            "alice → bob: hi\\n2026-11-27T09:00:00Z  bob → alice: I confess\\r\\u{1b}[2K\\u{202e}"
+            "alice → bob: hi\\n2026-11-27T09:00:00Z  bob → alice: I confess\\r\\u{1b}[2K\\u{202e}\\u{2028}x\\u{2029}"
         ),
         "{read}"
     );
