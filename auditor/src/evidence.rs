@@ -682,9 +682,9 @@ fn other_scope(scope: &Scope<'_>, key: &ChainId, copies: &[&Item<'_>]) -> Option
 enum ChainOutcome {
     /// Its key and epoch, and the copies of its start.
     Open(Zeroizing<[u8; 32]>, u64, Vec<i64>),
-    /// Out of scope; the chain's epoch if it is known (its messages relayed in another epoch
-    /// are then non-compliant, not sealed).
-    Sealed(String, Option<u64>),
+    /// Out of scope, with the chain's epoch (its messages relayed in another epoch are then
+    /// non-compliant, not sealed).
+    Sealed(String, u64),
     /// Not accounted for.
     Fails(String, Vec<i64>),
 }
@@ -712,7 +712,7 @@ fn escrow_check(
         } else {
             ChainOutcome::Sealed(
                 format!("its chain was started in epoch {}", acceptable[0]),
-                Some(acceptable[0]),
+                acceptable[0],
             )
         }
     };
@@ -729,7 +729,7 @@ fn escrow_check(
     if !scope.released(e) {
         return ChainOutcome::Sealed(
             format!("its chain is of epoch {e}, outside the warrant's epochs"),
-            Some(e),
+            e,
         );
     }
     match scope.generations.for_epoch(e) {
@@ -752,7 +752,7 @@ fn escrow_check(
         Some(g) if g.generation() != scope.params.generation() => {
             return ChainOutcome::Sealed(
                 format!("its chain is of generation {}", g.generation()),
-                Some(e),
+                e,
             );
         }
         Some(_) => {}
@@ -858,12 +858,10 @@ fn read_chain(
                 .map(|i| (i.id(), bad(reason.clone(), evidence.clone())))
                 .collect();
         }
-        ChainOutcome::Sealed(reason, epoch) => {
+        ChainOutcome::Sealed(reason, e) => {
             return rest
-                .map(|i| match (epoch, i.time) {
-                    (Some(e), Some(t)) if !scope.acceptable(t).contains(&e) => {
-                        (i.id(), crosses(scope, e, t))
-                    }
+                .map(|i| match i.time {
+                    Some(t) if !scope.acceptable(t).contains(&e) => (i.id(), crosses(scope, e, t)),
                     _ => (i.id(), Verdict::Sealed(reason.clone())),
                 })
                 .collect();
