@@ -361,6 +361,18 @@ pub fn run(
 
     // 6. The public log.
     n.step("Anyone can audit the log: a public monitor recomputes it")?;
+    // Each authority released only once its `key-released` entry was in a checkpoint it
+    // cosigned and remembers; now, as witnesses, they cosign the newest one, which covers
+    // the execution.
+    let names: Vec<String> = w
+        .params
+        .authorities()
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    for a in &names {
+        w.cosign(a, now - 300)?;
+    }
     let verified = auditor::verify_log(&w.lab);
     let log_verified = verified.is_ok();
     let (log_size, stats) = match &verified {
@@ -371,12 +383,15 @@ pub fn run(
         log_verified,
         &match &verified {
             Ok(r) => format!(
-                "{} entries, {} checkpoints: every hash and signature verified.",
-                r.size, r.checkpoints
+                "{} entries, {} checkpoints, all verified; {} of {} witnessed.",
+                r.size, r.checkpoints, r.witnessed_size, r.size
             ),
             Err(e) => format!("the log did not verify: {e}"),
         },
     )?;
+    n.say("Every release is in a checkpoint its authority cosigned and keeps, and")?;
+    n.say("the report proves the execution: a log that later loses any of them is")?;
+    n.say("caught by every monitor (`escrow-lab attacks`, \"erase the releases\").")?;
     if let Some(s) = stats {
         let entries: Vec<String> = s.entries.iter().map(|(k, v)| format!("{k} {v}")).collect();
         n.say(&format!(
@@ -469,12 +484,13 @@ fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64, now: i64) -> 
         ),
         "E approve --as oversight --warrant w2.json --receipt w2.receipt.json".to_owned(),
         format!(
-            "A execute --warrant w2.json --capture cap.json{}{}{}",
+            "A execute --warrant w2.json --capture cap.json{}{}{} \\\n      --out w2.report.json",
             approval("court"),
             approval("ministry"),
             approval("oversight")
         ),
-        "A log verify; A log stats; E log show".to_owned(),
+        "for a in court ministry oversight; do E log cosign --as $a; done".to_owned(),
+        "A log verify --proof w2.report.json; A log stats; E log show".to_owned(),
     ];
     for l in lines {
         n.line(&format!("  {l}"))?;

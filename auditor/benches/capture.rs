@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use escrow::SetupRequest;
-use escrow::approval::{ApprovalContext, check_warrant, make_approval};
 use escrow::lab::Lab;
-use escrow::transparency::witness::WitnessState;
 use escrow::warrant::{Warrant, WarrantDraft};
 use messenger::{Client, EscrowContext, Relay};
 use rand_chacha::ChaCha20Rng;
@@ -93,25 +91,13 @@ fn bench(c: &mut Criterion) {
         )
         .unwrap();
         let sub = auditor::submit_warrant(&lab, &warrant, now).unwrap();
-        let config = lab.load_log_config().unwrap();
-        let store = lab.open_log(&config).unwrap();
-        let witness = WitnessState::new("court");
-        let actx = ApprovalContext {
-            params: &params,
-            log: &config,
-            witness: &witness,
-            at: now,
-        };
-        let (digest, scope, _) = check_warrant(&actx, &warrant, &sub.receipt, &mut |a, b| {
-            store.prove_consistency(a, b)
-        })
-        .unwrap();
-        drop(store);
         let approvals: Vec<(String, Vec<u8>)> = shares[..3]
             .iter()
             .map(|s| {
-                let a = make_approval(s, &params, &warrant, &digest, &scope).unwrap();
-                (s.authority().to_owned(), a.to_json().unwrap())
+                let a =
+                    escrow::authority::approve(&lab, s.authority(), &warrant, &sub.receipt, now)
+                        .unwrap();
+                (s.authority().to_owned(), a.bytes.to_vec())
             })
             .collect();
         let check = auditor::execute::execute(&lab, &warrant, &approvals, &capture, now).unwrap();

@@ -111,8 +111,15 @@ pub enum WarrantCommand {
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
     /// Recompute the whole tree from the entries and check every stored hash, checkpoint and
-    /// cosignature; exit 1 with the first failure.
-    Verify,
+    /// cosignature, and that the log still holds every checkpoint a party accepted (the
+    /// witnesses', the auditor's, and those of the --proof files); exit 1 with the first
+    /// failure. Says which size is witnessed and flags an unwitnessed tail.
+    Verify {
+        /// A proof the log must still hold (repeat): a receipt, an approval (its release), or
+        /// an execution report (`auditor execute --json` or `--out`).
+        #[arg(long = "proof", value_name = "FILE")]
+        proofs: Vec<PathBuf>,
+    },
     /// Public statistics: warrants per month, identities released, releases per authority,
     /// executions (after a full verification).
     Stats,

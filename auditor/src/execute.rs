@@ -24,6 +24,7 @@ use escrow::approval::Approval;
 use escrow::lab::Lab;
 use escrow::release::{IdentityKey, combine_identity_key, combine_warrant_signature};
 use escrow::transparency::proof::ProofBundle;
+use escrow::transparency::witness::check_in_log;
 use escrow::transparency::{LogEntry, LogRecord};
 use escrow::warrant::Warrant;
 use escrow::{Error, KeyShare, PreparedIdentityKey, PublicParams, ScopeIdentity};
@@ -50,7 +51,7 @@ pub use crate::evidence::{Attribution, Decrypted, Equivocation, NonCompliant, Se
 /// The execution report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// Format version, 2.
+    /// Format version, 3.
     pub version: u64,
     /// The warrant.
     pub warrant: WarrantRef,
@@ -115,6 +116,13 @@ pub struct LogRef {
     pub execution_entry: u64,
     /// The checkpoint (`size/root`) the warrant's inclusion was checked against.
     pub checkpoint: String,
+    /// The proof that the log holds this execution: the `warrant-executed` entry, its
+    /// inclusion proof and the signed checkpoint covering it, which the auditor remembers
+    /// (`auditor/log-state.json`). `auditor log verify --proof REPORT` checks it against the
+    /// log at any later time.
+    pub execution: ProofBundle,
+    /// The checkpoint (`size/root`) of `execution`.
+    pub execution_checkpoint: String,
 }
 
 fn judge(
@@ -299,7 +307,19 @@ pub fn execute(
                 reason: Some(e.to_string()),
             }),
             Ok(a) => {
-                let verdict = judge(&params, &a, &digest, &scope);
+                // Its release must be proven in the log; a release the log once proved and
+                // no longer holds is the log's equivocation, and stops the execution.
+                let verdict = match a.check_release(&config) {
+                    Ok(cp) => {
+                        check_in_log(
+                            &store,
+                            &cp,
+                            &format!(" (cosigned by {} for its release)", a.authority),
+                        )?;
+                        judge(&params, &a, &digest, &scope)
+                    }
+                    Err(e) => Err(format!("its release is not proven in the log: {e}")),
+                };
                 let index = a.warrant_share.index();
                 let duplicate = valid.contains_key(&index);
                 verdicts.push(ApprovalVerdict {
@@ -388,8 +408,13 @@ pub fn execute(
         }),
         &signer,
     )?;
+    // The report carries the execution's inclusion proof; the auditor remembers the
+    // checkpoint covering it, so a log that later drops the execution is caught.
+    let execution = ProofBundle::build(&store, execution_entry)?;
+    let (_, execution_cp) = execution.verify(&config)?;
+    crate::remember_checkpoint(lab, &config, &store, &execution.checkpoint)?;
     Ok(Report {
-        version: 2,
+        version: 3,
         warrant: WarrantRef {
             reference: warrant.reference.clone(),
             digest: digest_hex,
@@ -406,6 +431,8 @@ pub fn execute(
             warrant_entry,
             execution_entry,
             checkpoint: cp.label(),
+            execution,
+            execution_checkpoint: execution_cp.label(),
         },
         decrypted: findings.decrypted,
         withheld: findings.withheld.len(),

@@ -47,8 +47,9 @@ pub fn submit_warrant(
     let params = generations.get(warrant.generation)?;
     let epochs = warrant.epochs(params)?;
     warrant.check_generation_choice(&generations)?;
-    // The scope check refuses a warrant for another generation before anything is logged.
-    warrant.scope(params)?;
+    // The scope check refuses a warrant for another generation, or with a scope larger than
+    // any approval may carry, before anything is logged (by arithmetic: nothing is built).
+    warrant.check_scope(params)?;
     let digest = hex::encode(warrant.digest()?);
     let config = lab.load_log_config()?;
     let signer = lab.log_signer()?;
@@ -73,20 +74,61 @@ pub fn submit_warrant(
         let (index, _) = store.append(&record, &signer)?;
         Ok((index, true))
     })?;
+    let receipt = ProofBundle::build(&store, index)?;
+    remember_checkpoint(lab, &config, &store, &receipt.checkpoint)?;
     Ok(Submission {
-        receipt: ProofBundle::build(&store, index)?,
+        receipt,
         index,
         new,
     })
+}
+
+/// The auditor accepts `note` (a checkpoint of the log in `store` covering an entry it just
+/// appended or relies on): it must extend the last checkpoint the auditor accepted (else the
+/// log rolled back or forked, and the error says so), and is then remembered in
+/// `auditor/log-state.json`, which `log verify` checks the log against.
+pub fn remember_checkpoint(
+    lab: &Lab,
+    config: &escrow::transparency::LogConfig,
+    store: &escrow::transparency::store::LogStore,
+    note: &str,
+) -> escrow::Result<()> {
+    let mut state = lab.load_auditor_log_state()?;
+    let cp = state.check(config, note.as_bytes(), &mut |a, b| {
+        store.prove_consistency(a, b)
+    })?;
+    if state
+        .last_checkpoint(config)?
+        .is_some_and(|l| l.size() >= cp.size())
+    {
+        return Ok(());
+    }
+    state.last = Some(note.to_owned());
+    let path = lab.auditor_log_state_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            escrow::Error::Lab(escrow::error::LabError::Io {
+                path: dir.to_owned(),
+                error,
+            })
+        })?;
+    }
+    escrow::lab::write_atomic(&path, &state.to_json()?, 0o644)
+}
+
+/// [`verify_log_with`] without proofs of one's own.
+pub fn verify_log(lab: &Lab) -> escrow::Result<Report> {
+    verify_log_with(lab, &[])
 }
 
 /// Runs the full monitor check of a lab's log: recomputes the tree from the entries and
 /// verifies every stored hash, checkpoint signature and root, and witness cosignature.
 ///
 /// The database is opened read-only. The checkpoints the lab's witnesses accepted (their
-/// `witness.json`, where present) must still be in the log: a log truncated or rewritten below
-/// any of them is reported.
-pub fn verify_log(lab: &Lab) -> escrow::Result<Report> {
+/// `witness.json`, where present), the auditor's (`auditor/log-state.json`), and those of
+/// every proof in `proofs` (an approval's release, an execution report, a receipt) must still
+/// be in the log: a log truncated or rewritten below any of them is reported.
+pub fn verify_log_with(lab: &Lab, proofs: &[(String, ProofBundle)]) -> escrow::Result<Report> {
     let config = lab.load_log_config()?;
     let store = lab.open_log_read_only(&config)?;
     let mut trusted = Vec::new();
@@ -98,7 +140,26 @@ pub fn verify_log(lab: &Lab) -> escrow::Result<Report> {
             trusted.push((w.authority.clone(), cp));
         }
     }
+    if let Some(cp) = lab.load_auditor_log_state()?.last_checkpoint(&config)? {
+        trusted.push(("the auditor".to_owned(), cp));
+    }
+    let mut entries = Vec::new();
+    for (name, bundle) in proofs {
+        let (record, cp) = bundle.verify(&config)?;
+        entries.push((name.clone(), bundle.index, record));
+        trusted.push((name.clone(), cp));
+    }
     let report = monitor::verify_with(&store, &config, &trusted)?;
+    // Each proven entry is the log's entry at that index (the checkpoint check above makes
+    // this follow; said here in the proof's own terms).
+    for (name, index, record) in entries {
+        if store.entry(index)? != record {
+            return Err(escrow::LogError::Tampered(format!(
+                "entry {index} is not the one {name} proves"
+            ))
+            .into());
+        }
+    }
     check_generations_announced(lab, &store)?;
     Ok(report)
 }

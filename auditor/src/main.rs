@@ -15,6 +15,7 @@ use cli::{Cli, Command, LogCommand, WarrantCommand};
 use escrow::encoding::printable;
 use escrow::identity::time_or_now;
 use escrow::lab::{read_limited, write_atomic};
+use escrow::transparency::proof::ProofBundle;
 use escrow::warrant::{Warrant, WarrantDraft};
 
 fn main() -> ExitCode {
@@ -61,14 +62,21 @@ fn run(cli: &Cli) -> Result<()> {
             cli.json,
         );
     }
-    let report = auditor::verify_log(&lab)?;
+    let proofs = match &cli.command {
+        Command::Log(LogCommand::Verify { proofs }) => proofs
+            .iter()
+            .map(|p| load_proof(p))
+            .collect::<Result<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
+    let report = auditor::verify_log_with(&lab, &proofs)?;
     let mut out = std::io::stdout().lock();
     match (&cli.command, cli.json) {
-        (Command::Log(LogCommand::Verify), true) => {
+        (Command::Log(LogCommand::Verify { .. }), true) => {
             let doc = serde_json::json!({"version": 1, "ok": true, "report": report});
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        (Command::Log(LogCommand::Verify), false) => {
+        (Command::Log(LogCommand::Verify { .. }), false) => {
             writeln!(
                 out,
                 "Log verified: {} entries, {} checkpoints, root {}.",
@@ -80,7 +88,32 @@ fn run(cli: &Cli) -> Result<()> {
             )?;
             writeln!(out, "every checkpoint is signed by the log.")?;
             for (a, n) in &report.cosignatures {
-                writeln!(out, "  {a}: {n} checkpoint(s) cosigned")?;
+                writeln!(
+                    out,
+                    "  {a}: {n} checkpoint(s) cosigned, the largest of size {}",
+                    report.witnessed_by.get(a).copied().unwrap_or(0)
+                )?;
+            }
+            writeln!(
+                out,
+                "The log still holds every checkpoint the witnesses and the auditor accepted{}.",
+                if proofs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and the {} proof(s) given", proofs.len())
+                }
+            )?;
+            if report.unwitnessed == 0 {
+                writeln!(out, "Witnessed: all {} entries.", report.size)?;
+            } else {
+                writeln!(
+                    out,
+                    "Warning: unwitnessed tail: entries {}..{} are not covered by any witness's \
+                     cosignature (witnessed size {}); run `escrow log cosign --as NAME`.",
+                    report.witnessed_size,
+                    report.size - 1,
+                    report.witnessed_size
+                )?;
             }
         }
         (Command::Log(LogCommand::Stats), true) => {
@@ -113,6 +146,29 @@ fn run(cli: &Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A proof the log must still hold, from a receipt, an approval (its release proof) or an
+/// execution report.
+fn load_proof(path: &std::path::Path) -> Result<(String, ProofBundle)> {
+    let bytes = read_limited(path, 64 << 20)?;
+    let name = path.display().to_string();
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{name}: malformed JSON: {e}"))?;
+    let bundle = match value.get("kind").and_then(serde_json::Value::as_str) {
+        Some("escrow-lab/log-proof") => ProofBundle::from_json(&bytes)?,
+        Some("escrow-lab/approval") => escrow::approval::Approval::from_json(&bytes)?
+            .release
+            .ok_or_else(|| anyhow::anyhow!("{name}: the approval carries no release proof"))?,
+        _ => match value.pointer("/log/execution") {
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|e| anyhow::anyhow!("{name}: malformed execution proof: {e}"))?,
+            None => anyhow::bail!(
+                "{name}: not a receipt, an approval or an execution report (no proof to check)"
+            ),
+        },
+    };
+    Ok((name, bundle))
 }
 
 fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
@@ -299,8 +355,13 @@ fn execute(
     )?;
     writeln!(
         o,
-        "Logged as entry {} (checked at checkpoint {}); execution logged as entry {}.",
+        "Logged as entry {} (checked at checkpoint {}); execution logged as entry {},",
         report.log.warrant_entry, report.log.checkpoint, report.log.execution_entry
+    )?;
+    writeln!(
+        o,
+        "proven at checkpoint {} (the report carries the proof: `auditor log verify --proof`).",
+        report.log.execution_checkpoint
     )?;
     writeln!(
         o,

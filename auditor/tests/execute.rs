@@ -215,7 +215,7 @@ fn three_approvals_open_exactly_the_warrant_and_two_open_nothing() {
         bob_total - want.len()
     );
     assert_eq!(report["non_compliant"], 0);
-    assert_eq!(report["version"], 2);
+    assert_eq!(report["version"], 3);
     assert_eq!(report["warrant"]["reference"], "W-1");
     assert_eq!(report["approvals"].as_array().unwrap().len(), 3);
     assert_eq!(s.log_size(), size + 1);

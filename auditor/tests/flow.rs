@@ -8,9 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use escrow::approval::{ApprovalContext, check_warrant, make_approval};
 use escrow::lab::Lab;
-use escrow::transparency::witness::WitnessState;
 use escrow::warrant::{Warrant, WarrantDraft};
 use escrow::{AuthorityShare, SetupRequest};
 use messenger::{Client, EscrowContext, Incoming, Relay};
@@ -133,8 +131,6 @@ proptest! {
         corrupt in any::<prop::sample::Index>(),
     ) {
         let r = run(n, k, &msgs, seed, target);
-        let params = r.lab.load_params().unwrap();
-        let config = r.lab.load_log_config().unwrap();
         let now = t(T0 + 3 * DAY + 3_600);
         let warrant = Warrant::new(
             WarrantDraft {
@@ -153,18 +149,13 @@ proptest! {
         )
         .unwrap();
         let sub = auditor::submit_warrant(&r.lab, &warrant, now).unwrap();
-        let store = r.lab.open_log(&config).unwrap();
-        let witness = WitnessState::new("auth0");
-        let ctx = ApprovalContext { params: &params, log: &config, witness: &witness, at: now };
-        let (digest, scope, _) =
-            check_warrant(&ctx, &warrant, &sub.receipt, &mut |a, b| store.prove_consistency(a, b)).unwrap();
-        drop(store);
         let approvals: Vec<(String, Vec<u8>)> = r
             .shares
             .iter()
             .map(|s| {
-                let a = make_approval(s, &params, &warrant, &digest, &scope).unwrap();
-                (s.authority().to_owned(), a.to_json().unwrap())
+                let a = escrow::authority::approve(&r.lab, s.authority(), &warrant, &sub.receipt, now)
+                    .unwrap();
+                (s.authority().to_owned(), a.bytes.to_vec())
             })
             .collect();
 

@@ -22,7 +22,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::encoding::{FORMAT_VERSION, hex_array};
+use crate::encoding::{FORMAT_VERSION, hex_array, printable as escrow_printable};
 use crate::error::{Error, LogError, Result, WarrantError};
 use crate::identity::ScopeIdentity;
 use crate::params::PublicParams;
@@ -46,6 +46,11 @@ pub struct Approval {
     pub warrant_share: KeyShare,
     /// Its share of each scope identity's key.
     pub identity_shares: Vec<KeyShare>,
+    /// The proof that the log holds this release: the authority's `key-released` entry, its
+    /// inclusion proof, and a checkpoint covering it that the authority cosigned as a witness
+    /// (and remembers). `None` only between [`make_approval`] and the logging of the release:
+    /// an approval document is never written without it.
+    pub release: Option<ProofBundle>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,6 +64,7 @@ struct ApprovalFile {
     index: u32,
     warrant_share: String,
     identity_shares: Vec<IdentityShareJson>,
+    release: ProofBundle,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -72,8 +78,12 @@ struct IdentityShareJson {
 pub const MAX_IDENTITY_SHARES: usize = 100_000;
 
 impl Approval {
-    /// Serializes the approval document.
+    /// Serializes the approval document. Fails if the release is not yet proven in the log
+    /// ([`Approval::release`]): no approval leaves an authority before its release is recorded.
     pub fn to_json(&self) -> Result<Vec<u8>> {
+        let release = self.release.clone().ok_or(Error::Internal(
+            "an approval is written only with the proof of its release",
+        ))?;
         let f = ApprovalFile {
             version: FORMAT_VERSION,
             kind: "escrow-lab/approval".into(),
@@ -93,6 +103,7 @@ impl Approval {
                     Subject::Warrant { .. } => Err(Error::Internal("identity share subject")),
                 })
                 .collect::<Result<_>>()?,
+            release,
         };
         crate::encoding::to_json(&f)
     }
@@ -133,13 +144,62 @@ impl Approval {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
+        if f.release.kind != "escrow-lab/log-proof" {
+            return Err(LogError::Malformed {
+                what: "approval release proof",
+                reason: format!("kind '{}'", escrow_printable(&f.release.kind)),
+            }
+            .into());
+        }
         Ok(Self {
             reference: f.reference,
             digest,
             authority: f.authority,
             warrant_share,
             identity_shares,
+            release: Some(f.release),
         })
+    }
+}
+
+impl Approval {
+    /// Checks the approval's release proof with the log's public configuration alone: the
+    /// bundle verifies (log signature, inclusion proof), its entry is `key-released` for this
+    /// approval's warrant by this approval's authority, and its checkpoint carries that
+    /// authority's valid witness cosignature. Returns the checkpoint, which the caller must
+    /// find in the log it trusts (a log that no longer contains it has dropped the release).
+    pub fn check_release(&self, config: &LogConfig) -> Result<SignedCheckpoint> {
+        let bundle = self.release.as_ref().ok_or(LogError::Malformed {
+            what: "approval",
+            reason: "it carries no proof of its release".into(),
+        })?;
+        let (record, cp) = bundle.verify(config)?;
+        match &record.entry {
+            LogEntry::KeyReleased {
+                digest, authority, ..
+            } if *digest == hex::encode(self.digest) && *authority == self.authority => {}
+            _ => {
+                return Err(LogError::Malformed {
+                    what: "approval release proof",
+                    reason: "its entry is not this authority's key-released entry for this \
+                             warrant"
+                        .into(),
+                }
+                .into());
+            }
+        }
+        if !cp.cosigned_by(config, &self.authority)? {
+            return Err(LogError::Malformed {
+                what: "approval release proof",
+                reason: format!(
+                    "its checkpoint {} is not cosigned by {}'s witness",
+                    cp.label(),
+                    self.authority
+                ),
+            }
+            .into());
+        }
+        Ok(cp)
     }
 }
 
@@ -218,6 +278,7 @@ pub fn make_approval(
             .iter()
             .map(|id| share.release_identity_key_share(params, id))
             .collect::<Result<_>>()?,
+        release: None,
     })
 }
 

@@ -17,6 +17,7 @@ use crate::approval::{Approval, ApprovalContext, Journal, check_warrant, make_ap
 use crate::error::{Error, Result};
 use crate::lab::{Lab, write_atomic};
 use crate::transparency::proof::ProofBundle;
+use crate::transparency::witness::check_in_log;
 use crate::transparency::{LogEntry, LogRecord};
 use crate::warrant::Warrant;
 
@@ -82,22 +83,29 @@ pub fn approve(
     let mut journal = Journal::open(&journal_path)?;
     journal.check_reference(&warrant.reference, &digest)?;
     let (bytes, new) = match journal.find(&digest)? {
-        Some(bytes) => (bytes, false),
+        Some(bytes) => {
+            // Handed out before: only if the log still holds the release it proves.
+            let cp = Approval::from_json(&bytes)?.check_release(&config)?;
+            check_in_log(&store, &cp, &format!(" (the release of {authority})"))?;
+            (bytes, false)
+        }
         None => {
-            let approval = make_approval(&share, &params, warrant, &digest, &scope)?;
-            let bytes = approval.to_json()?;
+            let mut approval = make_approval(&share, &params, warrant, &digest, &scope)?;
             let time = at
                 .format(&Rfc3339)
                 .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
             let digest_hex = hex::encode(digest);
             let signer = lab.log_signer()?;
-            store.with_write_lock(|store| {
+            let witness_signer = own_witness_signer(lab, &config, authority, at)?;
+            let witness_name = config.witness(authority)?.name().to_owned();
+            // 1. `key-released`, committed on its own (once per warrant and authority).
+            let index = store.with_write_lock(|store| {
                 let released = |e: &LogEntry| {
                     matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
                         if *d == digest_hex && a == authority)
                 };
-                if store.find(released)?.is_some() {
-                    return Ok(());
+                if let Some(i) = store.find(released)? {
+                    return Ok(i);
                 }
                 let rec = LogRecord::new(LogEntry::KeyReleased {
                     digest: digest_hex.clone(),
@@ -105,13 +113,33 @@ pub fn approve(
                     identity_count: approval.identity_shares.len() as u32,
                     time: time.clone(),
                 });
-                store.append(&rec, &signer).map(|_| ())
+                store.append(&rec, &signer).map(|(i, _)| i)
             })?;
+            // 2. As a witness, the authority checks the log's newest checkpoint (which covers
+            //    the release) against the last one it accepted, remembers it, and cosigns it;
+            //    the approval carries the entry's inclusion proof at that checkpoint. From now
+            //    on a log without this release is a rollback this witness refuses and every
+            //    monitor reports.
+            let release = store.with_write_lock(|store| {
+                witness_cosign(
+                    lab,
+                    store,
+                    &mut state,
+                    &config,
+                    &witness_signer,
+                    &witness_name,
+                )?;
+                ProofBundle::build(store, index)
+            })?;
+            approval.release = Some(release);
+            let bytes = approval.to_json()?;
+            // The check an auditor makes, made here first.
+            approval.check_release(&config)?;
             journal.record(&approval, &bytes, &time)?;
             (bytes, true)
         }
     };
-    // The receipt's checkpoint is now the last this authority accepted.
+    // The receipt's checkpoint is now the last this authority accepted (if newer).
     if state
         .last_checkpoint(&config)?
         .is_none_or(|l| l.size() < cp.size())
@@ -154,33 +182,77 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
     }
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
-    let signer = lab.witness_signer(authority, at.unix_timestamp().max(0) as u64)?;
-    if !signer.matches(&config, authority)? {
-        return Err(crate::error::LogError::Malformed {
-            what: "witness key",
-            reason: format!("{authority}'s witness key is not the key log.json lists"),
-        }
-        .into());
-    }
+    let signer = own_witness_signer(lab, &config, authority, at)?;
     let witness_name = config.witness(authority)?.name().to_owned();
     store.with_write_lock(|store| {
         let mut state = lab.load_witness_state(authority)?;
         let previous = state.last_checkpoint(&config)?.map(|c| c.label());
-        let note = store.checkpoint_note(store.size()?)?;
-        let (checkpoint, line) = state.cosign(
-            &config,
-            &note,
-            &mut |old, new| store.prove_consistency(old, new),
-            &signer,
-        )?;
-        write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
-        store.add_cosignature(checkpoint.size(), &witness_name, &line)?;
+        let (checkpoint, line) =
+            witness_cosign(lab, store, &mut state, &config, &signer, &witness_name)?;
         Ok(Cosigned {
             checkpoint,
             line,
             previous,
         })
     })
+}
+
+/// The witness step shared by [`approve`] and [`cosign`], under the log's write lock: the
+/// witness checks the log's newest checkpoint against the last one it accepted (rollback and
+/// equivocation refused), remembers it, then stores its cosignature. If it already cosigned
+/// that very checkpoint, the stored line is returned and nothing is signed again.
+fn witness_cosign(
+    lab: &Lab,
+    store: &mut crate::transparency::store::LogStore,
+    state: &mut crate::transparency::witness::WitnessState,
+    config: &crate::transparency::LogConfig,
+    signer: &crate::transparency::CosignatureSigner,
+    witness_name: &str,
+) -> Result<(crate::transparency::SignedCheckpoint, String)> {
+    let size = store.size()?;
+    let note = store.checkpoint_note(size)?;
+    if let Some(line) = store.cosignature(size, witness_name)? {
+        let cp = state.check(config, &note, &mut |old, new| {
+            store.prove_consistency(old, new)
+        })?;
+        if state
+            .last_checkpoint(config)?
+            .is_some_and(|l| l.size() == size)
+        {
+            return Ok((cp, line));
+        }
+    }
+    let (cp, line) = state.cosign(
+        config,
+        &note,
+        &mut |old, new| store.prove_consistency(old, new),
+        signer,
+    )?;
+    write_atomic(
+        &lab.witness_state_path(&state.authority),
+        &state.to_json()?,
+        0o600,
+    )?;
+    store.add_cosignature(cp.size(), witness_name, &line)?;
+    Ok((cp, line))
+}
+
+/// `authority`'s witness signer, refused unless it is the key `log.json` lists for it.
+fn own_witness_signer(
+    lab: &Lab,
+    config: &crate::transparency::LogConfig,
+    authority: &str,
+    at: OffsetDateTime,
+) -> Result<crate::transparency::CosignatureSigner> {
+    let signer = lab.witness_signer(authority, at.unix_timestamp().max(0) as u64)?;
+    if !signer.matches(config, authority)? {
+        return Err(crate::error::LogError::Malformed {
+            what: "witness key",
+            reason: format!("{authority}'s witness key is not the key log.json lists"),
+        }
+        .into());
+    }
+    Ok(signer)
 }
 
 /// The authorities the log says have retired the generation of `params`.

@@ -385,6 +385,22 @@ pub enum WarrantError {
         /// Policy maximum, in days.
         max_days: u32,
     },
+    /// The scope (targets × epochs) is larger than any approval may carry: refused by
+    /// arithmetic, before anything is built.
+    #[error(
+        "refused: the scope is {targets} × {} = {} identities; at most {max} can be released \
+         under one warrant",
+        count(*.epochs, "epoch"),
+        u128::from(*.epochs) * (*.targets as u128)
+    )]
+    ScopeTooLarge {
+        /// Targets named.
+        targets: usize,
+        /// Epochs the timespan overlaps.
+        epochs: u64,
+        /// Most identities one warrant may release.
+        max: usize,
+    },
     /// The authority already approved another warrant under this reference.
     #[error("refused: this authority already approved a different warrant under reference '{0}'")]
     ReferenceReused(String),

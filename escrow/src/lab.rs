@@ -814,6 +814,29 @@ impl Lab {
         Ok(state)
     }
 
+    /// `<lab>/auditor/log-state.json`: the last checkpoint the auditor accepted (the one
+    /// covering its newest `warrant-logged` or `warrant-executed` entry).
+    pub fn auditor_log_state_path(&self) -> PathBuf {
+        self.root.join("auditor").join("log-state.json")
+    }
+
+    /// The auditor's log state (a fresh one if it never acted on the log).
+    pub fn load_auditor_log_state(&self) -> Result<WitnessState> {
+        let path = self.auditor_log_state_path();
+        if !path.exists() {
+            return Ok(WitnessState::new(AUDITOR));
+        }
+        let bytes = read_limited(&path, MAX_FILE_LEN)?;
+        let state = WitnessState::from_json(&bytes).map_err(|e| invalid(&path, e))?;
+        if state.authority != AUDITOR {
+            return Err(invalid(
+                &path,
+                Error::InconsistentParameters("not the auditor's log state"),
+            ));
+        }
+        Ok(state)
+    }
+
     /// Opens the log read-only (the monitor's view: nothing is created or changed).
     pub fn open_log_read_only(&self, config: &LogConfig) -> Result<LogStore> {
         let path = self.log_dir().join("log.sqlite");
@@ -823,6 +846,9 @@ impl Lab {
         LogStore::open_read_only(&path, &config.origin)
     }
 }
+
+/// The name the auditor's log state is kept under.
+pub const AUDITOR: &str = "auditor";
 
 /// The `generation-created` record of a generation.
 fn generation_created(params: &PublicParams) -> Result<LogRecord> {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
+use escrow::encoding::printable;
 use escrow::identity::{format_epoch_length, parse_epoch_length};
 use escrow::lab::Lab;
 use escrow::{PublicParams, SetupRequest, dealer_setup};
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
 
 /// The error on one line, with anything that could forge or hide part of it escaped.
 fn one_line(e: &anyhow::Error) -> String {
-    escrow::encoding::printable(&format!("{e:#}").replace('\n', " ")).into_owned()
+    printable(&format!("{e:#}").replace('\n', " ")).into_owned()
 }
 
 /// The lab, with the passphrase the options give (or a terminal prompt for sealed files).
@@ -481,8 +482,10 @@ fn log_show(lab: &Lab, json: bool) -> Result<()> {
         hex::encode(cp.root().0)
     )?;
     writeln!(out, "Newest checkpoint (signed note, with cosignatures):")?;
+    // Every text of the log (entries, cosignature lines) is printed escaped: a record
+    // cannot forge a line of this listing.
     for line in String::from_utf8_lossy(&note).lines() {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", printable(line))?;
     }
     writeln!(out, "Entries:")?;
     for (i, r) in entries.iter().enumerate() {
@@ -490,8 +493,8 @@ fn log_show(lab: &Lab, json: bool) -> Result<()> {
             out,
             "  #{i:<4} {:<19} {}  {}",
             r.entry.kind(),
-            r.entry.time(),
-            summary(&r.entry)
+            printable(r.entry.time()),
+            printable(&summary(&r.entry))
         )?;
     }
     Ok(())

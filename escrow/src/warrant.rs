@@ -38,6 +38,23 @@ pub const MAX_FIELD: usize = 256;
 /// Most targets a warrant document may name at all (policy limits are lower).
 pub const MAX_TARGETS: usize = 1000;
 
+/// Whether `text` is 1 to `max` characters of visible ASCII (`!` to `~`) with single spaces
+/// between words: references and names print exactly as they compare, so no invisible or
+/// look-alike character can make two references of one (`W-1` and `W-1` + U+200B) or hide a
+/// line break in a report.
+pub fn is_visible_ascii_text(text: &str, max: usize) -> bool {
+    !text.is_empty()
+        && text.len() <= max
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ")
+        && text.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+}
+
+/// Most scope identities (targets × epochs) one warrant may name: as many identity shares as
+/// one approval may carry ([`crate::approval::MAX_IDENTITY_SHARES`]).
+pub const MAX_SCOPE: usize = crate::approval::MAX_IDENTITY_SHARES;
+
 /// One target identifier.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,11 +194,11 @@ impl Warrant {
             ("issuing_authority", &self.issuing_authority),
             ("jurisdiction", &self.jurisdiction),
         ] {
-            if text.trim().is_empty()
-                || text.len() > MAX_FIELD
-                || text.chars().any(crate::encoding::is_hidden)
-            {
-                return Err(malformed(field, "must be 1 to 256 bytes of printable text"));
+            if !is_visible_ascii_text(text, MAX_FIELD) {
+                return Err(malformed(
+                    field,
+                    "must be 1 to 256 characters of visible ASCII (single spaces between words)",
+                ));
             }
         }
         if self.justification.trim().is_empty() || self.justification.len() > MAX_JUSTIFICATION {
@@ -242,11 +259,39 @@ impl Warrant {
         Ok(epoch_of(start, len)?..=epoch_at(end.unix_timestamp() - 1, len)?)
     }
 
-    /// The scope: every target in every overlapping epoch, as identities of `params`.
-    pub fn scope(&self, params: &PublicParams) -> Result<Vec<ScopeIdentity>> {
+    /// How many identities the scope holds (targets × epochs), computed without building it.
+    pub fn scope_size(&self, params: &PublicParams) -> Result<u128> {
+        let epochs = self.epochs(params)?;
+        let count = epochs
+            .end()
+            .checked_sub(*epochs.start())
+            .map(|d| u128::from(d) + 1)
+            .ok_or_else(|| malformed("timespan", "must end after it starts"))?;
+        Ok(count * self.targets.len() as u128)
+    }
+
+    /// Checks, by arithmetic alone, that the scope is of the warrant's generation and within
+    /// [`MAX_SCOPE`]: what [`Warrant::scope`] would refuse, without building anything.
+    pub fn check_scope(&self, params: &PublicParams) -> Result<()> {
         self.check_generation(params)?;
         let epochs = self.epochs(params)?;
-        let mut out = Vec::new();
+        if self.scope_size(params)? > MAX_SCOPE as u128 {
+            return Err(WarrantError::ScopeTooLarge {
+                targets: self.targets.len(),
+                epochs: (epochs.end() - epochs.start()).saturating_add(1),
+                max: MAX_SCOPE,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The scope: every target in every overlapping epoch, as identities of `params`. A scope
+    /// of more than [`MAX_SCOPE`] identities is refused by arithmetic first: nothing is built.
+    pub fn scope(&self, params: &PublicParams) -> Result<Vec<ScopeIdentity>> {
+        self.check_scope(params)?;
+        let epochs = self.epochs(params)?;
+        let mut out = Vec::with_capacity(self.scope_size(params)? as usize);
         for t in &self.targets {
             for e in epochs.clone() {
                 out.push(params.identity(&t.value, e)?);

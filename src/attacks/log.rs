@@ -229,3 +229,77 @@ pub(crate) fn tampering(dir: &Path, seed: u64) -> Observed {
         ),
     ))
 }
+
+/// Row 32: someone with write access to the log database (not the log's key) erases every
+/// entry from the first key release on — entries, hashes, checkpoints and cosignatures, with
+/// the triggers dropped and put back — after three authorities approved and the auditor
+/// executed. Before the fix the witnesses remembered only a checkpoint older than the
+/// releases, and the truncated log verified.
+pub(crate) fn erased_releases(dir: &Path, seed: u64) -> Observed {
+    let mut w = world(dir, seed ^ 32)?;
+    talk(&mut w, "alice", "bob", "hello", DAY0 + 9 * 3600)?;
+    let now = DAY0 + 2 * DAY;
+    let warrant = w.warrant("W-1", &["alice"], DAY0, DAY0 + DAY, now + 7 * DAY)?;
+    let receipt = w.submit(&warrant, now)?;
+    let approvals = AUTHORITIES[..3]
+        .iter()
+        .map(|a| w.approve(a, &warrant, &receipt, now + 60))
+        .collect::<Result<Vec<_>>>()?;
+    let capture = w.capture("alice", DAY0, now, now + 100)?;
+    let refs: Vec<_> = approvals.iter().collect();
+    let report = w.execute(&warrant, &refs, &capture, now + 300)?;
+    let lab = &w.lab;
+    let config = lab.load_log_config()?;
+    let before = auditor::verify_log(lab).is_ok();
+    let first = {
+        let store = lab.open_log_read_only(&config)?;
+        store
+            .find(|e| matches!(e, LogEntry::KeyReleased { .. }))?
+            .context("no key release in the log")?
+    };
+    let path = lab.log_dir().join("log.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path)?;
+        for t in ["entries", "hashes", "checkpoints", "cosignatures"] {
+            conn.execute_batch(&format!(
+                "DROP TRIGGER IF EXISTS {t}_no_update; DROP TRIGGER IF EXISTS {t}_no_delete;"
+            ))?;
+        }
+        // The stored hashes of entries before `first` (RFC 6962 tiles layout): 2n − popcount(n).
+        let first_hash = (2 * first - u64::from(first.count_ones())) as i64;
+        conn.execute("DELETE FROM entries WHERE idx >= ?1", [first as i64])?;
+        conn.execute("DELETE FROM hashes WHERE idx >= ?1", [first_hash])?;
+        conn.execute("DELETE FROM checkpoints WHERE size > ?1", [first as i64])?;
+        conn.execute("DELETE FROM cosignatures WHERE size > ?1", [first as i64])?;
+    }
+    // Opening the store puts the triggers back: the database looks untouched.
+    drop(LogStore::open(&path, &config.origin)?);
+    let monitor = auditor::verify_log(lab);
+    let cosign = w.cosign("court", now + 400);
+    let proof = auditor::verify_log_with(
+        lab,
+        &[(
+            "the execution report".to_owned(),
+            report.log.execution.clone(),
+        )],
+    );
+    let ok = before && monitor.is_err() && cosign.is_err() && proof.is_err();
+    let show = |r: &std::result::Result<(), String>| match r {
+        Ok(()) => "ACCEPTED".to_owned(),
+        Err(e) => e.clone(),
+    };
+    Ok((
+        detected_if(ok),
+        format!(
+            "Three authorities approved W-1 and the auditor executed it; an attacker with the \
+             database then deleted entries {first} onwards (every release and the execution) \
+             and restored the triggers. Each authority released only after cosigning a \
+             checkpoint that covers its release, and remembers it; the auditor remembers the \
+             execution's. The monitor: {}. court, asked to cosign the truncated log: {}. The \
+             report's proof: {}.",
+            show(&monitor.map(|_| ()).map_err(|e| e.to_string())),
+            show(&cosign.map(|_| ()).map_err(|e| e.to_string())),
+            show(&proof.map(|_| ()).map_err(|e| e.to_string())),
+        ),
+    ))
+}

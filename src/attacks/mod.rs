@@ -526,6 +526,13 @@ pub fn run_all(dir: Option<&Path>, seed: u64) -> Result<Table> {
         Succeeds,
         evidence::recipient_writes(&root.join("recipient"), seed),
     );
+    add(
+        32,
+        "Releases erased from the log database",
+        log::CITE_TAMPER,
+        Detected,
+        log::erased_releases(&root.join("erased"), seed),
+    );
     Ok(Table { seed, rows })
 }
 

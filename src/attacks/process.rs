@@ -147,7 +147,9 @@ pub(crate) fn unlogged_warrant(fx: &Fixture) -> Observed {
     let files: Vec<(String, Vec<u8>)> = ["court", "ministry", "oversight"]
         .iter()
         .map(|a| {
-            let ap = make_approval(fx.w.share(a)?, &fx.w.params, &w, &digest, &scope)?;
+            let mut ap = make_approval(fx.w.share(a)?, &fx.w.params, &w, &digest, &scope)?;
+            // A rogue authority logs nothing: it attaches W-1's receipt as "proof".
+            ap.release = Some(fx.receipt.clone());
             Ok(((*a).to_owned(), ap.to_json()?))
         })
         .collect::<Result<_>>()?;

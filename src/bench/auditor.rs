@@ -7,7 +7,6 @@
 
 use anyhow::{Context, Result, ensure};
 use escrow::SetupRequest;
-use escrow::approval::make_approval;
 use escrow::lab::Lab;
 use messenger::{Client, EscrowContext, Relay};
 use rand_chacha::ChaCha20Rng;
@@ -86,14 +85,12 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
         },
         &mut rng,
     )?;
-    auditor::submit_warrant(&lab, &warrant, now)?;
-    let digest = warrant.digest()?;
-    let scope = warrant.scope(&params)?;
+    let sub = auditor::submit_warrant(&lab, &warrant, now)?;
     let approvals: Vec<(String, Vec<u8>)> = shares[..3]
         .iter()
         .map(|s| {
-            let a = make_approval(s, &params, &warrant, &digest, &scope)?;
-            Ok((s.authority().to_owned(), a.to_json()?))
+            let a = escrow::authority::approve(&lab, s.authority(), &warrant, &sub.receipt, now)?;
+            Ok((s.authority().to_owned(), a.bytes.to_vec()))
         })
         .collect::<Result<_>>()?;
     let report = auditor::execute::execute(&lab, &warrant, &approvals, &capture, now)?;

@@ -55,6 +55,13 @@ pub struct Report {
     pub checkpoints: u64,
     /// Cosignatures verified, per authority.
     pub cosignatures: BTreeMap<String, u64>,
+    /// Per authority, the largest tree size it cosigned as a witness.
+    pub witnessed_by: BTreeMap<String, u64>,
+    /// The largest tree size some witness cosigned: entries below it are witnessed.
+    pub witnessed_size: u64,
+    /// Entries after `witnessed_size`: appended since any witness last cosigned (an
+    /// unwitnessed tail; `escrow log cosign --as NAME` witnesses it).
+    pub unwitnessed: u64,
     /// The newest checkpoint's root, hex.
     pub root: String,
     /// Statistics.
@@ -190,6 +197,7 @@ pub fn verify_with(
     // Every stored cosignature line: filed under a known witness, for a stored checkpoint,
     // naming that witness's key, and valid.
     let mut cosignatures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut witnessed_by: BTreeMap<String, u64> = BTreeMap::new();
     for (size, witness, line) in store.cosignature_rows()? {
         let (authority, verifier) = config
             .witnesses
@@ -213,6 +221,8 @@ pub fn verify_with(
             }
             .into());
         }
+        let top = witnessed_by.entry(authority.clone()).or_default();
+        *top = (*top).max(size);
         *cosignatures.entry(authority).or_default() += 1;
     }
     // Checkpoints someone accepted must still be in this log.
@@ -226,10 +236,14 @@ pub fn verify_with(
             .into());
         }
     }
+    let witnessed_size = witnessed_by.values().copied().max().unwrap_or(0);
     Ok(Report {
         size: raw.len() as u64,
         checkpoints: sizes.len() as u64,
         cosignatures,
+        witnessed_by,
+        witnessed_size,
+        unwitnessed: (raw.len() as u64).saturating_sub(witnessed_size),
         root: hex::encode(root.0),
         stats: stats(&records),
     })

@@ -218,6 +218,19 @@ impl LogStore {
         self.checkpoint_at(size)
     }
 
+    /// The cosignature line `witness` stored for the checkpoint of size `size`, if any.
+    pub fn cosignature(&self, size: u64, witness: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT line FROM cosignatures WHERE size = ?1 AND witness = ?2",
+                params![size as i64, witness],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(LogError::Db)?)
+    }
+
     /// The signed checkpoint of tree size `size`, with every cosignature stored for it.
     pub fn checkpoint_at(&self, size: u64) -> Result<Vec<u8>> {
         let note: Option<String> = self

@@ -11,6 +11,7 @@ use signed_note::Note;
 use tlog_tiles::Hash;
 
 use super::proof::verify_consistency;
+use super::store::LogStore;
 use super::{CosignatureSigner, LogConfig, SignedCheckpoint};
 use crate::error::{Error, LogError, Result};
 
@@ -142,4 +143,30 @@ pub fn check_consistent(
     };
     verify_consistency(&proof, old.size(), old.root(), new.size(), new.root())
         .map_err(|_| equivocation())
+}
+
+/// Checks that the log in `store` still contains checkpoint `cp` (someone accepted it: a
+/// witness, an approval's release proof, an execution report): the log is at least that large
+/// and its tree of that size has that root. Anything else means the log was truncated or
+/// rewritten below a checkpoint a party acted on: a log equivocation (`by` says whose
+/// checkpoint it was).
+pub fn check_in_log(store: &LogStore, cp: &SignedCheckpoint, by: &str) -> Result<()> {
+    let size = store.size()?;
+    if cp.size() <= size && store.tree_hash(cp.size())? == cp.root() {
+        return Ok(());
+    }
+    let now = if size == 0 {
+        "0 (this log)".to_owned()
+    } else {
+        format!(
+            "{size}/{} (this log)",
+            hex::encode(&store.tree_hash(size)?.0[..8])
+        )
+    };
+    Err(LogError::Equivocation {
+        old: format!("{}{by}", cp.label()),
+        new: now,
+        by: String::new(),
+    }
+    .into())
 }
