@@ -37,6 +37,9 @@ fn world(seed: u64) -> (tempfile::TempDir, World) {
     for u in USERS {
         w.register(u, DAY0 - DAY).unwrap();
     }
+    // The adversaries include the provider: its relay keeps a second envelope at a position
+    // it holds (replays, decoy starts, re-opened chains), which an honest relay refuses.
+    messenger::hazmat::relay_keeps_duplicates(&w.relay).unwrap();
     (tmp, w)
 }
 

@@ -1,7 +1,7 @@
 //! A client: one account's private state (identity, prekeys, sessions, held and rejected
 //! envelopes), how it sends and receives, and its state file (secret JSON, mode 0600).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use p256::PublicKey;
@@ -26,11 +26,12 @@ pub const MAX_HELD: usize = 1000;
 /// Most envelopes held per sender.
 pub const MAX_HELD_PER_SENDER: usize = 100;
 
-/// Most session starts remembered (to refuse replayed X3DH first messages).
+/// Most session starts remembered (to refuse replayed X3DH first messages). Beyond this, the
+/// oldest entries (first accepted) are forgotten.
 pub const MAX_SEEN_STARTS: usize = 100_000;
 
 /// Most chains remembered (to refuse a second start of a chain: a replay, or a sender
-/// re-opening a chain it retired). Beyond this, the oldest-sorting entries are forgotten; the
+/// re-opening a chain it retired). Beyond this, the oldest entries are forgotten; the
 /// auditor's one-start-per-chain rule does not depend on this memory.
 pub const MAX_SEEN_CHAINS: usize = 100_000;
 
@@ -90,6 +91,55 @@ struct Quarantined {
 /// Most envelopes an outbox holds (each command empties it of what the relay committed).
 pub const MAX_OUTBOX: usize = 1024;
 
+/// A bounded set of 32-byte digests that forgets its oldest entries first: insertion order is
+/// kept (and saved, oldest first), so an attacker who floods the list with new entries pushes
+/// out the oldest, never a chosen one by its hash.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Seen {
+    order: VecDeque<[u8; 32]>,
+    members: BTreeSet<[u8; 32]>,
+}
+
+impl Seen {
+    pub(crate) fn contains(&self, d: &[u8; 32]) -> bool {
+        self.members.contains(d)
+    }
+
+    /// Adds `d` (a no-op if present), then forgets the oldest entries beyond `max`.
+    pub(crate) fn insert(&mut self, d: [u8; 32], max: usize) {
+        if self.members.insert(d) {
+            self.order.push_back(d);
+        }
+        while self.order.len() > max {
+            if let Some(old) = self.order.pop_front() {
+                self.members.remove(&old);
+            }
+        }
+    }
+
+    /// Oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.order.iter()
+    }
+}
+
+/// What [`Client::send_checked`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Sent {
+    /// The envelope to hand to the relay.
+    pub envelope: Envelope,
+    /// The position (chain, n) the state would have sent at, when the relay already held a
+    /// message there: the state was rolled back (restored from a backup), or someone handed
+    /// the relay an envelope there under this account's name. That sending chain was
+    /// abandoned and the message went on a new session (X3DH with fresh keys).
+    pub position_taken: Option<(PublicKey, u32)>,
+    /// Whether this message starts a new session (X3DH) without a one-time prekey because
+    /// the relay handed out none: no DH4, so a later theft of the recipient's identity and
+    /// signed prekey opens this session.
+    pub no_one_time_prekey: bool,
+}
+
 /// One account's private state.
 pub struct Client {
     account: String,
@@ -102,10 +152,10 @@ pub struct Client {
     sessions: BTreeMap<String, Vec<Session>>,
     held: Vec<Incoming>,
     quarantine: Vec<Quarantined>,
-    /// SHA-256 of (sender, ephemeral key) of every session start accepted.
-    seen_starts: BTreeSet<[u8; 32]>,
-    /// SHA-256 of (sender, chain) of every chain start accepted.
-    seen_chains: BTreeSet<[u8; 32]>,
+    /// SHA-256 of (sender, ephemeral key) of every session start accepted, oldest first.
+    seen_starts: Seen,
+    /// SHA-256 of (sender, chain) of every chain start accepted, oldest first.
+    seen_chains: Seen,
     /// Envelopes handed to the relay in transactions not yet known to have committed.
     outbox: Vec<Pending>,
     /// Messages decrypted by a `read` whose relay transaction may not have committed.
@@ -197,8 +247,8 @@ impl Client {
             sessions: BTreeMap::new(),
             held: Vec::new(),
             quarantine: Vec::new(),
-            seen_starts: BTreeSet::new(),
-            seen_chains: BTreeSet::new(),
+            seen_starts: Seen::default(),
+            seen_chains: Seen::default(),
             outbox: Vec::new(),
             inbox: Vec::new(),
         };
@@ -357,41 +407,126 @@ impl Client {
         rng: &mut R,
         tamper: BlockTamper<'_>,
     ) -> Result<Envelope> {
+        self.send_inner(
+            to,
+            text,
+            now_unix,
+            escrow,
+            bundle,
+            &mut |_, _| Ok(false),
+            rng,
+            tamper,
+        )
+        .map(|s| s.envelope)
+    }
+
+    /// Encrypts `text` to `to` at `now_unix` like [`Client::send`], but first asks the relay,
+    /// through `taken(chain, n)`, whether it already holds a message of this account to `to`
+    /// at the position whose key and nonce the state fixes ([`crate::Relay::position_taken`],
+    /// inside the transaction that will enqueue the result). If it does, the state was rolled
+    /// back (restored from a backup) — or someone posted there under this account's name —
+    /// and a second ciphertext there would reuse the first one's AES-GCM key and nonce: the
+    /// sending chain is abandoned and the message goes on a new session (X3DH with a fresh
+    /// ephemeral key and ratchet key, `bundle(to)` asked for a new prekey bundle), which the
+    /// recipient takes as the peer's new sending session. No ciphertext is made at the taken
+    /// position. [`Sent`] says what happened.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_checked<R: RngCore + CryptoRng>(
+        &mut self,
+        to: &str,
+        text: &[u8],
+        now_unix: i64,
+        escrow: &mut EscrowContext,
+        bundle: &mut dyn FnMut(&str) -> Result<PrekeyBundle>,
+        taken: &mut dyn FnMut(&PublicKey, u32) -> Result<bool>,
+        rng: &mut R,
+    ) -> Result<Sent> {
+        self.send_inner(to, text, now_unix, escrow, bundle, taken, rng, &mut |b| b)
+    }
+
+    /// The position (chain, n) of the next message to `to` at `now_unix` when the state alone
+    /// fixes its key and nonce (the current sending chain continues); `None` when the next
+    /// message draws fresh randomness (a new session, a DH ratchet step, an epoch step). A
+    /// sender asks the relay whether it is taken before it sends ([`Client::send_checked`]).
+    pub fn next_position(
+        &self,
+        to: &str,
+        now_unix: i64,
+        escrow: &EscrowContext,
+    ) -> Result<Option<(PublicKey, u32)>> {
+        let Some(session) = self.session(to) else {
+            return Ok(None);
+        };
+        Ok(session.next_position(escrow.epoch_at(now_unix)?))
+    }
+
+    /// A new initiator session with `to` from its prekey bundle (X3DH, fresh ephemeral key).
+    fn initiate<R: RngCore + CryptoRng>(
+        &self,
+        to: &str,
+        b: &PrekeyBundle,
+        rng: &mut R,
+    ) -> Result<Session> {
+        if b.account != to {
+            return Err(Error::Misaddressed(
+                "the directory returned another account",
+            ));
+        }
+        let ek = DhKeyPair::generate(rng);
+        let me = self.identity_public();
+        let (sk, ad) = x3dh::initiate(&self.account, &self.identity, &me, b, &ek)?;
+        let init = X3dhInit {
+            identity_sign: me.sign,
+            identity_dh: me.dh,
+            identity_dh_sig: me.dh_sig,
+            ephemeral: *ek.public(),
+            signed_prekey_id: b.signed_prekey_id,
+            one_time_prekey_id: b.one_time_prekey.map(|(i, _)| i),
+        };
+        Ok(Session::new_initiator(
+            to,
+            &sk,
+            ad,
+            b.signed_prekey,
+            ChainKind::X3dh(Box::new(init)),
+            rng,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_inner<R: RngCore + CryptoRng>(
+        &mut self,
+        to: &str,
+        text: &[u8],
+        now_unix: i64,
+        escrow: &mut EscrowContext,
+        bundle: &mut dyn FnMut(&str) -> Result<PrekeyBundle>,
+        taken: &mut dyn FnMut(&PublicKey, u32) -> Result<bool>,
+        rng: &mut R,
+        tamper: BlockTamper<'_>,
+    ) -> Result<Sent> {
         check_account(to)?;
         if to == self.account {
             return Err(Error::Misaddressed("cannot send to yourself"));
         }
-        let mut session = match self.sessions.get(to).and_then(|l| l.first()) {
-            Some(s) => s.clone(),
+        let position_taken = match self.next_position(to, now_unix, escrow)? {
+            Some((chain, n)) if taken(&chain, n)? => Some((chain, n)),
+            _ => None,
+        };
+        let current = self
+            .sessions
+            .get(to)
+            .and_then(|l| l.first())
+            .filter(|_| position_taken.is_none());
+        let (mut session, new_session, no_one_time_prekey) = match current {
+            Some(s) => (s.clone(), false, false),
             None => {
                 let b = bundle(to)?;
-                if b.account != to {
-                    return Err(Error::Misaddressed(
-                        "the directory returned another account",
-                    ));
-                }
-                let ek = DhKeyPair::generate(rng);
-                let me = self.identity_public();
-                let (sk, ad) = x3dh::initiate(&self.account, &self.identity, &me, &b, &ek)?;
-                let init = X3dhInit {
-                    identity_sign: me.sign,
-                    identity_dh: me.dh,
-                    identity_dh_sig: me.dh_sig,
-                    ephemeral: *ek.public(),
-                    signed_prekey_id: b.signed_prekey_id,
-                    one_time_prekey_id: b.one_time_prekey.map(|(i, _)| i),
-                };
-                Session::new_initiator(
-                    to,
-                    &sk,
-                    ad,
-                    b.signed_prekey,
-                    ChainKind::X3dh(Box::new(init)),
-                    rng,
-                )
+                let session = self.initiate(to, &b, rng)?;
+                (session, true, b.one_time_prekey.is_none())
             }
         };
-        let env = session.encrypt_with(
+        let envelope = session.encrypt_with(
             &self.account,
             &self.identity,
             text,
@@ -401,11 +536,21 @@ impl Client {
             tamper,
         )?;
         let list = self.sessions.entry(to.to_owned()).or_default();
-        match list.first_mut() {
-            Some(first) => *first = session,
-            None => list.push(session),
+        if new_session {
+            // The abandoned chains are never sent on again; their sessions stay for receiving.
+            for old in list.iter_mut() {
+                old.abandon_sending_chain();
+            }
+            list.insert(0, session);
+            list.truncate(MAX_SESSIONS_PER_PEER);
+        } else if let Some(first) = list.first_mut() {
+            *first = session;
         }
-        Ok(env)
+        Ok(Sent {
+            envelope,
+            position_taken,
+            no_one_time_prekey: new_session && no_one_time_prekey,
+        })
     }
 
     /// Processes a batch from the relay together with held envelopes, retrying held ones
@@ -602,10 +747,8 @@ impl Client {
             Some(i) => list[i] = session,
             None => {
                 if let Some(ChainKind::X3dh(init)) = env.start.as_ref().map(|s| &s.kind) {
-                    self.seen_starts.insert(start_id(&env.from, init));
-                    if self.seen_starts.len() > MAX_SEEN_STARTS {
-                        self.seen_starts.pop_first();
-                    }
+                    self.seen_starts
+                        .insert(start_id(&env.from, init), MAX_SEEN_STARTS);
                 }
                 // A new session from the peer becomes the sending one, except in a simultaneous
                 // initiation (our own session never heard from the peer): then the session
@@ -625,10 +768,7 @@ impl Client {
             self.opks.retain(|(i, _)| *i != id);
         }
         if let Some(c) = chain_seen {
-            self.seen_chains.insert(c);
-            if self.seen_chains.len() > MAX_SEEN_CHAINS {
-                self.seen_chains.pop_first();
-            }
+            self.seen_chains.insert(c, MAX_SEEN_CHAINS);
         }
         Ok((env.from, text))
     }
@@ -788,20 +928,21 @@ fn bad(reason: impl Into<String>) -> Error {
     }
 }
 
-/// A set of 32-byte digests in hex, at most `max`.
-fn digests(field: &str, hexes: &[String], max: usize) -> Result<BTreeSet<[u8; 32]>> {
+/// A list of 32-byte digests in hex, oldest first, at most `max`. (Files written before the
+/// list kept its order hold it sorted by digest: read as it stands, that order is taken for
+/// the age.)
+fn digests(field: &str, hexes: &[String], max: usize) -> Result<Seen> {
     if hexes.len() > max {
         return Err(bad(format!("{field} holds more than {max} entries")));
     }
-    hexes
-        .iter()
-        .map(|h| {
-            let mut out = [0u8; 32];
-            hex::decode_to_slice(h, &mut out)
-                .map_err(|_| bad(format!("{field} must be 32-byte hex")))?;
-            Ok(out)
-        })
-        .collect()
+    let mut seen = Seen::default();
+    for h in hexes {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(h, &mut out)
+            .map_err(|_| bad(format!("{field} must be 32-byte hex")))?;
+        seen.insert(out, max);
+    }
+    Ok(seen)
 }
 
 fn secret_hex(k: &DhKeyPair) -> String {
@@ -1030,5 +1171,71 @@ impl Client {
             outbox,
             inbox,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rand_core::OsRng;
+
+    use super::*;
+
+    /// Finding 7: past its bound, the replay list of session starts forgets the entry it took
+    /// first — not the one with the smallest hash — also across a save and load.
+    #[test]
+    fn the_seen_starts_list_evicts_the_oldest_entry() {
+        let (mut client, _) = Client::register("bob", &mut OsRng).unwrap();
+        let oldest = [0xff; 32];
+        let smallest = [0x00; 32];
+        client.seen_starts.insert(oldest, MAX_SEEN_STARTS);
+        client.seen_starts.insert(smallest, MAX_SEEN_STARTS);
+        let filler = |i: usize| {
+            let mut d = [0x80; 32];
+            d[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            d
+        };
+        for i in 0..MAX_SEEN_STARTS - 2 {
+            client.seen_starts.insert(filler(i), MAX_SEEN_STARTS);
+        }
+        assert!(client.seen_starts.contains(&oldest));
+        let mut client = Client::from_json(&client.to_json().unwrap()).unwrap();
+        client.seen_starts.insert([0x42; 32], MAX_SEEN_STARTS);
+        assert_eq!(client.seen_starts.iter().count(), MAX_SEEN_STARTS);
+        assert!(
+            !client.seen_starts.contains(&oldest),
+            "the oldest is forgotten"
+        );
+        assert!(
+            client.seen_starts.contains(&smallest),
+            "not the smallest hash"
+        );
+        assert!(client.seen_starts.contains(&[0x42; 32]));
+        // Next, the second oldest; the same rule for the list of chains.
+        client.seen_starts.insert([0x43; 32], MAX_SEEN_STARTS);
+        assert!(!client.seen_starts.contains(&smallest));
+        assert!(client.seen_starts.contains(&filler(0)));
+        for d in [oldest, smallest, [0x01; 32]] {
+            client.seen_chains.insert(d, 2);
+        }
+        assert_eq!(
+            client.seen_chains.iter().copied().collect::<Vec<_>>(),
+            [smallest, [0x01; 32]]
+        );
+    }
+
+    /// A state file written before the list kept its order (sorted by hash) still loads; its
+    /// order is taken for the age.
+    #[test]
+    fn a_state_file_with_a_sorted_seen_list_still_loads() {
+        let (client, _) = Client::register("bob", &mut OsRng).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&client.to_json().unwrap()).unwrap();
+        v["seen_starts"] = serde_json::json!([hex::encode([0x00; 32]), hex::encode([0xff; 32])]);
+        let mut client = Client::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(client.seen_starts.contains(&[0xff; 32]));
+        client.seen_starts.insert([0x42; 32], 2);
+        assert!(!client.seen_starts.contains(&[0x00; 32]));
+        assert!(client.seen_starts.contains(&[0xff; 32]));
     }
 }

@@ -152,6 +152,22 @@ pub enum Error {
     /// A relay database error.
     #[error("relay database: {0}")]
     Relay(rusqlite::Error),
+    /// The relay already holds an envelope at this position (sender, recipient, chain, n): a
+    /// second ciphertext there would reuse the first one's AES-GCM key and nonce.
+    #[error(
+        "the relay already holds message {n} of chain {}… from '{from}' to '{to}'",
+        &crate::keys::public_hex(chain)[..16]
+    )]
+    PositionTaken {
+        /// The sender.
+        from: String,
+        /// The recipient.
+        to: String,
+        /// The chain's ratchet key (boxed: keeps the error small).
+        chain: Box<p256::PublicKey>,
+        /// The position in the chain.
+        n: u32,
+    },
     /// A relay record is inconsistent.
     #[error("relay: {0}")]
     RelayState(String),

@@ -9,7 +9,11 @@
 //!   randomness ([`ReplayRng`], [`sending_chain_secret`]);
 //! * anyone building a chain "from" an account out of public data ([`fabricate_chain`]);
 //! * access to a client's identity and chain keys, for benchmarks and for attacks that encrypt
-//!   outside the ratchet ([`identity_of`], [`sending_chain_key`]).
+//!   outside the ratchet ([`identity_of`], [`sending_chain_key`]);
+//! * a provider that breaks the relay's one-envelope-per-position rule and keeps a second
+//!   envelope at a position it already holds ([`relay_keeps_duplicates`]), for the attacks that
+//!   need two envelopes at one position and for tests of what recipients and the auditor then
+//!   do.
 
 use rand_core::{CryptoRng, RngCore};
 
@@ -222,4 +226,16 @@ pub fn substitute_directory_entry(
     identity: &crate::x3dh::IdentityPublic,
 ) -> Result<()> {
     relay.substitute_identity(account, identity)
+}
+
+/// DANGER — what a provider can do to its own relay: drop the rule that it stores at most one
+/// envelope per (sender, recipient, chain, n) (the UNIQUE index and the check of
+/// [`crate::Relay::enqueue`]) and answer every sender's [`crate::Relay::position_taken`] with
+/// "free", so that it keeps a second envelope at a position it holds — a decoy start before
+/// the real one, a re-opened chain, a recipient's message under the sender's chain key, or the
+/// ciphertext of a client whose state was restored from a backup, under the key and nonce of
+/// an earlier one (the limit docs/threat-model.md states for the rollback check). It lasts
+/// for the relay database's life. Never in an honest relay.
+pub fn relay_keeps_duplicates(relay: &crate::Relay) -> Result<()> {
+    relay.keep_duplicates()
 }

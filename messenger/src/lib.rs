@@ -30,7 +30,7 @@ pub mod ratchet;
 pub mod relay;
 pub mod x3dh;
 
-pub use client::{Client, Incoming, Outcome, Registration};
+pub use client::{Client, Incoming, Outcome, Registration, Sent};
 pub use envelope::Envelope;
 pub use error::{Error, EscrowViolation, Result};
 pub use escrow_block::{EscrowBlock, EscrowContext};

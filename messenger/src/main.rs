@@ -300,19 +300,25 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     let mut relay = paths.open_relay()?;
     // A first message takes one of the recipient's one-time prekeys: that is committed on its
     // own first, so that no later rollback can hand the same prekey to another sender (a crash
-    // after this only wastes the prekey).
+    // after this only wastes the prekey). So does a message whose position the relay already
+    // holds (a state restored from a backup): it goes on a new session.
     let bundle = {
         let tx = relay.transaction()?;
         let client = paths.load_client(from, "sender")?;
         if !Relay::registered_in(&tx, from)? {
             bail!("sender '{from}' is not registered at the relay");
         }
-        if client.has_session(to) || !Relay::registered_in(&tx, to)? {
-            None
-        } else {
+        let new_session = Relay::registered_in(&tx, to)?
+            && match client.next_position(to, now.unix_timestamp(), &escrow)? {
+                Some((chain, n)) => Relay::position_taken(&tx, from, to, &chain, n)?,
+                None => !client.has_session(to),
+            };
+        if new_session {
             let b = Relay::take_bundle(&tx, to)?;
             tx.commit()?;
             Some(b)
+        } else {
+            None
         }
     };
     // The relay's write lock is held from before the client state is read until after it is
@@ -326,7 +332,9 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     if !Relay::registered_in(&tx, to)? {
         bail!("unknown recipient '{to}'");
     }
-    let env = client.send(
+    // Before encrypting, the relay is asked whether it holds the position the state fixes the
+    // key and nonce of; if so the message goes on a new session (`Client::send_checked`).
+    let sent = client.send_checked(
         to,
         &text,
         now.unix_timestamp(),
@@ -335,14 +343,16 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
         &mut |acct| {
             bundle.clone().ok_or_else(|| {
                 messenger::Error::Misaddressed(if acct == to {
-                    "the recipient registered while this send ran; send again"
+                    "the recipient registered, or this client's state changed, while this send ran; send again"
                 } else {
                     "no prekey bundle for this recipient"
                 })
             })
         },
+        &mut |chain, n| Relay::position_taken(&tx, from, to, chain, n),
         &mut OsRng,
     )?;
+    let env = sent.envelope;
     let id = Relay::enqueue(&tx, &env, now.unix_timestamp())?;
     // State first, then commit: a crash in between never reuses a key, and the envelope
     // saved with the state is re-sent by the next command (`resend_pending`), never lost.
@@ -362,6 +372,20 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
     } else {
         format!("message {} of its chain", env.n)
     };
+    if let Some((old, n)) = sent.position_taken {
+        eprintln!(
+            "messenger: state rolled back: message {n} of chain {}… to {to} was already sent \
+             (the relay holds it: a client state restored from a backup, or an envelope posted \
+             under your name); abandoned that chain and started a new session",
+            &messenger::keys::public_hex(&old)[..16]
+        );
+    }
+    if sent.no_one_time_prekey {
+        eprintln!(
+            "messenger: warning: the relay gave no one-time prekey for {to}: this session has no \
+             DH4 (weaker against a later key compromise)"
+        );
+    }
     println!(
         "Sent #{id} {from} → {to} at {}: {chain}.",
         rfc3339(now.unix_timestamp())

@@ -169,6 +169,23 @@ impl Session {
         self.recv.iter().any(|c| &c.id == id) || self.skipped.iter().any(|k| k.chain == b)
     }
 
+    /// The position (chain, n) of the next message in `epoch` when the state alone fixes its
+    /// key and nonce: the current sending chain continues. `None` when the next message draws
+    /// fresh randomness (no sending chain yet: a DH ratchet step; an epoch step).
+    pub(crate) fn next_position(&self, epoch: u64) -> Option<(PublicKey, u32)> {
+        let send = self.send.as_ref()?;
+        match send.epoch {
+            Some(e) if e != epoch => None,
+            _ => Some((*send.key.public(), send.n)),
+        }
+    }
+
+    /// Drops the sending chain (its position is taken at the relay: a state restored from a
+    /// backup); the session stays for receiving.
+    pub(crate) fn abandon_sending_chain(&mut self) {
+        self.send = None;
+    }
+
     /// Encrypts `text` from `me` (whose identity signs chain starts) at `now_unix`, starting a
     /// new chain (with its escrow block) when the epoch changed.
     pub fn encrypt<R: RngCore + CryptoRng>(

@@ -10,6 +10,16 @@
 //!
 //! Each relay database has a random 16-byte id, made when the database is created; a capture
 //! carries it, so that an auditor can refuse a capture of another lab's relay.
+//!
+//! **One envelope per position.** The relay stores at most one envelope per (sender,
+//! recipient, chain, n): [`Relay::enqueue`] refuses a second one with
+//! [`Error::PositionTaken`], checked in the inserting transaction and backed by the UNIQUE
+//! index `envelopes_position`. A message's AES-GCM key and nonce follow from its chain key and
+//! position (as in Signal), so a client state restored from a backup would otherwise send a
+//! second ciphertext under the key and nonce of one the relay already holds; the sending
+//! client asks [`Relay::position_taken`] before it encrypts ([`crate::Client::send_checked`]).
+//! The recipient is part of the position because a chain is (sender, recipient, ratchet key):
+//! one ratchet key toward two recipients gives two chain keys.
 
 use std::path::Path;
 
@@ -64,6 +74,15 @@ CREATE TABLE IF NOT EXISTS relay_meta (
 );
 ";
 
+/// One envelope per (sender, recipient, chain, n). A relay database written before this rule
+/// may hold two envelopes at one position; it cannot get the index, and [`Relay::enqueue`]'s
+/// check in the inserting transaction enforces the rule for every later envelope.
+const POSITION_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS envelopes_position
+    ON envelopes (sender, recipient, chain, n)";
+
+/// `relay_meta` key set by [`crate::hazmat::relay_keeps_duplicates`].
+const UNCHECKED_POSITIONS: &str = "positions_unchecked";
+
 /// Capture format version this build writes and reads.
 pub const CAPTURE_VERSION: u64 = 2;
 
@@ -90,6 +109,7 @@ impl Relay {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
         Self::ensure_id(&conn)?;
+        Self::ensure_position_index(&conn)?;
         Ok(Self { conn })
     }
 
@@ -98,7 +118,47 @@ impl Relay {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
         Self::ensure_id(&conn)?;
+        Self::ensure_position_index(&conn)?;
         Ok(Self { conn })
+    }
+
+    /// Whether this relay was told to keep several envelopes at one position
+    /// ([`crate::hazmat::relay_keeps_duplicates`]).
+    fn positions_unchecked(conn: &Connection) -> Result<bool> {
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM relay_meta WHERE key = ?1",
+                [UNCHECKED_POSITIONS],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Creates the UNIQUE index of positions, unless the database already holds two envelopes
+    /// at one position (written before the rule) or was told to keep them.
+    fn ensure_position_index(conn: &Connection) -> Result<()> {
+        if Self::positions_unchecked(conn)? {
+            return Ok(());
+        }
+        match conn.execute_batch(POSITION_INDEX) {
+            Ok(()) => Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// See [`crate::hazmat::relay_keeps_duplicates`].
+    pub(crate) fn keep_duplicates(&self) -> Result<()> {
+        self.conn
+            .execute_batch("DROP INDEX IF EXISTS envelopes_position")?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO relay_meta (key, value) VALUES (?1, '1')",
+            [UNCHECKED_POSITIONS],
+        )?;
+        Ok(())
     }
 
     /// Opens the relay database at `path` read-only (an auditor checking a capture's origin
@@ -305,9 +365,20 @@ impl Relay {
                 return Err(row_err(format!("unknown account '{who}'")));
             }
         }
+        let taken = || Error::PositionTaken {
+            from: env.from.clone(),
+            to: env.to.clone(),
+            chain: Box::new(env.chain),
+            n: env.n,
+        };
+        if !Self::positions_unchecked(tx)?
+            && Self::holds(tx, &env.from, &env.to, &env.chain, env.n)?
+        {
+            return Err(taken());
+        }
         let body =
             String::from_utf8(env.to_json()).map_err(|_| Error::Internal("JSON is UTF-8"))?;
-        tx.execute(
+        let inserted = tx.execute(
             "INSERT INTO envelopes (sender, recipient, server_time, chain, n, has_start, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -319,8 +390,44 @@ impl Relay {
                 env.start.is_some(),
                 body
             ],
-        )?;
-        Ok(tx.last_insert_rowid())
+        );
+        match inserted {
+            Ok(_) => Ok(tx.last_insert_rowid()),
+            // The index is the same rule; the check above answers first.
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Err(taken())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the relay holds an envelope from `from` to `to` at position `n` of `chain`:
+    /// what a sending client asks before it encrypts at a position its state fixes the key
+    /// and nonce of ([`crate::Client::send_checked`]). Ask it inside the transaction that
+    /// will enqueue the message. (A relay made by [`crate::hazmat::relay_keeps_duplicates`]
+    /// answers "free" whatever it holds.)
+    pub fn position_taken(
+        conn: &Connection,
+        from: &str,
+        to: &str,
+        chain: &PublicKey,
+        n: u32,
+    ) -> Result<bool> {
+        Ok(!Self::positions_unchecked(conn)? && Self::holds(conn, from, to, chain, n)?)
+    }
+
+    /// Whether the relay holds an envelope at this position (the truth, whatever
+    /// [`Relay::position_taken`] answers).
+    fn holds(conn: &Connection, from: &str, to: &str, chain: &PublicKey, n: u32) -> Result<bool> {
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM envelopes
+                 WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND n = ?4 LIMIT 1",
+                params![from, to, public_hex(chain), n],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
     }
 
     /// The status, recipient and stored body of envelope `id`, if the relay holds it.
@@ -346,16 +453,10 @@ impl Relay {
             .optional()?)
     }
 
-    /// Whether the relay holds an envelope of `env`'s sender, chain and number.
+    /// Whether the relay holds an envelope at `env`'s position (sender, recipient, chain and
+    /// number).
     pub fn contains(conn: &Connection, env: &Envelope) -> Result<bool> {
-        let found: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM envelopes WHERE sender = ?1 AND chain = ?2 AND n = ?3 LIMIT 1",
-                params![env.from, public_hex(&env.chain), env.n],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(found.is_some())
+        Self::holds(conn, &env.from, &env.to, &env.chain, env.n)
     }
 
     /// The queued envelopes of `account`, oldest first, at most [`MAX_BATCH`] per call.

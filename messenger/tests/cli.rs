@@ -478,3 +478,115 @@ fn a_text_cannot_forge_a_line_of_the_output() {
         "{read}"
     );
 }
+
+/// Finding 6: a client state file restored from a backup. The next send finds its position
+/// taken at the relay, says so in one line, and goes on a new session that the recipient
+/// reads; the relay never holds two envelopes at one position.
+#[test]
+fn a_restored_client_state_starts_a_new_session_instead_of_reusing_a_key() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let send = |text: &str, at: &str| {
+        let out = bin("messenger", &lab)
+            .args(["send", "--from", "alice", "--to", "bob", "--at", at, text])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let state = lab.join("clients/alice.json");
+    assert_eq!(send("one", "2026-11-27T09:00:00Z"), "");
+    let backup = std::fs::read(&state).unwrap();
+    assert_eq!(send("two", "2026-11-27T09:01:00Z"), "");
+    std::fs::write(&state, &backup).unwrap();
+    let err = send("three", "2026-11-27T09:02:00Z");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("messenger: state rolled back: message 1 of chain ")
+            && err.contains("started a new session"),
+        "{err}"
+    );
+    // The next send goes on the new session without a word.
+    assert_eq!(send("four", "2026-11-27T09:03:00Z"), "");
+    let read = ok(bin("messenger", &lab).args([
+        "read",
+        "--as",
+        "bob",
+        "--at",
+        "2026-11-27T09:05:00Z",
+        "--json",
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
+    let texts: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "two", "three", "four"], "{read}");
+    let capture = ok(bin("messenger", &lab).args([
+        "intercept",
+        "--account",
+        "alice",
+        "--from",
+        "2026-11-27T00:00:00Z",
+        "--to",
+        "2026-11-27T23:59:59Z",
+        "--at",
+        "2026-11-28T00:00:00Z",
+    ]));
+    let capture: serde_json::Value = serde_json::from_str(&capture).unwrap();
+    let positions: Vec<_> = capture["envelopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let e = &e["envelope"];
+            (
+                e["from"].clone(),
+                e["to"].clone(),
+                e["chain"].clone(),
+                e["n"].clone(),
+            )
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<String> =
+        positions.iter().map(|p| format!("{p:?}")).collect();
+    assert_eq!((positions.len(), unique.len()), (4, 4), "{positions:?}");
+}
+
+/// Finding 7: a relay that hands out no one-time prekey (all used, or withheld) makes the
+/// sender's new session one without DH4; the sender is told.
+#[test]
+fn a_session_without_a_one_time_prekey_is_reported() {
+    let senders: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    let mut accounts: Vec<&str> = senders.iter().map(String::as_str).collect();
+    accounts.extend(["alice", "bob"]);
+    let tmp = lab_with(&accounts);
+    let lab = tmp.path().join("lab");
+    let send = |from: &str| {
+        let out = bin("messenger", &lab)
+            .args(["send", "--from", from, "--to", "bob", "--at"])
+            .args(["2026-11-27T09:00:00Z", "hi"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // Bob's 20 one-time prekeys go to the first 20 sessions, silently.
+    for s in &senders {
+        assert_eq!(send(s), "");
+    }
+    let err = send("alice");
+    assert_eq!(
+        err,
+        "messenger: warning: the relay gave no one-time prekey for bob: this session has no \
+         DH4 (weaker against a later key compromise)\n"
+    );
+    // Later messages of that session say nothing; bob reads it.
+    assert_eq!(send("alice"), "");
+    let read = ok(bin("messenger", &lab)
+        .args(["read", "--as", "bob", "--at"])
+        .arg("2026-11-27T09:05:00Z"));
+    assert_eq!(read.matches("alice → bob: hi").count(), 2, "{read}");
+}

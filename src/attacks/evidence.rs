@@ -35,6 +35,17 @@ pub(crate) const CITE_OTHER_LAB: &str = "Outside review, 2026-12 (found by a new
 /// 09:00 on day 0.
 const NINE: i64 = DAY0 + 9 * 3_600;
 
+/// Said by the rows that need two envelopes at one (sender, recipient, chain, n).
+const KEEPS_BOTH: &str = " The relay here keeps two envelopes at one position, as its provider \
+     may (messenger::hazmat::relay_keeps_duplicates): an honest relay refuses the second, and an \
+     honest sender that finds its position taken moves to a new session.";
+
+/// A world whose relay keeps a second envelope at a position it holds (see [`KEEPS_BOTH`]).
+fn keeping_both(w: World) -> Result<World> {
+    messenger::hazmat::relay_keeps_duplicates(&w.relay)?;
+    Ok(w)
+}
+
 fn texts(r: &Report) -> Vec<&str> {
     r.decrypted.iter().map(|m| m.text.as_str()).collect()
 }
@@ -146,7 +157,7 @@ fn post_decoy(w: &mut World, text: &[u8], t: i64, claim: Option<u64>) -> Result<
 /// will use next, before the real one — claiming another epoch (23), or carrying valid wraps
 /// of a key of her choosing and a text Y (24).
 pub(crate) fn decoy(dir: &std::path::Path, seed: u64, other_epoch: bool) -> Observed {
-    let mut w = talking(dir, seed ^ if other_epoch { 23 } else { 24 })?;
+    let mut w = keeping_both(talking(dir, seed ^ if other_epoch { 23 } else { 24 })?)?;
     let t = NINE + 600;
     let day = (DAY0 / DAY) as u64;
     let claim = other_epoch.then_some(day - 5);
@@ -177,7 +188,7 @@ pub(crate) fn decoy(dir: &std::path::Path, seed: u64, other_epoch: bool) -> Obse
              real one (X). bob: decoy {}, real {}, next {}. The auditor keys chains by (sender, \
              recipient, chain), takes the start bob did not refuse, and reports sender \
              equivocation with both starts (#{decoy_id}, #{real}) as evidence; it shows bob's \
-             texts ({}), not Y, and {} non-compliant.",
+             texts ({}), not Y, and {} non-compliant.{KEEPS_BOTH}",
             outcome(&out, decoy_id),
             outcome(&out, real),
             outcome(&out, next),
@@ -233,7 +244,7 @@ pub(crate) fn colliding(dir: &std::path::Path, seed: u64) -> Observed {
 /// Row 26: alice re-opens her first chain (its key drawn again from rigged randomness) after
 /// bob retired it; and starts an epoch chain without an epoch change.
 pub(crate) fn reopened(dir: &std::path::Path, seed: u64) -> Observed {
-    let mut w = world(dir, seed ^ 26)?;
+    let mut w = keeping_both(world(dir, seed ^ 26)?)?;
     let first = w.send("alice", "bob", "one", NINE)?.relay_id;
     let key = sending_chain_secret(&w.clients["alice"], "bob").context("alice's first chain")?;
     w.read("bob", NINE + 10)?;
@@ -272,7 +283,7 @@ pub(crate) fn reopened(dir: &std::path::Path, seed: u64) -> Observed {
              block after bob retired it: bob {} — he remembers every chain he accepted; the \
              auditor reports sender equivocation (starts #{first}, #{again}) and shows the \
              text bob read. bob's epoch chain without an epoch change: alice {}; the auditor: \
-             \"{at_will_reason}\".",
+             \"{at_will_reason}\".{KEEPS_BOTH}",
             outcome(&out, again),
             outcome(&out2, at_will),
         ),
@@ -283,7 +294,7 @@ pub(crate) fn reopened(dir: &std::path::Path, seed: u64) -> Observed {
 /// key B, then the real start (key A), then a message whose AES-GCM ciphertext authenticates
 /// under both chains' message keys.
 pub(crate) fn salamander(dir: &std::path::Path, seed: u64) -> Observed {
-    let mut w = talking(dir, seed ^ 27)?;
+    let mut w = keeping_both(talking(dir, seed ^ 27)?)?;
     let t = NINE + 600;
     let (chain, ck_a, n) = sending_chain_key(&w.clients["alice"], "bob").context("pending")?;
     ensure!(n == 0, "alice's chain has started");
@@ -354,7 +365,7 @@ pub(crate) fn salamander(dir: &std::path::Path, seed: u64) -> Observed {
              (the tag equation solved over GF(2^128)): under A it reads {:?}, under B {} other \
              bytes. With the key commitment in front, it opens under A only: bob read {:?}, \
              the auditor reports the same text for #{both} and the decoy start #{decoy_id} as \
-             sender equivocation.",
+             sender equivocation.{KEEPS_BOTH}",
             body.len(),
             String::from_utf8_lossy(&under_a[..18]),
             under_b.len(),
@@ -517,7 +528,7 @@ pub(crate) fn directory_swap(dir: &std::path::Path, seed: u64) -> Observed {
 /// Row 31: bob, who knows alice's chain key, writes "her" next message himself and hands it to
 /// the relay (which does not authenticate senders).
 pub(crate) fn recipient_writes(dir: &std::path::Path, seed: u64) -> Observed {
-    let mut w = world(dir, seed ^ 31)?;
+    let mut w = keeping_both(world(dir, seed ^ 31)?)?;
     let first = talk(&mut w, "alice", "bob", "Lunch tomorrow?", NINE)?;
     let env0 = w.envelope_at(first)?;
     let (ck, n) = messenger::hazmat::receiving_chain_key(&w.clients["bob"], "alice", &env0.chain)
@@ -552,7 +563,7 @@ pub(crate) fn recipient_writes(dir: &std::path::Path, seed: u64) -> Observed {
              lists alice's real message {n} as \"{real_reason}\". The signature binds the chain, \
              not each text: whoever knows a chain key — the recipient, and after a release the \
              auditor and k authorities — can write in it. Signing every message would close \
-             this, at one signature per message and more deniability given up."
+             this, at one signature per message and more deniability given up.{KEEPS_BOTH}"
         ),
     ))
 }
