@@ -1162,7 +1162,138 @@ fn rows() -> Vec<Row> {
                 "w2.json",
             ],
             code: 1,
-            expect: "reference must be 1 to 256 bytes of printable text",
+            expect: "reference must be 1 to 256 characters of visible ASCII",
+        },
+        Row {
+            tool: "auditor",
+            what: "a warrant reference with a zero-width space",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "warrant",
+                "new",
+                "--reference",
+                "W-1\u{200b}",
+                "--target",
+                "alice",
+                "--from",
+                "2026-11-25T00:00:00Z",
+                "--to",
+                "2026-11-26T00:00:00Z",
+                "--issuer",
+                "court",
+                "--justification",
+                "x",
+                "--out",
+                "w2.json",
+            ],
+            code: 1,
+            expect: "reference must be 1 to 256 characters of visible ASCII",
+        },
+        Row {
+            tool: "auditor",
+            what: "a warrant reference with a look-alike letter",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "warrant",
+                "new",
+                "--reference",
+                // CYRILLIC CAPITAL LETTER VE for W's neighbour B: "B-1" that is not "B-1".
+                "\u{412}-1",
+                "--target",
+                "alice",
+                "--from",
+                "2026-11-25T00:00:00Z",
+                "--to",
+                "2026-11-26T00:00:00Z",
+                "--issuer",
+                "court",
+                "--justification",
+                "x",
+                "--out",
+                "w2.json",
+            ],
+            code: 1,
+            expect: "reference must be 1 to 256 characters of visible ASCII",
+        },
+        Row {
+            tool: "auditor",
+            what: "a warrant scope of 1,000 targets over 8,000 years (submit)",
+            prepare: huge_warrant,
+            args: &["--lab", "lab", "warrant", "submit", "w.json"],
+            code: 1,
+            expect: "at most 100000 can be released",
+        },
+        Row {
+            tool: "auditor",
+            what: "a warrant scope of 1,000 targets over 8,000 years (execute)",
+            prepare: huge_warrant,
+            args: EXECUTE,
+            code: 1,
+            expect: "at most 100000 can be released",
+        },
+        Row {
+            tool: "escrow",
+            what: "a warrant scope of 1,000 targets over 8,000 years (approve)",
+            prepare: huge_warrant,
+            args: APPROVE,
+            code: 1,
+            expect: "refused",
+        },
+        Row {
+            tool: "auditor",
+            what: "an approval without the proof of its release",
+            prepare: |d| {
+                json_edit(&d.join("w.json.court.approval.json"), |v| {
+                    v.as_object_mut().unwrap().remove("release");
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "2 of 3 approvals required, 1 valid",
+        },
+        Row {
+            tool: "auditor",
+            what: "an approval with another authority's release proof",
+            prepare: |d| {
+                let ministry: serde_json::Value = serde_json::from_slice(
+                    &std::fs::read(d.join("w.json.ministry.approval.json")).unwrap(),
+                )
+                .unwrap();
+                json_edit(&d.join("w.json.court.approval.json"), |v| {
+                    v["release"] = ministry["release"].clone();
+                })
+            },
+            args: EXECUTE,
+            code: 1,
+            expect: "2 of 3 approvals required, 1 valid",
+        },
+        Row {
+            tool: "auditor",
+            what: "a file that proves nothing given as --proof",
+            prepare: nothing,
+            args: &["--lab", "lab", "log", "verify", "--proof", "capture.json"],
+            code: 1,
+            expect: "not a receipt, an approval or an execution report",
+        },
+        Row {
+            tool: "auditor",
+            what: "the releases erased from the log database",
+            prepare: erase_releases,
+            args: &["--lab", "lab", "log", "verify"],
+            code: 1,
+            expect: "accepted by court",
+        },
+        Row {
+            tool: "escrow",
+            what: "a witness asked to cosign a log without its release",
+            prepare: erase_releases,
+            args: &["--lab", "lab", "log", "cosign", "--as", "court"],
+            code: 1,
+            expect: "log rollback",
         },
         Row {
             tool: "auditor",
@@ -1211,7 +1342,8 @@ fn rows() -> Vec<Row> {
             prepare: |d| tamper_log(d),
             args: &["--lab", "lab", "log", "verify"],
             code: 1,
-            expect: "log tampered",
+            // The rewritten entry's hash, not a missing trigger.
+            expect: "stored hash",
         },
         // messenger
         Row {
@@ -1332,16 +1464,92 @@ fn seal(d: &Path, who: &str) {
     assert!(out.status.success(), "{out:?}");
 }
 
-/// Rewrites the last entry's bytes in the log database.
+/// Rewrites the last entry's bytes in the log database (its time, a year later), with the
+/// append-only trigger dropped for the rewrite and then recreated from the SQL the database
+/// held for it: what `log verify` finds is the rewritten entry, not a missing trigger.
 fn tamper_log(d: &Path) {
     let conn = rusqlite::Connection::open(d.join("lab/log/log.sqlite")).unwrap();
+    let last = |conn: &rusqlite::Connection| -> Vec<u8> {
+        conn.query_row(
+            "SELECT data FROM entries WHERE idx = (SELECT max(idx) FROM entries)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = last(&conn);
+    let trigger: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'entries_no_update'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     conn.execute_batch("DROP TRIGGER entries_no_update")
         .unwrap();
     conn.execute(
-        "UPDATE entries SET data = replace(data, 'court', 'cOurt') WHERE idx = (SELECT max(idx) FROM entries)",
+        "UPDATE entries SET data = CAST(replace(data, '\"time\":\"2026-', '\"time\":\"2027-') AS BLOB) WHERE idx = (SELECT max(idx) FROM entries)",
         [],
     )
     .unwrap();
+    conn.execute_batch(&trigger).unwrap();
+    assert_ne!(last(&conn), before, "the rewrite changed nothing");
+}
+
+/// `w.json` made to name 1,000 targets from 1970 to 9999 (2.9 million day epochs each):
+/// a 40 KB warrant whose scope, built, would take gigabytes.
+fn huge_warrant(d: &Path) {
+    json_edit(&d.join("w.json"), |v| {
+        v["targets"] = std::iter::once("alice".to_owned())
+            .chain((1..1000).map(|i| format!("a{i}")))
+            .map(|a| serde_json::json!({"format": "account", "value": a}))
+            .collect();
+        v["timespan"]["start"] = "1970-01-01T00:00:00Z".into();
+        v["timespan"]["end"] = "9999-12-31T00:00:00Z".into();
+    });
+}
+
+/// Deletes every entry from the first key release on (with the hashes, checkpoints and
+/// cosignatures above it), as someone with write access to the database file: triggers
+/// dropped, then recreated from the SQL the database held for them.
+fn erase_releases(d: &Path) {
+    let conn = rusqlite::Connection::open(d.join("lab/log/log.sqlite")).unwrap();
+    let first: i64 = conn
+        .query_row(
+            "SELECT min(idx) FROM entries WHERE CAST(data AS TEXT) LIKE '%key-released%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for n in &names {
+        conn.execute_batch(&format!("DROP TRIGGER {n}")).unwrap();
+    }
+    let first_hash = 2 * first - i64::from(first.count_ones());
+    conn.execute("DELETE FROM entries WHERE idx >= ?1", [first])
+        .unwrap();
+    conn.execute("DELETE FROM hashes WHERE idx >= ?1", [first_hash])
+        .unwrap();
+    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [first])
+        .unwrap();
+    conn.execute("DELETE FROM cosignatures WHERE size > ?1", [first])
+        .unwrap();
+    for t in &triggers {
+        conn.execute_batch(t).unwrap();
+    }
 }
 
 /// The error line with the case's folder and long hex runs made stable.

@@ -137,11 +137,12 @@ fn run(cli: &Cli) -> Result<()> {
                 "  executions           {} ({} messages decrypted)",
                 s.executions, s.messages_decrypted
             )?;
+            // Months and names come from the log's entries: printed escaped.
             for (m, n) in &s.warrants_per_month {
-                writeln!(out, "  warrants in {m}   {n}")?;
+                writeln!(out, "  warrants in {}   {n}", printable(m))?;
             }
             for (a, n) in &s.releases_by_authority {
-                writeln!(out, "  releases by {a:<12} {n}")?;
+                writeln!(out, "  releases by {:<12} {n}", printable(a))?;
             }
         }
     }

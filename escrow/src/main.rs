@@ -919,6 +919,19 @@ fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
                 warrant.reference,
                 approval.identity_shares.len()
             )?;
+            if let Some(release) = &approval.release {
+                let size = SignedCheckpoint::verify(
+                    release.checkpoint.as_bytes(),
+                    &lab.load_log_config()?,
+                )?
+                .size();
+                writeln!(
+                    o,
+                    "The release is entry {} of the log, in the checkpoint of size {size} that \
+                     {authority} cosigned as a witness and keeps; the approval carries the proof.",
+                    release.index
+                )?;
+            }
         } else {
             writeln!(
                 o,

@@ -158,9 +158,12 @@ impl LogRecord {
                 if !digest_ok(digest) {
                     return Err(bad("log entry digest is not 64 hex digits"));
                 }
+                // As in the warrant (`Warrant::validate`): visible ASCII, single spaces.
                 for t in [reference, issuing_authority] {
-                    if t.is_empty() || t.len() > 256 || t.chars().any(char::is_control) {
-                        return Err(bad("log entry text must be 1 to 256 printable characters"));
+                    if !crate::warrant::is_visible_ascii_text(t, crate::warrant::MAX_FIELD) {
+                        return Err(bad(
+                            "log entry text must be 1 to 256 characters of visible ASCII",
+                        ));
                     }
                 }
             }
