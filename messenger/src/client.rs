@@ -41,6 +41,10 @@ pub const MAX_SESSIONS_PER_PEER: usize = 4;
 /// Most rejected envelopes a client keeps for inspection.
 pub const MAX_QUARANTINE: usize = 1000;
 
+/// Most bytes of rejected envelopes a client keeps (the oldest go first): junk posted under
+/// any name cannot grow the state file, and every command's cost, without bound.
+pub const MAX_QUARANTINE_BYTES: usize = 1 << 20;
+
 /// What registration publishes to the relay's directory.
 #[derive(Clone, Debug)]
 pub struct Registration {
@@ -654,10 +658,15 @@ impl Client {
     }
 
     fn push_quarantine(&mut self, incoming: Incoming, reason: String) {
-        if self.quarantine.len() >= MAX_QUARANTINE {
-            self.quarantine.remove(0);
+        let size = |q: &Quarantined| q.incoming.body.len() + q.reason.len();
+        let new = Quarantined { incoming, reason };
+        let mut bytes: usize = self.quarantine.iter().map(size).sum::<usize>() + size(&new);
+        while !self.quarantine.is_empty()
+            && (self.quarantine.len() >= MAX_QUARANTINE || bytes > MAX_QUARANTINE_BYTES)
+        {
+            bytes -= size(&self.quarantine.remove(0));
         }
-        self.quarantine.push(Quarantined { incoming, reason });
+        self.quarantine.push(new);
     }
 
     fn receive_one<R: RngCore + CryptoRng>(
@@ -1181,6 +1190,34 @@ mod tests {
     use rand_core::OsRng;
 
     use super::*;
+
+    /// Outside review: junk posted under any name cannot grow the quarantine (and with it the
+    /// state file and every command's cost) past its byte bound; the oldest entries go first.
+    #[test]
+    fn the_quarantine_is_bounded_in_bytes_and_keeps_the_newest() {
+        let (mut client, _) = Client::register("bob", &mut OsRng).unwrap();
+        let junk = "x".repeat(22_000);
+        for id in 0..200 {
+            client.push_quarantine(
+                Incoming {
+                    relay_id: id,
+                    server_time: 0,
+                    body: junk.clone(),
+                },
+                "forged".into(),
+            );
+        }
+        let bytes: usize = client
+            .quarantine
+            .iter()
+            .map(|q| q.incoming.body.len() + q.reason.len())
+            .sum();
+        assert!(bytes <= MAX_QUARANTINE_BYTES, "{bytes}");
+        assert!(client.quarantine.len() >= 40, "{}", client.quarantine.len());
+        assert_eq!(client.quarantine.last().unwrap().incoming.relay_id, 199);
+        let first = client.quarantine[0].incoming.relay_id;
+        assert_eq!(first as usize, 200 - client.quarantine.len());
+    }
 
     /// Finding 7: past its bound, the replay list of session starts forgets the entry it took
     /// first — not the one with the smallest hash — also across a save and load.

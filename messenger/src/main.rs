@@ -315,6 +315,8 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
             };
         if new_session {
             let b = Relay::take_bundle(&tx, to)?;
+            // A bundle that fails its signatures is refused before the prekey is spent.
+            b.verify()?;
             tx.commit()?;
             Some(b)
         } else {
@@ -353,12 +355,19 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
         &mut OsRng,
     )?;
     let env = sent.envelope;
-    let id = Relay::enqueue(&tx, &env, now.unix_timestamp())?;
-    // State first, then commit: a crash in between never reuses a key, and the envelope
-    // saved with the state is re-sent by the next command (`resend_pending`), never lost.
+    // The state (its position spent, the envelope in the outbox) is saved before the envelope
+    // is handed to the relay: whatever the relay does with it — store it, refuse it, fail —
+    // the next message never gets this one's key and nonce, and a crash or a refusal loses
+    // nothing (the next command sends these same bytes again: `resend_pending`).
     client.push_outbox(&env, now.unix_timestamp())?;
     paths.save_client(&client)?;
     fault("send-saved");
+    let id = Relay::enqueue(&tx, &env, now.unix_timestamp()).map_err(|e| {
+        anyhow::anyhow!(
+            "the relay refused the message ({e}); it stays in {from}'s outbox and is sent again \
+             by the next command"
+        )
+    })?;
     tx.commit()?;
     let chain = if env.start.is_some() {
         format!(
@@ -398,8 +407,21 @@ fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Re
 /// now (with their original relay time).
 fn resend_pending(tx: &rusqlite::Transaction<'_>, client: &mut Client) -> Result<()> {
     for (env, time) in client.take_outbox()? {
-        if !Relay::contains(tx, &env)? {
-            Relay::enqueue(tx, &env, time)?;
+        if !Relay::holds_exactly(tx, &env)? {
+            match Relay::enqueue(tx, &env, time) {
+                Ok(_) => {}
+                // Another envelope holds its position: these bytes can never be delivered
+                // (the recipient takes one message per position). Dropped, and said.
+                Err(messenger::Error::PositionTaken { to, chain, n, .. }) => {
+                    eprintln!(
+                        "messenger: the relay holds another envelope at message {n} of chain \
+                         {}… to {to}: an unsent message of the outbox was dropped",
+                        &messenger::keys::public_hex(&chain)[..16]
+                    );
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
             // Kept until a later command sees this transaction committed.
             client.push_outbox(&env, time)?;
         }

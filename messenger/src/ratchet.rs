@@ -173,11 +173,13 @@ impl Session {
     /// key and nonce: the current sending chain continues. `None` when the next message draws
     /// fresh randomness (no sending chain yet: a DH ratchet step; an epoch step).
     pub(crate) fn next_position(&self, epoch: u64) -> Option<(PublicKey, u32)> {
+        // Also across an epoch step: the step derives the new chain from this chain's key at
+        // position `n` (and a fresh ephemeral key), and the recipient accepts it only if it
+        // has not used position `n` of this chain — which, if the relay holds a message
+        // there, it has (the state was rolled back; the step would be lost).
+        let _ = epoch;
         let send = self.send.as_ref()?;
-        match send.epoch {
-            Some(e) if e != epoch => None,
-            _ => Some((*send.key.public(), send.n)),
-        }
+        Some((*send.key.public(), send.n))
     }
 
     /// Drops the sending chain (its position is taken at the relay: a state restored from a

@@ -394,7 +394,11 @@ impl Relay {
         match inserted {
             Ok(_) => Ok(tx.last_insert_rowid()),
             // The index is the same rule; the check above answers first.
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            // Only the UNIQUE index says "taken"; any other failure is reported as itself.
+            Err(e)
+                if e.sqlite_error().map(|f| f.extended_code)
+                    == Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE) =>
+            {
                 Err(taken())
             }
             Err(e) => Err(e.into()),
@@ -451,6 +455,21 @@ impl Relay {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Whether the relay holds exactly `env` (these bytes at its position): a client's outbox
+    /// envelope counts as delivered only then — another envelope at its position (posted under
+    /// the sender's name) is not it.
+    pub fn holds_exactly(conn: &Connection, env: &Envelope) -> Result<bool> {
+        let body: Option<String> = conn
+            .query_row(
+                "SELECT body FROM envelopes
+                 WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND n = ?4 LIMIT 1",
+                params![env.from, env.to, public_hex(&env.chain), env.n],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(body.is_some_and(|b| b.as_bytes() == env.to_json().as_slice()))
     }
 
     /// Whether the relay holds an envelope at `env`'s position (sender, recipient, chain and

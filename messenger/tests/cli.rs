@@ -590,3 +590,174 @@ fn a_session_without_a_one_time_prekey_is_reported() {
         .arg("2026-11-27T09:05:00Z"));
     assert_eq!(read.matches("alice → bob: hi").count(), 2, "{read}");
 }
+
+/// Outside review of finding 6: a restored sender whose next message is the first of a new day
+/// (an epoch step, derived from the old chain's key at its position) is caught like any
+/// other: the relay holds that position, so the step would be refused by the recipient and
+/// the message lost. It goes on a new session instead, and bob reads everything.
+#[test]
+fn a_restored_state_is_caught_across_an_epoch_step_too() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let send = |text: &str, at: &str| {
+        let out = bin("messenger", &lab)
+            .args(["send", "--from", "alice", "--to", "bob", "--at", at, text])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let state = lab.join("clients/alice.json");
+    assert_eq!(send("one", "2026-11-27T09:00:00Z"), "");
+    let backup = std::fs::read(&state).unwrap();
+    assert_eq!(send("two", "2026-11-27T09:01:00Z"), "");
+    std::fs::write(&state, &backup).unwrap();
+    let err = send("three", "2026-11-28T09:00:00Z");
+    assert!(err.contains("state rolled back"), "{err}");
+    assert_eq!(send("four", "2026-11-28T09:01:00Z"), "");
+    let read = ok(bin("messenger", &lab).args([
+        "read",
+        "--as",
+        "bob",
+        "--at",
+        "2026-11-28T09:05:00Z",
+        "--json",
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
+    let texts: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "two", "three", "four"], "{read}");
+}
+
+/// Outside review of finding 6: the provider makes the insert of alice's envelope fail (a
+/// trigger stands in for any refusal or fault). The envelope has left the client, so its
+/// position is spent: alice's state keeps it in the outbox, the next command delivers those
+/// same bytes, and the next message is at the next position — no second ciphertext under that
+/// key and nonce. The error says what happened, not "the relay already holds" it.
+#[test]
+fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    ok(bin("messenger", &lab).args([
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-27T09:00:00Z",
+        "one",
+    ]));
+    let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON envelopes BEGIN SELECT RAISE(ABORT, 'no'); END;",
+    )
+    .unwrap();
+    let out = bin("messenger", &lab)
+        .args([
+            "send",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--at",
+            "2026-11-27T09:01:00Z",
+            "meet me at the old mill",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the relay refused the message") && err.contains("outbox"),
+        "{err}"
+    );
+    assert!(!err.contains("already holds"), "{err}");
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    drop(db);
+    ok(bin("messenger", &lab).args([
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        "2026-11-27T09:02:00Z",
+        "attack at dawn",
+    ]));
+    let read = ok(bin("messenger", &lab).args([
+        "read",
+        "--as",
+        "bob",
+        "--at",
+        "2026-11-27T09:05:00Z",
+        "--json",
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
+    let texts: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["one", "meet me at the old mill", "attack at dawn"],
+        "{read}"
+    );
+    // Three envelopes at three positions, and three different key commitments.
+    let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+    let rows: Vec<(String, i64, String)> = db
+        .prepare("SELECT chain, n, body FROM envelopes ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let positions: std::collections::BTreeSet<_> =
+        rows.iter().map(|(c, n, _)| (c.clone(), *n)).collect();
+    assert_eq!(positions.len(), 3, "{rows:?}");
+    let commitments: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|(_, _, b)| {
+            let v: serde_json::Value = serde_json::from_str(b).unwrap();
+            v["ciphertext"].as_str().unwrap()[..64].to_owned()
+        })
+        .collect();
+    assert_eq!(commitments.len(), 3);
+}
+
+/// Outside review: a prekey bundle whose signature fails is refused before the recipient's
+/// one-time prekey is spent (a failed command changes no file).
+#[test]
+fn a_bundle_with_a_bad_signature_spends_no_prekey() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+    let old: String = db
+        .query_row(
+            "SELECT signed_prekey_sig FROM accounts WHERE name = 'bob'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut bad = old.into_bytes();
+    let i = bad.len() / 2;
+    bad[i] = if bad[i] == b'0' { b'1' } else { b'0' };
+    db.execute(
+        "UPDATE accounts SET signed_prekey_sig = ?1 WHERE name = 'bob'",
+        [String::from_utf8(bad).unwrap()],
+    )
+    .unwrap();
+    drop(db);
+    refused(
+        &lab,
+        &["send", "--from", "alice", "--to", "bob", "x"],
+        "invalid signature",
+    );
+}

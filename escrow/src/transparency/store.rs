@@ -276,16 +276,7 @@ impl LogStore {
     /// Stores a witness's cosignature line for the checkpoint of `size`. Storing the same line
     /// again is a no-op; another line for the same size and witness is refused.
     pub fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()> {
-        let existing: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT line FROM cosignatures WHERE size = ?1 AND witness = ?2",
-                params![size as i64, witness],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(LogError::Db)?;
-        match existing {
+        match self.cosignature(size, witness)? {
             Some(l) if l == line => Ok(()),
             Some(_) => Err(LogError::Tampered(format!(
                 "{witness} already cosigned the checkpoint of size {size} with another signature"
