@@ -293,3 +293,114 @@ fn a_reapproval_checks_that_the_log_still_holds_the_release() {
             .to_string();
     assert!(err.contains("log equivocation"), "{err}");
 }
+
+/// Outside review: the log operator edits `log.json` to drop the witnesses whose checkpoints
+/// cover the releases, truncates the log and deletes their cosignatures. The monitor takes its
+/// witnesses from the lab's generations too, so it does not lose them.
+#[test]
+fn dropping_witnesses_from_log_json_does_not_hide_an_erasure() {
+    let c = case(6);
+    let path = c.w.lab.log_dir().join("log.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["witnesses"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|w| w["authority"] == "oversight");
+    std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    truncate_from(&c, first_release(&c));
+    let err = auditor::verify_log(&c.w.lab).unwrap_err().to_string();
+    assert!(
+        err.contains("log.json lists no witness key for 'court'"),
+        "{err}"
+    );
+}
+
+/// Outside review: on a log that rolled back below what the auditor remembers, neither
+/// `warrant submit` nor `execute` appends anything before refusing.
+#[test]
+fn the_auditor_appends_nothing_to_a_log_that_rolled_back_below_its_memory() {
+    let mut c = case(7);
+    let other =
+        c.w.warrant("W-2", &["alice"], DAY0, DAY0 + DAY, NOW + 7 * DAY)
+            .unwrap();
+    let refs: Vec<&Approved> = c.approvals.iter().take(2).collect();
+    let report = execute(&c, &refs).unwrap();
+    truncate_from(&c, report.log.execution_entry);
+    let config = c.w.lab.load_log_config().unwrap();
+    let size = || c.w.lab.open_log_read_only(&config).unwrap().size().unwrap();
+    let before = size();
+    let err = c.w.submit(&other, NOW + 400).unwrap_err().to_string();
+    assert!(err.contains("log rollback"), "{err}");
+    assert_eq!(size(), before);
+    let err = execute(&c, &refs).unwrap_err().to_string();
+    assert!(err.contains("log rollback"), "{err}");
+    assert_eq!(size(), before);
+}
+
+/// Outside review: `W-1` and `w-1` read as one reference; an authority that approved one
+/// refuses a different warrant under the other.
+#[test]
+fn references_differing_only_in_case_are_one_reference() {
+    let mut c = case(8);
+    let other =
+        c.w.warrant("w-1", &["alice"], DAY0, DAY0 + DAY, NOW + 7 * DAY)
+            .unwrap();
+    let receipt = c.w.submit(&other, NOW + 100).unwrap();
+    let err =
+        c.w.approve("court", &other, &receipt, NOW + 120)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("already approved a different warrant"),
+        "{err}"
+    );
+}
+
+/// Outside review: a file name is someone else's text too. `warrant submit` and `approve`
+/// print the files they wrote with control and invisible characters escaped.
+#[test]
+fn file_names_cannot_forge_a_line_of_the_output() {
+    let c = case(9);
+    let dir = c.w.lab.root().parent().unwrap().to_owned();
+    let name = "w\nauditor: forged\u{1b}[31m\u{2028}.json";
+    std::fs::write(dir.join(name), c.warrant.to_json().unwrap()).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin(tool))
+            .current_dir(&dir)
+            .arg("--lab")
+            .arg(c.w.lab.root())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let submitted = run(
+        "auditor",
+        &["warrant", "submit", name, "--at", "2026-11-04T00:10:00Z"],
+    );
+    let receipt = format!("{name}.receipt.json");
+    let approved = run(
+        "escrow",
+        &[
+            "approve",
+            "--as",
+            "court",
+            "--warrant",
+            name,
+            "--receipt",
+            &receipt,
+            "--at",
+            "2026-11-04T00:11:00Z",
+        ],
+    );
+    for out in [submitted, approved] {
+        assert!(!out.contains(['\u{1b}', '\u{2028}']), "{out}");
+        assert!(
+            out.lines().all(|l| !l.starts_with("auditor: forged")),
+            "{out}"
+        );
+        assert!(out.contains("\\n"), "{out}");
+    }
+}

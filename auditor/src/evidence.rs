@@ -553,10 +553,20 @@ fn choose_start<'c>(
     let mut groups: Vec<(Vec<u8>, Vec<&Item<'_>>)> = Vec::new();
     let mut group_of: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
     let mut forged = Vec::new();
+    // A signature is checked once per (signed bytes, signature): copies of one start — a
+    // provider can put thousands in a capture — cost a look-up, not an ECDSA verification.
+    let mut checked: BTreeMap<(Vec<u8>, [u8; 64]), bool> = BTreeMap::new();
     for s in &starts {
         let Ok(env) = &s.env else { continue };
-        let signed = env.n == 0 && sign_key.is_some_and(|k| env.start_signed_by(&k, &ad));
-        match env.start_signed_bytes(&ad).filter(|_| signed) {
+        let content = env.start_signed_bytes(&ad);
+        let signed = env.n == 0
+            && match (&content, &env.start, sign_key) {
+                (Some(c), Some(start), Some(k)) => *checked
+                    .entry((c.clone(), start.signature))
+                    .or_insert_with(|| env.start_signed_by(&k, &ad)),
+                _ => false,
+            };
+        match content.filter(|_| signed) {
             None => forged.push(*s),
             Some(content) => match group_of.get(&content) {
                 Some(g) => groups[*g].1.push(*s),

@@ -283,6 +283,7 @@ pub fn execute(
     check_capture(lab, &generations, &params, warrant, capture)?;
     let config = lab.load_log_config()?;
     let mut store = lab.open_log(&config)?;
+    crate::check_auditor_view(lab, &config, &store)?;
     let digest = warrant.digest()?;
     let digest_hex = hex::encode(digest);
     let scope: BTreeSet<ScopeIdentity> = warrant.scope(&params)?.into_iter().collect();

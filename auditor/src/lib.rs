@@ -54,6 +54,7 @@ pub fn submit_warrant(
     let config = lab.load_log_config()?;
     let signer = lab.log_signer()?;
     let mut store = lab.open_log(&config)?;
+    check_auditor_view(lab, &config, &store)?;
     let time = now
         .format(&Rfc3339)
         .map_err(|_| escrow::Error::Internal("RFC 3339 formatting"))?;
@@ -81,6 +82,22 @@ pub fn submit_warrant(
         index,
         new,
     })
+}
+
+/// Before the auditor appends anything: the log's newest checkpoint must extend the last one
+/// the auditor accepted (else it rolled back or forked, and nothing is appended to it).
+pub fn check_auditor_view(
+    lab: &Lab,
+    config: &escrow::transparency::LogConfig,
+    store: &escrow::transparency::store::LogStore,
+) -> escrow::Result<()> {
+    let state = lab.load_auditor_log_state()?;
+    if state.last.is_some() {
+        state.check(config, &store.latest_checkpoint()?, &mut |a, b| {
+            store.prove_consistency(a, b)
+        })?;
+    }
+    Ok(())
 }
 
 /// The auditor accepts `note` (a checkpoint of the log in `store` covering an entry it just
@@ -132,6 +149,21 @@ pub fn verify_log_with(lab: &Lab, proofs: &[(String, ProofBundle)]) -> escrow::R
     let config = lab.load_log_config()?;
     let store = lab.open_log_read_only(&config)?;
     let mut trusted = Vec::new();
+    // The witnesses are every authority of every generation the lab holds — not only those
+    // `log.json` lists: whoever can edit `log.json` must not be able to drop a witness, and
+    // with it the checkpoint it keeps, from the check.
+    for p in lab.load_generations()?.iter() {
+        for a in p.authorities() {
+            if !config.witnesses.iter().any(|w| w.authority == a.name) {
+                return Err(escrow::LogError::Tampered(format!(
+                    "log.json lists no witness key for '{}', an authority of generation {}",
+                    a.name,
+                    p.generation()
+                ))
+                .into());
+            }
+        }
+    }
     for w in &config.witnesses {
         if let Some(cp) = lab
             .load_witness_state(&w.authority)?

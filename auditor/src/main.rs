@@ -211,7 +211,11 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
                 end,
                 expires: match expires {
                     Some(e) => time_or_now("--expires", Some(e))?,
-                    None => now + time::Duration::days(7),
+                    None => now.checked_add(time::Duration::days(7)).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--at is too late for the default expiry (seven days later)"
+                        )
+                    })?,
                 },
                 justification: justification.clone(),
                 generation,
@@ -261,14 +265,22 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
                     "Logged warrant {} as entry {} (digest {digest}).",
                     w.reference, sub.index
                 )?;
-                writeln!(o, "Receipt: {}", receipt_path.display())?;
+                writeln!(
+                    o,
+                    "Receipt: {}",
+                    printable(&receipt_path.display().to_string())
+                )?;
             } else {
                 writeln!(
                     o,
                     "Warrant {} was already logged as entry {}; receipt refreshed.",
                     w.reference, sub.index
                 )?;
-                writeln!(o, "Receipt: {}", receipt_path.display())?;
+                writeln!(
+                    o,
+                    "Receipt: {}",
+                    printable(&receipt_path.display().to_string())
+                )?;
             }
             Ok(())
         }
@@ -306,7 +318,7 @@ fn execute(
         .iter()
         .map(|p| Ok((p.display().to_string(), read_limited(p, 64 << 20)?)))
         .collect::<Result<Vec<_>>>()?;
-    let value: serde_json::Value = serde_json::from_slice(&read_limited(capture, 1 << 30)?)
+    let value: serde_json::Value = serde_json::from_slice(&read_limited(capture, 256 << 20)?)
         .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
     // The version first: an older capture lacks fields this build needs.
     let version = value.get("version").and_then(serde_json::Value::as_u64);

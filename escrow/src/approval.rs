@@ -75,7 +75,7 @@ struct IdentityShareJson {
 }
 
 /// Most identity shares one approval may carry (targets × epochs within any policy).
-pub const MAX_IDENTITY_SHARES: usize = 100_000;
+pub const MAX_IDENTITY_SHARES: usize = 10_000;
 
 impl Approval {
     /// Serializes the approval document. Fails if the release is not yet proven in the log
@@ -249,12 +249,15 @@ pub fn check_warrant(
     // the authority has seen since).
     let cp = SignedCheckpoint::verify(receipt.checkpoint.as_bytes(), ctx.log)?;
     if let Some(last) = ctx.witness.last_checkpoint(ctx.log)? {
-        let (old, new) = if cp.size() <= last.size() {
-            (&cp, &last)
+        let (old, new, by) = if cp.size() <= last.size() {
+            (&cp, &last, " (the receipt's)".to_owned())
         } else {
-            (&last, &cp)
+            (
+                &last,
+                &cp,
+                format!(" (last accepted by {})", ctx.witness.authority),
+            )
         };
-        let by = format!(" (last accepted by {})", ctx.witness.authority);
         check_consistent(old, new, &by, prove)?;
     }
     let scope = warrant.scope(ctx.params)?;
@@ -333,7 +336,8 @@ impl Journal {
     pub fn check_reference(&self, reference: &str, digest: &[u8; 32]) -> Result<()> {
         let mut stmt = self
             .conn
-            .prepare("SELECT digest FROM approvals WHERE reference = ?1")
+            // Case-insensitive: `W-1` and `w-1` are one reference to a reader.
+            .prepare("SELECT digest FROM approvals WHERE lower(reference) = lower(?1)")
             .map_err(LogError::Db)?;
         let digests = stmt
             .query_map([reference], |r| r.get::<_, String>(0))

@@ -201,7 +201,8 @@ mod tests {
 /// (newline, carriage return, escape…), the line and paragraph separators (U+2028, U+2029),
 /// format characters that reorder, join or hide text (bidirectional marks, overrides and
 /// isolates, zero-width characters, the soft hyphen, the byte order mark, tag characters,
-/// interlinear annotation marks, Arabic and Syriac number signs), blank fillers (Hangul fillers,
+/// interlinear annotation marks, Arabic and Syriac number signs, variation selectors, which
+/// can carry hidden bytes after a visible character), blank fillers (Hangul fillers,
 /// the blank Braille pattern), private-use characters and noncharacters.
 pub fn is_hidden(c: char) -> bool {
     let u = u32::from(c);
@@ -209,7 +210,7 @@ pub fn is_hidden(c: char) -> bool {
         || matches!(u,
             0x00AD | 0x034F | 0x061C | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x08E2 | 0x115F
             | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F | 0x200B..=0x200F | 0x2028..=0x202E
-            | 0x205F..=0x206F | 0x2800 | 0x3164 | 0xFEFF | 0xFFA0
+            | 0x205F..=0x206F | 0x2800 | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0
             | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
             | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF
             | 0xFDD0..=0xFDEF)
@@ -247,6 +248,10 @@ mod printable_tests {
             "a\\n2026-11-10  bob → alice: x\\r\\u{1b}[2K"
         );
         assert_eq!(printable("W-1\u{200b}"), "W-1\\u{200b}");
+        assert_eq!(
+            printable("3 pm.\u{fe00}\u{fe0f}"),
+            "3 pm.\\u{fe00}\\u{fe0f}"
+        );
         assert_eq!(printable("\u{202e}txt.exe"), "\\u{202e}txt.exe");
         assert!(
             !printable("x\u{7f}\u{85}\u{feff}")

@@ -139,7 +139,7 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
             writeln!(
                 out,
                 "DKG session opened in {}: {} authorities, threshold {}; next: escrow dkg deal --as <each>.",
-                lab.root().join("dkg").display(),
+                printable(&lab.root().join("dkg").display().to_string()),
                 authorities.len(),
                 threshold
             )?;
@@ -188,7 +188,7 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
                 writeln!(
                     out,
                     "Every authority has finished: generation installed in {} (DKG secrets destroyed).",
-                    lab.root().display()
+                    printable(&lab.root().display().to_string())
                 )?;
             }
         }
@@ -235,7 +235,7 @@ fn reshare(
         to.join(", "),
         k,
         to.len(),
-        out.display()
+        printable(&out.display().to_string())
     )?;
     Ok(())
 }
@@ -319,7 +319,7 @@ fn seal(lab: &Lab, authority: &str, generation: Option<u32>) -> Result<()> {
         std::io::stdout().lock(),
         "{authority}'s share of generation {} is sealed: {} (Argon2id + AES-256-GCM).",
         params.generation(),
-        path.display()
+        printable(&path.display().to_string())
     )?;
     Ok(())
 }
@@ -570,7 +570,7 @@ fn log_prove(lab: &Lab, index: u64, out: Option<&std::path::Path>) -> Result<()>
             escrow::lab::write_atomic(path, &json, 0o644)?;
             eprintln!(
                 "Proof bundle of entry {index} written to {}",
-                path.display()
+                printable(&path.display().to_string())
             );
         }
         _ => std::io::stdout().lock().write_all(&json)?,
@@ -680,7 +680,7 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
                  transcript in {}",
                 q.qualified.len(),
                 params.authorities().len(),
-                lab.root().join("dkg").display()
+                printable(&lab.root().join("dkg").display().to_string())
             ),
             None => "trusted dealer; its polynomial is destroyed".to_owned(),
         };
@@ -689,12 +689,16 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
             "Created generation {} of realm '{}' in {} ({how}).",
             params.generation(),
             params.realm(),
-            lab.root().display()
+            printable(&lab.root().display().to_string())
         )?;
         describe(&mut out, &params)?;
         writeln!(out, "Share files (mode 0600, one per authority):")?;
         for a in params.authorities() {
-            writeln!(out, "  {}", lab.share_path(&a.name).display())?;
+            writeln!(
+                out,
+                "  {}",
+                printable(&lab.share_path(&a.name).display().to_string())
+            )?;
         }
     }
     Ok(())
@@ -746,7 +750,7 @@ fn info(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
             "escrow: warning: {} share file(s) stored without a passphrase (e.g. {}); seal each \
              with `escrow seal --as A --passphrase-env VAR`",
             plain.len(),
-            plain[0].display()
+            printable(&plain[0].display().to_string())
         );
     }
     let mut out = std::io::stdout().lock();
@@ -778,7 +782,11 @@ fn info(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
             "Generation {} of realm '{}' ({}){mark}:",
             params.generation(),
             params.realm(),
-            lab.params_path_of(params.generation()).display()
+            printable(
+                &lab.params_path_of(params.generation())
+                    .display()
+                    .to_string()
+            )
         )?;
         describe(&mut out, params)?;
         let retired = escrow::authority::retired_by(lab, params, &config)?;
@@ -939,7 +947,11 @@ fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
                 warrant.reference
             )?;
         }
-        writeln!(o, "Approval (secret, mode 0600): {}", out.display())?;
+        writeln!(
+            o,
+            "Approval (secret, mode 0600): {}",
+            printable(&out.display().to_string())
+        )?;
     }
     Ok(())
 }

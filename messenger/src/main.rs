@@ -260,7 +260,10 @@ fn register(paths: &Paths, account: &str, at: Option<&str>) -> Result<()> {
         &messenger::keys::public_hex(&reg.bundle.identity.sign)[..16],
         reg.one_time_prekeys.len()
     );
-    println!("Private state: {} (mode 0600)", state.display());
+    println!(
+        "Private state: {} (mode 0600)",
+        escrow::encoding::printable(&state.display().to_string())
+    );
     Ok(())
 }
 
@@ -601,7 +604,7 @@ fn intercept(
                 "Captured {} envelopes and {} earlier chain starts of '{account}' into {}.",
                 capture.envelopes.len(),
                 capture.chain_starts.len(),
-                path.display()
+                escrow::encoding::printable(&path.display().to_string())
             );
         }
         _ => std::io::stdout().lock().write_all(&json)?,
