@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use escrow::encoding::printable;
 use escrow::lab::write_atomic;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
@@ -159,7 +160,7 @@ pub fn run(
     let day0 = today - 3 * DAY;
     n.line(&format!(
         "escrow-lab demo — lab directory: {}",
-        lab_dir.display()
+        printable(&lab_dir.display().to_string())
     ))?;
     n.line("Three users message each other on the three days before today; then a")?;
     n.line("warrant is served for one of them and one day. Every step below is real.")?;
@@ -421,7 +422,10 @@ pub fn run(
     n.say("carried out for real by `escrow-lab attacks`.")?;
 
     by_hand(&mut n, lab_dir, w_start, w_end, now)?;
-    n.line(&format!("\nLab directory: {}", lab_dir.display()))?;
+    n.line(&format!(
+        "\nLab directory: {}",
+        printable(&lab_dir.display().to_string())
+    ))?;
     n.line(&format!(
         "Generated at {}",
         at(now)?.format(&Rfc3339).context("formatting time")?
@@ -439,13 +443,32 @@ pub fn run(
     })
 }
 
-/// `s` quoted for a POSIX shell where needed.
+/// `s` quoted for bash where needed. A name with a control or invisible character is written
+/// as an ANSI-C string (`$'…\n…'`), so that the printed command stays one visible line and
+/// still names the same file when pasted.
 fn shell_quote(s: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "._/-+:@".contains(c);
     if !s.is_empty() && s.chars().all(safe) {
         s.to_owned()
-    } else {
+    } else if !s.chars().any(escrow::encoding::is_hidden) {
         format!("'{}'", s.replace('\'', "'\\''"))
+    } else {
+        let mut out = String::from("$'");
+        for c in s.chars() {
+            match c {
+                '\'' => out.push_str("\\'"),
+                '\\' => out.push_str("\\\\"),
+                c if escrow::encoding::is_hidden(c) && c.is_ascii() => {
+                    out.push_str(&format!("\\x{:02x}", u32::from(c)));
+                }
+                c if escrow::encoding::is_hidden(c) => {
+                    out.push_str(&format!("\\U{:08x}", u32::from(c)));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
     }
 }
 

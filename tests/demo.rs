@@ -77,13 +77,21 @@ fn demo_claims_hold_through_the_library() {
 /// The "repeat by hand" commands the demo prints work on the lab it made.
 #[test]
 fn demo_by_hand_commands_run() {
+    // A lab name with a newline, an escape, an invisible character and a quote: the output
+    // shows it escaped on one line, and the printed commands still name it exactly.
+    let name = "lab\nforged: line\u{1b}[2K\u{200b}'q";
     let tmp = tempfile::tempdir().unwrap();
     let out = demo_in(tmp.path())
-        .args(["--lab", "lab", "--fast"])
+        .args(["--lab", name, "--fast"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains(['\u{1b}', '\u{200b}']) && !text.lines().any(|l| l.starts_with("forged")),
+        "{text}"
+    );
+    assert!(tmp.path().join(name).join("params.json").exists());
     let start = text.find("Repeat it by hand").unwrap();
     let end = text.find("\nLab directory:").unwrap();
     let mut script = String::from("set -e\n");

@@ -403,4 +403,36 @@ fn file_names_cannot_forge_a_line_of_the_output() {
         );
         assert!(out.contains("\\n"), "{out}");
     }
+    // A warrant drafted into such a name: the confirmation (on stderr) is one escaped line.
+    let drafted = std::process::Command::new(assert_cmd::cargo::cargo_bin("auditor"))
+        .current_dir(&dir)
+        .arg("--lab")
+        .arg(c.w.lab.root())
+        .args([
+            "warrant",
+            "new",
+            "--reference",
+            "W-name",
+            "--target",
+            "alice",
+        ])
+        .args([
+            "--from",
+            "2026-11-02T00:00:00Z",
+            "--to",
+            "2026-11-03T00:00:00Z",
+        ])
+        .args(["--issuer", "court", "--justification", "names"])
+        .args([
+            "--at",
+            "2026-11-04T00:20:00Z",
+            "--out",
+            "w2\nauditor: forged\u{1b}[31m",
+        ])
+        .output()
+        .unwrap();
+    assert!(drafted.status.success(), "{drafted:?}");
+    let err = String::from_utf8(drafted.stderr).unwrap();
+    assert!(err.contains("w2\\nauditor: forged\\u{1b}[31m"), "{err}");
+    assert!(!err.contains('\u{1b}') && err.lines().count() == 1, "{err}");
 }

@@ -232,7 +232,7 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
                     eprintln!(
                         "Warrant {} (digest {digest}) written to {}.",
                         w.reference,
-                        path.display()
+                        printable(&path.display().to_string())
                     );
                 }
                 None => std::io::stdout().lock().write_all(&bytes)?,

@@ -279,7 +279,10 @@ fn summary_text(
             config.authorities,
             config.seed
         ),
-        format!("Output: {}", dir.display()),
+        format!(
+            "Output: {}",
+            escrow::encoding::printable(&dir.display().to_string())
+        ),
         String::new(),
         "Traffic through the real messenger (in-memory relay), run twice on the same seed: with"
             .to_owned(),
@@ -386,7 +389,10 @@ fn summary_text(
         "  (every escrow block is {BLOCK} B; every message of a chain after the first carries none)"
     ));
     l.push(String::new());
-    l.push(format!("Files in {}:", dir.display()));
+    l.push(format!(
+        "Files in {}:",
+        escrow::encoding::printable(&dir.display().to_string())
+    ));
     l.push(format!("  {}", FILES[..5].join(" ")));
     l.push(format!("  {}", FILES[5..].join(" ")));
     l
