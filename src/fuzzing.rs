@@ -254,9 +254,15 @@ pub fn client_state(data: &[u8]) {
     );
 }
 
-/// DKG messages: a deal, a response, a justification.
+/// DKG messages: a join, a deal, a response, a justification, a finished marker.
 pub fn dkg_messages(data: &[u8]) {
-    use escrow::dkg::{Deal, Justification, Response};
+    use escrow::dkg::{Deal, Finished, Join, Justification, Response};
+    stable("join", data, Join::from_json, |j| {
+        ok_or_panic("join", j.to_json())
+    });
+    stable("finished", data, Finished::from_json, |f| {
+        ok_or_panic("finished", f.to_json())
+    });
     stable("deal", data, Deal::from_json, |d| {
         ok_or_panic("deal", d.to_json())
     });

@@ -105,14 +105,16 @@ fn seed_is_valid(target: &str, name: &str, data: &[u8]) -> Result<(), String> {
         "log_entry" => parses("log entry", LogRecord::from_bytes(data)).map(drop),
         "client_state" => parses("client state", messenger::Client::from_json(data)).map(drop),
         "dkg_messages" => {
-            use escrow::dkg::{Deal, Justification, Response};
+            use escrow::dkg::{Deal, Finished, Join, Justification, Response};
             if Deal::from_json(data).is_ok()
                 || Response::from_json(data).is_ok()
                 || Justification::from_json(data).is_ok()
+                || Join::from_json(data).is_ok()
+                || Finished::from_json(data).is_ok()
             {
                 Ok(())
             } else {
-                Err("not a deal, response or justification".into())
+                Err("not a join, deal, response, justification or finished marker".into())
             }
         }
         _ => Err(format!(
@@ -415,4 +417,10 @@ fn make_seed_corpus() {
     if let Some(j) = t.justifications.first() {
         put("dkg_messages", "justification.json", &j.to_json().unwrap());
     }
+    put("dkg_messages", "join.json", &t.joins[0].to_json().unwrap());
+    put(
+        "dkg_messages",
+        "finished.json",
+        &t.finished[0].to_json().unwrap(),
+    );
 }

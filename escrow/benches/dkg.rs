@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use escrow::SetupRequest;
-use escrow::dkg::transport::TransportKey;
-use escrow::dkg::{DkgConfig, deal, respond};
+use escrow::dkg::{DkgConfig, PartyKeys, deal, respond};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use time::OffsetDateTime;
@@ -35,24 +34,20 @@ fn bench(c: &mut Criterion) {
         println!(
             "dkg n={n} k={k}: each party publishes a {deal_bytes}-byte deal ({} rows), a \
              {response_bytes}-byte response and a {just_bytes}-byte justification \
-             (no complaints); {} bytes per party in all",
+             (carrying the n signed responses it answered; no complaints); {} bytes per party in all",
             n,
             deal_bytes + response_bytes + just_bytes
         );
         g.bench_function(format!("whole DKG, n={n}, k={k}"), |b| {
             b.iter(|| escrow::dkg::run_all(&req, &mut rng).unwrap())
         });
-        let keys: Vec<TransportKey> = (0..n).map(|_| TransportKey::generate(&mut rng)).collect();
-        let config = DkgConfig::new(
-            req.clone(),
-            keys.iter().map(TransportKey::public_hex).collect(),
-            &mut rng,
-        );
+        let keys: Vec<PartyKeys> = (0..n).map(|_| PartyKeys::generate(&mut rng)).collect();
+        let config = DkgConfig::new(req.clone(), &keys, &mut rng);
         let deals: Vec<_> = (0..n)
-            .map(|j| deal(&config, j, &mut rng).unwrap().0)
+            .map(|j| deal(&config, j, &keys[j].signing, &mut rng).unwrap().0)
             .collect();
         g.bench_function(format!("one deal, n={n}"), |b| {
-            b.iter(|| deal(&config, 0, &mut rng).unwrap())
+            b.iter(|| deal(&config, 0, &keys[0].signing, &mut rng).unwrap())
         });
         g.bench_function(format!("one response (checks {n} rows), n={n}"), |b| {
             b.iter(|| respond(&config, 0, &keys[0], &deals).unwrap())

@@ -187,9 +187,10 @@ pub struct SetupArgs {
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
 
-    /// Make the key with a dealerless joint-Feldman DKG among the authorities (all run in
-    /// this process through the protocol's messages, written to DIR/dkg/) instead of a
-    /// trusted dealer: no one ever holds the master secret.
+    /// Make the key with a SIMULATION of the authorities' joint-Feldman DKG (every party run
+    /// in this process through the protocol's messages, written to DIR/dkg/) instead of a
+    /// trusted dealer: this process sees every share. For a set-up in which no one holds the
+    /// master key, run `escrow dkg start/join/deal/respond/justify/finish` per authority.
     #[arg(long)]
     pub dkg: bool,
 
@@ -224,7 +225,8 @@ pub struct RotateArgs {
     /// Threshold of the new generation (default: the newest's).
     #[arg(long, value_name = "K")]
     pub threshold: Option<usize>,
-    /// Make the key with the authorities' DKG (all in this process) instead of a dealer.
+    /// Simulate the authorities' DKG in this one process instead of a dealer (this process
+    /// sees every share; for a set-up no one holds the key, run `escrow dkg` per authority).
     #[arg(long)]
     pub dkg: bool,
 }
@@ -232,7 +234,8 @@ pub struct RotateArgs {
 /// The steps of a dealerless key generation (joint-Feldman DKG with public complaints).
 #[derive(Debug, Subcommand)]
 pub enum DkgCommand {
-    /// Open a session in a new lab: the authorities, the threshold, one transport key each.
+    /// Open a session in a new lab: the authorities and the threshold (no key is made here;
+    /// each authority then runs `escrow dkg join --as A`).
     Start {
         /// Authority names, comma-separated, in index order.
         #[arg(long, value_delimiter = ',', required = true, value_name = "NAMES")]
@@ -250,7 +253,14 @@ pub enum DkgCommand {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
-    /// Deal: publish a commitment and every authority's encrypted row.
+    /// Join: make this authority's own transport, signing and witness keys in its own state
+    /// and publish the public halves (compare the printed fingerprint out of band).
+    Join {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// Deal: publish a signed commitment and every authority's encrypted row.
     Deal {
         /// The dealing authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
@@ -268,11 +278,15 @@ pub enum DkgCommand {
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
     },
-    /// Compute the qualified set, the key and this authority's share; the last one installs
-    /// the generation (params.json, shares, transparency log) and destroys the DKG secrets.
+    /// Compute the qualified set, the key and this authority's share, and sign the transcript
+    /// used; when all agree, the generation is installed (params.json, shares, log) and the
+    /// DKG secrets destroyed.
     Finish {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
     },
+    /// Check a DKG from its public files alone (a monitor's check): signatures, rounds, the
+    /// qualified set and the key, against the installed generation.
+    Verify,
 }

@@ -329,13 +329,56 @@ impl Lab {
         self.write_setup_files(params, &exported, log)
     }
 
-    /// [`Lab::write_setup`] with the share files already encoded (each authority's own, sealed
-    /// or not: the DKG board's last finisher installs the files the others wrote).
+    /// [`Lab::write_setup`] with the share files already encoded.
     pub(crate) fn write_setup_files(
         &self,
         params: &PublicParams,
         exported: &[(String, Zeroizing<Vec<u8>>)],
         log: &NewLog,
+    ) -> Result<()> {
+        self.write_setup_with(params, log, |staged_authorities| {
+            for (name, json) in exported {
+                let dir = staged_authorities.join(name);
+                create_dir_all_private(&dir)?;
+                write_atomic(&dir.join("share.json"), json, 0o600)?;
+            }
+            for (name, key) in &log.witness_keys {
+                let dir = staged_authorities.join(name);
+                create_dir_all_private(&dir)?;
+                write_atomic(&dir.join("witness.key"), key.as_bytes(), 0o600)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Installs a generation from files each authority wrote into its own state (the DKG
+    /// board's `share.json` and `witness.key` per authority): each is hard-linked into place,
+    /// never read, so the installing command sees no other party's secret. The sources stay
+    /// until the caller destroys them, so a failed installation loses nothing.
+    pub(crate) fn install_staged(
+        &self,
+        params: &PublicParams,
+        staged: &[(String, PathBuf, PathBuf)],
+        log: &NewLog,
+    ) -> Result<()> {
+        self.write_setup_with(params, log, |staged_authorities| {
+            for (name, share, witness) in staged {
+                let dir = staged_authorities.join(name);
+                create_dir_all_private(&dir)?;
+                for (from, file) in [(share, "share.json"), (witness, "witness.key")] {
+                    let to = dir.join(file);
+                    fs::hard_link(from, &to).map_err(io(&to))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn write_setup_with(
+        &self,
+        params: &PublicParams,
+        log: &NewLog,
+        place: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<()> {
         self.check_empty_for_setup()?;
         let params_json = params.to_json()?;
@@ -348,15 +391,8 @@ impl Lab {
         }
         let result = (|| -> Result<()> {
             let staged_authorities = staging.join("authorities");
-            for (name, json) in exported {
-                let dir = staged_authorities.join(name);
-                create_dir_all_private(&dir)?;
-                write_atomic(&dir.join("share.json"), json, 0o600)?;
-            }
-            for (name, key) in &log.witness_keys {
-                let dir = staged_authorities.join(name);
-                write_atomic(&dir.join("witness.key"), key.as_bytes(), 0o600)?;
-            }
+            create_dir_all_private(&staged_authorities)?;
+            place(&staged_authorities)?;
             let staged_log = staging.join("log");
             create_dir_all_private(&staged_log)?;
             write_atomic(&staged_log.join("log.json"), &log.config.to_json()?, 0o644)?;

@@ -138,11 +138,62 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
             board::start(lab, &req, &mut rand_core::OsRng)?;
             writeln!(
                 out,
-                "DKG session opened in {}: {} authorities, threshold {}; next: escrow dkg deal --as <each>.",
+                "DKG session opened in {}: {} authorities, threshold {}; no key made here. \
+                 Next: escrow dkg join --as <each>.",
                 printable(&lab.root().join("dkg").display().to_string()),
                 authorities.len(),
                 threshold
             )?;
+        }
+        DkgCommand::Join { authority } => {
+            let j = board::join_as(lab, authority, &mut rand_core::OsRng)?;
+            writeln!(
+                out,
+                "{} joined with its own keys (secrets in its private state, 0600); fingerprint \
+                 {}: compare it with the other authorities out of band.",
+                printable(authority),
+                board::fingerprint(&j)
+            )?;
+        }
+        DkgCommand::Verify => {
+            let v = board::verify(lab)?;
+            let q = &v.qualified;
+            let installed = lab.load_generation(q.params.generation()).ok();
+            writeln!(
+                out,
+                "DKG transcript: every message signed by its sender; {} of {} dealers qualified; \
+                 master key {}.",
+                q.qualified.len(),
+                q.params.authorities().len(),
+                &hex::encode(q.params.master_public_key().to_compressed())[..16]
+            )?;
+            for (who, why) in &q.excluded {
+                writeln!(out, "  excluded {who}: {}", printable(why))?;
+            }
+            for n in &v.notes {
+                writeln!(out, "  note: {}", printable(n))?;
+            }
+            if !v.markers_agree {
+                anyhow::bail!(
+                    "the authorities' finished markers do not name this transcript and key"
+                );
+            }
+            match installed {
+                Some(p) if p.master_public_key() == q.params.master_public_key() => writeln!(
+                    out,
+                    "Every finished marker names this transcript and key; generation {} in \
+                     params.json is this key.",
+                    p.generation()
+                )?,
+                Some(_) => anyhow::bail!(
+                    "generation {} in params.json is not the key this transcript makes",
+                    q.params.generation()
+                ),
+                None => writeln!(
+                    out,
+                    "Every finished marker names this transcript and key; not installed yet."
+                )?,
+            }
         }
         DkgCommand::Deal { authority } => {
             let d = board::deal_as(lab, authority, &mut rand_core::OsRng)?;
@@ -182,12 +233,16 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
                 &hex::encode(q.params.master_public_key().to_compressed())[..16]
             )?;
             for (who, why) in &q.excluded {
-                writeln!(out, "  excluded {who}: {why}")?;
+                writeln!(out, "  excluded {who}: {}", printable(why))?;
+            }
+            for n in &f.notes {
+                writeln!(out, "  note: {}", printable(n))?;
             }
             if f.installed {
                 writeln!(
                     out,
-                    "Every authority has finished: generation installed in {} (DKG secrets destroyed).",
+                    "Every authority has finished with the same transcript and key: generation \
+                     installed in {} (DKG secrets destroyed; no one held the master key).",
                     printable(&lab.root().display().to_string())
                 )?;
             }
@@ -661,7 +716,7 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
         escrow::transparency::generate_log(&req.realm, &req.authorities, &mut rand_core::OsRng);
     lab.write_setup(&params, &shares, &log)?;
     if let Some((_, t)) = &dkg {
-        write_transcript(lab, t)?;
+        escrow::dkg::board::write_transcript(lab, t)?;
     }
     let mut out = std::io::stdout().lock();
     if json {
@@ -676,8 +731,9 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
     } else {
         let how = match &dkg {
             Some((q, _)) => format!(
-                "dealerless DKG: {} of {} dealers qualified, no one held the master secret; \
-                 transcript in {}",
+                "a SIMULATION of the authorities' DKG: {} of {} dealers qualified, but this one \
+                 process made every authority's keys and saw every share, so it could have \
+                 computed the master key; transcript in {}",
                 q.qualified.len(),
                 params.authorities().len(),
                 printable(&lab.root().join("dkg").display().to_string())
@@ -700,41 +756,6 @@ fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
                 printable(&lab.share_path(&a.name).display().to_string())
             )?;
         }
-    }
-    Ok(())
-}
-
-/// The DKG's public messages, for monitors to recompute the qualified set and the key.
-fn write_transcript(lab: &Lab, t: &escrow::dkg::Transcript) -> Result<()> {
-    let dir = lab.root().join("dkg");
-    escrow::lab::create_dir_all_private(&dir)?;
-    let keys = serde_json::json!({"version": 1, "kind": "escrow-lab/dkg-transport-keys",
-        "nonce": t.nonce, "transport_keys": t.transport_keys});
-    escrow::lab::write_atomic(
-        &dir.join("transport-keys.json"),
-        &serde_json::to_vec_pretty(&keys)?,
-        0o644,
-    )?;
-    for d in &t.deals {
-        escrow::lab::write_atomic(
-            &dir.join(format!("deal-{}.json", d.dealer)),
-            &d.to_json()?,
-            0o644,
-        )?;
-    }
-    for r in &t.responses {
-        escrow::lab::write_atomic(
-            &dir.join(format!("response-{}.json", r.party)),
-            &r.to_json()?,
-            0o644,
-        )?;
-    }
-    for j in &t.justifications {
-        escrow::lab::write_atomic(
-            &dir.join(format!("justification-{}.json", j.dealer)),
-            &j.to_json()?,
-            0o644,
-        )?;
     }
     Ok(())
 }
@@ -819,7 +840,10 @@ fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
     let made = match params.setup() {
         escrow::params::SetupKind::TrustedDealer => "a trusted dealer (its polynomial destroyed)",
         escrow::params::SetupKind::JointFeldmanDkg => {
-            "the authorities' joint-Feldman DKG (no one held it)"
+            "the authorities' joint-Feldman DKG, one process each (no one held it)"
+        }
+        escrow::params::SetupKind::SimulatedDkg => {
+            "a joint-Feldman DKG simulated in one process (which saw every share)"
         }
         _ => "an unknown method",
     };

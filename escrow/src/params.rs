@@ -63,8 +63,12 @@ pub struct Authority {
 pub enum SetupKind {
     /// One dealer made the polynomial and dropped it after handing out the shares.
     TrustedDealer,
-    /// The authorities ran a joint-Feldman DKG (`escrow::dkg`): no one held the polynomial.
+    /// The authorities ran a joint-Feldman DKG (`escrow::dkg::board`), each in its own
+    /// process with its own keys: no one held the polynomial.
     JointFeldmanDkg,
+    /// The DKG's messages were run in one process (`escrow::dkg::run_all`): a simulation of
+    /// the protocol, in which that process saw every share.
+    SimulatedDkg,
 }
 
 /// The validated public parameters of one generation.
@@ -383,6 +387,12 @@ impl PublicParams {
     /// How the key was generated.
     pub fn setup(&self) -> SetupKind {
         self.setup
+    }
+
+    /// The same parameters, recorded as made by `setup`.
+    pub(crate) fn with_setup(mut self, setup: SetupKind) -> Self {
+        self.setup = setup;
+        self
     }
 
     /// First instant of the generation's validity (`None`: it covers all earlier time).

@@ -1,7 +1,8 @@
 //! Generation rotation: a new master key on a schedule, beside the old ones.
 //!
 //! A rotation makes the next generation — a fresh master key from a trusted dealer or from
-//! the authorities' DKG ([`crate::dkg::run_all`]) — valid from a future epoch boundary.
+//! a simulation of the authorities' DKG in this process ([`crate::dkg::run_all`], which sees
+//! every share) — valid from a future epoch boundary.
 //! Messengers wrap each chain to the newest generation whose validity has begun by the chain's
 //! epoch, if it still covers it ([`crate::Generations::for_epoch`]); approvals and executions
 //! use the generation the warrant names. The old generation stays until its authorities retire
@@ -53,7 +54,8 @@ pub struct RotateRequest {
     pub authorities: Option<Vec<String>>,
     /// Threshold of the new generation. Default: the newest generation's.
     pub threshold: Option<usize>,
-    /// Generate the key with the DKG (all parties in this process) instead of a dealer.
+    /// Generate the key with a simulation of the DKG (all parties in this process, which sees
+    /// every share) instead of a dealer.
     pub dkg: bool,
 }
 

@@ -95,54 +95,24 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("5 of 5 dealers qualified"), "{text}");
-    assert!(text.contains("joint-Feldman DKG"), "{text}");
+    // It says plainly that it is a simulation in which one process saw every share.
+    assert!(
+        text.contains("SIMULATION") && text.contains("saw every share"),
+        "{text}"
+    );
+    assert!(!text.contains("no one held"), "{text}");
     let l = Lab::new(&lab);
     let params = l.load_params().unwrap();
-    assert_eq!(params.setup(), escrow::params::SetupKind::JointFeldmanDkg);
-    // The transcript lets anyone recompute the key.
-    let dkg = lab.join("dkg");
-    let keys: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dkg.join("transport-keys.json")).unwrap()).unwrap();
-    let read = |prefix: &str| -> Vec<Vec<u8>> {
-        params
-            .authorities()
-            .iter()
-            .map(|a| std::fs::read(dkg.join(format!("{prefix}-{}.json", a.name))).unwrap())
-            .collect()
-    };
-    let deals: Vec<escrow::dkg::Deal> = read("deal")
-        .iter()
-        .map(|b| escrow::dkg::Deal::from_json(b).unwrap())
-        .collect();
-    let responses: Vec<escrow::dkg::Response> = read("response")
-        .iter()
-        .map(|b| escrow::dkg::Response::from_json(b).unwrap())
-        .collect();
-    let justs: Vec<escrow::dkg::Justification> = read("justification")
-        .iter()
-        .map(|b| escrow::dkg::Justification::from_json(b).unwrap())
-        .collect();
-    let mut request = escrow::SetupRequest::new(
-        params
-            .authorities()
-            .iter()
-            .map(|a| a.name.clone())
-            .collect(),
-        3,
-        params.created_at(),
+    assert_eq!(params.setup(), escrow::params::SetupKind::SimulatedDkg);
+    // The transcript lets anyone recompute the key, from the public files alone.
+    let v = escrow(&lab).args(["dkg", "verify"]).output().unwrap();
+    assert!(v.status.success(), "{v:?}");
+    let vt = String::from_utf8(v.stdout).unwrap();
+    assert!(
+        vt.contains("5 of 5 dealers qualified") && vt.contains("params.json is this key"),
+        "{vt}"
     );
-    request.realm = params.realm().to_owned();
-    let config = escrow::dkg::DkgConfig {
-        request,
-        nonce: keys["nonce"].as_str().unwrap().to_owned(),
-        transport_keys: keys["transport_keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k.as_str().unwrap().to_owned())
-            .collect(),
-    };
-    let q = escrow::dkg::qualify(&config, &deals, &responses, &justs).unwrap();
+    let q = escrow::dkg::board::verify(&l).unwrap().qualified;
     assert_eq!(q.params.master_public_key(), params.master_public_key());
     // Shares load and combine like a dealer's.
     let id = params.identity("alice", 3).unwrap();
@@ -157,10 +127,10 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
         .collect();
     escrow::combine_identity_key(&params, &id, &shares).unwrap();
     let info = escrow(&lab).arg("info").output().unwrap();
+    let info = String::from_utf8(info.stdout).unwrap();
     assert!(
-        String::from_utf8(info.stdout)
-            .unwrap()
-            .contains("joint-Feldman DKG")
+        info.contains("simulated in one process (which saw every share)"),
+        "{info}"
     );
 }
 
@@ -175,6 +145,18 @@ fn a_dkg_step_by_step_over_the_board() {
         String::from_utf8(out.stdout).unwrap()
     };
     ok(&["dkg", "start", "--authorities", "a,b,c", "--threshold", "2"]);
+    // The starter made no key: nothing private exists until the authorities join.
+    assert!(!lab.join("dkg/private").exists());
+    let out = run(&["dkg", "deal", "--as", "a"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_line(&out).contains("dkg/private/a/keys.json"),
+        "{out:?}"
+    );
+    for a in ["a", "b", "c"] {
+        let text = ok(&["dkg", "join", "--as", a]);
+        assert!(text.contains("fingerprint"), "{text}");
+    }
     // A step before the previous one of every authority names who is missing, changes nothing.
     let snap = snapshot(&lab);
     let out = run(&["dkg", "respond", "--as", "a"]);
@@ -192,11 +174,14 @@ fn a_dkg_step_by_step_over_the_board() {
             ok(&["dkg", step, "--as", a]);
         }
     }
-    // Dealing twice is refused.
-    assert_eq!(run(&["dkg", "deal", "--as", "a"]).status.code(), Some(1));
-    // The transport and dealer secrets are the owner's only.
+    // Dealing twice makes nothing new: the deal already sent is republished, byte for byte.
+    let deal_a = std::fs::read(lab.join("dkg/deal-a.json")).unwrap();
+    std::fs::remove_file(lab.join("dkg/deal-a.json")).unwrap();
+    ok(&["dkg", "deal", "--as", "a"]);
+    assert_eq!(std::fs::read(lab.join("dkg/deal-a.json")).unwrap(), deal_a);
+    // The keys and dealer secrets are the owner's only.
     let private = lab.join("dkg/private/a");
-    for f in ["transport.json", "dealer.json"] {
+    for f in ["keys.json", "witness.key", "dealer.json"] {
         let mode = std::fs::metadata(private.join(f))
             .unwrap()
             .permissions()
@@ -225,9 +210,21 @@ fn a_dkg_step_by_step_over_the_board() {
         })
         .collect();
     escrow::combine_identity_key(&params, &id, &ks).unwrap();
-    // The DKG secrets are gone; the log holds generation-created.
+    // The DKG secrets are gone; the log holds generation-created; each authority's witness
+    // key is the one it made at its join.
     assert!(!lab.join("dkg/private").exists());
     assert!(ok(&["log", "show"]).contains("generation-created"));
+    assert!(ok(&["info"]).contains("one process each (no one held it)"));
+    let config = l.load_log_config().unwrap();
+    for a in ["a", "b", "c"] {
+        let join: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(lab.join(format!("dkg/join-{a}.json"))).unwrap())
+                .unwrap();
+        let w = config.witnesses.iter().find(|w| w.authority == a).unwrap();
+        assert_eq!(join["witness_key"].as_str().unwrap(), w.key);
+    }
+    let v = ok(&["dkg", "verify"]);
+    assert!(v.contains("params.json is this key"), "{v}");
 }
 
 #[test]

@@ -180,16 +180,15 @@ fn debug_never_shows_a_secret() {
     let key_hex = hex::encode(key.point().to_compressed());
     let prepared = escrow::PreparedIdentityKey::new(&key);
     let log = escrow::transparency::generate_log("r", &names, &mut rng);
-    let transport = escrow::dkg::transport::TransportKey::generate(&mut rng);
+    let party = escrow::dkg::PartyKeys::generate(&mut rng);
+    let transport = party.transport.clone();
+    let message_key = party.signing.clone();
     let dkg = escrow::dkg::DkgConfig::new(
         req.clone(),
-        vec![
-            transport.public_hex(),
-            escrow::dkg::transport::TransportKey::generate(&mut rng).public_hex(),
-        ],
+        &[party.clone(), escrow::dkg::PartyKeys::generate(&mut rng)],
         &mut rng,
     );
-    let (_, dealer) = escrow::dkg::deal(&dkg, 0, &mut rng).unwrap();
+    let (_, dealer) = escrow::dkg::deal(&dkg, 0, &party.signing, &mut rng).unwrap();
     let passphrase = pass("hunter2-hunter2");
     let seal_key = SealKey::new(&passphrase, FAST, &mut rng).unwrap();
     let signer = escrow::transparency::CosignatureSigner::new(&log.witness_keys[0].1, 0);
@@ -201,6 +200,8 @@ fn debug_never_shows_a_secret() {
         ("PreparedIdentityKey", format!("{prepared:?}")),
         ("NewLog", format!("{log:?}")),
         ("TransportKey", format!("{transport:?}")),
+        ("MessageKey", format!("{message_key:?}")),
+        ("PartyKeys", format!("{party:?}")),
         ("DealerSecret", format!("{dealer:?}")),
         ("Passphrase", format!("{passphrase:?}")),
         ("SealKey", format!("{seal_key:?}")),
@@ -212,6 +213,8 @@ fn debug_never_shows_a_secret() {
         key_hex.as_str(),
         log.log_key.as_str(),
         log.witness_keys[0].1.as_str(),
+        transport.secret_hex().to_string().leak(),
+        message_key.secret_hex().to_string().leak(),
         "hunter2",
     ];
     for (what, shown) in &secrets {

@@ -1,28 +1,38 @@
-//! The DKG run by separate commands over the lab's bulletin board (`escrow dkg …`).
+//! The DKG run by separate commands over the lab's bulletin board (`escrow dkg …`), one
+//! command per authority per round; no command reads another authority's secret.
 //!
 //! ```text
-//! dkg/session.json                 the session: realm, generation, k, epoch length, time,
-//!                                  authorities and their transport public keys (public)
-//! dkg/deal-<A>.json                A's deal                                  (public)
-//! dkg/response-<A>.json            A's complaints                            (public)
-//! dkg/justification-<A>.json       A's revealed rows                         (public)
-//! dkg/finished-<A>.json            A's view of the result: MPK, QUAL         (public)
-//! dkg/private/<A>/transport.json   A's transport secret                      (0600)
+//! dkg/session.json                 the proposal: realm, generation, k, epoch length, time,
+//!                                  authorities, nonce                        (public, no secret)
+//! dkg/join-<A>.json                A's public keys (transport, signing, witness), self-signed
+//! dkg/deal-<A>.json                A's deal                                  (public, signed)
+//! dkg/response-<A>.json            A's complaints                            (public, signed)
+//! dkg/justification-<A>.json       A's revealed rows and the responses they answer (signed)
+//! dkg/finished-<A>.json            A's result: MPK, QUAL, transcript digest  (public, signed)
+//! dkg/private/<A>/keys.json        A's transport and message-signing secrets (0600)
+//! dkg/private/<A>/witness.key      A's witness key for the new log           (0600)
 //! dkg/private/<A>/dealer.json      A's polynomial, between deal and justify  (0600)
-//! dkg/private/<A>/share.json       A's finished share, until installed       (0600)
+//! dkg/private/<A>/sent-<round>.json  A's own messages, to republish          (0600)
+//! dkg/private/<A>/deals.json       the deals A checked: what A finishes from (0600)
+//! dkg/private/<A>/share.json       A's finished share, until installed      (0600)
 //! ```
 //!
-//! Each step needs the previous step of every authority (a missing one is named; there are no
-//! timeouts in the lab), and no step can be taken twice: the board enforces the rounds that
-//! `qualify` assumes (every response exists before any justification, so no complaint can
-//! arrive after the dealers answered). When the last authority finishes, the generation is installed exactly
-//! as `escrow setup` installs one (`params.json`, one `authorities/<A>/share.json` each, the
-//! transparency log with `generation-created`) and every private DKG file is destroyed. In a
-//! lab all authorities share one folder; each command reads only its own authority's private
-//! files except the final installation, which gathers the finished shares like a dealer-less
-//! `escrow setup` would.
+//! `start` makes no key at all: each authority makes its own with `join` and publishes only
+//! the public halves (compare their fingerprints out of band: whoever can write the board can
+//! also write a join in another's name before it does, which that authority then refuses).
+//! Every later step checks that the board still holds this authority's own join, that every
+//! message it reads is signed by its sender's key of this session, and that every authority
+//! finished the previous round; no round can be played twice (a re-run republishes the
+//! message already sent). Rounds close: a response names the deals it checked, a justification
+//! carries the responses it answered, and `finish` counts exactly those — a response written
+//! after the justification round counts for nothing, and two different responses signed by
+//! one party exclude it. Each party finishes from the deals it checked (its own copy: a deal
+//! deleted or replaced on the board afterwards changes nothing) and signs the digest of the
+//! transcript it used; the generation is installed only when every authority's marker names
+//! the same transcript and key, each share and witness key linked from its own authority's
+//! state. `verify` recomputes all of it from the public files alone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -31,14 +41,19 @@ use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use super::Deal;
+use super::messages::file_digest;
+use super::signing::MessageKey;
 use super::transport::TransportKey;
 use super::{
-    DealerSecret, DkgConfig, Justification, Qualified, Response, deal, finish, justify, respond,
+    DealerSecret, DkgConfig, Finished, Join, Justification, PartyKeys, Qualified, Response, Signed,
+    answered_responses, deal, finish, finished_marker, justify, qualify, respond,
+    transcript_digest,
 };
 use crate::encoding::{FORMAT_VERSION, from_json, to_json};
 use crate::error::{Error, LabError, Result};
 use crate::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
-use crate::setup::{AuthorityShare, SetupRequest};
+use crate::setup::SetupRequest;
+use crate::transparency::WitnessKey;
 
 const MAX_FILE: u64 = 1 << 22;
 
@@ -53,8 +68,24 @@ struct SessionFile {
     epoch_length_secs: u64,
     created_at: String,
     authorities: Vec<String>,
-    transport_keys: Vec<String>,
     nonce: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    version: u64,
+    kind: String,
+    authority: String,
+    transport_secret: String,
+    signing_secret: String,
+}
+
+impl Drop for KeysFile {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.transport_secret);
+        zeroize::Zeroize::zeroize(&mut self.signing_secret);
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -80,12 +111,20 @@ fn private(lab: &Lab, who: &str) -> PathBuf {
     dir(lab).join("private").join(who)
 }
 
+fn board_file(lab: &Lab, round: &str, who: &str) -> PathBuf {
+    dir(lab).join(format!("{round}-{who}.json"))
+}
+
 fn missing(path: PathBuf) -> Error {
     LabError::NotSetUp { path }.into()
 }
 
-/// The session of the lab's DKG.
-pub fn load_config(lab: &Lab) -> Result<DkgConfig> {
+fn refused(msg: String) -> Error {
+    Error::DkgRefused(msg)
+}
+
+/// The session's proposal (no keys yet): the request and the nonce.
+fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
     let path = dir(lab).join("session.json");
     if !path.exists() {
         return Err(missing(path));
@@ -106,16 +145,62 @@ pub fn load_config(lab: &Lab) -> Result<DkgConfig> {
     request.realm = f.realm.clone();
     request.generation = f.generation;
     request.epoch_length = f.epoch_length_secs;
-    let config = DkgConfig {
+    crate::identity::check_name("realm", &request.realm)?;
+    crate::encoding::hex_array::<32>("nonce", &f.nonce)?;
+    crate::params::check_authorities(&request.authorities, request.threshold)?;
+    Ok(DkgConfig {
         request,
-        transport_keys: f.transport_keys.clone(),
+        transport_keys: Vec::new(),
+        signing_keys: Vec::new(),
         nonce: f.nonce.clone(),
-    };
+    })
+}
+
+/// Every authority's join, checked (self-signed for this proposal, a witness key in its name).
+fn load_joins(lab: &Lab, proposal: &DkgConfig) -> Result<Vec<Join>> {
+    let id = proposal.proposal();
+    proposal
+        .request
+        .authorities
+        .iter()
+        .map(|a| {
+            let path = board_file(lab, "join", a);
+            if !path.exists() {
+                return Err(Error::DkgWaiting {
+                    step: "join".into(),
+                    authority: a.clone(),
+                });
+            }
+            let j = Join::from_json(&read_limited(&path, MAX_FILE)?)?;
+            // A simulation's transcript (`escrow setup --dkg`) has no witness keys in its joins:
+            // its log was made beside it. A board run needs one (checked again at installation).
+            let witness_ok = j.witness_key.is_empty()
+                || (crate::transparency::CosignatureVerifier::new(&j.witness_key).is_ok()
+                    && j.witness_key.starts_with(&format!(
+                        "{}+",
+                        crate::transparency::witness_name(&proposal.request.realm, a)
+                    )));
+            if &j.authority != a || !j.check(&id) || !witness_ok {
+                return Err(refused(format!(
+                    "dkg/join-{a}.json is not a valid join of {a} to this session"
+                )));
+            }
+            Ok(j)
+        })
+        .collect()
+}
+
+/// The session: the proposal with every authority's public keys (every join needed).
+pub fn load_config(lab: &Lab) -> Result<DkgConfig> {
+    let mut config = load_proposal(lab)?;
+    let joins = load_joins(lab, &config)?;
+    config.transport_keys = joins.iter().map(|j| j.transport_key.clone()).collect();
+    config.signing_keys = joins.iter().map(|j| j.signing_key.clone()).collect();
     config.validate()?;
     Ok(config)
 }
 
-/// Opens a session: the lab must be new; every authority gets a transport key (0600).
+/// Opens a session in a new lab: writes the proposal only — no key of anyone.
 pub fn start<R: RngCore + CryptoRng>(
     lab: &Lab,
     request: &SetupRequest,
@@ -126,26 +211,13 @@ pub fn start<R: RngCore + CryptoRng>(
     if d.symlink_metadata().is_ok() {
         return Err(LabError::AlreadySetUp { path: d }.into());
     }
-    let (config, keys) = DkgConfig::generate(request, rng)?;
+    crate::identity::check_name("realm", &request.realm)?;
+    crate::params::check_authorities(&request.authorities, request.threshold)?;
+    let config = DkgConfig::new(request.clone(), &[], rng);
     let created_at = request
         .created_at
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    for (name, key) in request.authorities.iter().zip(&keys) {
-        let p = private(lab, name);
-        create_dir_all_private(&p)?;
-        let f = SecretFile {
-            version: FORMAT_VERSION,
-            kind: "escrow-lab/dkg-transport-secret".into(),
-            authority: name.clone(),
-            secret: key.secret_hex().to_string(),
-        };
-        write_atomic(
-            &p.join("transport.json"),
-            &Zeroizing::new(to_json(&f)?),
-            0o600,
-        )?;
-    }
     let f = SessionFile {
         version: FORMAT_VERSION,
         kind: "escrow-lab/dkg-session".into(),
@@ -155,9 +227,9 @@ pub fn start<R: RngCore + CryptoRng>(
         epoch_length_secs: request.epoch_length,
         created_at,
         authorities: request.authorities.clone(),
-        transport_keys: config.transport_keys.clone(),
         nonce: config.nonce.clone(),
     };
+    create_dir_all_private(&d)?;
     write_atomic(&d.join("session.json"), &to_json(&f)?, 0o644)?;
     Ok(config)
 }
@@ -168,69 +240,175 @@ fn index(config: &DkgConfig, who: &str) -> Result<usize> {
         .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))
 }
 
-fn secret(lab: &Lab, who: &str, file: &str, kind: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let path = private(lab, who).join(file);
+/// A short fingerprint of a join's keys, to compare out of band.
+pub fn fingerprint(join: &Join) -> String {
+    use sha2::Digest as _;
+    let h = sha2::Sha256::digest(
+        [
+            join.transport_key.as_bytes(),
+            b"\n",
+            join.signing_key.as_bytes(),
+            b"\n",
+            join.witness_key.as_bytes(),
+        ]
+        .concat(),
+    );
+    hex::encode(&h[..8])
+}
+
+/// `who` joins: makes its own transport, message-signing and witness keys in its own state
+/// (0600) and publishes the public halves. Run again, it republishes its join.
+pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Join> {
+    let proposal = load_proposal(lab)?;
+    index(&proposal, who)?;
+    let p = private(lab, who);
+    if p.join("keys.json").exists() {
+        return republish(lab, who, "join", Join::from_json);
+    }
+    let keys = PartyKeys::generate(rng);
+    let (witness, witness_secret) =
+        crate::transparency::generate_witness_key(&proposal.request.realm, who, rng);
+    let j = Join::new(
+        &proposal.proposal(),
+        who,
+        keys.transport.public_hex(),
+        &keys.signing,
+        witness.key,
+    )?;
+    let out = board_file(lab, "join", who);
+    if out.exists() {
+        return Err(refused(format!(
+            "dkg/join-{who}.json exists but {who} never joined: someone joined in {who}'s name; \
+             abandon this session"
+        )));
+    }
+    create_dir_all_private(&p)?;
+    write_atomic(&p.join("witness.key"), witness_secret.as_bytes(), 0o600)?;
+    let f = KeysFile {
+        version: FORMAT_VERSION,
+        kind: "escrow-lab/dkg-party-keys".into(),
+        authority: who.to_owned(),
+        transport_secret: keys.transport.secret_hex().to_string(),
+        signing_secret: keys.signing.secret_hex().to_string(),
+    };
+    write_atomic(&p.join("keys.json"), &Zeroizing::new(to_json(&f)?), 0o600)?;
+    send(lab, who, "join", &j.to_json()?)?;
+    Ok(j)
+}
+
+fn own_keys(lab: &Lab, who: &str) -> Result<PartyKeys> {
+    let path = private(lab, who).join("keys.json");
     if !path.exists() {
         return Err(missing(path));
     }
-    let f: SecretFile = from_json("DKG secret", &read_limited(&path, MAX_FILE)?)?;
-    if f.kind != kind || f.authority != who {
+    let f: KeysFile = from_json("DKG keys", &read_limited(&path, MAX_FILE)?)?;
+    if f.kind != "escrow-lab/dkg-party-keys" || f.authority != who {
         return Err(Error::WrongKind {
-            what: "DKG secret",
+            what: "DKG keys",
             found: f.kind.clone(),
         });
     }
-    hex::decode(&f.secret)
-        .map(Zeroizing::new)
-        .map_err(|_| Error::Hex {
-            field: "secret",
-            expected: 0,
-        })
+    Ok(PartyKeys {
+        transport: TransportKey::from_secret_hex(&f.transport_secret)?,
+        signing: MessageKey::from_secret_hex(&f.signing_secret)?,
+    })
 }
 
-fn transport(lab: &Lab, who: &str) -> Result<TransportKey> {
-    let bytes = secret(
-        lab,
-        who,
-        "transport.json",
-        "escrow-lab/dkg-transport-secret",
+/// The session and `who`'s own keys, after checking that the board holds `who`'s own join.
+fn me(lab: &Lab, who: &str) -> Result<(DkgConfig, usize, PartyKeys)> {
+    let proposal = load_proposal(lab)?;
+    let i = index(&proposal, who)?;
+    let keys = own_keys(lab, who)?;
+    let config = load_config(lab)?;
+    if config.transport_keys[i] != keys.transport.public_hex()
+        || config.signing_keys[i] != keys.signing.public_hex()
+    {
+        return Err(refused(format!(
+            "dkg/join-{who}.json does not hold {who}'s own keys: someone replaced them; \
+             abandon this session"
+        )));
+    }
+    Ok((config, i, keys))
+}
+
+/// Publishes `who`'s message of `round`, keeping its own copy (0600) to republish.
+fn send(lab: &Lab, who: &str, round: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic(
+        &private(lab, who).join(format!("sent-{round}.json")),
+        bytes,
+        0o600,
     )?;
-    TransportKey::from_secret_hex(&hex::encode(bytes.as_slice()))
+    write_atomic(&board_file(lab, round, who), bytes, 0o644)
 }
 
-/// Every authority's message of one step; names the first authority missing.
-fn all<T>(
+/// `who` has sent its message of `round` already: the board gets its copy again (a deleted or
+/// replaced file restored), nothing new is made.
+fn republish<T>(
+    lab: &Lab,
+    who: &str,
+    round: &str,
+    parse: impl Fn(&[u8]) -> Result<T>,
+) -> Result<T> {
+    let mine = private(lab, who).join(format!("sent-{round}.json"));
+    if !mine.exists() {
+        return Err(LabError::AlreadySetUp {
+            path: board_file(lab, round, who),
+        }
+        .into());
+    }
+    let bytes = read_limited(&mine, MAX_FILE)?;
+    let out = board_file(lab, round, who);
+    if read_limited(&out, MAX_FILE).ok().as_deref() != Some(bytes.as_slice()) {
+        write_atomic(&out, &bytes, 0o644)?;
+    }
+    parse(&bytes)
+}
+
+/// Every authority's signed message of one round; names the first authority missing and
+/// refuses a message not signed by its sender's session key.
+fn all<T: Signed>(
     config: &DkgConfig,
     lab: &Lab,
-    step: &str,
+    round: &str,
     parse: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<Vec<T>> {
+    let session = hex::encode(config.session());
     config
         .request
         .authorities
         .iter()
         .map(|a| {
-            let path = dir(lab).join(format!("{step}-{a}.json"));
+            let path = board_file(lab, round, a);
             if !path.exists() {
                 return Err(Error::DkgWaiting {
-                    step: step.to_owned(),
+                    step: round.to_owned(),
                     authority: a.clone(),
                 });
             }
-            parse(&read_limited(&path, MAX_FILE)?)
+            let m = parse(&read_limited(&path, MAX_FILE)?)?;
+            if m.sender() != a || !m.verify(config) || !session_of(&m)?.eq(&session) {
+                return Err(refused(format!(
+                    "dkg/{round}-{a}.json is not signed by {a}'s key of this session; \
+                     waiting for {a}'s own"
+                )));
+            }
+            Ok(m)
         })
         .collect()
 }
 
-/// `who` deals: publishes its deal, keeps its polynomial (0600) for the justification.
+fn session_of<T: Serialize>(m: &T) -> Result<String> {
+    let v = serde_json::to_value(m).map_err(|_| Error::Internal("serialize"))?;
+    Ok(v["session"].as_str().unwrap_or_default().to_owned())
+}
+
+/// `who` deals: publishes its signed deal, keeps its polynomial (0600) for the justification.
 pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Deal> {
-    let config = load_config(lab)?;
-    let i = index(&config, who)?;
-    let out = dir(lab).join(format!("deal-{who}.json"));
-    if out.exists() {
-        return Err(LabError::AlreadySetUp { path: out }.into());
+    let (config, i, keys) = me(lab, who)?;
+    if private(lab, who).join("sent-deal.json").exists() {
+        return republish(lab, who, "deal", Deal::from_json);
     }
-    let (d, s) = deal(&config, i, rng)?;
+    let (d, s) = deal(&config, i, &keys.signing, rng)?;
     let f = SecretFile {
         version: FORMAT_VERSION,
         kind: "escrow-lab/dkg-dealer-secret".into(),
@@ -242,117 +420,338 @@ pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
         &Zeroizing::new(to_json(&f)?),
         0o600,
     )?;
-    write_atomic(&out, &d.to_json()?, 0o644)?;
+    send(lab, who, "deal", &d.to_json()?)?;
     Ok(d)
 }
 
-/// `who` checks its rows from every deal and publishes its complaints (once).
+/// `who` checks its rows from every deal, keeps the deals it checked (0600) and publishes its
+/// signed complaints (once).
 pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
-    let config = load_config(lab)?;
-    let i = index(&config, who)?;
-    let out = dir(lab).join(format!("response-{who}.json"));
-    if out.exists() {
-        return Err(LabError::AlreadySetUp { path: out }.into());
+    let (config, i, keys) = me(lab, who)?;
+    if private(lab, who).join("sent-response.json").exists() {
+        return republish(lab, who, "response", Response::from_json);
     }
     let deals = all(&config, lab, "deal", Deal::from_json)?;
-    let r = respond(&config, i, &transport(lab, who)?, &deals)?;
-    write_atomic(&out, &r.to_json()?, 0o644)?;
+    let r = respond(&config, i, &keys, &deals)?;
+    write_atomic(
+        &private(lab, who).join("deals.json"),
+        &serde_json::to_vec(&deals).map_err(|_| Error::Internal("serialize"))?,
+        0o600,
+    )?;
+    send(lab, who, "response", &r.to_json()?)?;
     Ok(r)
 }
 
-/// `who` answers the complaints about it (once, after every response).
+/// `who` answers the complaints about it (once, after every response), carrying the responses
+/// it answered.
 pub fn justify_as(lab: &Lab, who: &str) -> Result<Justification> {
-    let config = load_config(lab)?;
-    let i = index(&config, who)?;
-    let out = dir(lab).join(format!("justification-{who}.json"));
-    if out.exists() {
-        return Err(LabError::AlreadySetUp { path: out }.into());
+    let (config, i, keys) = me(lab, who)?;
+    if private(lab, who).join("sent-justification.json").exists() {
+        return republish(lab, who, "justification", Justification::from_json);
     }
-    let deals = all(&config, lab, "deal", Deal::from_json)?;
+    let deals = own_deals(lab, who)?;
     let responses = all(&config, lab, "response", Response::from_json)?;
-    let poly = secret(lab, who, "dealer.json", "escrow-lab/dkg-dealer-secret")?;
+    let path = private(lab, who).join("dealer.json");
+    if !path.exists() {
+        return Err(missing(path));
+    }
+    let f: SecretFile = from_json("DKG secret", &read_limited(&path, MAX_FILE)?)?;
+    if f.kind != "escrow-lab/dkg-dealer-secret" || f.authority != who {
+        return Err(Error::WrongKind {
+            what: "DKG secret",
+            found: f.kind.clone(),
+        });
+    }
+    let poly = Zeroizing::new(hex::decode(&f.secret).map_err(|_| Error::Hex {
+        field: "secret",
+        expected: 0,
+    })?);
     let s = DealerSecret::from_bytes(&config, i, &poly)?;
-    let j = justify(&config, &s, &deals, &responses)?;
-    write_atomic(&out, &j.to_json()?, 0o644)?;
+    let j = justify(&config, &s, &keys.signing, &deals, &responses)?;
+    send(lab, who, "justification", &j.to_json()?)?;
     Ok(j)
+}
+
+/// The deals `who` checked when it responded (its own copy).
+fn own_deals(lab: &Lab, who: &str) -> Result<Vec<Deal>> {
+    let path = private(lab, who).join("deals.json");
+    if !path.exists() {
+        return Err(refused(format!(
+            "{who} has not responded yet: run `escrow dkg respond --as {who}` first"
+        )));
+    }
+    serde_json::from_slice(&read_limited(&path, MAX_FILE)?)
+        .map_err(|_| refused(format!("{}: unreadable", path.display())))
 }
 
 /// What [`finish_as`] did.
 #[derive(Debug)]
-pub struct Finished {
+pub struct FinishOutcome {
     /// The public result.
     pub qualified: Qualified,
-    /// Whether this was the last authority: the generation is now installed.
+    /// Whether every authority has finished with the same result: the generation is now
+    /// installed.
     pub installed: bool,
+    /// What this authority noticed on the board (messages changed after their round closed),
+    /// one line each.
+    pub notes: Vec<String>,
 }
 
-/// `who` computes the result and its share; the last authority installs the generation.
-pub fn finish_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Finished> {
-    let config = load_config(lab)?;
-    let i = index(&config, who)?;
-    let deals = all(&config, lab, "deal", Deal::from_json)?;
-    let responses = all(&config, lab, "response", Response::from_json)?;
+/// Board files that differ from what the closed rounds bind: late or rewritten responses,
+/// deals replaced after they were checked.
+fn late_changes(
+    config: &DkgConfig,
+    lab: &Lab,
+    deals: &[Deal],
+    justs: &[Justification],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let answered = answered_responses(justs);
+    for a in &config.request.authorities {
+        let board = read_limited(&board_file(lab, "response", a), MAX_FILE)
+            .ok()
+            .and_then(|b| Response::from_json(&b).ok());
+        let versions: Vec<&Response> = answered.iter().filter(|r| &r.party == a).collect();
+        if versions.len() > 1 {
+            notes.push(format!(
+                "{a} signed two different responses: its complaints are void and it is excluded"
+            ));
+        } else if let (Some(b), Some(v)) = (&board, versions.first())
+            && b != *v
+        {
+            notes.push(format!(
+                "dkg/response-{a}.json was changed after the justification round closed: the \
+                 response the justifications answered counts, this one does not"
+            ));
+        }
+        let board_deal = read_limited(&board_file(lab, "deal", a), MAX_FILE)
+            .ok()
+            .and_then(|b| Deal::from_json(&b).ok());
+        if let Some(mine) = deals.iter().find(|d| &d.dealer == a)
+            && board_deal.as_ref() != Some(mine)
+        {
+            notes.push(format!(
+                "dkg/deal-{a}.json differs from the deal checked in the response round: the \
+                 checked one counts"
+            ));
+        }
+    }
+    notes
+}
+
+/// `who` computes the result and its share from the deals it checked and the justifications,
+/// and signs a marker of the transcript it used; when every authority has finished with the
+/// same transcript and key, the generation is installed.
+pub fn finish_as<R: RngCore + CryptoRng>(
+    lab: &Lab,
+    who: &str,
+    rng: &mut R,
+) -> Result<FinishOutcome> {
+    let (config, i, keys) = me(lab, who)?;
+    let deals = own_deals(lab, who)?;
     let justs = all(&config, lab, "justification", Justification::from_json)?;
-    let (q, share) = finish(
-        &config,
-        i,
-        &transport(lab, who)?,
-        &deals,
-        &responses,
-        &justs,
-    )?;
-    // Sealed with this authority's passphrase if it gave one: the installer copies the file.
+    let notes = late_changes(&config, lab, &deals, &justs);
+    // The deals this authority checked go back on the board if they went missing there.
+    for d in &deals {
+        let path = board_file(lab, "deal", &d.dealer);
+        if !path.exists() {
+            write_atomic(&path, &d.to_json()?, 0o644)?;
+        }
+    }
+    let (q, share) = finish(&config, i, &keys.transport, &deals, &justs)?;
+    let marker = finished_marker(&config, i, &keys.signing, &q, &deals, &justs)?;
+    // Sealed with this authority's passphrase if it gave one.
     write_atomic(
         &private(lab, who).join("share.json"),
         &lab.encode_share(&share)?,
         0o600,
     )?;
-    let mpk = crate::encoding::g1_hex(q.params.master_public_key());
-    let marker = serde_json::json!({"version": FORMAT_VERSION, "kind": "escrow-lab/dkg-finished",
-        "authority": who, "master_public_key": mpk, "qualified": q.qualified});
-    write_atomic(
-        &dir(lab).join(format!("finished-{who}.json")),
-        &to_json(&marker)?,
-        0o644,
-    )?;
-    // Installed once every authority has finished (and all agree on the key).
-    let mut shares = Vec::new();
+    send(lab, who, "finished", &marker.to_json()?)?;
+    let installed = install_if_agreed(lab, &config, &q, rng)?;
+    Ok(FinishOutcome {
+        qualified: q,
+        installed,
+        notes,
+    })
+}
+
+/// Installs the generation if every authority's marker is signed and names the same
+/// transcript, key and qualified set; refuses if any differs.
+fn install_if_agreed<R: RngCore + CryptoRng>(
+    lab: &Lab,
+    config: &DkgConfig,
+    q: &Qualified,
+    rng: &mut R,
+) -> Result<bool> {
+    let mut markers = Vec::new();
     for a in &config.request.authorities {
-        let m = dir(lab).join(format!("finished-{a}.json"));
-        if !m.exists() {
-            return Ok(Finished {
-                qualified: q,
-                installed: false,
-            });
+        if !board_file(lab, "finished", a).exists() {
+            return Ok(false);
         }
-        let v: serde_json::Value = from_json("DKG finished", &read_limited(&m, MAX_FILE)?)?;
-        if v["master_public_key"].as_str() != Some(mpk.as_str()) {
-            return Err(Error::Internal(
-                "authorities finished the DKG with different keys",
-            ));
-        }
-        let bytes = Zeroizing::new(read_limited(&private(lab, a).join("share.json"), MAX_FILE)?);
-        // A plain file is checked here; a sealed one was checked by its authority's `finish`
-        // (against the same key) before sealing, and only that authority can open it.
-        if !crate::sealed::is_sealed(&bytes) {
-            AuthorityShare::from_json(&bytes, &q.params)?;
-        }
-        shares.push((a.clone(), bytes));
     }
-    let log =
-        crate::transparency::generate_log(&config.request.realm, &config.request.authorities, rng);
-    lab.write_setup_files(&q.params, &shares, &log)?;
-    // The private DKG state (transport keys, polynomials, staged shares) is destroyed.
-    for a in &config.request.authorities {
-        let p = private(lab, a);
-        for f in ["dealer.json", "transport.json", "share.json"] {
-            crate::lab::destroy_file(&p.join(f))?;
+    for m in all(config, lab, "finished", Finished::from_json)? {
+        markers.push(m);
+    }
+    let first = &markers[0];
+    for m in &markers[1..] {
+        if m.transcript != first.transcript
+            || m.master_public_key != first.master_public_key
+            || m.qualified != first.qualified
+        {
+            return Err(refused(format!(
+                "{} and {} finished from different transcripts ({}… and {}…): no generation \
+                 is installed; a message changed between their reads — see `escrow dkg verify`",
+                first.authority,
+                m.authority,
+                &first.transcript[..12],
+                &m.transcript[..12]
+            )));
         }
-        let _ = std::fs::remove_dir(&p);
+    }
+    if first.master_public_key != crate::encoding::g1_hex(q.params.master_public_key()) {
+        return Err(refused(
+            "this authority's result differs from every marker".into(),
+        ));
+    }
+    // Each authority's share and witness key, linked from its own state (not read here).
+    let mut staged = Vec::new();
+    let mut witnesses = Vec::new();
+    let joins = load_joins(lab, config)?;
+    for (a, j) in config.request.authorities.iter().zip(&joins) {
+        if j.witness_key.is_empty() {
+            return Err(refused(format!("dkg/join-{a}.json has no witness key")));
+        }
+        let p = private(lab, a);
+        staged.push((a.clone(), p.join("share.json"), p.join("witness.key")));
+        witnesses.push(WitnessKey {
+            authority: a.clone(),
+            key: j.witness_key.clone(),
+        });
+    }
+    let log = crate::transparency::log_with_witnesses(&config.request.realm, witnesses, rng);
+    lab.install_staged(&q.params, &staged, &log)?;
+    // The private DKG state (keys, polynomials, staged shares) is destroyed.
+    for a in &config.request.authorities {
+        destroy_private(&private(lab, a))?;
     }
     let _ = std::fs::remove_dir(dir(lab).join("private"));
-    Ok(Finished {
+    Ok(true)
+}
+
+/// Destroys a party's private DKG state once installed: the installed share and witness key
+/// are the same files (hard links), so only their private names are removed; every other
+/// secret is overwritten and removed.
+fn destroy_private(p: &Path) -> Result<()> {
+    if let Ok(entries) = std::fs::read_dir(p) {
+        for e in entries.flatten() {
+            let path = e.path();
+            if matches!(
+                path.file_name().and_then(|n| n.to_str()),
+                Some("share.json" | "witness.key")
+            ) {
+                std::fs::remove_file(&path).map_err(|e| LabError::Io {
+                    path: path.clone(),
+                    error: e,
+                })?;
+            } else {
+                crate::lab::destroy_file(&path)?;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(p);
+    Ok(())
+}
+
+/// What [`verify`] found.
+#[derive(Debug)]
+pub struct Verified {
+    /// The result recomputed from the public messages.
+    pub qualified: Qualified,
+    /// Every authority's marker names the recomputed transcript and key.
+    pub markers_agree: bool,
+    /// Board files that differ from what the closed rounds bind, one line each.
+    pub notes: Vec<String>,
+}
+
+/// A monitor's check of a finished DKG from the public files alone: every join, deal and
+/// justification signed by its sender's session key; the qualified set and key recomputed
+/// from the responses the justifications answered; every marker naming that transcript and
+/// key; files changed after their round closed named.
+pub fn verify(lab: &Lab) -> Result<Verified> {
+    let config = load_config(lab)?;
+    let deals = all(&config, lab, "deal", Deal::from_json)?;
+    let justs = all(&config, lab, "justification", Justification::from_json)?;
+    let q = qualify(&config, &deals, &justs)?;
+    let digest = transcript_digest(&config, &deals, &justs)?;
+    let mpk = crate::encoding::g1_hex(q.params.master_public_key());
+    let markers = all(&config, lab, "finished", Finished::from_json)?;
+    let markers_agree = markers.iter().all(|m| {
+        m.transcript == digest && m.master_public_key == mpk && m.qualified == q.qualified
+    });
+    let mut notes = late_changes(&config, lab, &deals, &justs);
+    for d in &deals {
+        let checked = answered_responses(&justs).iter().all(|r| {
+            r.checked
+                .iter()
+                .any(|c| c.dealer == d.dealer && Some(&c.digest) == file_digest(d).ok().as_ref())
+        });
+        if !checked {
+            notes.push(format!(
+                "dkg/deal-{}.json is not the deal every response checked",
+                d.dealer
+            ));
+        }
+    }
+    Ok(Verified {
         qualified: q,
-        installed: true,
+        markers_agree,
+        notes,
     })
+}
+
+/// Writes a transcript in the board's layout (public files only), for [`verify`]: what
+/// `escrow setup --dkg` (a simulation) publishes.
+pub fn write_transcript(lab: &Lab, t: &super::Transcript) -> Result<()> {
+    let d = dir(lab);
+    create_dir_all_private(&d)?;
+    let r = &t.config.request;
+    let f = SessionFile {
+        version: FORMAT_VERSION,
+        kind: "escrow-lab/dkg-session".into(),
+        realm: r.realm.clone(),
+        generation: r.generation,
+        threshold: r.threshold,
+        epoch_length_secs: r.epoch_length,
+        created_at: r
+            .created_at
+            .format(&Rfc3339)
+            .map_err(|_| Error::Internal("RFC 3339 formatting"))?,
+        authorities: r.authorities.clone(),
+        nonce: t.config.nonce.clone(),
+    };
+    write_atomic(&d.join("session.json"), &to_json(&f)?, 0o644)?;
+    for j in &t.joins {
+        write_atomic(&board_file(lab, "join", &j.authority), &j.to_json()?, 0o644)?;
+    }
+    for m in &t.deals {
+        write_atomic(&board_file(lab, "deal", &m.dealer), &m.to_json()?, 0o644)?;
+    }
+    for m in &t.responses {
+        write_atomic(&board_file(lab, "response", &m.party), &m.to_json()?, 0o644)?;
+    }
+    for m in &t.justifications {
+        write_atomic(
+            &board_file(lab, "justification", &m.dealer),
+            &m.to_json()?,
+            0o644,
+        )?;
+    }
+    for m in &t.finished {
+        write_atomic(
+            &board_file(lab, "finished", &m.authority),
+            &m.to_json()?,
+            0o644,
+        )?;
+    }
+    Ok(())
 }

@@ -1,15 +1,27 @@
-//! The DKG's messages: versioned JSON files on the lab's bulletin board (`dkg/`).
+//! The DKG's messages: versioned JSON files on the lab's bulletin board (`dkg/`), each signed
+//! by its sender's message key ([`super::signing`]).
 //!
 //! ```text
+//! join:          {version, kind: "escrow-lab/dkg-join", proposal, authority,
+//!                 transport_key: hex(SEC 1 P-256), signing_key: hex(Ed25519), witness_key, signature}
 //! deal:          {version, kind: "escrow-lab/dkg-deal", session, dealer,
 //!                 commitment: hex(BivarCommitment, (t+1)(t+2)/2 compressed G1 points),
-//!                 rows: [{to, ciphertext: hex(transport ciphertext of the row)}]}
-//! response:      {version, kind: "escrow-lab/dkg-response", session, party, complaints: [dealer]}
+//!                 rows: [{to, ciphertext: hex(transport ciphertext of the row)}], signature}
+//! response:      {version, kind: "escrow-lab/dkg-response", session, party, complaints: [dealer],
+//!                 checked: [{dealer, digest: hex SHA-256 of the deal file}], signature}
 //! justification: {version, kind: "escrow-lab/dkg-justification", session, dealer,
-//!                 rows: [{party, row: hex(t+1 big-endian scalars)}]}
+//!                 rows: [{party, row: hex(t+1 big-endian scalars)}],
+//!                 answered: [every party's signed response, as the dealer read it], signature}
+//! finished:      {version, kind: "escrow-lab/dkg-finished", session, authority,
+//!                 master_public_key, qualified: [dealer], transcript: hex, signature}
 //! ```
 //!
-//! `session` is the hex of [`super::DkgConfig::session`]. A row is blsttc's `Poly::to_bytes`
+//! `session` is the hex of [`super::DkgConfig::session`], which binds every party's public
+//! keys; `proposal` is the hex of [`super::DkgConfig::proposal`] (the session before the keys
+//! are known). Each round's messages name the previous round's by digest or carry them: a
+//! response lists the deals it checked, a justification carries the responses it answered, a
+//! finished marker the digest of the transcript it used (`transcript`). What the next round
+//! has closed cannot change without the change showing. A row is blsttc's `Poly::to_bytes`
 //! (coefficients, big-endian); revealed rows are public by design (a complaint makes them so).
 
 use std::collections::BTreeMap;
@@ -17,6 +29,7 @@ use std::collections::BTreeMap;
 use blsttc::poly::BivarCommitment;
 use serde::{Deserialize, Serialize};
 
+use super::signing::{self, MessageKey};
 use super::{DkgConfig, ParsedDeal};
 use crate::encoding::{FORMAT_VERSION, from_json, to_json};
 use crate::error::{Error, Result};
@@ -37,6 +50,8 @@ pub struct Deal {
     pub commitment: String,
     /// One encrypted row per authority.
     pub rows: Vec<EncryptedRow>,
+    /// The dealer's signature, hex.
+    pub signature: String,
 }
 
 /// A row encrypted to one authority.
@@ -67,6 +82,8 @@ pub struct Response {
     /// canonical deal is not listed here (late, or shown differently) counts as complained
     /// about by this party.
     pub checked: Vec<CheckedDeal>,
+    /// The party's signature, hex.
+    pub signature: String,
 }
 
 /// A deal a party checked.
@@ -93,6 +110,10 @@ pub struct Justification {
     pub dealer: String,
     /// The revealed rows.
     pub rows: Vec<RevealedRow>,
+    /// Every party's response as this dealer read it when it answered (the round it closed).
+    pub answered: Vec<Response>,
+    /// The dealer's signature, hex.
+    pub signature: String,
 }
 
 /// A row revealed in the clear.
@@ -121,7 +142,8 @@ impl Deal {
         dealer: &str,
         commitment: &BivarCommitment,
         rows: Vec<(String, Vec<u8>)>,
-    ) -> Self {
+        key: &MessageKey,
+    ) -> Result<Self> {
         Self {
             version: FORMAT_VERSION,
             kind: "escrow-lab/dkg-deal".into(),
@@ -135,7 +157,9 @@ impl Deal {
                     ciphertext: hex::encode(ct),
                 })
                 .collect(),
+            signature: String::new(),
         }
+        .signed(key)
     }
 
     /// Parses a deal file.
@@ -196,7 +220,8 @@ impl Response {
         party: &str,
         complaints: Vec<String>,
         checked: Vec<CheckedDeal>,
-    ) -> Self {
+        key: &MessageKey,
+    ) -> Result<Self> {
         Self {
             version: FORMAT_VERSION,
             kind: "escrow-lab/dkg-response".into(),
@@ -204,7 +229,9 @@ impl Response {
             party: party.to_owned(),
             complaints,
             checked,
+            signature: String::new(),
         }
+        .signed(key)
     }
 
     /// Parses a response file.
@@ -221,7 +248,13 @@ impl Response {
 }
 
 impl Justification {
-    pub(crate) fn new(config: &DkgConfig, dealer: &str, rows: Vec<(String, Vec<u8>)>) -> Self {
+    pub(crate) fn new(
+        config: &DkgConfig,
+        dealer: &str,
+        rows: Vec<(String, Vec<u8>)>,
+        answered: Vec<Response>,
+        key: &MessageKey,
+    ) -> Result<Self> {
         Self {
             version: FORMAT_VERSION,
             kind: "escrow-lab/dkg-justification".into(),
@@ -234,7 +267,10 @@ impl Justification {
                     row: hex::encode(row),
                 })
                 .collect(),
+            answered,
+            signature: String::new(),
         }
+        .signed(key)
     }
 
     /// Parses a justification file.
@@ -261,5 +297,171 @@ impl Justification {
                     })
             })
             .collect()
+    }
+}
+
+/// A message of the board: signed by the party it names.
+pub trait Signed: Serialize + Clone {
+    /// The party that sent it.
+    fn sender(&self) -> &str;
+    /// Its signature field.
+    fn signature_mut(&mut self) -> &mut String;
+    /// Its signature, hex.
+    fn signature(&self) -> &str;
+
+    /// The bytes the signature covers: the JSON with an empty signature.
+    fn signed_bytes(&self) -> Result<Vec<u8>> {
+        let mut copy = self.clone();
+        copy.signature_mut().clear();
+        to_json(&copy)
+    }
+
+    /// The message with its sender's signature.
+    fn signed(mut self, key: &MessageKey) -> Result<Self> {
+        let sig = key.sign(&self.signed_bytes()?);
+        *self.signature_mut() = sig;
+        Ok(self)
+    }
+
+    /// Whether the message is signed by the key `config` lists for its sender.
+    fn verify(&self, config: &DkgConfig) -> bool {
+        let Some(i) = config.index_of(self.sender()) else {
+            return false;
+        };
+        let Some(key) = config.signing_keys.get(i) else {
+            return false;
+        };
+        self.signed_bytes()
+            .is_ok_and(|m| signing::verify(key, &m, self.signature()))
+    }
+}
+
+macro_rules! signed {
+    ($t:ty, $field:ident) => {
+        impl Signed for $t {
+            fn sender(&self) -> &str {
+                &self.$field
+            }
+            fn signature_mut(&mut self) -> &mut String {
+                &mut self.signature
+            }
+            fn signature(&self) -> &str {
+                &self.signature
+            }
+        }
+    };
+}
+signed!(Deal, dealer);
+signed!(Response, party);
+signed!(Justification, dealer);
+signed!(Finished, authority);
+signed!(Join, authority);
+
+/// SHA-256 of a message file, hex.
+pub fn file_digest<T: Serialize>(m: &T) -> Result<String> {
+    use sha2::Digest as _;
+    Ok(hex::encode(sha2::Sha256::digest(to_json(m)?)))
+}
+
+/// A party joins a session: its public keys, signed with its message key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    /// Format version.
+    pub version: u64,
+    /// `"escrow-lab/dkg-join"`.
+    pub kind: String,
+    /// The proposal it joins, hex ([`DkgConfig::proposal`]).
+    pub proposal: String,
+    /// The party.
+    pub authority: String,
+    /// Its transport key (compressed SEC 1 P-256), hex.
+    pub transport_key: String,
+    /// Its message-signing key (Ed25519), hex.
+    pub signing_key: String,
+    /// Its witness verifier key (C2SP signed-note vkey) for the generation's log, if it
+    /// makes a new log.
+    pub witness_key: String,
+    /// Signature with `signing_key`, hex.
+    pub signature: String,
+}
+
+impl Join {
+    /// A join, self-signed.
+    pub fn new(
+        proposal: &[u8; 32],
+        authority: &str,
+        transport_key: String,
+        key: &MessageKey,
+        witness_key: String,
+    ) -> Result<Self> {
+        Self {
+            version: FORMAT_VERSION,
+            kind: "escrow-lab/dkg-join".into(),
+            proposal: hex::encode(proposal),
+            authority: authority.to_owned(),
+            transport_key,
+            signing_key: key.public_hex(),
+            witness_key,
+            signature: String::new(),
+        }
+        .signed(key)
+    }
+
+    /// Parses a join file.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let j: Self = from_json("join", bytes)?;
+        check_kind("DKG join", &j.kind, "escrow-lab/dkg-join")?;
+        Ok(j)
+    }
+
+    /// The file.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self)
+    }
+
+    /// Whether it is self-signed for `proposal`, with well-formed keys.
+    pub fn check(&self, proposal: &[u8; 32]) -> bool {
+        self.proposal == hex::encode(proposal)
+            && super::transport::public_from_hex(&self.transport_key).is_ok()
+            && self
+                .signed_bytes()
+                .is_ok_and(|m| signing::verify(&self.signing_key, &m, &self.signature))
+    }
+}
+
+/// A party's signed result: the key, the qualified dealers and the transcript it used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finished {
+    /// Format version.
+    pub version: u64,
+    /// `"escrow-lab/dkg-finished"`.
+    pub kind: String,
+    /// Session id, hex.
+    pub session: String,
+    /// The party.
+    pub authority: String,
+    /// The master public key, hex.
+    pub master_public_key: String,
+    /// The qualified dealers.
+    pub qualified: Vec<String>,
+    /// [`super::Transcript::digest`] of the deals and justifications used, hex.
+    pub transcript: String,
+    /// The party's signature, hex.
+    pub signature: String,
+}
+
+impl Finished {
+    /// Parses a finished marker.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let f: Self = from_json("finished", bytes)?;
+        check_kind("DKG finished", &f.kind, "escrow-lab/dkg-finished")?;
+        Ok(f)
+    }
+
+    /// The file.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self)
     }
 }

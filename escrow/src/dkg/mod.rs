@@ -46,9 +46,10 @@ pub mod board;
 mod messages;
 pub mod refresh;
 pub mod reshare;
+pub mod signing;
 pub mod transport;
 
-pub use messages::{CheckedDeal, Deal, Justification, Response};
+pub use messages::{CheckedDeal, Deal, Finished, Join, Justification, Response, Signed};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -62,15 +63,37 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::params::{PublicParams, SetupKind, check_authorities};
 use crate::setup::{AuthorityShare, SetupRequest};
+use signing::MessageKey;
 use transport::TransportKey;
 
-/// A DKG session: the generation requested and every authority's transport key (index order).
+/// One party's own DKG keys: made in its own state, only the public halves published.
+#[derive(Clone, Debug)]
+pub struct PartyKeys {
+    /// Decrypts the rows dealt to the party.
+    pub transport: TransportKey,
+    /// Signs the party's messages.
+    pub signing: MessageKey,
+}
+
+impl PartyKeys {
+    /// Fresh keys.
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        Self {
+            transport: TransportKey::generate(rng),
+            signing: MessageKey::generate(rng),
+        }
+    }
+}
+
+/// A DKG session: the generation requested and every authority's public keys (index order).
 #[derive(Clone, Debug)]
 pub struct DkgConfig {
     /// The generation to make.
     pub request: SetupRequest,
     /// Transport public keys (compressed SEC 1 hex), one per authority, in index order.
     pub transport_keys: Vec<String>,
+    /// Message-signing public keys (Ed25519 hex), one per authority, in index order.
+    pub signing_keys: Vec<String>,
     /// A fresh random value (hex) making every session id unique, so that no message of an
     /// earlier run can be replayed into this one.
     pub nonce: String,
@@ -80,34 +103,33 @@ impl DkgConfig {
     /// A configuration with a fresh nonce.
     pub fn new<R: RngCore + CryptoRng>(
         request: SetupRequest,
-        transport_keys: Vec<String>,
+        keys: &[PartyKeys],
         rng: &mut R,
     ) -> Self {
         let mut nonce = [0u8; 32];
         rng.fill_bytes(&mut nonce);
         Self {
             request,
-            transport_keys,
+            transport_keys: keys.iter().map(|k| k.transport.public_hex()).collect(),
+            signing_keys: keys.iter().map(|k| k.signing.public_hex()).collect(),
             nonce: hex::encode(nonce),
         }
     }
 
-    /// A session for `request` with a fresh transport key per authority (index order) and a
-    /// fresh nonce, validated.
+    /// **A simulation only**: a session for `request` with fresh keys for every authority made
+    /// here, in one process (index order), and a fresh nonce, validated. Whoever holds the
+    /// returned keys can read every row; a real run has each party make its own
+    /// ([`board::join_as`]).
     pub fn generate<R: RngCore + CryptoRng>(
         request: &SetupRequest,
         rng: &mut R,
-    ) -> Result<(Self, Vec<TransportKey>)> {
-        let keys: Vec<TransportKey> = request
+    ) -> Result<(Self, Vec<PartyKeys>)> {
+        let keys: Vec<PartyKeys> = request
             .authorities
             .iter()
-            .map(|_| TransportKey::generate(rng))
+            .map(|_| PartyKeys::generate(rng))
             .collect();
-        let config = Self::new(
-            request.clone(),
-            keys.iter().map(TransportKey::public_hex).collect(),
-            rng,
-        );
+        let config = Self::new(request.clone(), &keys, rng);
         config.validate()?;
         Ok((config, keys))
     }
@@ -117,25 +139,41 @@ impl DkgConfig {
         crate::identity::check_name("realm", &self.request.realm)?;
         crate::encoding::hex_array::<32>("nonce", &self.nonce)?;
         check_authorities(&self.request.authorities, self.request.threshold)?;
-        if self.transport_keys.len() != self.request.authorities.len() {
-            return Err(Error::Internal("one transport key per authority"));
+        let n = self.request.authorities.len();
+        if self.transport_keys.len() != n || self.signing_keys.len() != n {
+            return Err(Error::DkgRefused(
+                "the session needs one transport and one signing key per authority".into(),
+            ));
         }
         for k in &self.transport_keys {
             transport::public_from_hex(k)?;
         }
+        for k in &self.signing_keys {
+            signing::public_from_hex(k)?;
+        }
+        let distinct: BTreeSet<&String> = self.signing_keys.iter().collect();
+        if distinct.len() != n {
+            return Err(Error::DkgRefused(
+                "two authorities joined with one signing key".into(),
+            ));
+        }
         Ok(())
     }
 
-    /// The session id: SHA-256 over the nonce, realm, generation, threshold, epoch length,
-    /// creation time, policy, validity, names and transport keys (length-prefixed), binding every
-    /// message to this run.
-    pub fn session(&self) -> [u8; 32] {
+    /// The proposal id: [`DkgConfig::session`]'s fields before any key is known (what each
+    /// party's join signs).
+    pub fn proposal(&self) -> [u8; 32] {
         let mut h = Sha256::new();
+        self.hash_request(&mut h, b"escrow-lab/v1/dkg-proposal");
+        h.finalize().into()
+    }
+
+    fn hash_request(&self, h: &mut Sha256, domain: &[u8]) {
         let mut put = |b: &[u8]| {
             h.update((b.len() as u32).to_be_bytes());
             h.update(b);
         };
-        put(b"escrow-lab/v1/dkg-session");
+        put(domain);
         put(self.nonce.as_bytes());
         put(self.request.realm.as_bytes());
         put(&self.request.generation.to_be_bytes());
@@ -150,9 +188,22 @@ impl DkgConfig {
                 None => put(b""),
             }
         }
-        for (name, key) in self.request.authorities.iter().zip(&self.transport_keys) {
+        for name in &self.request.authorities {
             put(name.as_bytes());
-            put(key.as_bytes());
+        }
+    }
+
+    /// The session id: SHA-256 over the nonce, realm, generation, threshold, epoch length,
+    /// creation time, policy, validity and names (length-prefixed), then every authority's
+    /// transport and signing keys, binding every message to this run and these keys.
+    pub fn session(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        self.hash_request(&mut h, b"escrow-lab/v1/dkg-session");
+        for (t, s) in self.transport_keys.iter().zip(&self.signing_keys) {
+            for b in [t.as_bytes(), s.as_bytes()] {
+                h.update((b.len() as u32).to_be_bytes());
+                h.update(b);
+            }
         }
         h.finalize().into()
     }
@@ -161,7 +212,7 @@ impl DkgConfig {
         self.request.threshold - 1
     }
 
-    fn index_of(&self, name: &str) -> Option<usize> {
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
         self.request.authorities.iter().position(|a| a == name)
     }
 
@@ -217,6 +268,7 @@ impl DealerSecret {
 pub fn deal<R: RngCore + CryptoRng>(
     config: &DkgConfig,
     dealer: usize,
+    key: &MessageKey,
     rng: &mut R,
 ) -> Result<(Deal, DealerSecret)> {
     config.validate()?;
@@ -240,7 +292,7 @@ pub fn deal<R: RngCore + CryptoRng>(
         let ct = transport::seal(&pk, &config.row_aad(name, to), &row, rng)?;
         rows.push((to.clone(), ct));
     }
-    let deal = Deal::new(config, name, &poly.commitment(), rows);
+    let deal = Deal::new(config, name, &poly.commitment(), rows, key)?;
     Ok((deal, DealerSecret { dealer, poly }))
 }
 
@@ -265,7 +317,7 @@ fn checked_row(
 pub fn respond(
     config: &DkgConfig,
     party: usize,
-    key: &TransportKey,
+    keys: &PartyKeys,
     deals: &[Deal],
 ) -> Result<Response> {
     config.validate()?;
@@ -285,11 +337,11 @@ pub fn respond(
             dealer: dealer.clone(),
             digest: d.digest.clone(),
         });
-        if own_row(config, d, party, me, key).is_none() {
+        if own_row(config, d, party, me, &keys.transport).is_none() {
             complaints.push(dealer.clone());
         }
     }
-    Ok(Response::new(config, me, complaints, checked))
+    Response::new(config, me, complaints, checked, &keys.signing)
 }
 
 fn own_row(
@@ -306,9 +358,13 @@ fn own_row(
 
 /// Dealer `secret.dealer` reveals the rows of every party that complained about it
 /// (explicitly, or by not listing the dealer's deal among those it checked).
+///
+/// The justification carries the responses it answered (every party's, signed): the
+/// complaints that count are those, and a response changed afterwards counts for nothing.
 pub fn justify(
     config: &DkgConfig,
     secret: &DealerSecret,
+    key: &MessageKey,
     deals: &[Deal],
     responses: &[Response],
 ) -> Result<Justification> {
@@ -329,7 +385,13 @@ pub fn justify(
             }
         }
     }
-    Ok(Justification::new(config, name, rows))
+    let session = hex::encode(config.session());
+    let answered: Vec<Response> = responses
+        .iter()
+        .filter(|r| r.session == session && r.verify(config))
+        .cloned()
+        .collect();
+    Justification::new(config, name, rows, answered, key)
 }
 
 /// What the DKG produced, as every honest party computes it from the public messages.
@@ -344,17 +406,29 @@ pub struct Qualified {
 }
 
 /// The public result: QUAL, the exclusions and the generation's parameters.
+///
+/// The complaints that count are those of the responses the justifications carry (the round
+/// they closed), never a response file as it is now.
 pub fn qualify(
     config: &DkgConfig,
     deals: &[Deal],
-    responses: &[Response],
     justifications: &[Justification],
 ) -> Result<Qualified> {
     config.validate()?;
-    qualify_board(
-        config,
-        &Board::new(config, deals, responses, justifications),
-    )
+    qualify_board(config, &Board::closed(config, deals, justifications))
+}
+
+/// The responses the justifications answered (each as carried, deduplicated).
+pub fn answered_responses(justifications: &[Justification]) -> Vec<Response> {
+    let mut out: Vec<Response> = Vec::new();
+    for j in justifications {
+        for r in &j.answered {
+            if !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+    }
+    out
 }
 
 fn qualify_board(config: &DkgConfig, board: &Board) -> Result<Qualified> {
@@ -424,11 +498,10 @@ pub fn finish(
     party: usize,
     key: &TransportKey,
     deals: &[Deal],
-    responses: &[Response],
     justifications: &[Justification],
 ) -> Result<(Qualified, AuthorityShare)> {
     config.validate()?;
-    let board = Board::new(config, deals, responses, justifications);
+    let board = Board::closed(config, deals, justifications);
     let q = qualify_board(config, &board)?;
     let me = config
         .request
@@ -474,11 +547,14 @@ pub(crate) struct ParsedDeal {
     rows: BTreeMap<String, Vec<u8>>,
 }
 
-/// The public board: every message, parsed, indexed by sender. The result does not depend on
-/// the order of the message lists: a second, different message from the same sender
-/// disqualifies the sender (a dealer) or voids its response (a party).
+/// The public board: every message signed by its sender, parsed, indexed by sender (unsigned or
+/// wrongly signed messages count as absent). The result does not depend on the order of the
+/// message lists: a second, different message from the same sender disqualifies the sender
+/// (a dealer) and voids its response (a party).
 struct Board {
     deals: BTreeMap<String, std::result::Result<ParsedDeal, String>>,
+    /// Parties that signed two different responses: complaints void, excluded as dealers.
+    equivocated: BTreeSet<String>,
     /// Per counted responder: the dealers it complains about, explicitly or by not having
     /// checked their canonical deal.
     complaints: BTreeMap<String, BTreeSet<String>>,
@@ -487,6 +563,38 @@ struct Board {
 }
 
 impl Board {
+    /// The board as the justification round closed it: the responses are those the
+    /// justifications carry (a justification that does not carry every party's response is
+    /// void), not the response files.
+    fn closed(config: &DkgConfig, deals: &[Deal], justifications: &[Justification]) -> Self {
+        let responses = answered_responses(justifications);
+        let mut board = Self::new(config, deals, &responses, justifications);
+        let session = hex::encode(config.session());
+        for j in justifications
+            .iter()
+            .filter(|j| j.session == session && j.verify(config))
+        {
+            let complete = config.request.authorities.iter().all(|p| {
+                j.answered
+                    .iter()
+                    .any(|r| &r.party == p && r.session == session && r.verify(config))
+            }) && j
+                .answered
+                .iter()
+                .all(|r| r.session == session && r.verify(config));
+            if !complete {
+                board.revealed.insert(
+                    j.dealer.clone(),
+                    Err(
+                        "published a justification that does not carry every signed response"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        board
+    }
+
     fn new(
         config: &DkgConfig,
         deals: &[Deal],
@@ -495,7 +603,10 @@ impl Board {
     ) -> Self {
         let session = hex::encode(config.session());
         let mut parsed: BTreeMap<String, std::result::Result<ParsedDeal, String>> = BTreeMap::new();
-        for d in deals.iter().filter(|d| d.session == session) {
+        for d in deals
+            .iter()
+            .filter(|d| d.session == session && d.verify(config))
+        {
             if config.index_of(&d.dealer).is_none() || d.kind != "escrow-lab/dkg-deal" {
                 continue;
             }
@@ -516,7 +627,10 @@ impl Board {
         }
         // One response per party; two different ones void the party's complaints.
         let mut by_party: BTreeMap<&str, std::result::Result<&Response, ()>> = BTreeMap::new();
-        for r in responses.iter().filter(|r| r.session == session) {
+        for r in responses
+            .iter()
+            .filter(|r| r.session == session && r.verify(config))
+        {
             if config.index_of(&r.party).is_none() {
                 continue;
             }
@@ -531,8 +645,12 @@ impl Board {
             }
         }
         let mut complaints: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut equivocated = BTreeSet::new();
         for (party, r) in by_party {
-            let Ok(r) = r else { continue };
+            let Ok(r) = r else {
+                equivocated.insert(party.to_owned());
+                continue;
+            };
             let mut set: BTreeSet<String> = r
                 .complaints
                 .iter()
@@ -555,7 +673,10 @@ impl Board {
         let mut revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>> =
             BTreeMap::new();
         let mut first_of: BTreeMap<&str, &Justification> = BTreeMap::new();
-        for j in just.iter().filter(|j| j.session == session) {
+        for j in just
+            .iter()
+            .filter(|j| j.session == session && j.verify(config))
+        {
             if config.index_of(&j.dealer).is_none() {
                 continue;
             }
@@ -579,6 +700,7 @@ impl Board {
         }
         Self {
             deals: parsed,
+            equivocated,
             complaints,
             revealed,
         }
@@ -604,7 +726,10 @@ impl Board {
             Some(Err(e)) => return Err(e.clone()),
             Some(Ok(d)) => d,
         };
-        // Two different justifications exclude a dealer whatever they say.
+        if self.equivocated.contains(dealer) {
+            return Err("signed two different responses".into());
+        }
+        // Two different (or incomplete) justifications exclude a dealer whatever they say.
         if let Some(Err(e)) = self.revealed.get(dealer) {
             return Err(e.clone());
         }
@@ -641,34 +766,124 @@ impl Board {
     }
 }
 
+/// SHA-256 over the deals and justifications a party used (each sender's signed message, in
+/// index order, by file digest): what its finished marker signs, so that all honest parties
+/// can see they used one transcript.
+pub fn transcript_digest(
+    config: &DkgConfig,
+    deals: &[Deal],
+    justifications: &[Justification],
+) -> Result<String> {
+    let session = hex::encode(config.session());
+    let mut h = Sha256::new();
+    h.update(b"escrow-lab/v1/dkg-transcript");
+    for (round, digests) in [
+        (
+            "deal",
+            deals
+                .iter()
+                .filter(|d| d.session == session && d.verify(config))
+                .map(|d| Ok((d.dealer.clone(), messages::file_digest(d)?)))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        (
+            "justification",
+            justifications
+                .iter()
+                .filter(|j| j.session == session && j.verify(config))
+                .map(|j| Ok((j.dealer.clone(), messages::file_digest(j)?)))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    ] {
+        let mut digests = digests;
+        digests.sort_by_key(|(who, d)| (config.index_of(who), d.clone()));
+        digests.dedup();
+        for (who, d) in digests {
+            for b in [round.as_bytes(), who.as_bytes(), d.as_bytes()] {
+                h.update((b.len() as u32).to_be_bytes());
+                h.update(b);
+            }
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Party `party`'s signed marker of what it computed and from which transcript.
+pub fn finished_marker(
+    config: &DkgConfig,
+    party: usize,
+    key: &MessageKey,
+    q: &Qualified,
+    deals: &[Deal],
+    justifications: &[Justification],
+) -> Result<Finished> {
+    Finished {
+        version: crate::encoding::FORMAT_VERSION,
+        kind: "escrow-lab/dkg-finished".into(),
+        session: hex::encode(config.session()),
+        authority: config
+            .request
+            .authorities
+            .get(party)
+            .ok_or(Error::Internal("party index"))?
+            .clone(),
+        master_public_key: crate::encoding::g1_hex(q.params.master_public_key()),
+        qualified: q.qualified.clone(),
+        transcript: transcript_digest(config, deals, justifications)?,
+        signature: String::new(),
+    }
+    .signed(key)
+}
+
 /// The public messages of a DKG run: what a monitor needs to recompute [`qualify`].
 #[derive(Clone, Debug)]
 pub struct Transcript {
-    /// The session's nonce, hex.
-    pub nonce: String,
-    /// The session's transport keys (index order).
-    pub transport_keys: Vec<String>,
+    /// The session, with every party's public keys.
+    pub config: DkgConfig,
+    /// Every party's join (its public keys, self-signed).
+    pub joins: Vec<Join>,
     /// Every deal.
     pub deals: Vec<Deal>,
     /// Every response.
     pub responses: Vec<Response>,
     /// Every justification.
     pub justifications: Vec<Justification>,
+    /// Every party's finished marker.
+    pub finished: Vec<Finished>,
 }
 
-/// Runs the whole DKG in one process — every authority through the same messages, serialized
-/// to their JSON files and parsed back — and returns the generation, every share (index
-/// order), the public result and the transcript. `escrow setup --dkg` uses it.
+/// **A simulation of the protocol, not a dealerless set-up**: runs the whole DKG in one
+/// process — every authority's keys made here, every authority through the same messages,
+/// serialized to their JSON files and parsed back — and returns the generation, every share
+/// (index order), the public result and the transcript. This one process saw every share (it
+/// could add them up); `escrow setup --dkg` and rotations use it to exercise the protocol's
+/// code, and say so. A set-up in which no one holds the master key is the board run, one
+/// command per authority ([`board`]).
 pub fn run_all<R: RngCore + CryptoRng>(
     request: &SetupRequest,
     rng: &mut R,
 ) -> Result<(PublicParams, Vec<AuthorityShare>, Qualified, Transcript)> {
     let (config, keys) = DkgConfig::generate(request, rng)?;
     let n = request.authorities.len();
+    let proposal = config.proposal();
+    let joins = request
+        .authorities
+        .iter()
+        .zip(&keys)
+        .map(|(a, k)| {
+            Join::new(
+                &proposal,
+                a,
+                k.transport.public_hex(),
+                &k.signing,
+                String::new(),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut deals = Vec::new();
     let mut secrets = Vec::new();
-    for j in 0..n {
-        let (d, s) = deal(&config, j, rng)?;
+    for (j, k) in keys.iter().enumerate() {
+        let (d, s) = deal(&config, j, &k.signing, rng)?;
         deals.push(Deal::from_json(&d.to_json()?)?);
         secrets.push(s);
     }
@@ -680,26 +895,38 @@ pub fn run_all<R: RngCore + CryptoRng>(
         .collect::<Result<Vec<_>>>()?;
     let justifications = secrets
         .iter()
-        .map(|s| {
-            let j = justify(&config, s, &deals, &responses)?;
+        .zip(&keys)
+        .map(|(s, k)| {
+            let j = justify(&config, s, &k.signing, &deals, &responses)?;
             Justification::from_json(&j.to_json()?)
         })
         .collect::<Result<Vec<_>>>()?;
     drop(secrets);
     let mut shares = Vec::new();
+    let mut finished = Vec::new();
     let mut result = None;
     for (i, key) in keys.iter().enumerate() {
-        let (q, share) = finish(&config, i, key, &deals, &responses, &justifications)?;
+        let (q, share) = finish(&config, i, &key.transport, &deals, &justifications)?;
+        finished.push(finished_marker(
+            &config,
+            i,
+            &key.signing,
+            &q,
+            &deals,
+            &justifications,
+        )?);
         shares.push(share);
         result = Some(q);
     }
-    let q = result.ok_or(Error::Internal("no authority"))?;
+    let mut q = result.ok_or(Error::Internal("no authority"))?;
+    q.params = q.params.with_setup(SetupKind::SimulatedDkg);
     let transcript = Transcript {
-        nonce: config.nonce.clone(),
-        transport_keys: config.transport_keys.clone(),
+        config,
+        joins,
         deals,
         responses,
         justifications,
+        finished,
     };
     Ok((q.params.clone(), shares, q, transcript))
 }

@@ -142,26 +142,24 @@ pub fn generate_log<R: RngCore + CryptoRng>(
     authorities: &[String],
     rng: &mut R,
 ) -> NewLog {
+    let mut log = log_with_witnesses(realm, Vec::new(), rng);
+    for a in authorities {
+        let (public, secret) = generate_witness_key(realm, a, rng);
+        log.config.witnesses.push(public);
+        log.witness_keys.push((a.clone(), secret));
+    }
+    log
+}
+
+/// A new log whose witnesses made their own keys (each authority's DKG join): the log's key
+/// is made here, no witness's secret is.
+pub fn log_with_witnesses<R: RngCore + CryptoRng>(
+    realm: &str,
+    witnesses: Vec<WitnessKey>,
+    rng: &mut R,
+) -> NewLog {
     let origin = origin_for(realm);
     let (skey, vkey) = signed_note::generate_key(rng, &origin);
-    let mut witnesses = Vec::new();
-    let mut witness_keys = Vec::new();
-    for a in authorities {
-        let name = witness_name(realm, a);
-        let sk = SigningKey::generate(rng);
-        witnesses.push(WitnessKey {
-            authority: a.clone(),
-            key: cosignature_vkey(&name, &sk.verifying_key()),
-        });
-        witness_keys.push((
-            a.clone(),
-            Zeroizing::new(format!(
-                "PRIVATE+KEY+{name}+{:08x}+{}",
-                cosignature_key_id(&name, &sk.verifying_key()),
-                B64.encode([&[ALG_COSIGNATURE_V1][..], sk.as_bytes()].concat())
-            )),
-        ));
-    }
     NewLog {
         config: LogConfig {
             version: 1,
@@ -170,8 +168,29 @@ pub fn generate_log<R: RngCore + CryptoRng>(
             witnesses,
         },
         log_key: Zeroizing::new(skey),
-        witness_keys,
+        witness_keys: Vec::new(),
     }
+}
+
+/// A fresh witness key of `authority` in `realm`: its verifier key (public) and its
+/// `PRIVATE+KEY+…` signer key (for the authority's own 0600 `witness.key`).
+pub fn generate_witness_key<R: RngCore + CryptoRng>(
+    realm: &str,
+    authority: &str,
+    rng: &mut R,
+) -> (WitnessKey, Zeroizing<String>) {
+    let name = witness_name(realm, authority);
+    let sk = SigningKey::generate(rng);
+    let public = WitnessKey {
+        authority: authority.to_owned(),
+        key: cosignature_vkey(&name, &sk.verifying_key()),
+    };
+    let secret = Zeroizing::new(format!(
+        "PRIVATE+KEY+{name}+{:08x}+{}",
+        cosignature_key_id(&name, &sk.verifying_key()),
+        B64.encode([&[ALG_COSIGNATURE_V1][..], sk.as_bytes()].concat())
+    ));
+    (public, secret)
 }
 
 /// Loads the log's signer from its key string.

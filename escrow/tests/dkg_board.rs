@@ -1,0 +1,286 @@
+//! The DKG over the board, attacked by one malicious participant through the binaries (outside
+//! review, 2026-12): mallory holds its own keys and can write any file of the shared board, but
+//! no other party's secret. Each attack ends with the honest parties agreeing on a key whose
+//! secret no single party knows, or with every finish refusing — never with mallory's key.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use escrow::dkg::signing::MessageKey;
+use escrow::dkg::{Deal, Response, Signed};
+use escrow::lab::Lab;
+
+fn escrow(lab: &Path) -> Command {
+    let mut c = Command::cargo_bin("escrow").unwrap();
+    c.arg("--lab").arg(lab);
+    c
+}
+
+struct Board {
+    _tmp: tempfile::TempDir,
+    lab: PathBuf,
+}
+
+impl Board {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let lab = tmp.path().join("lab");
+        let b = Self { _tmp: tmp, lab };
+        b.ok(&[
+            "dkg",
+            "start",
+            "--authorities",
+            "alice,bob,mallory",
+            "--threshold",
+            "2",
+        ]);
+        b
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        escrow(&self.lab).args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        err
+    }
+
+    fn step(&self, step: &str, who: &[&str]) {
+        for a in who {
+            self.ok(&["dkg", step, "--as", a]);
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.lab.join("dkg").join(name)
+    }
+
+    /// Mallory's own signing key, from its own state.
+    fn mallory_key(&self) -> MessageKey {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.file("private/mallory/keys.json")).unwrap())
+                .unwrap();
+        MessageKey::from_secret_hex(v["signing_secret"].as_str().unwrap()).unwrap()
+    }
+
+    /// Mallory rewrites its response to complain about `about`, signed with its own key.
+    fn mallory_complains(&self, about: &[&str]) {
+        let path = self.file("response-mallory.json");
+        let mut r = Response::from_json(&std::fs::read(&path).unwrap()).unwrap();
+        r.complaints = about.iter().map(|s| s.to_string()).collect();
+        let r = r.signed(&self.mallory_key()).unwrap();
+        std::fs::write(&path, r.to_json().unwrap()).unwrap();
+    }
+
+    fn installed(&self) -> Option<escrow::PublicParams> {
+        Lab::new(&self.lab).load_params().ok()
+    }
+}
+
+const ALL: [&str; 3] = ["alice", "bob", "mallory"];
+
+/// Finding 1 (critical), exactly as reported: mallory rewrites only its own response file after
+/// the justification round. Every finish counts the response the justifications answered; the
+/// generation has all three dealers, and finish and `dkg verify` name the late change.
+#[test]
+fn a_response_rewritten_after_the_justifications_does_not_exclude_honest_dealers() {
+    let b = Board::new();
+    for step in ["join", "deal", "respond", "justify"] {
+        b.step(step, &ALL);
+    }
+    b.mallory_complains(&["alice", "bob"]);
+    b.step("finish", &["alice", "bob"]);
+    let last = b.ok(&["dkg", "finish", "--as", "mallory"]);
+    assert!(
+        last.contains("3 of 3 dealers qualified") && last.contains("generation installed"),
+        "{last}"
+    );
+    assert!(
+        last.contains("response-mallory.json was changed after the justification round closed"),
+        "{last}"
+    );
+    let v = b.ok(&["dkg", "verify"]);
+    assert!(
+        v.contains("3 of 3 dealers qualified")
+            && v.contains("response-mallory.json was changed")
+            && v.contains("params.json is this key"),
+        "{v}"
+    );
+    assert!(b.installed().is_some());
+}
+
+/// Mallory shows bob one response and alice another (rewriting between their justifications):
+/// both are carried, signed by mallory — it is excluded, its complaints void.
+#[test]
+fn two_responses_signed_by_one_party_exclude_it() {
+    let b = Board::new();
+    for step in ["join", "deal", "respond"] {
+        b.step(step, &ALL);
+    }
+    b.step("justify", &["bob"]);
+    b.mallory_complains(&["alice", "bob"]);
+    b.step("justify", &["alice", "mallory"]);
+    b.step("finish", &["alice", "bob"]);
+    let last = b.ok(&["dkg", "finish", "--as", "mallory"]);
+    assert!(
+        last.contains("2 of 3 dealers qualified")
+            && last.contains("excluded mallory: signed two different responses")
+            && last.contains("generation installed"),
+        "{last}"
+    );
+}
+
+/// Mallory deletes the honest deals after the response round, hoping the finishes see "no
+/// deal": each party finishes from the deals it checked, and puts them back.
+#[test]
+fn deals_deleted_after_they_were_checked_still_count() {
+    let b = Board::new();
+    for step in ["join", "deal", "respond", "justify"] {
+        b.step(step, &ALL);
+    }
+    let alice_deal = std::fs::read(b.file("deal-alice.json")).unwrap();
+    for a in ["alice", "bob"] {
+        std::fs::remove_file(b.file(&format!("deal-{a}.json"))).unwrap();
+    }
+    b.step("finish", &["alice", "bob"]);
+    let last = b.ok(&["dkg", "finish", "--as", "mallory"]);
+    assert!(last.contains("3 of 3 dealers qualified"), "{last}");
+    assert_eq!(
+        std::fs::read(b.file("deal-alice.json")).unwrap(),
+        alice_deal
+    );
+    b.ok(&["dkg", "verify"]);
+}
+
+/// Mallory shows alice one deal and bob another: their markers name different transcripts and
+/// no generation is installed by anyone.
+#[test]
+fn a_dealer_showing_two_deals_makes_every_finish_refuse_to_install() {
+    let b = Board::new();
+    for step in ["join", "deal"] {
+        b.step(step, &ALL);
+    }
+    b.step("respond", &["alice"]);
+    // A second deal of mallory's, signed by mallory: a copy of its first with one row
+    // re-encrypted is enough to differ.
+    let path = b.file("deal-mallory.json");
+    let mut d = Deal::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    d.rows.swap(0, 1);
+    let d = d.signed(&b.mallory_key()).unwrap();
+    std::fs::write(&path, d.to_json().unwrap()).unwrap();
+    b.step("respond", &["bob", "mallory"]);
+    b.step("justify", &ALL);
+    b.ok(&["dkg", "finish", "--as", "alice"]);
+    b.ok(&["dkg", "finish", "--as", "bob"]);
+    let err = b.refused(&["dkg", "finish", "--as", "mallory"]);
+    assert!(err.contains("finished from different transcripts"), "{err}");
+    assert!(b.installed().is_none());
+    let err = b.refused(&["dkg", "verify"]);
+    assert!(err.contains("markers do not name this transcript"), "{err}");
+}
+
+/// Messages in another's name: a join written before the authority joins is refused by it; a
+/// join replaced afterwards stops that authority; a deal signed by mallory in alice's name is
+/// refused by every reader until alice's own is back.
+#[test]
+fn messages_in_another_partys_name_are_refused() {
+    let b = Board::new();
+    b.step("join", &["mallory"]);
+    // Mallory writes a join in alice's name (with its own keys, signed by its own key).
+    std::fs::copy(b.file("join-mallory.json"), b.file("join-alice.json")).unwrap();
+    let err = b.refused(&["dkg", "join", "--as", "alice"]);
+    assert!(err.contains("someone joined in alice's name"), "{err}");
+    assert!(!b.file("private/alice").exists());
+    // Later the board holds alice's own join; mallory swaps it out after alice joined.
+    std::fs::remove_file(b.file("join-alice.json")).unwrap();
+    b.step("join", &["alice", "bob"]);
+    let alice_join = std::fs::read(b.file("join-alice.json")).unwrap();
+    std::fs::copy(b.file("join-bob.json"), b.file("join-alice.json")).unwrap();
+    let err = b.refused(&["dkg", "deal", "--as", "bob"]);
+    assert!(
+        err.contains("join-alice.json is not a valid join of alice"),
+        "{err}"
+    );
+    std::fs::write(b.file("join-alice.json"), &alice_join).unwrap();
+    b.step("deal", &ALL);
+    // A deal in alice's name signed by mallory.
+    let mut d = Deal::from_json(&std::fs::read(b.file("deal-alice.json")).unwrap()).unwrap();
+    d.commitment = Deal::from_json(&std::fs::read(b.file("deal-mallory.json")).unwrap())
+        .unwrap()
+        .commitment;
+    let d = d.signed(&b.mallory_key()).unwrap();
+    std::fs::write(b.file("deal-alice.json"), d.to_json().unwrap()).unwrap();
+    let err = b.refused(&["dkg", "respond", "--as", "bob"]);
+    assert!(
+        err.contains("deal-alice.json is not signed by alice's key"),
+        "{err}"
+    );
+    // Alice's `deal` again republishes its own deal; the run goes on to all three.
+    b.step("deal", &["alice"]);
+    for step in ["respond", "justify", "finish"] {
+        b.step(step, &ALL);
+    }
+    assert!(
+        b.ok(&["dkg", "verify"])
+            .contains("3 of 3 dealers qualified")
+    );
+}
+
+/// Finding 2: whoever starts the session makes no key; each authority's secrets are made by
+/// its own `join`, 0600, and destroyed at installation. The starter's copy of the lab holds
+/// nothing that decrypts a row.
+#[test]
+fn the_starter_holds_no_secret() {
+    let b = Board::new();
+    let files: Vec<String> = walk(&b.lab);
+    assert_eq!(files, ["dkg/session.json"]);
+    let session = std::fs::read_to_string(b.file("session.json")).unwrap();
+    assert!(
+        !session.contains("secret") && !session.contains("key"),
+        "{session}"
+    );
+    b.step("join", &["alice"]);
+    let mine = walk(&b.lab);
+    assert!(
+        mine.iter()
+            .all(|f| !f.starts_with("dkg/private/") || f.starts_with("dkg/private/alice/")),
+        "{mine:?}"
+    );
+    for f in ["keys.json", "witness.key"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(b.file(&format!("private/alice/{f}")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+}
+
+fn walk(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
