@@ -1476,6 +1476,117 @@ fn rows() -> Vec<Row> {
             code: 1,
             expect: "not a database",
         },
+        Row {
+            tool: "escrow",
+            what: "a resharing step with no resharing open",
+            prepare: nothing,
+            args: &["--lab", "lab", "reshare", "revoke", "--as", "court"],
+            code: 1,
+            expect: "no resharing is open",
+        },
+        Row {
+            tool: "escrow",
+            what: "a resharing to threshold 1",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "reshare",
+                "start",
+                "--to",
+                "court,ministry",
+                "--threshold",
+                "1",
+            ],
+            code: 1,
+            expect: "would give every new authority the master secret",
+        },
+        Row {
+            tool: "escrow",
+            what: "a resharing dealt by fewer than k old authorities",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "reshare",
+                "start",
+                "--from",
+                "court",
+                "--to",
+                "court,tribunal",
+                "--threshold",
+                "2",
+            ],
+            code: 1,
+            expect: "k = 2 old authorities must deal",
+        },
+        Row {
+            tool: "escrow",
+            what: "a join written in another authority's name",
+            prepare: |d| {
+                ok(
+                    "escrow",
+                    d,
+                    &[
+                        "--lab",
+                        "lab",
+                        "reshare",
+                        "start",
+                        "--to",
+                        "court,ministry,oversight",
+                        "--threshold",
+                        "2",
+                    ],
+                );
+                ok(
+                    "escrow",
+                    d,
+                    &["--lab", "lab", "reshare", "join", "--as", "ministry"],
+                );
+                std::fs::copy(
+                    d.join("lab/reshare/join-ministry.json"),
+                    d.join("lab/reshare/join-court.json"),
+                )
+                .unwrap();
+            },
+            args: &["--lab", "lab", "reshare", "join", "--as", "court"],
+            code: 1,
+            expect: "someone joined in court's name",
+        },
+        Row {
+            tool: "escrow",
+            what: "a resharing proposed against another sharing",
+            prepare: |d| {
+                ok(
+                    "escrow",
+                    d,
+                    &[
+                        "--lab",
+                        "lab",
+                        "reshare",
+                        "start",
+                        "--to",
+                        "court,ministry,oversight",
+                        "--threshold",
+                        "2",
+                    ],
+                );
+                json_edit(&d.join("lab/reshare/session.json"), |v| {
+                    v["old_commitment"] = serde_json::json!("00".repeat(32));
+                });
+            },
+            args: &["--lab", "lab", "reshare", "join", "--as", "court"],
+            code: 1,
+            expect: "sharing changed since this resharing started",
+        },
+        Row {
+            tool: "escrow",
+            what: "a DKG step before any session",
+            prepare: nothing,
+            args: &["--lab", "fresh-lab", "dkg", "join", "--as", "court"],
+            code: 1,
+            expect: "no DKG session is open",
+        },
     ]
 }
 

@@ -208,19 +208,42 @@ fn check_generations_announced(
         let mpk = escrow::encoding::g1_hex(p.master_public_key());
         let names: Vec<String> = p.authorities().iter().map(|a| a.name.clone()).collect();
         let (from, until) = (rfc(p.valid_from()), rfc(p.valid_until()));
-        let found = store.find(|e| {
+        let created = store.find(|e| {
             matches!(e, LogEntry::GenerationCreated {
-                realm, generation, master_public_key, threshold, authorities,
-                valid_from, valid_until, ..
+                realm, generation, master_public_key, valid_from, valid_until, ..
             } if realm == p.realm()
                 && *generation == p.generation()
                 && *master_public_key == mpk
-                && *threshold as usize == p.threshold()
-                && *authorities == names
                 && *valid_from == from
                 && *valid_until == until)
         })?;
-        if found.is_none() {
+        // Its authorities and threshold are those of the last resharing the log shows, or
+        // else those it was created with.
+        let mut current: Option<(u32, Vec<String>)> = None;
+        for i in 0..store.size()? {
+            match store.entry(i)?.entry {
+                LogEntry::GenerationCreated {
+                    realm,
+                    generation,
+                    threshold,
+                    authorities,
+                    ..
+                }
+                | LogEntry::GenerationReshared {
+                    realm,
+                    generation,
+                    threshold,
+                    authorities,
+                    ..
+                } if realm == p.realm() && generation == p.generation() => {
+                    current = Some((threshold, authorities));
+                }
+                _ => {}
+            }
+        }
+        let sharing_ok = current
+            .is_some_and(|(k, names_logged)| k as usize == p.threshold() && names_logged == names);
+        if created.is_none() || !sharing_ok {
             return Err(escrow::LogError::Tampered(format!(
                 "generation {} of the lab ({}) is not the one the log announced",
                 p.generation(),

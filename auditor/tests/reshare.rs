@@ -1,12 +1,13 @@
 //! Resharing end to end: a 3-of-5 generation is reshared by three of its authorities to a new
 //! set of four (one authority replaced, two added, one dropped) with threshold 2; the master key
-//! is unchanged; traffic escrowed before the resharing is opened through the auditor with two
-//! approvals of the new set, in a lab holding only the new parameters and shares; an old share
-//! mixed with a new one opens nothing.
+//! is unchanged; the resharing runs over the lab's board (each authority from its own state,
+//! three old shares revoked before the new sharing is in force), the monitor accepts the log,
+//! and traffic escrowed before it is opened through the auditor with two approvals of the new
+//! set; an old share mixed with a new one opens nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use escrow::dkg::reshare::reshare_all;
+use escrow::dkg::reshare::simulate as reshare_all;
 use escrow::hazmat::{identity_key_unchecked, interpolate_unchecked};
 use escrow::lab::Lab;
 use escrow::warrant::{Warrant, WarrantDraft};
@@ -71,26 +72,53 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
     let new_names: Vec<String> = ["court", "ministry", "tribunal", "commissioner"]
         .map(str::to_owned)
         .to_vec();
-    let quorum = [&shares[1], &shares[2], &shares[4]];
-    let quorum: Vec<escrow::AuthorityShare> = quorum
-        .iter()
-        .map(|s| {
-            escrow::AuthorityShare::from_json(
-                &escrow::hazmat::export_share_json(s).unwrap(),
-                &params,
-            )
-            .unwrap()
-        })
-        .collect();
-    let (fresh, new_shares) = reshare_all(&params, &quorum, &new_names, 2, &mut rng).unwrap();
-    assert_eq!(fresh.master_public_key(), params.master_public_key());
-    assert_eq!((fresh.threshold(), fresh.authorities().len()), (2, 4));
-
-    // A lab with only the new generation's files and a new log.
+    // The resharing runs over the lab's board, each authority from its own state: ministry,
+    // oversight and ombudsman deal; three old authorities revoke (n − k + 1 = 3).
     let tmp = tempfile::tempdir().unwrap();
     let lab = Lab::new(tmp.path().join("lab"));
-    let log = escrow::transparency::generate_log(fresh.realm(), &new_names, &mut rng);
-    lab.write_setup(&fresh, &new_shares, &log).unwrap();
+    let names: Vec<String> = params
+        .authorities()
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    let log = escrow::transparency::generate_log(params.realm(), &names, &mut rng);
+    lab.write_setup(&params, &shares, &log).unwrap();
+    use escrow::dkg::reshare_board as board;
+    let from: Vec<String> = ["ministry", "oversight", "ombudsman"]
+        .map(str::to_owned)
+        .to_vec();
+    board::start(&lab, 1, Some(from.clone()), new_names.clone(), 2, &mut rng).unwrap();
+    let config = board::parties_of(&lab).unwrap();
+    for p in &config {
+        board::join_as(&lab, p, &mut rng).unwrap();
+    }
+    for d in &from {
+        board::deal_as(&lab, d, &mut rng).unwrap();
+    }
+    for m in &new_names {
+        board::respond_as(&lab, m).unwrap();
+    }
+    for d in &from {
+        board::justify_as(&lab, d).unwrap();
+    }
+    for m in &new_names {
+        board::finish_as(&lab, m).unwrap();
+    }
+    let mut done = false;
+    for a in ["court", "provider", "ombudsman"] {
+        done = board::revoke_as(&lab, a, t(T0 + DAY)).unwrap().completed;
+    }
+    assert!(done);
+    let fresh = lab.load_params().unwrap();
+    assert_eq!(fresh.master_public_key(), params.master_public_key());
+    assert_eq!((fresh.threshold(), fresh.authorities().len()), (2, 4));
+    let new_shares: Vec<escrow::AuthorityShare> = new_names
+        .iter()
+        .map(|a| lab.load_share(&fresh, a).unwrap())
+        .collect();
+    // The monitor accepts the log: the resharing is announced, the new witnesses listed.
+    auditor::verify_log_with(&lab, &[]).unwrap();
+
     let now = t(T0 + 2 * DAY);
     let warrant = Warrant::new(
         WarrantDraft {

@@ -4,7 +4,8 @@
 //!   one process, messages serialized and parsed) for n = 5, 10 and 21 authorities (Shutter
 //!   runs 21 keypers) with k = ⌊n/2⌋ + 1;
 //! * one party's share of that work: one deal, and one response (checking n rows);
-//! * a proactive refresh of every share.
+//! * a proactive refresh of every share: the resharing protocol to the same authorities and
+//!   threshold, every party in one process (every dealer dealing, every new authority checking).
 //!
 //! The bytes each party publishes (deal, response, justification) are printed once per n.
 
@@ -53,7 +54,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| respond(&config, 0, &keys[0], &deals).unwrap())
         });
         g.bench_function(format!("refresh of all shares, n={n}"), |b| {
-            b.iter(|| escrow::dkg::refresh::refresh_all(&params, &shares, &mut rng).unwrap())
+            b.iter(|| {
+                escrow::dkg::reshare::simulate(&params, &shares, &req.authorities, k, &mut rng)
+                    .unwrap()
+            })
         });
     }
     g.finish();

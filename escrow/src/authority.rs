@@ -264,20 +264,24 @@ pub fn retired_by(
     let store = lab.open_log_read_only(config)?;
     let mut out = Vec::new();
     for i in 0..store.size()? {
-        if let LogEntry::GenerationRetired {
-            realm,
-            generation,
-            authority,
-            ..
-        } = store.entry(i)?.entry
-        {
-            if realm == params.realm()
+        match store.entry(i)?.entry {
+            LogEntry::GenerationRetired {
+                realm,
+                generation,
+                authority,
+                ..
+            } if realm == params.realm()
                 && generation == params.generation()
                 && params.authority(&authority).is_some()
-                && !out.contains(&authority)
+                && !out.contains(&authority) =>
             {
                 out.push(authority);
             }
+            // A resharing makes new shares: retirements of the sharing before it are spent.
+            LogEntry::GenerationReshared {
+                realm, generation, ..
+            } if realm == params.realm() && generation == params.generation() => out.clear(),
+            _ => {}
         }
     }
     Ok(out)

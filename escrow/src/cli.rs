@@ -54,7 +54,8 @@ pub enum Command {
     /// Make a generation without a dealer, step by step over the lab's bulletin board (dkg/).
     #[command(subcommand)]
     Dkg(DkgCommand),
-    /// Proactively refresh every share of a generation (all authorities, one process): the
+    /// Open a proactive refresh of a generation: a resharing to the same authorities and
+    /// threshold (then `escrow reshare join/deal/respond/justify/finish/revoke --as A`): the
     /// master public key stays, every share changes, old shares become useless.
     Refresh {
         /// The generation (default: the newest).
@@ -74,35 +75,11 @@ pub enum Command {
     /// Make the next generation (a fresh master key), valid from a future epoch boundary:
     /// messengers wrap each chain to the newest generation in force at its epoch.
     Rotate(RotateArgs),
-    /// Reshare the generation to a new set of authorities and/or threshold, same master key,
-    /// into a new lab (e.g. to replace an authority). Old traffic opens with the new shares.
-    Reshare {
-        /// The k old authorities that deal (comma-separated).
-        #[arg(
-            long = "from",
-            value_delimiter = ',',
-            required = true,
-            value_name = "NAMES"
-        )]
-        from: Vec<String>,
-        /// The new authorities, in index order (comma-separated).
-        #[arg(
-            long = "to",
-            value_delimiter = ',',
-            required = true,
-            value_name = "NAMES"
-        )]
-        to: Vec<String>,
-        /// The new threshold.
-        #[arg(long, value_name = "K")]
-        threshold: usize,
-        /// The new lab directory (must not hold a generation).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// The generation to reshare (default: the newest).
-        #[arg(long, value_name = "N")]
-        generation: Option<u32>,
-    },
+    /// Reshare a generation to new authorities and/or a new threshold, same master key, as a
+    /// protocol between the authorities over the lab's board (reshare/); the old sharing is
+    /// revoked before the new one is in force.
+    #[command(subcommand)]
+    Reshare(ReshareCommand),
     /// Retire a generation for one authority: destroy its share (overwrite, sync, remove) and
     /// log `generation-retired`. Once n-k+1 have retired, its traffic is unrecoverable.
     Retire {
@@ -229,6 +206,71 @@ pub struct RotateArgs {
     /// sees every share; for a set-up no one holds the key, run `escrow dkg` per authority).
     #[arg(long)]
     pub dkg: bool,
+}
+
+/// The steps of a resharing (or refresh): each authority runs its own, from its own state.
+#[derive(Debug, Subcommand)]
+pub enum ReshareCommand {
+    /// Open a resharing: the new authorities and threshold (no key is made here).
+    Start {
+        /// The new authorities, in index order (comma-separated).
+        #[arg(
+            long = "to",
+            value_delimiter = ',',
+            required = true,
+            value_name = "NAMES"
+        )]
+        to: Vec<String>,
+        /// The new threshold.
+        #[arg(long, value_name = "K")]
+        threshold: usize,
+        /// The old authorities that deal (comma-separated; default: all; k of them must).
+        #[arg(long = "from", value_delimiter = ',', value_name = "NAMES")]
+        from: Option<Vec<String>>,
+        /// The generation to reshare (default: the newest).
+        #[arg(long, value_name = "N")]
+        generation: Option<u32>,
+    },
+    /// Join: make this authority's own keys (old and new authorities alike).
+    Join {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// An old authority deals its own share to the new authorities.
+    Deal {
+        /// The old authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// A new authority checks its values and publishes its complaints.
+    Respond {
+        /// The new authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// An old dealer reveals the values complained about.
+    Justify {
+        /// The old authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// A new authority computes and stages its new share and signs the result.
+    Finish {
+        /// The new authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+    },
+    /// An old authority checks the new sharing, destroys its old share and logs it; the
+    /// revocation that leaves fewer than k old shares puts the new sharing in force.
+    Revoke {
+        /// The old authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+        /// The time to log (RFC 3339; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
 }
 
 /// The steps of a dealerless key generation (joint-Feldman DKG with public complaints).

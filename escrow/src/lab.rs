@@ -507,6 +507,60 @@ impl Lab {
         })
     }
 
+    /// Replaces generation `new_params.generation()`'s sharing by one each new authority
+    /// computed in its own state (a resharing's `staged` share files, one per authority of
+    /// `new_params`): each is hard-linked beside its target (never read here), `log` runs under
+    /// the log's write lock before the point of no return (the `generation-reshared` entry),
+    /// and then the same crash-safe steps as [`Lab::replace_shares`] move the new shares and
+    /// parameters into place and destroy every old share file they replace.
+    pub(crate) fn replace_sharing_linked(
+        &self,
+        new_params: &PublicParams,
+        staged: &[(String, PathBuf)],
+        log: impl FnOnce(&mut LogStore) -> Result<()>,
+    ) -> Result<()> {
+        self.with_rotation_lock(|store| {
+            let g = new_params.generation();
+            let record = Replacement {
+                version: 1,
+                generation: g,
+                authorities: staged.iter().map(|(a, _)| a.clone()).collect(),
+                params: true,
+            };
+            let result = (|| -> Result<()> {
+                for (authority, from) in staged {
+                    let path = self.share_path_of(authority, g);
+                    if let Some(dir) = path.parent() {
+                        create_dir_all_private(dir)?;
+                    }
+                    let new = with_suffix(&path, ".new");
+                    if new.symlink_metadata().is_ok() {
+                        destroy_file(&new)?;
+                    }
+                    fs::hard_link(from, &new).map_err(io(&new))?;
+                }
+                write_atomic(
+                    &with_suffix(&self.params_path_of(g), ".new"),
+                    &new_params.to_json()?,
+                    0o644,
+                )?;
+                log(store)?;
+                let json = serde_json::to_vec(&record).map_err(|_| Error::Internal("record"))?;
+                write_atomic(&self.replacement_path(g), &json, 0o600)
+            })();
+            if let Err(e) = result {
+                // The staged names are links to each authority's own file: unlinked, not
+                // overwritten, so the staged shares survive for a retry.
+                for (authority, _) in staged {
+                    let _ = fs::remove_file(with_suffix(&self.share_path_of(authority, g), ".new"));
+                }
+                let _ = self.discard_strays();
+                return Err(e);
+            }
+            self.finish_replacement(&record)
+        })
+    }
+
     fn replacement_path(&self, generation: u32) -> PathBuf {
         self.root.join(format!(".replace-{generation}.json"))
     }

@@ -16,7 +16,7 @@ use escrow::{PublicParams, SetupRequest, dealer_setup};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use cli::{ApproveArgs, Cli, Command, DkgCommand, LogCommand, SetupArgs};
+use cli::{ApproveArgs, Cli, Command, DkgCommand, LogCommand, ReshareCommand, SetupArgs};
 use escrow::transparency::SignedCheckpoint;
 use escrow::transparency::proof::ProofBundle;
 
@@ -50,7 +50,7 @@ fn open_lab(cli: &Cli) -> Result<Lab> {
         cli.command,
         Command::Setup(_)
             | Command::Rotate(_)
-            | Command::Refresh { .. }
+            | Command::Reshare(ReshareCommand::Finish { .. })
             | Command::Seal { .. }
             | Command::Dkg(DkgCommand::Finish { .. })
     );
@@ -99,13 +99,7 @@ fn run(cli: &Cli) -> Result<()> {
             generation,
         } => seal(&lab, authority, *generation),
         Command::Dkg(cmd) => dkg(&lab, cmd),
-        Command::Reshare {
-            from,
-            to,
-            threshold,
-            out,
-            generation,
-        } => reshare(&lab, from, to, *threshold, out, *generation),
+        Command::Reshare(cmd) => reshare(&lab, cmd),
         Command::Retire {
             authority,
             generation,
@@ -251,47 +245,126 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
     Ok(())
 }
 
-fn reshare(
-    lab: &Lab,
-    from: &[String],
-    to: &[String],
-    k: usize,
-    out: &std::path::Path,
-    generation: Option<u32>,
-) -> Result<()> {
-    let params = load_generation(lab, generation)?;
-    if from.len() != params.threshold() {
-        anyhow::bail!(
-            "--from names {} authorities; exactly k = {} deal a resharing",
-            from.len(),
-            params.threshold()
-        );
+fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
+    use escrow::dkg::reshare_board as board;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        ReshareCommand::Start {
+            to,
+            threshold,
+            from,
+            generation,
+        } => {
+            let params = load_generation(lab, *generation)?;
+            check_sealing(lab)?;
+            let c = board::start(
+                lab,
+                params.generation(),
+                from.clone(),
+                to.clone(),
+                *threshold,
+                &mut rand_core::OsRng,
+            )?;
+            writeln!(
+                out,
+                "Resharing of generation {} opened: {} to {} ({} of {}); no key made here. \
+                 Next: escrow reshare join --as <each of {}>.",
+                c.old.generation(),
+                c.from.join(", "),
+                c.to.join(", "),
+                c.threshold,
+                c.to.len(),
+                c.parties.join(", ")
+            )?;
+        }
+        ReshareCommand::Join { authority } => {
+            let j = board::join_as(lab, authority, &mut rand_core::OsRng)?;
+            writeln!(
+                out,
+                "{} joined the resharing with its own keys; fingerprint {}: compare it out of band.",
+                printable(authority),
+                escrow::dkg::board::fingerprint(&j)
+            )?;
+        }
+        ReshareCommand::Deal { authority } => {
+            let d = board::deal_as(lab, authority, &mut rand_core::OsRng)?;
+            writeln!(
+                out,
+                "{authority} dealt its share: a commitment and {} encrypted values.",
+                d.rows.len()
+            )?;
+        }
+        ReshareCommand::Respond { authority } => {
+            let r = board::respond_as(lab, authority)?;
+            match r.complaints.len() {
+                0 => writeln!(out, "{authority} checked every value: no complaint.")?,
+                _ => writeln!(
+                    out,
+                    "{authority} complains about: {}.",
+                    r.complaints.join(", ")
+                )?,
+            }
+        }
+        ReshareCommand::Justify { authority } => {
+            let j = board::justify_as(lab, authority)?;
+            writeln!(
+                out,
+                "{authority} revealed {} value(s) in answer to complaints.",
+                j.rows.len()
+            )?;
+        }
+        ReshareCommand::Finish { authority } => {
+            check_sealing(lab)?;
+            let p = board::finish_as(lab, authority)?;
+            let r = &p.reshared;
+            writeln!(
+                out,
+                "{authority} finished: new share staged; {} of {} with the same master key, \
+                 from the shares of {}.",
+                r.params.threshold(),
+                r.params.authorities().len(),
+                r.used.join(", ")
+            )?;
+            for (who, why) in &r.excluded {
+                writeln!(out, "  excluded {who}: {}", printable(why))?;
+            }
+            writeln!(
+                out,
+                "Next, once every new authority has finished: escrow reshare revoke --as <each \
+                 old authority> ({} of {} needed).",
+                p.needed,
+                r.params.authorities().len().max(p.needed)
+            )?;
+        }
+        ReshareCommand::Revoke { authority, at } => {
+            let p = board::revoke_as(lab, authority, parse_time(at.as_deref())?)?;
+            writeln!(
+                out,
+                "{authority} checked the new sharing, destroyed its old share and logged it \
+                 ({} of the {} revocations needed: {}).",
+                p.revoked.len().min(p.needed),
+                p.needed,
+                p.revoked.join(", ")
+            )?;
+            if p.completed {
+                writeln!(
+                    out,
+                    "The new sharing is in force: generation {}, {} of {} ({}), same master key; \
+                     fewer than k old shares remain.",
+                    p.reshared.params.generation(),
+                    p.reshared.params.threshold(),
+                    p.reshared.params.authorities().len(),
+                    p.reshared
+                        .params
+                        .authorities()
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )?;
+            }
+        }
     }
-    escrow::params::check_authorities(to, k)?;
-    if k < 2 {
-        anyhow::bail!("--threshold 1 would give every new authority the master secret");
-    }
-    check_sealing(lab)?;
-    let new_lab = lab.at(out);
-    new_lab.check_empty_for_setup()?;
-    let quorum = from
-        .iter()
-        .map(|a| lab.load_share(&params, a))
-        .collect::<escrow::Result<Vec<_>>>()?;
-    let (fresh, shares) =
-        escrow::dkg::reshare::reshare_all(&params, &quorum, to, k, &mut rand_core::OsRng)?;
-    let log = escrow::transparency::generate_log(fresh.realm(), to, &mut rand_core::OsRng);
-    new_lab.write_setup(&fresh, &shares, &log)?;
-    writeln!(
-        std::io::stdout().lock(),
-        "Reshared generation {} from {} to {} ({} of {}) in {}: same master key.",
-        fresh.generation(),
-        from.join(", "),
-        to.join(", "),
-        k,
-        to.len(),
-        printable(&out.display().to_string())
-    )?;
     Ok(())
 }
 
@@ -306,41 +379,33 @@ fn load_generation(lab: &Lab, g: Option<u32>) -> escrow::Result<PublicParams> {
 fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
     let params = load_generation(lab, generation)?;
     check_sealing(lab)?;
-    let read = params
+    let names: Vec<String> = params
         .authorities()
         .iter()
-        .map(|a| {
-            let path = lab.share_path_of(&a.name, params.generation());
-            escrow::lab::read_limited(&path, escrow::lab::MAX_FILE_LEN).map(zeroize::Zeroizing::new)
-        })
-        .collect::<escrow::Result<Vec<_>>>()?;
-    let shares = params
-        .authorities()
-        .iter()
-        .map(|a| lab.load_share(&params, &a.name))
-        .collect::<escrow::Result<Vec<_>>>()?;
-    let (fresh, new_shares) =
-        escrow::dkg::refresh::refresh_all(&params, &shares, &mut rand_core::OsRng)?;
-    // Under the log's lock, only if no share changed and no authority retired meanwhile:
-    // every new share file, then the parameters (which say which shares are valid).
-    let files = new_shares
-        .iter()
-        .zip(read)
-        .map(|(s, old)| Ok((s.authority().to_owned(), old, lab.encode_share(s)?)))
-        .collect::<escrow::Result<Vec<_>>>()?;
-    lab.replace_shares(&params, &files, Some(&fresh))?;
+        .map(|a| a.name.clone())
+        .collect();
+    let c = escrow::dkg::reshare_board::start(
+        lab,
+        params.generation(),
+        None,
+        names,
+        params.threshold(),
+        &mut rand_core::OsRng,
+    )?;
     let mut out = std::io::stdout().lock();
     if json {
-        let doc = serde_json::json!({"version": 1, "refreshed": new_shares.len(),
-            "master_public_key": hex::encode(fresh.master_public_key().to_compressed())});
+        let doc = serde_json::json!({"version": 1, "generation": c.old.generation(),
+            "parties": c.parties, "board": lab.root().join("reshare").display().to_string()});
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         writeln!(
             out,
-            "Refreshed {} shares of generation {}: same master key, new shares; the old ones \
-             no longer combine with anything.",
-            new_shares.len(),
-            fresh.generation()
+            "Refresh of generation {} opened (a resharing to the same {} of {}): each authority \
+             runs escrow reshare join, deal, respond, justify, finish and revoke --as itself; \
+             the master key stays, every share changes, the old ones are destroyed.",
+            c.old.generation(),
+            c.threshold,
+            c.to.len()
         )?;
     }
     Ok(())
@@ -604,6 +669,22 @@ fn summary(e: &escrow::transparency::LogEntry) -> String {
         } => {
             format!("generation {generation} retired by {authority}")
         }
+        SharingRevoked {
+            generation,
+            authority,
+            ..
+        } => format!("{authority} revoked its old share of generation {generation}"),
+        GenerationReshared {
+            generation,
+            threshold,
+            authorities,
+            revoked,
+            ..
+        } => format!(
+            "generation {generation} reshared: {threshold} of {} ({} revoked)",
+            authorities.len(),
+            revoked.join(", ")
+        ),
     }
 }
 

@@ -228,54 +228,6 @@ fn a_dkg_step_by_step_over_the_board() {
 }
 
 #[test]
-fn reshare_to_a_new_lab_keeps_the_key() {
-    let tmp = tempfile::tempdir().unwrap();
-    let lab = tmp.path().join("lab");
-    let new = tmp.path().join("new");
-    escrow(&lab)
-        .args(["setup", "--authorities", FIVE, "--threshold", "3"])
-        .assert()
-        .success();
-    let out = escrow(&lab)
-        .args([
-            "reshare",
-            "--from",
-            "court,ministry",
-            "--to",
-            "a,b",
-            "--threshold",
-            "2",
-            "--out",
-        ])
-        .arg(&new)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("exactly k = 3"));
-    assert!(!new.exists());
-    let out = escrow(&lab)
-        .args([
-            "reshare",
-            "--from",
-            "court,oversight,ombudsman",
-            "--to",
-            "court,tribunal",
-            "--threshold",
-            "2",
-            "--out",
-        ])
-        .arg(&new)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let old = Lab::new(&lab).load_params().unwrap();
-    let fresh = Lab::new(&new).load_params().unwrap();
-    assert_eq!(old.master_public_key(), fresh.master_public_key());
-    assert_eq!((fresh.threshold(), fresh.authorities().len()), (2, 2));
-    Lab::new(&new).load_share(&fresh, "tribunal").unwrap();
-}
-
-#[test]
 fn refresh_and_retire_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
@@ -288,6 +240,28 @@ fn refresh_and_retire_from_the_command_line() {
     let old_share = std::fs::read(l.share_path("court")).unwrap();
     let out = escrow(&lab).arg("refresh").output().unwrap();
     assert!(out.status.success(), "{out:?}");
+    // A refresh is the resharing protocol to the same authorities, each from its own state.
+    let names: Vec<&str> = FIVE.split(',').collect();
+    for step in ["join", "deal", "respond", "justify", "finish"] {
+        for a in &names {
+            let out = escrow(&lab)
+                .args(["reshare", step, "--as", a])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{step} {a}: {out:?}");
+        }
+    }
+    // Until n − k + 1 = 3 old shares are destroyed, the old sharing stays in force.
+    for (i, a) in names[..3].iter().enumerate() {
+        let out = escrow(&lab)
+            .args(["reshare", "revoke", "--as", a])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.contains("in force"), i == 2, "{text}");
+    }
+    assert!(!lab.join("reshare").exists());
     let after = l.load_params().unwrap();
     assert_eq!(after.master_public_key(), before.master_public_key());
     assert_ne!(std::fs::read(l.share_path("court")).unwrap(), old_share);
@@ -838,20 +812,44 @@ fn sealed_shares_need_their_passphrase() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("shares are sealed: pass --passphrase-env VAR"));
     assert_eq!(snapshot(&lab), snap);
-    let out = escrow(&lab)
-        .env("SHARE_PASS", "wrong")
-        .args(["--passphrase-env", "SHARE_PASS", "refresh"])
-        .output()
-        .unwrap();
+    let pass = |args: &[&str], secret: &str| {
+        escrow(&lab)
+            .env("SHARE_PASS", secret)
+            .args(["--passphrase-env", "SHARE_PASS"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let good = "correct horse battery staple";
+    let out = pass(&["refresh"], good);
+    assert!(out.status.success(), "{out:?}");
+    let all = ["court", "ministry", "oversight"];
+    for a in all {
+        assert!(pass(&["reshare", "join", "--as", a], good).status.success());
+    }
+    // A dealer with the wrong passphrase cannot open its share: refused, nothing dealt.
+    let out = pass(&["reshare", "deal", "--as", "court"], "wrong");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("wrong passphrase"), "{out:?}");
-    assert_eq!(snapshot(&lab), snap);
-    let out = escrow(&lab)
-        .env("SHARE_PASS", "correct horse battery staple")
-        .args(["--passphrase-env", "SHARE_PASS", "refresh"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert!(!lab.join("reshare/deal-court.json").exists());
+    for step in ["deal", "respond", "justify", "finish", "revoke"] {
+        // n − k + 1 = 2 revocations put the new sharing in force.
+        let who = if step == "revoke" {
+            &all[..2]
+        } else {
+            &all[..]
+        };
+        for a in who {
+            let out = pass(&["reshare", step, "--as", a], good);
+            assert!(out.status.success(), "{step} {a}: {out:?}");
+        }
+    }
+    let late = pass(&["reshare", "revoke", "--as", "oversight"], good);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(
+        stderr_line(&late).contains("no resharing is open"),
+        "{late:?}"
+    );
     let bytes = std::fs::read(l.share_path("court")).unwrap();
     assert!(escrow::sealed::is_sealed(&bytes));
     let sealed = Lab::new(&lab).with_passphrase(

@@ -3,7 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use escrow::dkg::refresh::refresh_all;
+/// A proactive refresh: the resharing protocol, every party in this process, to the same
+/// authorities and threshold, dealt by `shares`.
+fn refresh_all(
+    params: &escrow::PublicParams,
+    shares: &[AuthorityShare],
+    rng: &mut ChaCha20Rng,
+) -> escrow::Result<(escrow::PublicParams, Vec<AuthorityShare>)> {
+    let names: Vec<String> = params
+        .authorities()
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    escrow::dkg::reshare::simulate(params, shares, &names, params.threshold().max(2), rng)
+}
 use escrow::hazmat::{export_share_json, identity_key_unchecked, interpolate_unchecked};
 use escrow::{AuthorityShare, KeyShare, SetupRequest, combine_identity_key};
 use proptest::prelude::*;
@@ -59,7 +72,7 @@ proptest! {
 }
 
 #[test]
-fn refresh_needs_every_share_in_order() {
+fn a_refresh_needs_k_dealers_in_any_order() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let names: Vec<String> = ["x", "y", "z"].map(str::to_owned).to_vec();
     let (params, mut shares) = escrow::dealer_setup(
@@ -68,9 +81,14 @@ fn refresh_needs_every_share_in_order() {
     )
     .unwrap();
     shares.swap(0, 1);
-    assert!(refresh_all(&params, &shares, &mut rng).is_err());
-    shares.pop();
-    assert!(refresh_all(&params, &shares, &mut rng).is_err());
+    let (fresh, _) = refresh_all(&params, &shares, &mut rng).unwrap();
+    assert_eq!(fresh.master_public_key(), params.master_public_key());
+    shares.truncate(1);
+    let err = refresh_all(&params, &shares, &mut rng).unwrap_err();
+    assert!(
+        err.to_string().contains("k = 2 old authorities must deal"),
+        "{err}"
+    );
 }
 
 /// A refresh interrupted after its record was written is finished by the next command; one

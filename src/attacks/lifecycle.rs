@@ -33,7 +33,9 @@ pub(crate) fn stolen_before_refresh(dir: &Path, seed: u64) -> Observed {
         .iter()
         .map(|a| w.lab.load_share(&params, a))
         .collect::<escrow::Result<_>>()?;
-    let (fresh, new_shares) = escrow::dkg::refresh::refresh_all(&params, &shares, &mut w.rng)?;
+    let names: Vec<String> = AUTHORITIES.iter().map(|a| a.to_string()).collect();
+    let (fresh, new_shares) =
+        escrow::dkg::reshare::simulate(&params, &shares, &names, params.threshold(), &mut w.rng)?;
     // Stolen after: oversight's new share.
     let old: Vec<KeyShare> = stolen
         .iter()

@@ -13,6 +13,7 @@
 
 mod blocks;
 mod evidence;
+mod generation;
 mod keys;
 mod lifecycle;
 mod log;
@@ -532,6 +533,41 @@ pub fn run_all(dir: Option<&Path>, seed: u64) -> Result<Table> {
         log::CITE_TAMPER,
         Detected,
         log::erased_releases(&root.join("erased"), seed),
+    );
+    add(
+        33,
+        "A DKG participant rewrites its complaints late",
+        generation::CITE_DKG,
+        Blocked,
+        generation::late_complaints(&root.join("dkg-late"), seed),
+    );
+    add(
+        34,
+        "Whoever starts the DKG keeps a copy",
+        generation::CITE_STARTER,
+        Blocked,
+        generation::starter_copy(&root.join("dkg-starter"), seed),
+    );
+    add(
+        35,
+        "A DKG dealer shows two deals",
+        generation::CITE_DKG,
+        Blocked,
+        generation::two_deals(&root.join("dkg-two-deals"), seed),
+    );
+    add(
+        36,
+        "The replaced authority keeps its old share",
+        generation::CITE_RESHARE,
+        Blocked,
+        generation::replaced_keeps_share(&root.join("reshare-kept"), seed),
+    );
+    add(
+        37,
+        "k old shares copied before a resharing",
+        generation::CITE_RESHARE,
+        Succeeds,
+        generation::copied_before_resharing(&root.join("reshare-copied"), seed),
     );
     Ok(Table { seed, rows })
 }

@@ -32,18 +32,16 @@
 //! the same transcript and key, each share and witness key linked from its own authority's
 //! state. `verify` recomputes all of it from the public files alone.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use zeroize::Zeroizing;
 
 use super::Deal;
 use super::messages::file_digest;
-use super::signing::MessageKey;
-use super::transport::TransportKey;
+use super::place::{MAX_FILE, Place, refused};
 use super::{
     DealerSecret, DkgConfig, Finished, Join, Justification, PartyKeys, Qualified, Response, Signed,
     answered_responses, deal, finish, finished_marker, justify, qualify, respond,
@@ -54,8 +52,6 @@ use crate::error::{Error, LabError, Result};
 use crate::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
 use crate::setup::SetupRequest;
 use crate::transparency::WitnessKey;
-
-const MAX_FILE: u64 = 1 << 22;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,63 +67,25 @@ struct SessionFile {
     nonce: String,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeysFile {
-    version: u64,
-    kind: String,
-    authority: String,
-    transport_secret: String,
-    signing_secret: String,
-}
-
-impl Drop for KeysFile {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.transport_secret);
-        zeroize::Zeroize::zeroize(&mut self.signing_secret);
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SecretFile {
-    version: u64,
-    kind: String,
-    authority: String,
-    secret: String,
-}
-
-impl Drop for SecretFile {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.secret);
-    }
-}
-
 fn dir(lab: &Lab) -> PathBuf {
     lab.root().join("dkg")
 }
 
-fn private(lab: &Lab, who: &str) -> PathBuf {
-    dir(lab).join("private").join(who)
+fn place(lab: &Lab) -> Place {
+    Place::new(dir(lab))
 }
 
 fn board_file(lab: &Lab, round: &str, who: &str) -> PathBuf {
-    dir(lab).join(format!("{round}-{who}.json"))
-}
-
-fn missing(path: PathBuf) -> Error {
-    LabError::NotSetUp { path }.into()
-}
-
-fn refused(msg: String) -> Error {
-    Error::DkgRefused(msg)
+    place(lab).file(round, who)
 }
 
 /// The session's proposal (no keys yet): the request and the nonce.
 fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
     let path = dir(lab).join("session.json");
     if !path.exists() {
-        return Err(missing(path));
+        return Err(refused(
+            "no DKG session is open in this lab: open one with `escrow dkg start`".into(),
+        ));
     }
     let f: SessionFile = from_json("DKG session", &read_limited(&path, MAX_FILE)?)?;
     if f.kind != "escrow-lab/dkg-session" {
@@ -261,13 +219,24 @@ pub fn fingerprint(join: &Join) -> String {
 pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Join> {
     let proposal = load_proposal(lab)?;
     index(&proposal, who)?;
-    let p = private(lab, who);
-    if p.join("keys.json").exists() {
-        return republish(lab, who, "join", Join::from_json);
+    let pl = place(lab);
+    if pl.has_keys(who) {
+        return pl.republish(who, "join", Join::from_json);
     }
-    let keys = PartyKeys::generate(rng);
+    if board_file(lab, "join", who).exists() {
+        return Err(refused(format!(
+            "dkg/join-{who}.json exists but {who} never joined: someone joined in {who}'s name; \
+             abandon this session"
+        )));
+    }
+    let keys = pl.make_keys(who, rng)?;
     let (witness, witness_secret) =
         crate::transparency::generate_witness_key(&proposal.request.realm, who, rng);
+    write_atomic(
+        &pl.private(who).join("witness.key"),
+        witness_secret.as_bytes(),
+        0o600,
+    )?;
     let j = Join::new(
         &proposal.proposal(),
         who,
@@ -275,50 +244,15 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
         &keys.signing,
         witness.key,
     )?;
-    let out = board_file(lab, "join", who);
-    if out.exists() {
-        return Err(refused(format!(
-            "dkg/join-{who}.json exists but {who} never joined: someone joined in {who}'s name; \
-             abandon this session"
-        )));
-    }
-    create_dir_all_private(&p)?;
-    write_atomic(&p.join("witness.key"), witness_secret.as_bytes(), 0o600)?;
-    let f = KeysFile {
-        version: FORMAT_VERSION,
-        kind: "escrow-lab/dkg-party-keys".into(),
-        authority: who.to_owned(),
-        transport_secret: keys.transport.secret_hex().to_string(),
-        signing_secret: keys.signing.secret_hex().to_string(),
-    };
-    write_atomic(&p.join("keys.json"), &Zeroizing::new(to_json(&f)?), 0o600)?;
-    send(lab, who, "join", &j.to_json()?)?;
+    pl.send(who, "join", &j.to_json()?)?;
     Ok(j)
-}
-
-fn own_keys(lab: &Lab, who: &str) -> Result<PartyKeys> {
-    let path = private(lab, who).join("keys.json");
-    if !path.exists() {
-        return Err(missing(path));
-    }
-    let f: KeysFile = from_json("DKG keys", &read_limited(&path, MAX_FILE)?)?;
-    if f.kind != "escrow-lab/dkg-party-keys" || f.authority != who {
-        return Err(Error::WrongKind {
-            what: "DKG keys",
-            found: f.kind.clone(),
-        });
-    }
-    Ok(PartyKeys {
-        transport: TransportKey::from_secret_hex(&f.transport_secret)?,
-        signing: MessageKey::from_secret_hex(&f.signing_secret)?,
-    })
 }
 
 /// The session and `who`'s own keys, after checking that the board holds `who`'s own join.
 fn me(lab: &Lab, who: &str) -> Result<(DkgConfig, usize, PartyKeys)> {
     let proposal = load_proposal(lab)?;
     let i = index(&proposal, who)?;
-    let keys = own_keys(lab, who)?;
+    let keys = place(lab).own_keys(who)?;
     let config = load_config(lab)?;
     if config.transport_keys[i] != keys.transport.public_hex()
         || config.signing_keys[i] != keys.signing.public_hex()
@@ -331,96 +265,37 @@ fn me(lab: &Lab, who: &str) -> Result<(DkgConfig, usize, PartyKeys)> {
     Ok((config, i, keys))
 }
 
-/// Publishes `who`'s message of `round`, keeping its own copy (0600) to republish.
-fn send(lab: &Lab, who: &str, round: &str, bytes: &[u8]) -> Result<()> {
-    write_atomic(
-        &private(lab, who).join(format!("sent-{round}.json")),
-        bytes,
-        0o600,
-    )?;
-    write_atomic(&board_file(lab, round, who), bytes, 0o644)
-}
-
-/// `who` has sent its message of `round` already: the board gets its copy again (a deleted or
-/// replaced file restored), nothing new is made.
-fn republish<T>(
-    lab: &Lab,
-    who: &str,
-    round: &str,
-    parse: impl Fn(&[u8]) -> Result<T>,
-) -> Result<T> {
-    let mine = private(lab, who).join(format!("sent-{round}.json"));
-    if !mine.exists() {
-        return Err(LabError::AlreadySetUp {
-            path: board_file(lab, round, who),
-        }
-        .into());
-    }
-    let bytes = read_limited(&mine, MAX_FILE)?;
-    let out = board_file(lab, round, who);
-    if read_limited(&out, MAX_FILE).ok().as_deref() != Some(bytes.as_slice()) {
-        write_atomic(&out, &bytes, 0o644)?;
-    }
-    parse(&bytes)
-}
-
-/// Every authority's signed message of one round; names the first authority missing and
-/// refuses a message not signed by its sender's session key.
+/// Every authority's signed message of one round.
 fn all<T: Signed>(
     config: &DkgConfig,
     lab: &Lab,
     round: &str,
     parse: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let session = hex::encode(config.session());
-    config
-        .request
-        .authorities
-        .iter()
-        .map(|a| {
-            let path = board_file(lab, round, a);
-            if !path.exists() {
-                return Err(Error::DkgWaiting {
-                    step: round.to_owned(),
-                    authority: a.clone(),
-                });
-            }
-            let m = parse(&read_limited(&path, MAX_FILE)?)?;
-            if m.sender() != a || !m.verify(config) || !session_of(&m)?.eq(&session) {
-                return Err(refused(format!(
-                    "dkg/{round}-{a}.json is not signed by {a}'s key of this session; \
-                     waiting for {a}'s own"
-                )));
-            }
-            Ok(m)
-        })
-        .collect()
-}
-
-fn session_of<T: Serialize>(m: &T) -> Result<String> {
-    let v = serde_json::to_value(m).map_err(|_| Error::Internal("serialize"))?;
-    Ok(v["session"].as_str().unwrap_or_default().to_owned())
+    place(lab).all(
+        config,
+        &hex::encode(config.session()),
+        &config.request.authorities,
+        round,
+        parse,
+    )
 }
 
 /// `who` deals: publishes its signed deal, keeps its polynomial (0600) for the justification.
 pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Deal> {
     let (config, i, keys) = me(lab, who)?;
-    if private(lab, who).join("sent-deal.json").exists() {
-        return republish(lab, who, "deal", Deal::from_json);
+    let pl = place(lab);
+    if pl.sent(who, "deal") {
+        return pl.republish(who, "deal", Deal::from_json);
     }
     let (d, s) = deal(&config, i, &keys.signing, rng)?;
-    let f = SecretFile {
-        version: FORMAT_VERSION,
-        kind: "escrow-lab/dkg-dealer-secret".into(),
-        authority: who.to_owned(),
-        secret: hex::encode(s.to_bytes().as_slice()),
-    };
-    write_atomic(
-        &private(lab, who).join("dealer.json"),
-        &Zeroizing::new(to_json(&f)?),
-        0o600,
+    pl.write_secret(
+        who,
+        "dealer.json",
+        "escrow-lab/dkg-dealer-secret",
+        &s.to_bytes(),
     )?;
-    send(lab, who, "deal", &d.to_json()?)?;
+    pl.send(who, "deal", &d.to_json()?)?;
     Ok(d)
 }
 
@@ -428,17 +303,14 @@ pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
 /// signed complaints (once).
 pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
     let (config, i, keys) = me(lab, who)?;
-    if private(lab, who).join("sent-response.json").exists() {
-        return republish(lab, who, "response", Response::from_json);
+    let pl = place(lab);
+    if pl.sent(who, "response") {
+        return pl.republish(who, "response", Response::from_json);
     }
     let deals = all(&config, lab, "deal", Deal::from_json)?;
     let r = respond(&config, i, &keys, &deals)?;
-    write_atomic(
-        &private(lab, who).join("deals.json"),
-        &serde_json::to_vec(&deals).map_err(|_| Error::Internal("serialize"))?,
-        0o600,
-    )?;
-    send(lab, who, "response", &r.to_json()?)?;
+    pl.save_view(who, "deals.json", &deals)?;
+    pl.send(who, "response", &r.to_json()?)?;
     Ok(r)
 }
 
@@ -446,42 +318,22 @@ pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
 /// it answered.
 pub fn justify_as(lab: &Lab, who: &str) -> Result<Justification> {
     let (config, i, keys) = me(lab, who)?;
-    if private(lab, who).join("sent-justification.json").exists() {
-        return republish(lab, who, "justification", Justification::from_json);
+    let pl = place(lab);
+    if pl.sent(who, "justification") {
+        return pl.republish(who, "justification", Justification::from_json);
     }
     let deals = own_deals(lab, who)?;
     let responses = all(&config, lab, "response", Response::from_json)?;
-    let path = private(lab, who).join("dealer.json");
-    if !path.exists() {
-        return Err(missing(path));
-    }
-    let f: SecretFile = from_json("DKG secret", &read_limited(&path, MAX_FILE)?)?;
-    if f.kind != "escrow-lab/dkg-dealer-secret" || f.authority != who {
-        return Err(Error::WrongKind {
-            what: "DKG secret",
-            found: f.kind.clone(),
-        });
-    }
-    let poly = Zeroizing::new(hex::decode(&f.secret).map_err(|_| Error::Hex {
-        field: "secret",
-        expected: 0,
-    })?);
+    let poly = pl.read_secret(who, "dealer.json", "escrow-lab/dkg-dealer-secret")?;
     let s = DealerSecret::from_bytes(&config, i, &poly)?;
     let j = justify(&config, &s, &keys.signing, &deals, &responses)?;
-    send(lab, who, "justification", &j.to_json()?)?;
+    pl.send(who, "justification", &j.to_json()?)?;
     Ok(j)
 }
 
 /// The deals `who` checked when it responded (its own copy).
 fn own_deals(lab: &Lab, who: &str) -> Result<Vec<Deal>> {
-    let path = private(lab, who).join("deals.json");
-    if !path.exists() {
-        return Err(refused(format!(
-            "{who} has not responded yet: run `escrow dkg respond --as {who}` first"
-        )));
-    }
-    serde_json::from_slice(&read_limited(&path, MAX_FILE)?)
-        .map_err(|_| refused(format!("{}: unreadable", path.display())))
+    place(lab).load_view(who, "deals.json", &format!("escrow dkg respond --as {who}"))
 }
 
 /// What [`finish_as`] did.
@@ -507,10 +359,9 @@ fn late_changes(
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let answered = answered_responses(justs);
+    let pl = place(lab);
     for a in &config.request.authorities {
-        let board = read_limited(&board_file(lab, "response", a), MAX_FILE)
-            .ok()
-            .and_then(|b| Response::from_json(&b).ok());
+        let board = pl.peek("response", a, Response::from_json);
         let versions: Vec<&Response> = answered.iter().filter(|r| &r.party == a).collect();
         if versions.len() > 1 {
             notes.push(format!(
@@ -524,9 +375,7 @@ fn late_changes(
                  response the justifications answered counts, this one does not"
             ));
         }
-        let board_deal = read_limited(&board_file(lab, "deal", a), MAX_FILE)
-            .ok()
-            .and_then(|b| Deal::from_json(&b).ok());
+        let board_deal = pl.peek("deal", a, Deal::from_json);
         if let Some(mine) = deals.iter().find(|d| &d.dealer == a)
             && board_deal.as_ref() != Some(mine)
         {
@@ -561,12 +410,13 @@ pub fn finish_as<R: RngCore + CryptoRng>(
     let (q, share) = finish(&config, i, &keys.transport, &deals, &justs)?;
     let marker = finished_marker(&config, i, &keys.signing, &q, &deals, &justs)?;
     // Sealed with this authority's passphrase if it gave one.
+    let pl = place(lab);
     write_atomic(
-        &private(lab, who).join("share.json"),
+        &pl.private(who).join("share.json"),
         &lab.encode_share(&share)?,
         0o600,
     )?;
-    send(lab, who, "finished", &marker.to_json()?)?;
+    pl.send(who, "finished", &marker.to_json()?)?;
     let installed = install_if_agreed(lab, &config, &q, rng)?;
     Ok(FinishOutcome {
         qualified: q,
@@ -621,7 +471,7 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
         if j.witness_key.is_empty() {
             return Err(refused(format!("dkg/join-{a}.json has no witness key")));
         }
-        let p = private(lab, a);
+        let p = place(lab).private(a);
         staged.push((a.clone(), p.join("share.json"), p.join("witness.key")));
         witnesses.push(WitnessKey {
             authority: a.clone(),
@@ -630,36 +480,10 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
     }
     let log = crate::transparency::log_with_witnesses(&config.request.realm, witnesses, rng);
     lab.install_staged(&q.params, &staged, &log)?;
-    // The private DKG state (keys, polynomials, staged shares) is destroyed.
-    for a in &config.request.authorities {
-        destroy_private(&private(lab, a))?;
-    }
-    let _ = std::fs::remove_dir(dir(lab).join("private"));
+    // The private DKG state (keys, polynomials, staged shares) is destroyed; the installed
+    // share and witness key files are the same files, so those names are only unlinked.
+    place(lab).destroy_private(&["share.json", "witness.key"])?;
     Ok(true)
-}
-
-/// Destroys a party's private DKG state once installed: the installed share and witness key
-/// are the same files (hard links), so only their private names are removed; every other
-/// secret is overwritten and removed.
-fn destroy_private(p: &Path) -> Result<()> {
-    if let Ok(entries) = std::fs::read_dir(p) {
-        for e in entries.flatten() {
-            let path = e.path();
-            if matches!(
-                path.file_name().and_then(|n| n.to_str()),
-                Some("share.json" | "witness.key")
-            ) {
-                std::fs::remove_file(&path).map_err(|e| LabError::Io {
-                    path: path.clone(),
-                    error: e,
-                })?;
-            } else {
-                crate::lab::destroy_file(&path)?;
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(p);
-    Ok(())
 }
 
 /// What [`verify`] found.

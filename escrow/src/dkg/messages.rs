@@ -323,16 +323,27 @@ pub trait Signed: Serialize + Clone {
         Ok(self)
     }
 
-    /// Whether the message is signed by the key `config` lists for its sender.
-    fn verify(&self, config: &DkgConfig) -> bool {
-        let Some(i) = config.index_of(self.sender()) else {
-            return false;
-        };
-        let Some(key) = config.signing_keys.get(i) else {
+    /// Whether the message is signed by the key the session lists for its sender.
+    fn verify(&self, keys: &dyn SigningKeys) -> bool {
+        let Some(key) = keys.signing_key(self.sender()) else {
             return false;
         };
         self.signed_bytes()
             .is_ok_and(|m| signing::verify(key, &m, self.signature()))
+    }
+}
+
+/// A session's directory of message-signing keys, by party name.
+pub trait SigningKeys {
+    /// The party's signing key (hex), if it is a party of the session.
+    fn signing_key(&self, name: &str) -> Option<&str>;
+}
+
+impl SigningKeys for DkgConfig {
+    fn signing_key(&self, name: &str) -> Option<&str> {
+        self.index_of(name)
+            .and_then(|i| self.signing_keys.get(i))
+            .map(String::as_str)
     }
 }
 

@@ -44,12 +44,16 @@
 
 pub mod board;
 mod messages;
-pub mod refresh;
+mod place;
 pub mod reshare;
+pub mod reshare_board;
 pub mod signing;
 pub mod transport;
 
-pub use messages::{CheckedDeal, Deal, Finished, Join, Justification, Response, Signed};
+pub use messages::{
+    CheckedDeal, Deal, EncryptedRow, Finished, Join, Justification, Response, RevealedRow, Signed,
+    SigningKeys, file_digest,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -774,7 +778,23 @@ pub fn transcript_digest(
     deals: &[Deal],
     justifications: &[Justification],
 ) -> Result<String> {
-    let session = hex::encode(config.session());
+    digest_rounds(
+        config,
+        &hex::encode(config.session()),
+        &|who| config.index_of(who),
+        deals,
+        justifications,
+    )
+}
+
+/// [`transcript_digest`] for any board session (a DKG or a resharing).
+pub(crate) fn digest_rounds(
+    keys: &dyn SigningKeys,
+    session: &str,
+    order: &dyn Fn(&str) -> Option<usize>,
+    deals: &[Deal],
+    justifications: &[Justification],
+) -> Result<String> {
     let mut h = Sha256::new();
     h.update(b"escrow-lab/v1/dkg-transcript");
     for (round, digests) in [
@@ -782,21 +802,21 @@ pub fn transcript_digest(
             "deal",
             deals
                 .iter()
-                .filter(|d| d.session == session && d.verify(config))
-                .map(|d| Ok((d.dealer.clone(), messages::file_digest(d)?)))
+                .filter(|d| d.session == session && d.verify(keys))
+                .map(|d| Ok((d.dealer.clone(), file_digest(d)?)))
                 .collect::<Result<Vec<_>>>()?,
         ),
         (
             "justification",
             justifications
                 .iter()
-                .filter(|j| j.session == session && j.verify(config))
-                .map(|j| Ok((j.dealer.clone(), messages::file_digest(j)?)))
+                .filter(|j| j.session == session && j.verify(keys))
+                .map(|j| Ok((j.dealer.clone(), file_digest(j)?)))
                 .collect::<Result<Vec<_>>>()?,
         ),
     ] {
         let mut digests = digests;
-        digests.sort_by_key(|(who, d)| (config.index_of(who), d.clone()));
+        digests.sort_by_key(|(who, d)| (order(who), d.clone()));
         digests.dedup();
         for (who, d) in digests {
             for b in [round.as_bytes(), who.as_bytes(), d.as_bytes()] {

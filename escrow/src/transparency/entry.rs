@@ -84,6 +84,39 @@ pub enum LogEntry {
         /// RFC 3339.
         time: String,
     },
+    /// During a resharing, an old authority destroyed its share of the sharing being replaced.
+    SharingRevoked {
+        /// Realm.
+        realm: String,
+        /// Generation number.
+        generation: u32,
+        /// The authority.
+        authority: String,
+        /// The resharing's session id, hex.
+        session: String,
+        /// RFC 3339.
+        time: String,
+    },
+    /// A generation's sharing was replaced, same master key: its authorities and threshold
+    /// from now on, and the old authorities that revoked their shares.
+    GenerationReshared {
+        /// Realm.
+        realm: String,
+        /// Generation number.
+        generation: u32,
+        /// Master public key, G1 hex (unchanged).
+        master_public_key: String,
+        /// The new threshold.
+        threshold: u32,
+        /// The new authorities, in index order.
+        authorities: Vec<String>,
+        /// The old authorities whose `sharing-revoked` entries completed it.
+        revoked: Vec<String>,
+        /// The resharing's session id, hex.
+        session: String,
+        /// RFC 3339.
+        time: String,
+    },
 }
 
 impl LogEntry {
@@ -95,6 +128,8 @@ impl LogEntry {
             LogEntry::WarrantExecuted { .. } => "warrant-executed",
             LogEntry::GenerationCreated { .. } => "generation-created",
             LogEntry::GenerationRetired { .. } => "generation-retired",
+            LogEntry::SharingRevoked { .. } => "sharing-revoked",
+            LogEntry::GenerationReshared { .. } => "generation-reshared",
         }
     }
 
@@ -105,7 +140,9 @@ impl LogEntry {
             | LogEntry::KeyReleased { time, .. }
             | LogEntry::WarrantExecuted { time, .. }
             | LogEntry::GenerationCreated { time, .. }
-            | LogEntry::GenerationRetired { time, .. } => time,
+            | LogEntry::GenerationRetired { time, .. }
+            | LogEntry::SharingRevoked { time, .. }
+            | LogEntry::GenerationReshared { time, .. } => time,
         }
     }
 }
@@ -193,6 +230,33 @@ impl LogRecord {
             } => {
                 crate::identity::check_name("realm", realm)?;
                 crate::identity::check_name("authority", authority)?;
+            }
+            LogEntry::SharingRevoked {
+                realm,
+                authority,
+                session,
+                ..
+            } => {
+                crate::identity::check_name("realm", realm)?;
+                crate::identity::check_name("authority", authority)?;
+                if !digest_ok(session) {
+                    return Err(bad("log entry session is not 64 hex digits"));
+                }
+            }
+            LogEntry::GenerationReshared {
+                realm,
+                authorities,
+                revoked,
+                session,
+                ..
+            } => {
+                crate::identity::check_name("realm", realm)?;
+                for a in authorities.iter().chain(revoked) {
+                    crate::identity::check_name("authority", a)?;
+                }
+                if !digest_ok(session) {
+                    return Err(bad("log entry session is not 64 hex digits"));
+                }
             }
         }
         Ok(())

@@ -277,7 +277,10 @@ pub fn stats(records: &[LogRecord]) -> Stats {
                 s.executions = s.executions.saturating_add(1);
                 s.messages_decrypted = s.messages_decrypted.saturating_add(*messages_decrypted);
             }
-            LogEntry::GenerationCreated { .. } | LogEntry::GenerationRetired { .. } => {}
+            LogEntry::GenerationCreated { .. }
+            | LogEntry::GenerationRetired { .. }
+            | LogEntry::SharingRevoked { .. }
+            | LogEntry::GenerationReshared { .. } => {}
         }
     }
     s

@@ -1,0 +1,317 @@
+//! A bulletin board in the lab (`dkg/` for a DKG, `reshare/` for a resharing or refresh):
+//! public signed messages `<round>-<party>.json`, and each party's own state in
+//! `private/<party>/` (0600) that only that party's commands read.
+
+use std::path::PathBuf;
+
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::signing::MessageKey;
+use super::transport::TransportKey;
+use super::{PartyKeys, Signed, SigningKeys};
+use crate::encoding::{FORMAT_VERSION, from_json, to_json};
+use crate::error::{Error, LabError, Result};
+use crate::lab::{create_dir_all_private, read_limited, write_atomic};
+
+pub(crate) const MAX_FILE: u64 = 1 << 22;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    version: u64,
+    kind: String,
+    authority: String,
+    transport_secret: String,
+    signing_secret: String,
+}
+
+impl Drop for KeysFile {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.transport_secret);
+        zeroize::Zeroize::zeroize(&mut self.signing_secret);
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretFile {
+    version: u64,
+    kind: String,
+    authority: String,
+    secret: String,
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+/// One board directory.
+#[derive(Clone, Debug)]
+pub(crate) struct Place {
+    dir: PathBuf,
+}
+
+pub(crate) fn refused(msg: String) -> Error {
+    Error::DkgRefused(msg)
+}
+
+impl Place {
+    pub(crate) fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn private(&self, who: &str) -> PathBuf {
+        self.dir.join("private").join(who)
+    }
+
+    pub(crate) fn file(&self, round: &str, who: &str) -> PathBuf {
+        self.dir.join(format!("{round}-{who}.json"))
+    }
+
+    /// Makes `who`'s transport and signing keys in its own state (0600).
+    pub(crate) fn make_keys<R: RngCore + CryptoRng>(
+        &self,
+        who: &str,
+        rng: &mut R,
+    ) -> Result<PartyKeys> {
+        let keys = PartyKeys::generate(rng);
+        let p = self.private(who);
+        create_dir_all_private(&p)?;
+        let f = KeysFile {
+            version: FORMAT_VERSION,
+            kind: "escrow-lab/dkg-party-keys".into(),
+            authority: who.to_owned(),
+            transport_secret: keys.transport.secret_hex().to_string(),
+            signing_secret: keys.signing.secret_hex().to_string(),
+        };
+        write_atomic(&p.join("keys.json"), &Zeroizing::new(to_json(&f)?), 0o600)?;
+        Ok(keys)
+    }
+
+    pub(crate) fn has_keys(&self, who: &str) -> bool {
+        self.private(who).join("keys.json").exists()
+    }
+
+    /// `who`'s own keys.
+    pub(crate) fn own_keys(&self, who: &str) -> Result<PartyKeys> {
+        let path = self.private(who).join("keys.json");
+        if !path.exists() {
+            return Err(LabError::NotSetUp { path }.into());
+        }
+        let f: KeysFile = from_json("DKG keys", &read_limited(&path, MAX_FILE)?)?;
+        if f.kind != "escrow-lab/dkg-party-keys" || f.authority != who {
+            return Err(Error::WrongKind {
+                what: "DKG keys",
+                found: f.kind.clone(),
+            });
+        }
+        Ok(PartyKeys {
+            transport: TransportKey::from_secret_hex(&f.transport_secret)?,
+            signing: MessageKey::from_secret_hex(&f.signing_secret)?,
+        })
+    }
+
+    /// Keeps a secret of `who`'s (0600).
+    pub(crate) fn write_secret(
+        &self,
+        who: &str,
+        file: &str,
+        kind: &str,
+        secret: &[u8],
+    ) -> Result<()> {
+        let f = SecretFile {
+            version: FORMAT_VERSION,
+            kind: kind.to_owned(),
+            authority: who.to_owned(),
+            secret: hex::encode(secret),
+        };
+        write_atomic(
+            &self.private(who).join(file),
+            &Zeroizing::new(to_json(&f)?),
+            0o600,
+        )
+    }
+
+    /// Reads a secret of `who`'s.
+    pub(crate) fn read_secret(
+        &self,
+        who: &str,
+        file: &str,
+        kind: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let path = self.private(who).join(file);
+        if !path.exists() {
+            return Err(LabError::NotSetUp { path }.into());
+        }
+        let f: SecretFile = from_json("DKG secret", &read_limited(&path, MAX_FILE)?)?;
+        if f.kind != kind || f.authority != who {
+            return Err(Error::WrongKind {
+                what: "DKG secret",
+                found: f.kind.clone(),
+            });
+        }
+        hex::decode(&f.secret)
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Hex {
+                field: "secret",
+                expected: 0,
+            })
+    }
+
+    /// Keeps what `who` read and acted on (its view), 0600.
+    pub(crate) fn save_view<T: Serialize>(&self, who: &str, file: &str, v: &T) -> Result<()> {
+        write_atomic(
+            &self.private(who).join(file),
+            &serde_json::to_vec(v).map_err(|_| Error::Internal("serialize"))?,
+            0o600,
+        )
+    }
+
+    /// What `who` kept with [`Place::save_view`]; `before` names the command to run first.
+    pub(crate) fn load_view<T: for<'de> Deserialize<'de>>(
+        &self,
+        who: &str,
+        file: &str,
+        before: &str,
+    ) -> Result<T> {
+        let path = self.private(who).join(file);
+        if !path.exists() {
+            return Err(refused(format!("{who} has not run `{before}` yet")));
+        }
+        serde_json::from_slice(&read_limited(&path, MAX_FILE)?)
+            .map_err(|_| refused(format!("{}: unreadable", path.display())))
+    }
+
+    /// Publishes `who`'s message of `round`, keeping its own copy (0600) to republish.
+    pub(crate) fn send(&self, who: &str, round: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(
+            &self.private(who).join(format!("sent-{round}.json")),
+            bytes,
+            0o600,
+        )?;
+        write_atomic(&self.file(round, who), bytes, 0o644)
+    }
+
+    pub(crate) fn sent(&self, who: &str, round: &str) -> bool {
+        self.private(who)
+            .join(format!("sent-{round}.json"))
+            .exists()
+    }
+
+    /// `who` has sent its message of `round` already: the board gets its copy again (a
+    /// deleted or replaced file restored), nothing new is made.
+    pub(crate) fn republish<T>(
+        &self,
+        who: &str,
+        round: &str,
+        parse: impl Fn(&[u8]) -> Result<T>,
+    ) -> Result<T> {
+        let mine = self.private(who).join(format!("sent-{round}.json"));
+        if !mine.exists() {
+            return Err(LabError::AlreadySetUp {
+                path: self.file(round, who),
+            }
+            .into());
+        }
+        let bytes = read_limited(&mine, MAX_FILE)?;
+        let out = self.file(round, who);
+        if read_limited(&out, MAX_FILE).ok().as_deref() != Some(bytes.as_slice()) {
+            write_atomic(&out, &bytes, 0o644)?;
+        }
+        parse(&bytes)
+    }
+
+    /// Every named party's signed message of one round; names the first party missing and
+    /// refuses a message not signed by its sender's session key.
+    pub(crate) fn all<T: Signed>(
+        &self,
+        keys: &dyn SigningKeys,
+        session: &str,
+        names: &[String],
+        round: &str,
+        parse: impl Fn(&[u8]) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let board = self.name();
+        names
+            .iter()
+            .map(|a| {
+                let path = self.file(round, a);
+                if !path.exists() {
+                    return Err(Error::DkgWaiting {
+                        step: round.to_owned(),
+                        authority: a.clone(),
+                    });
+                }
+                let m = parse(&read_limited(&path, MAX_FILE)?)?;
+                if m.sender() != a || !m.verify(keys) || session_of(&m) != session {
+                    return Err(refused(format!(
+                        "{board}/{round}-{a}.json is not signed by {a}'s key of this session; \
+                         waiting for {a}'s own"
+                    )));
+                }
+                Ok(m)
+            })
+            .collect()
+    }
+
+    /// The message on the board now, if it parses (for notes on late changes).
+    pub(crate) fn peek<T>(
+        &self,
+        round: &str,
+        who: &str,
+        parse: impl Fn(&[u8]) -> Result<T>,
+    ) -> Option<T> {
+        read_limited(&self.file(round, who), MAX_FILE)
+            .ok()
+            .and_then(|b| parse(&b).ok())
+    }
+
+    /// Destroys every party's private state, except files installed elsewhere under another
+    /// name (hard links: `keep_linked`), which are only unlinked here.
+    pub(crate) fn destroy_private(&self, keep_linked: &[&str]) -> Result<()> {
+        let root = self.dir.join("private");
+        if let Ok(parties) = std::fs::read_dir(&root) {
+            for p in parties.flatten() {
+                let dir = p.path();
+                if let Ok(entries) = std::fs::read_dir(&dir) {
+                    for e in entries.flatten() {
+                        let path = e.path();
+                        let linked = path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| keep_linked.contains(&n));
+                        if linked {
+                            std::fs::remove_file(&path).map_err(|error| LabError::Io {
+                                path: path.clone(),
+                                error,
+                            })?;
+                        } else {
+                            crate::lab::destroy_file(&path)?;
+                        }
+                    }
+                }
+                let _ = std::fs::remove_dir(&dir);
+            }
+        }
+        let _ = std::fs::remove_dir(&root);
+        Ok(())
+    }
+}
+
+fn session_of<T: Serialize>(m: &T) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v["session"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

@@ -1,0 +1,579 @@
+//! A resharing (or a proactive refresh) run by separate commands over the lab's board
+//! `reshare/`, one command per authority per round, as the DKG's board ([`super::board`]):
+//!
+//! ```text
+//! reshare/session.json             the proposal: generation, its commitment's digest, dealers,
+//!                                  new authorities, new threshold, nonce      (no secret)
+//! reshare/join-<A>.json            A's public keys, self-signed (every old and new authority)
+//! reshare/deal-<A>.json            old dealer A's commitment and encrypted values (signed)
+//! reshare/response-<B>.json        new authority B's complaints (signed)
+//! reshare/justification-<A>.json   A's revealed values and the responses they answer
+//! reshare/finished-<B>.json        B's result: new commitment digest, dealers used, transcript
+//! reshare/revoked-<A>.json         old authority A destroyed its old share (signed)
+//! reshare/private/<A>/…            A's own keys, polynomial, view, staged share (0600)
+//! ```
+//!
+//! `revoke --as A` runs only once every new authority has finished with the same result, and
+//! after A has checked that result itself from the public messages (the new sharing keeps the
+//! master key): it destroys A's old share, logs `sharing-revoked`, and signs its marker. When
+//! n − k + 1 old authorities have revoked — fewer than k old shares remain — the new sharing
+//! replaces the old one (each new share linked from its authority's own state, the parameters
+//! replaced, `generation-reshared` logged, new authorities' witness keys added to `log.json`)
+//! and the board moves to `reshares/<G>-<session>/` for monitors. Until then the old sharing
+//! stays in force, so a resharing that stalls loses nothing.
+
+use std::path::PathBuf;
+
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::place::{MAX_FILE, Place, refused};
+use super::reshare::{
+    self, ReshareConfig, ReshareSecret, Reshared, commitment_digest, finished_marker,
+};
+use super::{Deal, Finished, Join, Justification, PartyKeys, Response, Signed, SigningKeys};
+use crate::encoding::{FORMAT_VERSION, from_json, to_json};
+use crate::error::{Error, LabError, Result};
+use crate::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
+use crate::transparency::{LogEntry, LogRecord, WitnessKey};
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionFile {
+    version: u64,
+    kind: String,
+    realm: String,
+    generation: u32,
+    /// SHA-256 of the generation's commitment when the resharing started.
+    old_commitment: String,
+    from: Vec<String>,
+    to: Vec<String>,
+    threshold: usize,
+    nonce: String,
+}
+
+/// An old authority's signed statement that it destroyed its old share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revoked {
+    /// Format version.
+    pub version: u64,
+    /// `"escrow-lab/reshare-revoked"`.
+    pub kind: String,
+    /// Session id, hex.
+    pub session: String,
+    /// The old authority.
+    pub authority: String,
+    /// The new sharing it checked before destroying its share (commitment digest, hex).
+    pub new_commitment: String,
+    /// Signature, hex.
+    pub signature: String,
+}
+
+impl Signed for Revoked {
+    fn sender(&self) -> &str {
+        &self.authority
+    }
+    fn signature_mut(&mut self) -> &mut String {
+        &mut self.signature
+    }
+    fn signature(&self) -> &str {
+        &self.signature
+    }
+}
+
+impl Revoked {
+    /// Parses a revocation marker.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let r: Self = from_json("revocation", bytes)?;
+        if r.kind != "escrow-lab/reshare-revoked" {
+            return Err(Error::WrongKind {
+                what: "reshare revocation",
+                found: r.kind.clone(),
+            });
+        }
+        Ok(r)
+    }
+}
+
+fn place(lab: &Lab) -> Place {
+    Place::new(lab.root().join("reshare"))
+}
+
+fn session_path(lab: &Lab) -> PathBuf {
+    lab.root().join("reshare").join("session.json")
+}
+
+/// Opens a resharing of generation `g` from the dealers `from` (default: every authority) to
+/// `to` with threshold `threshold`; no key is made here.
+pub fn start<R: RngCore + CryptoRng>(
+    lab: &Lab,
+    g: u32,
+    from: Option<Vec<String>>,
+    to: Vec<String>,
+    threshold: usize,
+    rng: &mut R,
+) -> Result<ReshareConfig> {
+    let old = lab.load_generation(g)?;
+    let dir = lab.root().join("reshare");
+    if dir.symlink_metadata().is_ok() {
+        return Err(refused(format!(
+            "a resharing is already open in {}; finish it first",
+            dir.display()
+        )));
+    }
+    let from = from.unwrap_or_else(|| old.authorities().iter().map(|a| a.name.clone()).collect());
+    for n in &to {
+        crate::identity::check_name("authority", n)?;
+    }
+    let config = ReshareConfig::propose(old, from, to, threshold, rng)?;
+    let f = SessionFile {
+        version: FORMAT_VERSION,
+        kind: "escrow-lab/reshare-session".into(),
+        realm: config.old.realm().to_owned(),
+        generation: g,
+        old_commitment: commitment_digest(&config.old),
+        from: config.from.clone(),
+        to: config.to.clone(),
+        threshold: config.threshold,
+        nonce: config.nonce.clone(),
+    };
+    create_dir_all_private(&dir)?;
+    write_atomic(&session_path(lab), &to_json(&f)?, 0o644)?;
+    Ok(config)
+}
+
+/// The proposal, against the generation as the lab holds it now.
+fn load_proposal(lab: &Lab) -> Result<ReshareConfig> {
+    let path = session_path(lab);
+    if !path.exists() {
+        return Err(refused(
+            "no resharing is open in this lab (one that completed is kept under reshares/); \
+             open one with `escrow reshare start` or `escrow refresh`"
+                .into(),
+        ));
+    }
+    let f: SessionFile = from_json("reshare session", &read_limited(&path, MAX_FILE)?)?;
+    if f.kind != "escrow-lab/reshare-session" {
+        return Err(Error::WrongKind {
+            what: "reshare session",
+            found: f.kind.clone(),
+        });
+    }
+    let old = lab.load_generation(f.generation)?;
+    if commitment_digest(&old) != f.old_commitment || old.realm() != f.realm {
+        return Err(refused(
+            "the generation's sharing changed since this resharing started; abandon it".into(),
+        ));
+    }
+    let c = ReshareConfig {
+        parties: reshare::parties(&old, &f.to),
+        old,
+        from: f.from,
+        to: f.to,
+        threshold: f.threshold,
+        transport_keys: Vec::new(),
+        signing_keys: Vec::new(),
+        nonce: f.nonce,
+    };
+    c.check_proposal()?;
+    Ok(c)
+}
+
+/// Who must join the open resharing: every old authority, then the new names.
+pub fn parties_of(lab: &Lab) -> Result<Vec<String>> {
+    Ok(load_proposal(lab)?.parties)
+}
+
+fn load_joins(lab: &Lab, c: &ReshareConfig) -> Result<Vec<Join>> {
+    let id = c.proposal();
+    let pl = place(lab);
+    c.parties
+        .iter()
+        .map(|a| {
+            let path = pl.file("join", a);
+            if !path.exists() {
+                return Err(Error::DkgWaiting {
+                    step: "join".into(),
+                    authority: a.clone(),
+                });
+            }
+            let j = Join::from_json(&read_limited(&path, MAX_FILE)?)?;
+            let witness_ok = j.witness_key.is_empty()
+                || (crate::transparency::CosignatureVerifier::new(&j.witness_key).is_ok()
+                    && j.witness_key.starts_with(&format!(
+                        "{}+",
+                        crate::transparency::witness_name(c.old.realm(), a)
+                    )));
+            if &j.authority != a || !j.check(&id) || !witness_ok {
+                return Err(refused(format!(
+                    "reshare/join-{a}.json is not a valid join of {a} to this resharing"
+                )));
+            }
+            Ok(j)
+        })
+        .collect()
+}
+
+/// The session with every party's public keys.
+pub fn load_config(lab: &Lab) -> Result<ReshareConfig> {
+    let mut c = load_proposal(lab)?;
+    let joins = load_joins(lab, &c)?;
+    c.transport_keys = joins.iter().map(|j| j.transport_key.clone()).collect();
+    c.signing_keys = joins.iter().map(|j| j.signing_key.clone()).collect();
+    c.validate()?;
+    Ok(c)
+}
+
+fn party(c: &ReshareConfig, who: &str) -> Result<usize> {
+    c.party(who)
+        .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))
+}
+
+/// `who` (an old or new authority) joins with its own keys; a new authority without a witness
+/// key in the lab's log also makes one.
+pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Join> {
+    let c = load_proposal(lab)?;
+    party(&c, who)?;
+    let pl = place(lab);
+    if pl.has_keys(who) {
+        return pl.republish(who, "join", Join::from_json);
+    }
+    if pl.file("join", who).exists() {
+        return Err(refused(format!(
+            "reshare/join-{who}.json exists but {who} never joined: someone joined in {who}'s \
+             name; abandon this resharing"
+        )));
+    }
+    let keys = pl.make_keys(who, rng)?;
+    let log = lab.load_log_config()?;
+    let witness = if log.witnesses.iter().any(|w| w.authority == who) {
+        String::new()
+    } else {
+        let (public, secret) = crate::transparency::generate_witness_key(c.old.realm(), who, rng);
+        write_atomic(
+            &pl.private(who).join("witness.key"),
+            secret.as_bytes(),
+            0o600,
+        )?;
+        public.key
+    };
+    let j = Join::new(
+        &c.proposal(),
+        who,
+        keys.transport.public_hex(),
+        &keys.signing,
+        witness,
+    )?;
+    pl.send(who, "join", &j.to_json()?)?;
+    Ok(j)
+}
+
+fn me(lab: &Lab, who: &str) -> Result<(ReshareConfig, PartyKeys)> {
+    let proposal = load_proposal(lab)?;
+    let i = party(&proposal, who)?;
+    let keys = place(lab).own_keys(who)?;
+    let c = load_config(lab)?;
+    if c.transport_keys[i] != keys.transport.public_hex()
+        || c.signing_keys[i] != keys.signing.public_hex()
+    {
+        return Err(refused(format!(
+            "reshare/join-{who}.json does not hold {who}'s own keys: someone replaced them; \
+             abandon this resharing"
+        )));
+    }
+    Ok((c, keys))
+}
+
+fn all<T: Signed>(
+    c: &ReshareConfig,
+    lab: &Lab,
+    names: &[String],
+    round: &str,
+    parse: impl Fn(&[u8]) -> Result<T>,
+) -> Result<Vec<T>> {
+    place(lab).all(c, &hex::encode(c.session()), names, round, parse)
+}
+
+/// Old authority `who` deals its own share (loaded from its own state).
+pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Deal> {
+    let (c, keys) = me(lab, who)?;
+    if !c.from.iter().any(|d| d == who) {
+        return Err(refused(format!("{who} is not a dealer of this resharing")));
+    }
+    let pl = place(lab);
+    if pl.sent(who, "deal") {
+        return pl.republish(who, "deal", Deal::from_json);
+    }
+    let share = lab.load_share(&c.old, who)?;
+    let (d, s) = reshare::deal(&c, &share, &keys.signing, rng)?;
+    pl.write_secret(
+        who,
+        "dealer.json",
+        "escrow-lab/reshare-dealer-secret",
+        &s.to_bytes(),
+    )?;
+    pl.send(who, "deal", &d.to_json()?)?;
+    Ok(d)
+}
+
+/// New authority `who` checks its values and publishes its complaints.
+pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
+    let (c, keys) = me(lab, who)?;
+    if !c.to.iter().any(|d| d == who) {
+        return Err(refused(format!(
+            "{who} is not a new authority of this resharing"
+        )));
+    }
+    let pl = place(lab);
+    if pl.sent(who, "response") {
+        return pl.republish(who, "response", Response::from_json);
+    }
+    let deals = all(&c, lab, &c.from, "deal", Deal::from_json)?;
+    let r = reshare::respond(&c, who, &keys, &deals)?;
+    pl.save_view(who, "deals.json", &deals)?;
+    pl.send(who, "response", &r.to_json()?)?;
+    Ok(r)
+}
+
+/// Old dealer `who` answers the complaints about it, carrying the responses it answers.
+pub fn justify_as(lab: &Lab, who: &str) -> Result<Justification> {
+    let (c, keys) = me(lab, who)?;
+    if !c.from.iter().any(|d| d == who) {
+        return Err(refused(format!("{who} is not a dealer of this resharing")));
+    }
+    let pl = place(lab);
+    if pl.sent(who, "justification") {
+        return pl.republish(who, "justification", Justification::from_json);
+    }
+    let deals = all(&c, lab, &c.from, "deal", Deal::from_json)?;
+    let responses = all(&c, lab, &c.to, "response", Response::from_json)?;
+    let poly = pl.read_secret(who, "dealer.json", "escrow-lab/reshare-dealer-secret")?;
+    let s = ReshareSecret::from_bytes(&c, &poly)?;
+    let j = reshare::justify(&c, who, &s, &keys.signing, &deals, &responses)?;
+    pl.send(who, "justification", &j.to_json()?)?;
+    Ok(j)
+}
+
+/// What [`finish_as`] or [`revoke_as`] did.
+#[derive(Debug)]
+pub struct Progress {
+    /// The result.
+    pub reshared: Reshared,
+    /// Old authorities that have revoked their share.
+    pub revoked: Vec<String>,
+    /// How many revocations complete the resharing (n − k + 1).
+    pub needed: usize,
+    /// Whether the new sharing is now in force.
+    pub completed: bool,
+}
+
+/// New authority `who` computes its new share from the deals it checked, stages it in its own
+/// state and signs its result.
+pub fn finish_as(lab: &Lab, who: &str) -> Result<Progress> {
+    let (c, keys) = me(lab, who)?;
+    if !c.to.iter().any(|d| d == who) {
+        return Err(refused(format!(
+            "{who} is not a new authority of this resharing"
+        )));
+    }
+    let pl = place(lab);
+    let deals: Vec<Deal> = pl.load_view(
+        who,
+        "deals.json",
+        &format!("escrow reshare respond --as {who}"),
+    )?;
+    let justs = all(&c, lab, &c.from, "justification", Justification::from_json)?;
+    let (r, share) = reshare::finish(&c, who, &keys.transport, &deals, &justs)?;
+    let marker = finished_marker(&c, who, &keys.signing, &r, &deals, &justs)?;
+    write_atomic(
+        &pl.private(who).join("share.json"),
+        &lab.encode_share(&share)?,
+        0o600,
+    )?;
+    pl.send(who, "finished", &marker.to_json()?)?;
+    progress(lab, &c, r)
+}
+
+/// The result every new authority agreed on, recomputed here from the public messages: refuses
+/// unless every marker is present, signed, and names that result and transcript.
+fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<Reshared> {
+    let deals = all(c, lab, &c.from, "deal", Deal::from_json)?;
+    let justs = all(c, lab, &c.from, "justification", Justification::from_json)?;
+    let r = reshare::qualify(c, &deals, &justs)?;
+    let digest = reshare::transcript_digest(c, &deals, &justs)?;
+    let markers = all(c, lab, &c.to, "finished", Finished::from_json)?;
+    let want = commitment_digest(&r.params);
+    for m in &markers {
+        if m.transcript != digest || m.master_public_key != want || m.qualified != r.used {
+            return Err(refused(format!(
+                "{}'s finished marker does not name the result of the public messages (a \
+                 message changed between reads); nothing is revoked",
+                m.authority
+            )));
+        }
+    }
+    Ok(r)
+}
+
+fn revoked(lab: &Lab, c: &ReshareConfig) -> Vec<String> {
+    let pl = place(lab);
+    let session = hex::encode(c.session());
+    c.old
+        .authorities()
+        .iter()
+        .filter(|a| {
+            pl.peek("revoked", &a.name, Revoked::from_json)
+                .is_some_and(|r| {
+                    r.session == session && r.authority == a.name && r.verify(c as &dyn SigningKeys)
+                })
+        })
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+fn progress(lab: &Lab, c: &ReshareConfig, r: Reshared) -> Result<Progress> {
+    let n = c.old.authorities().len();
+    Ok(Progress {
+        reshared: r,
+        revoked: revoked(lab, c),
+        needed: n - c.old.threshold() + 1,
+        completed: false,
+    })
+}
+
+/// Old authority `who` checks the new sharing from the public messages, destroys its old
+/// share, logs `sharing-revoked` and signs its marker; the revocation that leaves fewer than k
+/// old shares completes the resharing.
+pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
+    let (c, keys) = me(lab, who)?;
+    if c.old.authority(who).is_none() {
+        return Err(refused(format!("{who} holds no share of the old sharing")));
+    }
+    let r = agreed(lab, &c)?;
+    let session = hex::encode(c.session());
+    let g = c.old.generation();
+    let time = at
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let config = lab.load_log_config()?;
+    let signer = lab.log_signer()?;
+    let mut store = lab.open_log(&config)?;
+    store.with_write_lock(|store| {
+        lab.destroy_share(who, g)?;
+        let done = |e: &LogEntry| {
+            matches!(e, LogEntry::SharingRevoked { session: s, authority: a, .. }
+                if *s == session && a == who)
+        };
+        if store.find(done)?.is_none() {
+            store.append(
+                &LogRecord::new(LogEntry::SharingRevoked {
+                    realm: c.old.realm().to_owned(),
+                    generation: g,
+                    authority: who.to_owned(),
+                    session: session.clone(),
+                    time: time.clone(),
+                }),
+                &signer,
+            )?;
+        }
+        Ok(())
+    })?;
+    drop(store);
+    let marker = Revoked {
+        version: FORMAT_VERSION,
+        kind: "escrow-lab/reshare-revoked".into(),
+        session: session.clone(),
+        authority: who.to_owned(),
+        new_commitment: commitment_digest(&r.params),
+        signature: String::new(),
+    }
+    .signed(&keys.signing)?;
+    place(lab).send(who, "revoked", &to_json(&marker)?)?;
+    let mut p = progress(lab, &c, r)?;
+    if p.revoked.len() >= p.needed {
+        complete(lab, &c, &p.reshared, &p.revoked, &time)?;
+        p.completed = true;
+    }
+    Ok(p)
+}
+
+/// Puts the new sharing in force (see the module docs); idempotent.
+fn complete(
+    lab: &Lab,
+    c: &ReshareConfig,
+    r: &Reshared,
+    revoked: &[String],
+    time: &str,
+) -> Result<()> {
+    let pl = place(lab);
+    let session = hex::encode(c.session());
+    let staged: Vec<(String, PathBuf)> =
+        c.to.iter()
+            .map(|b| (b.clone(), pl.private(b).join("share.json")))
+            .collect();
+    for (b, path) in &staged {
+        if !path.exists() {
+            return Err(refused(format!(
+                "{b}'s new share is not staged: run `escrow reshare finish --as {b}`"
+            )));
+        }
+    }
+    let signer = lab.log_signer()?;
+    let mpk = crate::encoding::g1_hex(r.params.master_public_key());
+    lab.replace_sharing_linked(&r.params, &staged, |store| {
+        let done = |e: &LogEntry| {
+            matches!(e, LogEntry::GenerationReshared { session: s, .. } if *s == session)
+        };
+        if store.find(done)?.is_none() {
+            store.append(
+                &LogRecord::new(LogEntry::GenerationReshared {
+                    realm: r.params.realm().to_owned(),
+                    generation: r.params.generation(),
+                    master_public_key: mpk.clone(),
+                    threshold: r.params.threshold() as u32,
+                    authorities: c.to.clone(),
+                    revoked: revoked.to_vec(),
+                    session: session.clone(),
+                    time: time.to_owned(),
+                }),
+                &signer,
+            )?;
+        }
+        Ok(())
+    })?;
+    // New authorities' witness keys join the log's configuration (and their key files their
+    // state), from their own joins.
+    let joins = load_joins(lab, c)?;
+    let mut log = lab.load_log_config()?;
+    for j in joins.iter().filter(|j| !j.witness_key.is_empty()) {
+        if !log.witnesses.iter().any(|w| w.authority == j.authority) {
+            let from = pl.private(&j.authority).join("witness.key");
+            let to = lab.authorities_dir().join(&j.authority).join("witness.key");
+            if !to.exists() {
+                std::fs::hard_link(&from, &to).map_err(|error| LabError::Io {
+                    path: to.clone(),
+                    error,
+                })?;
+            }
+            log.witnesses.push(WitnessKey {
+                authority: j.authority.clone(),
+                key: j.witness_key.clone(),
+            });
+        }
+    }
+    write_atomic(&lab.log_dir().join("log.json"), &log.to_json()?, 0o644)?;
+    pl.destroy_private(&["share.json", "witness.key"])?;
+    let archive =
+        lab.root()
+            .join("reshares")
+            .join(format!("{}-{}", r.params.generation(), &session[..16]));
+    create_dir_all_private(archive.parent().unwrap_or(lab.root()))?;
+    std::fs::rename(lab.root().join("reshare"), &archive).map_err(|error| LabError::Io {
+        path: archive.clone(),
+        error,
+    })?;
+    Ok(())
+}
