@@ -284,3 +284,45 @@ fn walk(root: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A party's kept copy of the deals it checked is held to its own signed response: trimmed
+/// (an honest deal removed, hoping the party sees "no deal"), its finish refuses.
+#[test]
+fn a_trimmed_copy_of_the_checked_deals_is_refused() {
+    let b = Board::new();
+    for step in ["join", "deal", "respond", "justify"] {
+        b.step(step, &ALL);
+    }
+    let path = b.file("private/alice/deals.json");
+    let mut deals: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    deals.retain(|d| d["dealer"] != "bob");
+    std::fs::write(&path, serde_json::to_vec(&deals).unwrap()).unwrap();
+    let err = b.refused(&["dkg", "finish", "--as", "alice"]);
+    assert!(err.contains("its state was altered"), "{err}");
+}
+
+/// A malformed deal (mallory's commitment cut short, signed by mallory) excludes mallory, and
+/// the honest parties still agree and install.
+#[test]
+fn a_malformed_deal_excludes_its_dealer_only() {
+    let b = Board::new();
+    b.step("join", &ALL);
+    b.step("deal", &ALL);
+    let path = b.file("deal-mallory.json");
+    let mut d = Deal::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    let len = d.commitment.len();
+    d.commitment.truncate(len - 96);
+    let d = d.signed(&b.mallory_key()).unwrap();
+    std::fs::write(&path, d.to_json().unwrap()).unwrap();
+    b.step("respond", &ALL);
+    b.step("justify", &ALL);
+    b.step("finish", &["alice", "bob"]);
+    let last = b.ok(&["dkg", "finish", "--as", "mallory"]);
+    assert!(
+        last.contains("2 of 3 dealers qualified")
+            && last.contains("excluded mallory: commitment of the wrong degree")
+            && last.contains("generation installed"),
+        "{last}"
+    );
+}

@@ -399,6 +399,7 @@ pub fn finish_as<R: RngCore + CryptoRng>(
     let (config, i, keys) = me(lab, who)?;
     let deals = own_deals(lab, who)?;
     let justs = all(&config, lab, "justification", Justification::from_json)?;
+    super::check_own_view(&config, who, &deals, &justs)?;
     let notes = late_changes(&config, lab, &deals, &justs);
     // The deals this authority checked go back on the board if they went missing there.
     for d in &deals {

@@ -422,6 +422,47 @@ pub fn qualify(
     qualify_board(config, &Board::closed(config, deals, justifications))
 }
 
+/// Checks that the deals a party kept include every one its own signed response (as the
+/// justifications carry it) says it checked: the copy in its state cannot be trimmed or
+/// swapped without the party noticing.
+pub(crate) fn check_own_view(
+    keys: &dyn SigningKeys,
+    who: &str,
+    deals: &[Deal],
+    justifications: &[Justification],
+) -> Result<()> {
+    let answered = answered_responses(justifications);
+    let mut kept: Vec<(String, String)> = deals
+        .iter()
+        .map(|d| Ok((d.dealer.clone(), file_digest(d)?)))
+        .collect::<Result<_>>()?;
+    kept.sort();
+    let mut mine = answered
+        .iter()
+        .filter(|r| r.party == who && r.verify(keys))
+        .peekable();
+    if mine.peek().is_none() {
+        return Err(Error::DkgRefused(format!(
+            "the justifications carry no signed response of {who}'s"
+        )));
+    }
+    // Every deal it checked must still be there (a deal it did not list was malformed or
+    // unsigned then, and counts for nothing either way).
+    let intact = mine.any(|r| {
+        r.checked.iter().all(|c| {
+            kept.binary_search(&(c.dealer.clone(), c.digest.clone()))
+                .is_ok()
+        })
+    });
+    if !intact {
+        return Err(Error::DkgRefused(format!(
+            "the deals in {who}'s state are not those its own response says it checked: its \
+             state was altered; finish refused"
+        )));
+    }
+    Ok(())
+}
+
 /// The responses the justifications answered (each as carried, deduplicated).
 pub fn answered_responses(justifications: &[Justification]) -> Vec<Response> {
     let mut out: Vec<Response> = Vec::new();

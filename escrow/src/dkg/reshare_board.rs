@@ -386,6 +386,7 @@ pub fn finish_as(lab: &Lab, who: &str) -> Result<Progress> {
         &format!("escrow reshare respond --as {who}"),
     )?;
     let justs = all(&c, lab, &c.from, "justification", Justification::from_json)?;
+    super::check_own_view(&c, who, &deals, &justs)?;
     let (r, share) = reshare::finish(&c, who, &keys.transport, &deals, &justs)?;
     let marker = finished_marker(&c, who, &keys.signing, &r, &deals, &justs)?;
     write_atomic(
