@@ -16,12 +16,12 @@ use rand_chacha::rand_core::SeedableRng;
 use time::OffsetDateTime;
 
 #[derive(Clone, Debug)]
-enum Bad {
+enum Misbehaviour {
     Honest,
     /// A wrong value to one new authority (answered honestly in the justification).
-    BadValue(usize),
+    WrongValue(usize),
     /// A wrong value to one new authority, and no justification.
-    BadValueSilent(usize),
+    WrongValueSilent(usize),
     /// A polynomial hiding another authority's share.
     NotItsShare,
     /// No deal.
@@ -30,14 +30,14 @@ enum Bad {
     TwoDeals(Vec<bool>),
 }
 
-fn bad(n2: usize) -> impl Strategy<Value = Bad> {
+fn misbehaviour(n2: usize) -> impl Strategy<Value = Misbehaviour> {
     prop_oneof![
-        Just(Bad::Honest),
-        (0..n2).prop_map(Bad::BadValue),
-        (0..n2).prop_map(Bad::BadValueSilent),
-        Just(Bad::NotItsShare),
-        Just(Bad::NoDeal),
-        prop::collection::vec(any::<bool>(), n2).prop_map(Bad::TwoDeals),
+        Just(Misbehaviour::Honest),
+        (0..n2).prop_map(Misbehaviour::WrongValue),
+        (0..n2).prop_map(Misbehaviour::WrongValueSilent),
+        Just(Misbehaviour::NotItsShare),
+        Just(Misbehaviour::NoDeal),
+        prop::collection::vec(any::<bool>(), n2).prop_map(Misbehaviour::TwoDeals),
     ]
 }
 
@@ -64,7 +64,7 @@ proptest! {
         (n, k) in (3usize..=5).prop_flat_map(|n| (Just(n), 2..=(n - 1))),
         (n2, k2) in (3usize..=4).prop_flat_map(|n| (Just(n), 2..=n - 1)),
         bad_dealer in 0usize..5,
-        how in bad(4),
+        how in misbehaviour(4),
         seed in any::<u64>(),
     ) {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -90,28 +90,28 @@ proptest! {
             let mut other = None;
             if is_bad {
                 match &how {
-                    Bad::BadValue(m) | Bad::BadValueSilent(m) if *m < n2 => {
+                    Misbehaviour::WrongValue(m) | Misbehaviour::WrongValueSilent(m) if *m < n2 => {
                         corrupt(&config, &mut d, *m, &mut rng);
                         d = d.signed(&key(&dealer).signing).unwrap();
                     }
-                    Bad::NotItsShare => {
+                    Misbehaviour::NotItsShare => {
                         let other_share = &shares[(bad_dealer + 1) % n];
                         let (mut d2, _) = deal(&config, other_share, &key(other_share.authority()).signing, &mut rng).unwrap();
                         d2.dealer = dealer.clone();
                         d = d2.signed(&key(&dealer).signing).unwrap();
                     }
-                    Bad::TwoDeals(_) => {
+                    Misbehaviour::TwoDeals(_) => {
                         other = Some(deal(&config, s, &key(&dealer).signing, &mut rng).unwrap().0);
                     }
                     _ => {}
                 }
             }
             for (m, v) in views.iter_mut().enumerate() {
-                if is_bad && matches!(how, Bad::NoDeal) {
+                if is_bad && matches!(how, Misbehaviour::NoDeal) {
                     continue;
                 }
                 match (&how, &other) {
-                    (Bad::TwoDeals(mask), Some(o)) if is_bad && mask[m] => v.push(o.clone()),
+                    (Misbehaviour::TwoDeals(mask), Some(o)) if is_bad && mask[m] => v.push(o.clone()),
                     _ => v.push(d.clone()),
                 }
             }
@@ -123,7 +123,7 @@ proptest! {
         let mut justs = Vec::new();
         for (dealer, sec) in &secrets {
             let silent = dealer == &names[bad_dealer]
-                && matches!(how, Bad::BadValueSilent(_) | Bad::NoDeal);
+                && matches!(how, Misbehaviour::WrongValueSilent(_) | Misbehaviour::NoDeal);
             if !silent {
                 // A dealer's own view of its deals is the board's first copy.
                 let board: Vec<escrow::dkg::Deal> = views[0].clone();
@@ -163,7 +163,7 @@ proptest! {
             // Disagreement only from a dealer that showed two deals, or too few dealers left:
             // nothing is revoked, the old sharing stays in force.
             prop_assert!(
-                matches!(how, Bad::TwoDeals(_)) || results.iter().all(Option::is_none),
+                matches!(how, Misbehaviour::TwoDeals(_)) || results.iter().all(Option::is_none),
                 "disagreement under {:?}", how
             );
         }
