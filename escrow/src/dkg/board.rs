@@ -115,37 +115,15 @@ fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
 }
 
 /// Every authority's join, checked (self-signed for this proposal, a witness key in its name).
+/// Every authority's join (a simulation's transcript, `escrow setup --dkg`, has no witness
+/// keys in its joins: its log was made beside it; a board run needs one, checked again at
+/// installation).
 fn load_joins(lab: &Lab, proposal: &DkgConfig) -> Result<Vec<Join>> {
-    let id = proposal.proposal();
-    proposal
-        .request
-        .authorities
-        .iter()
-        .map(|a| {
-            let path = board_file(lab, "join", a);
-            if !path.exists() {
-                return Err(Error::DkgWaiting {
-                    step: "join".into(),
-                    authority: a.clone(),
-                });
-            }
-            let j = Join::from_json(&read_limited(&path, MAX_FILE)?)?;
-            // A simulation's transcript (`escrow setup --dkg`) has no witness keys in its joins:
-            // its log was made beside it. A board run needs one (checked again at installation).
-            let witness_ok = j.witness_key.is_empty()
-                || (crate::transparency::CosignatureVerifier::new(&j.witness_key).is_ok()
-                    && j.witness_key.starts_with(&format!(
-                        "{}+",
-                        crate::transparency::witness_name(&proposal.request.realm, a)
-                    )));
-            if &j.authority != a || !j.check(&id) || !witness_ok {
-                return Err(refused(format!(
-                    "dkg/join-{a}.json is not a valid join of {a} to this session"
-                )));
-            }
-            Ok(j)
-        })
-        .collect()
+    place(lab).joins(
+        &proposal.request.authorities,
+        &proposal.proposal(),
+        &proposal.request.realm,
+    )
 }
 
 /// The session: the proposal with every authority's public keys (every join needed).

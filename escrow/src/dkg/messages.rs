@@ -284,20 +284,6 @@ impl Justification {
     pub fn to_json(&self) -> Result<Vec<u8>> {
         to_json(self)
     }
-
-    pub(crate) fn rows(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        self.rows
-            .iter()
-            .map(|r| {
-                hex::decode(&r.row)
-                    .map(|b| (r.party.clone(), b))
-                    .map_err(|_| Error::Hex {
-                        field: "row",
-                        expected: 0,
-                    })
-            })
-            .collect()
-    }
 }
 
 /// A message of the board: signed by the party it names.

@@ -47,6 +47,7 @@ mod messages;
 mod place;
 pub mod reshare;
 pub mod reshare_board;
+mod rounds;
 pub mod signing;
 pub mod transport;
 
@@ -378,14 +379,14 @@ pub fn justify(
         .get(secret.dealer)
         .ok_or(Error::Internal("dealer index"))?;
     let board = Board::new(config, deals, responses, &[]);
-    let against: Vec<&String> = board.complaints_against(name).into_iter().collect();
+    let against = board.complaints_against(name);
     let mut rows = Vec::new();
     // More than t complaints: the dealer is excluded anyway, and t + 1 revealed rows would
     // give away its polynomial's constant term — reveal nothing (GJKR's rule).
     if against.len() <= config.degree() {
         for party in against {
-            if let Some(m) = config.index_of(party) {
-                rows.push((party.clone(), secret.poly.row(m as u64 + 1).to_bytes()));
+            if let Some(m) = config.index_of(&party) {
+                rows.push((party, secret.poly.row(m as u64 + 1).to_bytes()));
             }
         }
     }
@@ -592,222 +593,42 @@ pub(crate) struct ParsedDeal {
     rows: BTreeMap<String, Vec<u8>>,
 }
 
-/// The public board: every message signed by its sender, parsed, indexed by sender (unsigned or
-/// wrongly signed messages count as absent). The result does not depend on the order of the
-/// message lists: a second, different message from the same sender disqualifies the sender
-/// (a dealer) and voids its response (a party).
-struct Board {
-    deals: BTreeMap<String, std::result::Result<ParsedDeal, String>>,
-    /// Parties that signed two different responses: complaints void, excluded as dealers.
-    equivocated: BTreeSet<String>,
-    /// Per counted responder: the dealers it complains about, explicitly or by not having
-    /// checked their canonical deal.
-    complaints: BTreeMap<String, BTreeSet<String>>,
-    /// Per dealer: its one justification's rows, or why it has none that counts.
-    revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>>,
-}
+type Board = rounds::Board<ParsedDeal>;
 
-impl Board {
-    /// The board as the justification round closed it: the responses are those the
-    /// justifications carry (a justification that does not carry every party's response is
-    /// void), not the response files.
-    fn closed(config: &DkgConfig, deals: &[Deal], justifications: &[Justification]) -> Self {
-        let responses = answered_responses(justifications);
-        let mut board = Self::new(config, deals, &responses, justifications);
-        let session = hex::encode(config.session());
-        for j in justifications
-            .iter()
-            .filter(|j| j.session == session && j.verify(config))
-        {
-            let complete = config.request.authorities.iter().all(|p| {
-                j.answered
-                    .iter()
-                    .any(|r| &r.party == p && r.session == session && r.verify(config))
-            }) && j
-                .answered
-                .iter()
-                .all(|r| r.session == session && r.verify(config));
-            if !complete {
-                board.revealed.insert(
-                    j.dealer.clone(),
-                    Err(
-                        "published a justification that does not carry every signed response"
-                            .into(),
-                    ),
-                );
-            }
-        }
-        board
+impl rounds::Protocol for DkgConfig {
+    type Parsed = ParsedDeal;
+
+    fn session_hex(&self) -> String {
+        hex::encode(self.session())
     }
 
-    fn new(
-        config: &DkgConfig,
-        deals: &[Deal],
-        responses: &[Response],
-        just: &[Justification],
-    ) -> Self {
-        let session = hex::encode(config.session());
-        let mut parsed: BTreeMap<String, std::result::Result<ParsedDeal, String>> = BTreeMap::new();
-        for d in deals
-            .iter()
-            .filter(|d| d.session == session && d.verify(config))
-        {
-            if config.index_of(&d.dealer).is_none() || d.kind != "escrow-lab/dkg-deal" {
-                continue;
-            }
-            let p = d.parse(config);
-            match parsed.get(&d.dealer) {
-                None => {
-                    parsed.insert(d.dealer.clone(), p);
-                }
-                Some(Ok(first)) if p.as_ref().is_ok_and(|p| p.digest == first.digest) => {}
-                Some(Err(e)) if p.as_ref().err() == Some(e) && !e.contains("two") => {}
-                Some(_) => {
-                    parsed.insert(
-                        d.dealer.clone(),
-                        Err("published two different deals".into()),
-                    );
-                }
-            }
-        }
-        // One response per party; two different ones void the party's complaints.
-        let mut by_party: BTreeMap<&str, std::result::Result<&Response, ()>> = BTreeMap::new();
-        for r in responses
-            .iter()
-            .filter(|r| r.session == session && r.verify(config))
-        {
-            if config.index_of(&r.party).is_none() {
-                continue;
-            }
-            match by_party.get(r.party.as_str()) {
-                None => {
-                    by_party.insert(&r.party, Ok(r));
-                }
-                Some(Ok(first)) if *first == r => {}
-                Some(_) => {
-                    by_party.insert(&r.party, Err(()));
-                }
-            }
-        }
-        let mut complaints: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut equivocated = BTreeSet::new();
-        for (party, r) in by_party {
-            let Ok(r) = r else {
-                equivocated.insert(party.to_owned());
-                continue;
-            };
-            let mut set: BTreeSet<String> = r
-                .complaints
-                .iter()
-                .filter(|c| config.index_of(c).is_some())
-                .cloned()
-                .collect();
-            for (dealer, d) in &parsed {
-                let Ok(d) = d else { continue };
-                let seen = r
-                    .checked
-                    .iter()
-                    .any(|c| &c.dealer == dealer && c.digest == d.digest);
-                if !seen {
-                    set.insert(dealer.clone());
-                }
-            }
-            complaints.insert(party.to_owned(), set);
-        }
-        // One justification per dealer.
-        let mut revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>> =
-            BTreeMap::new();
-        let mut first_of: BTreeMap<&str, &Justification> = BTreeMap::new();
-        for j in just
-            .iter()
-            .filter(|j| j.session == session && j.verify(config))
-        {
-            if config.index_of(&j.dealer).is_none() {
-                continue;
-            }
-            match first_of.get(j.dealer.as_str()) {
-                None => {
-                    first_of.insert(&j.dealer, j);
-                    let rows = j
-                        .rows()
-                        .map(|rows| rows.into_iter().collect::<BTreeMap<_, _>>())
-                        .map_err(|_| "published a malformed justification".to_owned());
-                    revealed.insert(j.dealer.clone(), rows);
-                }
-                Some(first) if *first == j => {}
-                Some(_) => {
-                    revealed.insert(
-                        j.dealer.clone(),
-                        Err("published two different justifications".into()),
-                    );
-                }
-            }
-        }
-        Self {
-            deals: parsed,
-            equivocated,
-            complaints,
-            revealed,
-        }
+    fn is_dealer(&self, name: &str) -> bool {
+        self.index_of(name).is_some()
     }
 
-    /// The parties complaining about `dealer`.
-    fn complaints_against(&self, dealer: &str) -> Vec<&String> {
-        self.complaints
-            .iter()
-            .filter(|(_, against)| against.contains(dealer))
-            .map(|(party, _)| party)
-            .collect()
+    fn responders(&self) -> Vec<String> {
+        self.request.authorities.clone()
     }
 
-    /// Why `dealer` is excluded, or its deal if it qualifies.
-    fn verdict(
-        &self,
-        config: &DkgConfig,
-        dealer: &str,
-    ) -> std::result::Result<&ParsedDeal, String> {
-        let d = match self.deals.get(dealer) {
-            None => return Err("published no deal".into()),
-            Some(Err(e)) => return Err(e.clone()),
-            Some(Ok(d)) => d,
-        };
-        if self.equivocated.contains(dealer) {
-            return Err("signed two different responses".into());
-        }
-        // Two different (or incomplete) justifications exclude a dealer whatever they say.
-        if let Some(Err(e)) = self.revealed.get(dealer) {
-            return Err(e.clone());
-        }
-        let against = self.complaints_against(dealer);
-        if against.is_empty() {
-            return Ok(d);
-        }
-        if against.len() > config.degree() {
-            return Err(format!(
-                "{} complaints, more than t = {}",
-                against.len(),
-                config.degree()
-            ));
-        }
-        let rows = match self.revealed.get(dealer) {
-            None => return Err(format!("did not answer the complaint of {}", against[0])),
-            Some(Err(e)) => return Err(e.clone()),
-            Some(Ok(rows)) => rows,
-        };
-        for party in against {
-            let Some(m) = config.index_of(party) else {
-                continue;
-            };
-            let Some(bytes) = rows.get(party.as_str()) else {
-                return Err(format!("did not answer the complaint of {party}"));
-            };
-            if checked_row(config, &d.commitment, m, bytes).is_none() {
-                return Err(format!(
-                    "revealed a row for {party} that does not match its commitment"
-                ));
-            }
-        }
-        Ok(d)
+    fn degree(&self) -> usize {
+        self.request.threshold - 1
+    }
+
+    fn bound_name(&self) -> &'static str {
+        "t"
+    }
+
+    fn parse_deal(&self, d: &Deal) -> std::result::Result<ParsedDeal, String> {
+        d.parse(self)
+    }
+
+    fn digest<'p>(&self, p: &'p ParsedDeal) -> &'p str {
+        &p.digest
+    }
+
+    fn revealed_ok(&self, p: &ParsedDeal, party: &str, bytes: &[u8]) -> bool {
+        self.index_of(party)
+            .is_some_and(|m| checked_row(self, &p.commitment, m, bytes).is_some())
     }
 }
 

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::signing::MessageKey;
 use super::transport::TransportKey;
-use super::{PartyKeys, Signed, SigningKeys};
+use super::{Join, PartyKeys, Signed, SigningKeys};
 use crate::encoding::{FORMAT_VERSION, from_json, to_json};
 use crate::error::{Error, LabError, Result};
 use crate::lab::{create_dir_all_private, read_limited, write_atomic};
@@ -261,6 +261,38 @@ impl Place {
                     )));
                 }
                 Ok(m)
+            })
+            .collect()
+    }
+
+    /// Every named party's join to proposal `id`: self-signed for it, in the party's name,
+    /// with a witness key in the party's name for `realm` or none (a party that already has
+    /// one, or a simulation's transcript).
+    pub(crate) fn joins(&self, names: &[String], id: &[u8; 32], realm: &str) -> Result<Vec<Join>> {
+        let board = self.name();
+        names
+            .iter()
+            .map(|a| {
+                let path = self.file("join", a);
+                if !path.exists() {
+                    return Err(Error::DkgWaiting {
+                        step: "join".into(),
+                        authority: a.clone(),
+                    });
+                }
+                let j = Join::from_json(&read_limited(&path, MAX_FILE)?)?;
+                let witness_ok = j.witness_key.is_empty()
+                    || (crate::transparency::CosignatureVerifier::new(&j.witness_key).is_ok()
+                        && j.witness_key.starts_with(&format!(
+                            "{}+",
+                            crate::transparency::witness_name(realm, a)
+                        )));
+                if &j.authority != a || !j.check(id) || !witness_ok {
+                    return Err(refused(format!(
+                        "{board}/join-{a}.json is not a valid join of {a} to this session"
+                    )));
+                }
+                Ok(j)
             })
             .collect()
     }

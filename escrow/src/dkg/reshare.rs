@@ -44,7 +44,7 @@ use super::signing::MessageKey;
 use super::transport::{self, TransportKey};
 use super::{
     CheckedDeal, Deal, EncryptedRow, Finished, Justification, PartyKeys, Response, RevealedRow,
-    Signed, SigningKeys, Zeroized, answered_responses, digest_rounds, file_digest,
+    Signed, SigningKeys, Zeroized, digest_rounds, file_digest,
 };
 use crate::encoding::FORMAT_VERSION;
 use crate::error::{Error, Result};
@@ -352,7 +352,7 @@ pub fn deal<R: RngCore + CryptoRng>(
 
 /// A reshare deal, checked for form: signed, this session, an old dealer, k' commitment points
 /// whose constant term is the dealer's public key share, one value per new authority.
-struct Parsed {
+pub(crate) struct Parsed {
     digest: String,
     commitment: Commitment,
     rows: BTreeMap<String, Vec<u8>>,
@@ -673,200 +673,42 @@ pub fn transcript_digest(
     )
 }
 
-/// The board of a resharing: every signed message, parsed (as the DKG's `Board`).
-struct Board {
-    deals: BTreeMap<String, std::result::Result<Parsed, String>>,
-    equivocated: BTreeSet<String>,
-    complaints: BTreeMap<String, BTreeSet<String>>,
-    revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>>,
-}
+type Board = super::rounds::Board<Parsed>;
 
-impl Board {
-    fn closed(config: &ReshareConfig, deals: &[Deal], justifications: &[Justification]) -> Self {
-        let responses = answered_responses(justifications);
-        let mut board = Self::new(config, deals, &responses, justifications);
-        let session = hex::encode(config.session());
-        for j in justifications
-            .iter()
-            .filter(|j| j.session == session && j.verify(config))
-        {
-            let complete = config.to.iter().all(|p| {
-                j.answered
-                    .iter()
-                    .any(|r| &r.party == p && r.session == session && r.verify(config))
-            }) && j
-                .answered
-                .iter()
-                .all(|r| r.session == session && r.verify(config));
-            if !complete {
-                board.revealed.insert(
-                    j.dealer.clone(),
-                    Err(
-                        "published a justification that does not carry every signed response"
-                            .into(),
-                    ),
-                );
-            }
-        }
-        board
+impl super::rounds::Protocol for ReshareConfig {
+    type Parsed = Parsed;
+
+    fn session_hex(&self) -> String {
+        hex::encode(self.session())
     }
 
-    fn new(
-        config: &ReshareConfig,
-        deals: &[Deal],
-        responses: &[Response],
-        just: &[Justification],
-    ) -> Self {
-        let session = hex::encode(config.session());
-        let mut parsed: BTreeMap<String, std::result::Result<Parsed, String>> = BTreeMap::new();
-        for d in deals
-            .iter()
-            .filter(|d| d.session == session && d.verify(config) && config.from.contains(&d.dealer))
-        {
-            let p = parse(config, d);
-            match parsed.get(&d.dealer) {
-                None => {
-                    parsed.insert(d.dealer.clone(), p);
-                }
-                Some(Ok(first)) if p.as_ref().is_ok_and(|p| p.digest == first.digest) => {}
-                Some(Err(e)) if p.as_ref().err() == Some(e) && !e.contains("two") => {}
-                Some(_) => {
-                    parsed.insert(
-                        d.dealer.clone(),
-                        Err("published two different deals".into()),
-                    );
-                }
-            }
-        }
-        let mut by_party: BTreeMap<&str, std::result::Result<&Response, ()>> = BTreeMap::new();
-        for r in responses
-            .iter()
-            .filter(|r| r.session == session && r.verify(config) && config.to.contains(&r.party))
-        {
-            match by_party.get(r.party.as_str()) {
-                None => {
-                    by_party.insert(&r.party, Ok(r));
-                }
-                Some(Ok(first)) if *first == r => {}
-                Some(_) => {
-                    by_party.insert(&r.party, Err(()));
-                }
-            }
-        }
-        let mut complaints: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut equivocated = BTreeSet::new();
-        for (party, r) in by_party {
-            let Ok(r) = r else {
-                equivocated.insert(party.to_owned());
-                continue;
-            };
-            let mut set: BTreeSet<String> = r
-                .complaints
-                .iter()
-                .filter(|c| config.from.contains(c))
-                .cloned()
-                .collect();
-            for (dealer, d) in &parsed {
-                let Ok(d) = d else { continue };
-                if !r
-                    .checked
-                    .iter()
-                    .any(|c| &c.dealer == dealer && c.digest == d.digest)
-                {
-                    set.insert(dealer.clone());
-                }
-            }
-            complaints.insert(party.to_owned(), set);
-        }
-        let mut revealed: BTreeMap<String, std::result::Result<BTreeMap<String, Vec<u8>>, String>> =
-            BTreeMap::new();
-        let mut first_of: BTreeMap<&str, &Justification> = BTreeMap::new();
-        for j in just
-            .iter()
-            .filter(|j| j.session == session && j.verify(config) && config.from.contains(&j.dealer))
-        {
-            match first_of.get(j.dealer.as_str()) {
-                None => {
-                    first_of.insert(&j.dealer, j);
-                    let rows = j
-                        .rows
-                        .iter()
-                        .map(|r| hex::decode(&r.row).map(|b| (r.party.clone(), b)))
-                        .collect::<std::result::Result<BTreeMap<_, _>, _>>()
-                        .map_err(|_| "published a malformed justification".to_owned());
-                    revealed.insert(j.dealer.clone(), rows);
-                }
-                Some(first) if *first == j => {}
-                Some(_) => {
-                    revealed.insert(
-                        j.dealer.clone(),
-                        Err("published two different justifications".into()),
-                    );
-                }
-            }
-        }
-        Self {
-            deals: parsed,
-            equivocated,
-            complaints,
-            revealed,
-        }
+    fn is_dealer(&self, name: &str) -> bool {
+        self.from.iter().any(|d| d == name)
     }
 
-    fn complaints_against(&self, dealer: &str) -> Vec<String> {
-        self.complaints
-            .iter()
-            .filter(|(_, against)| against.contains(dealer))
-            .map(|(party, _)| party.clone())
-            .collect()
+    fn responders(&self) -> Vec<String> {
+        self.to.clone()
     }
 
-    fn verdict(
-        &self,
-        config: &ReshareConfig,
-        dealer: &str,
-    ) -> std::result::Result<&Parsed, String> {
-        let d = match self.deals.get(dealer) {
-            None => return Err("published no deal".into()),
-            Some(Err(e)) => return Err(e.clone()),
-            Some(Ok(d)) => d,
-        };
-        if self.equivocated.contains(dealer) {
-            return Err("signed two different responses".into());
-        }
-        if let Some(Err(e)) = self.revealed.get(dealer) {
-            return Err(e.clone());
-        }
-        let against = self.complaints_against(dealer);
-        if against.is_empty() {
-            return Ok(d);
-        }
-        if against.len() > config.degree() {
-            return Err(format!(
-                "{} complaints, more than t' = {}",
-                against.len(),
-                config.degree()
-            ));
-        }
-        let rows = match self.revealed.get(dealer) {
-            None => return Err(format!("did not answer the complaint of {}", against[0])),
-            Some(Err(e)) => return Err(e.clone()),
-            Some(Ok(rows)) => rows,
-        };
-        for party in &against {
-            let Some(m) = config.new_index(party) else {
-                continue;
-            };
-            let Some(bytes) = rows.get(party) else {
-                return Err(format!("did not answer the complaint of {party}"));
-            };
-            if checked_value(&d.commitment, m, bytes).is_none() {
-                return Err(format!(
-                    "revealed a value for {party} that does not match its commitment"
-                ));
-            }
-        }
-        Ok(d)
+    fn degree(&self) -> usize {
+        self.threshold - 1
+    }
+
+    fn bound_name(&self) -> &'static str {
+        "t'"
+    }
+
+    fn parse_deal(&self, d: &Deal) -> std::result::Result<Parsed, String> {
+        parse(self, d)
+    }
+
+    fn digest<'p>(&self, p: &'p Parsed) -> &'p str {
+        &p.digest
+    }
+
+    fn revealed_ok(&self, p: &Parsed, party: &str, bytes: &[u8]) -> bool {
+        self.new_index(party)
+            .is_some_and(|m| checked_value(&p.commitment, m, bytes).is_some())
     }
 }
 

@@ -188,33 +188,7 @@ pub fn parties_of(lab: &Lab) -> Result<Vec<String>> {
 }
 
 fn load_joins(lab: &Lab, c: &ReshareConfig) -> Result<Vec<Join>> {
-    let id = c.proposal();
-    let pl = place(lab);
-    c.parties
-        .iter()
-        .map(|a| {
-            let path = pl.file("join", a);
-            if !path.exists() {
-                return Err(Error::DkgWaiting {
-                    step: "join".into(),
-                    authority: a.clone(),
-                });
-            }
-            let j = Join::from_json(&read_limited(&path, MAX_FILE)?)?;
-            let witness_ok = j.witness_key.is_empty()
-                || (crate::transparency::CosignatureVerifier::new(&j.witness_key).is_ok()
-                    && j.witness_key.starts_with(&format!(
-                        "{}+",
-                        crate::transparency::witness_name(c.old.realm(), a)
-                    )));
-            if &j.authority != a || !j.check(&id) || !witness_ok {
-                return Err(refused(format!(
-                    "reshare/join-{a}.json is not a valid join of {a} to this resharing"
-                )));
-            }
-            Ok(j)
-        })
-        .collect()
+    place(lab).joins(&c.parties, &c.proposal(), c.old.realm())
 }
 
 /// The session with every party's public keys.
