@@ -243,7 +243,10 @@ fn check_generations_announced(
         }
         let sharing_ok = current
             .is_some_and(|(k, names_logged)| k as usize == p.threshold() && names_logged == names);
-        if created.is_none() || !sharing_ok {
+        // And its commitment is the one the last resharing (if any) named.
+        let reshare_ok =
+            escrow::authority::check_sharing(lab, p, &lab.load_log_config()?, None).is_ok();
+        if created.is_none() || !sharing_ok || !reshare_ok {
             return Err(escrow::LogError::Tampered(format!(
                 "generation {} of the lab ({}) is not the one the log announced",
                 p.generation(),

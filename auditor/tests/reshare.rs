@@ -118,6 +118,26 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
         .collect();
     // The monitor accepts the log: the resharing is announced, the new witnesses listed.
     auditor::verify_log_with(&lab, &[]).unwrap();
+    // Putting the old params.json back (public) is caught by the monitor, which checks the
+    // commitment against the last generation-reshared entry, and an old authority's approval
+    // with an old share is refused (outside review, 2026-12, second round).
+    let new_params = std::fs::read(lab.params_path()).unwrap();
+    std::fs::write(lab.params_path(), params.to_json().unwrap()).unwrap();
+    let err = auditor::verify_log_with(&lab, &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("is not the one the log announced"),
+        "{err}"
+    );
+    let config = lab.load_log_config().unwrap();
+    let refused =
+        escrow::authority::check_sharing(&lab, &params, &config, Some("ombudsman")).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("is not the sharing the log's last"),
+        "{refused}"
+    );
+    std::fs::write(lab.params_path(), &new_params).unwrap();
 
     let now = t(T0 + 2 * DAY);
     let warrant = Warrant::new(

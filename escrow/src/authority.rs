@@ -67,6 +67,7 @@ pub fn approve(
         });
     }
     warrant.check_generation_choice(&generations)?;
+    check_sharing(lab, &params, &config, Some(authority))?;
     let share = lab.load_share(&params, authority)?;
     let mut store = lab.open_log(&config)?;
     let mut state = lab.load_witness_state(authority)?;
@@ -253,6 +254,65 @@ fn own_witness_signer(
         .into());
     }
     Ok(signer)
+}
+
+/// Checks `params` against the resharings the log shows for its generation: the sharing must
+/// be the last `generation-reshared` entry's (SHA-256 of the commitment), and `authority` must
+/// not have revoked its share in a resharing that has not completed since.
+pub fn check_sharing(
+    lab: &Lab,
+    params: &crate::PublicParams,
+    config: &crate::transparency::LogConfig,
+    authority: Option<&str>,
+) -> Result<()> {
+    let store = lab.open_log_read_only(config)?;
+    let mut logged: Option<String> = None;
+    let mut revoked = false;
+    for i in 0..store.size()? {
+        match store.entry(i)?.entry {
+            LogEntry::GenerationReshared {
+                realm,
+                generation,
+                commitment,
+                ..
+            } if realm == params.realm() && generation == params.generation() => {
+                logged = Some(commitment);
+                revoked = false;
+            }
+            LogEntry::SharingRevoked {
+                realm,
+                generation,
+                authority: a,
+                ..
+            } if realm == params.realm()
+                && generation == params.generation()
+                && Some(a.as_str()) == authority =>
+            {
+                revoked = true;
+            }
+            _ => {}
+        }
+    }
+    if let Some(c) = logged
+        && c != crate::dkg::reshare::commitment_digest(params)
+    {
+        return Err(crate::LogError::Tampered(format!(
+            "generation {} of the lab ({}) is not the sharing the log's last \
+             generation-reshared entry names",
+            params.generation(),
+            lab.params_path_of(params.generation()).display()
+        ))
+        .into());
+    }
+    if revoked {
+        return Err(Error::DkgRefused(format!(
+            "{} revoked its share of generation {} in a resharing that has not completed: it \
+             holds no share of it now",
+            authority.unwrap_or_default(),
+            params.generation()
+        )));
+    }
+    Ok(())
 }
 
 /// The authorities the log says have retired the generation of `params`.

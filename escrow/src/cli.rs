@@ -260,6 +260,10 @@ pub enum ReshareCommand {
         /// The new authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
+        /// The fingerprint this authority's `join` printed: refuse if its join on the board
+        /// has another (its keys were replaced).
+        #[arg(long, value_name = "HEX")]
+        fingerprint: Option<String>,
     },
     /// An old authority checks the new sharing, destroys its old share and logs it; the
     /// revocation that leaves fewer than k old shares puts the new sharing in force.
@@ -267,6 +271,10 @@ pub enum ReshareCommand {
         /// The old authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
+        /// The fingerprint this authority's `join` printed: refuse if its join on the board
+        /// has another (its keys were replaced).
+        #[arg(long, value_name = "HEX")]
+        fingerprint: Option<String>,
         /// The time to log (RFC 3339; default: now).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
@@ -327,6 +335,10 @@ pub enum DkgCommand {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
+        /// The fingerprint this authority's `join` printed: refuse if its join on the board
+        /// has another (its keys were replaced).
+        #[arg(long, value_name = "HEX")]
+        fingerprint: Option<String>,
     },
     /// Check a DKG from its public files alone (a monitor's check): signatures, rounds, the
     /// qualified set and the key, against the installed generation.

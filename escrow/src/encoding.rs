@@ -236,6 +236,14 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether an error (one link of a chain) is standard output closed by its reader (`tool |
+/// head -1`): the tools then stop quietly, as a pipe's writer should, instead of reporting an
+/// error the user did not make.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 #[cfg(test)]
 mod printable_tests {
     use super::printable;

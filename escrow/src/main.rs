@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("escrow: {}", one_line(&e));
             ExitCode::FAILURE
@@ -151,6 +152,7 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
         }
         DkgCommand::Verify => {
             let v = board::verify(lab)?;
+            print_fingerprints(&mut out, &board::fingerprints(lab)?)?;
             let q = &v.qualified;
             let installed = lab.load_generation(q.params.generation()).ok();
             writeln!(
@@ -216,7 +218,13 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
                 j.rows.len()
             )?;
         }
-        DkgCommand::Finish { authority } => {
+        DkgCommand::Finish {
+            authority,
+            fingerprint,
+        } => {
+            if let Some(f) = fingerprint {
+                board::check_fingerprint(lab, authority, f)?;
+            }
             let f = board::finish_as(lab, authority, &mut rand_core::OsRng)?;
             let q = &f.qualified;
             writeln!(
@@ -232,16 +240,27 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
             for n in &f.notes {
                 writeln!(out, "  note: {}", printable(n))?;
             }
+            print_fingerprints(&mut out, &f.fingerprints)?;
             if f.installed {
                 writeln!(
                     out,
                     "Every authority has finished with the same transcript and key: generation \
-                     installed in {} (DKG secrets destroyed; no one held the master key).",
+                     installed in {} (DKG secrets destroyed). No one held the master key if each \
+                     authority's state was its own and the fingerprints above are those the \
+                     authorities published.",
                     printable(&lab.root().display().to_string())
                 )?;
             }
         }
     }
+    Ok(())
+}
+
+/// The join fingerprints a command used, for each authority to compare with the one its own
+/// `join` printed (and with what the others published out of band).
+fn print_fingerprints(out: &mut impl Write, fps: &[(String, String)]) -> Result<()> {
+    let list: Vec<String> = fps.iter().map(|(a, f)| format!("{a} {f}")).collect();
+    writeln!(out, "  joins used (fingerprints): {}", list.join(", "))?;
     Ok(())
 }
 
@@ -313,8 +332,15 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
                 j.rows.len()
             )?;
         }
-        ReshareCommand::Finish { authority } => {
+        ReshareCommand::Finish {
+            authority,
+            fingerprint,
+        } => {
+            if let Some(f) = fingerprint {
+                board::check_fingerprint(lab, authority, f)?;
+            }
             check_sealing(lab)?;
+            print_fingerprints(&mut out, &board::fingerprints(lab)?)?;
             let p = board::finish_as(lab, authority)?;
             let r = &p.reshared;
             writeln!(
@@ -336,7 +362,14 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
                 r.params.authorities().len().max(p.needed)
             )?;
         }
-        ReshareCommand::Revoke { authority, at } => {
+        ReshareCommand::Revoke {
+            authority,
+            at,
+            fingerprint,
+        } => {
+            if let Some(f) = fingerprint {
+                board::check_fingerprint(lab, authority, f)?;
+            }
             let p = board::revoke_as(lab, authority, parse_time(at.as_deref())?)?;
             writeln!(
                 out,
@@ -921,7 +954,8 @@ fn describe(out: &mut impl Write, params: &PublicParams) -> Result<()> {
     let made = match params.setup() {
         escrow::params::SetupKind::TrustedDealer => "a trusted dealer (its polynomial destroyed)",
         escrow::params::SetupKind::JointFeldmanDkg => {
-            "the authorities' joint-Feldman DKG, one process each (no one held it)"
+            "the authorities' joint-Feldman DKG, one command each (no one held it if each \
+             authority's state was its own)"
         }
         escrow::params::SetupKind::SimulatedDkg => {
             "a joint-Feldman DKG simulated in one process (which saw every share)"

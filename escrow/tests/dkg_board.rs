@@ -326,3 +326,70 @@ fn a_malformed_deal_excludes_its_dealer_only() {
         "{last}"
     );
 }
+
+/// Outside review, 2026-12 (second round): in the one-directory lab, mallory can replace an
+/// honest authority's whole state with keys of its own making (its own `dkg join --as b` in a
+/// scratch lab) and b's join on the board with them; the run then completes with mallory able
+/// to read every row sent to b. What catches it is b's fingerprint: every finish prints the
+/// joins used, and `--fingerprint` (the one b's own join printed) refuses.
+#[test]
+fn swapped_state_is_caught_by_the_fingerprint_its_join_printed() {
+    let b = Board::new();
+    b.step("join", &["alice", "mallory"]);
+    let out = b.ok(&["dkg", "join", "--as", "bob"]);
+    let fp = out.split("fingerprint ").nth(1).unwrap()[..16].to_owned();
+    // Mallory's keys for bob, made in a scratch lab with the same proposal.
+    let scratch = tempfile::tempdir().unwrap();
+    let other = scratch.path().join("lab");
+    std::fs::create_dir_all(other.join("dkg")).unwrap();
+    std::fs::copy(b.file("session.json"), other.join("dkg/session.json")).unwrap();
+    escrow(&other)
+        .args(["dkg", "join", "--as", "bob"])
+        .assert()
+        .success();
+    for f in ["keys.json", "witness.key", "sent-join.json"] {
+        std::fs::copy(
+            other.join("dkg/private/bob").join(f),
+            b.file(&format!("private/bob/{f}")),
+        )
+        .unwrap();
+    }
+    std::fs::copy(other.join("dkg/join-bob.json"), b.file("join-bob.json")).unwrap();
+    for step in ["deal", "respond", "justify"] {
+        b.step(step, &ALL);
+    }
+    // Bob's finish prints the fingerprints used (bob's is not the one it noted) …
+    let listed = b.ok(&["dkg", "finish", "--as", "alice"]);
+    assert!(
+        listed.contains("joins used (fingerprints)") && !listed.contains(&fp),
+        "{listed}"
+    );
+    // … and with the fingerprint its join printed, it refuses.
+    let err = b.refused(&["dkg", "finish", "--as", "bob", "--fingerprint", &fp]);
+    assert!(err.contains("its keys were replaced"), "{err}");
+    assert!(b.installed().is_none());
+}
+
+/// A folder planted where an authority's state will go (a symbolic link to a folder of
+/// mallory's, or a folder open to others) is refused: the state is never written there.
+#[test]
+fn a_planted_state_folder_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = Board::new();
+    let theirs = b.lab.parent().unwrap().join("mallory-owned");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::create_dir_all(b.file("private")).unwrap();
+    std::os::unix::fs::symlink(&theirs, b.file("private/bob")).unwrap();
+    let err = b.refused(&["dkg", "join", "--as", "bob"]);
+    assert!(err.contains("not a folder of its own"), "{err}");
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
+    std::fs::remove_file(b.file("private/bob")).unwrap();
+    std::fs::create_dir(b.file("private/bob")).unwrap();
+    std::fs::set_permissions(
+        b.file("private/bob"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let err = b.refused(&["dkg", "join", "--as", "bob"]);
+    assert!(err.contains("must be its own (0700)"), "{err}");
+}

@@ -256,3 +256,35 @@ fn each_party_acts_only_from_its_own_state() {
     let err = c.refused(&["reshare", "start", "--to", "a,b", "--threshold", "2"]);
     assert!(err.contains("already open"), "{err}");
 }
+
+/// Outside review, 2026-12 (second round): a new authority's staged share overwritten after
+/// it finished (by whoever can write the lab) used to be installed as it was, after the old
+/// shares were destroyed — the generation lost. Every revocation first checks each staged
+/// share against the digest its authority signed; nothing is destroyed until it matches.
+#[test]
+fn a_staged_share_altered_after_finish_stops_every_revocation() {
+    let c = Case::new();
+    c.step("join", &PARTIES);
+    c.step("deal", &OLD);
+    c.step("respond", &NEW);
+    c.step("justify", &OLD);
+    c.step("finish", &NEW);
+    let staged = c.board("private/oversight/share.json");
+    let good = std::fs::read(&staged).unwrap();
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n / 2] ^= 1;
+    std::fs::write(&staged, &bad).unwrap();
+    let err = c.refused(&["reshare", "revoke", "--as", "court"]);
+    assert!(
+        err.contains("oversight's staged share is not the file its finished marker names"),
+        "{err}"
+    );
+    assert!(c.l().share_path("court").exists(), "nothing destroyed");
+    // Oversight finishes again (a new staged file, a new marker); revocation proceeds.
+    c.step("finish", &["oversight"]);
+    c.step("revoke", &["court", "ministry"]);
+    let l = c.l();
+    let new = l.load_params().unwrap();
+    l.load_share(&new, "oversight").unwrap();
+}

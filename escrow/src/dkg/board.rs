@@ -226,6 +226,33 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     Ok(j)
 }
 
+/// Every authority's join fingerprint ([`fingerprint`]), in index order: what each authority
+/// compares, out of band, with the one its own `join` printed.
+pub fn fingerprints(lab: &Lab) -> Result<Vec<(String, String)>> {
+    let proposal = load_proposal(lab)?;
+    Ok(load_joins(lab, &proposal)?
+        .iter()
+        .map(|j| (j.authority.clone(), fingerprint(j)))
+        .collect())
+}
+
+/// Refuses unless `who`'s join on the board has the fingerprint `expected` (the one `who`'s
+/// own `join` printed and its operator noted): keys swapped in `who`'s name are caught.
+pub fn check_fingerprint(lab: &Lab, who: &str, expected: &str) -> Result<()> {
+    let found = fingerprints(lab)?
+        .into_iter()
+        .find(|(a, _)| a == who)
+        .map(|(_, f)| f)
+        .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))?;
+    if !found.eq_ignore_ascii_case(expected.trim()) {
+        return Err(refused(format!(
+            "{who}'s join on the board has fingerprint {found}, not {expected}: its keys were \
+             replaced; abandon this session"
+        )));
+    }
+    Ok(())
+}
+
 /// The session and `who`'s own keys, after checking that the board holds `who`'s own join.
 fn me(lab: &Lab, who: &str) -> Result<(DkgConfig, usize, PartyKeys)> {
     let proposal = load_proposal(lab)?;
@@ -325,6 +352,8 @@ pub struct FinishOutcome {
     /// What this authority noticed on the board (messages changed after their round closed),
     /// one line each.
     pub notes: Vec<String>,
+    /// The fingerprints of the joins it used, in index order.
+    pub fingerprints: Vec<(String, String)>,
 }
 
 /// Board files that differ from what the closed rounds bind: late or rewritten responses,
@@ -387,20 +416,19 @@ pub fn finish_as<R: RngCore + CryptoRng>(
         }
     }
     let (q, share) = finish(&config, i, &keys.transport, &deals, &justs)?;
-    let marker = finished_marker(&config, i, &keys.signing, &q, &deals, &justs)?;
-    // Sealed with this authority's passphrase if it gave one.
+    // Sealed with this authority's passphrase if it gave one; the marker names the file.
     let pl = place(lab);
-    write_atomic(
-        &pl.private(who).join("share.json"),
-        &lab.encode_share(&share)?,
-        0o600,
-    )?;
+    let mut marker = finished_marker(&config, i, &keys.signing, &q, &deals, &justs)?;
+    marker.share = pl.stage_share(who, &lab.encode_share(&share)?)?;
+    let marker = marker.signed(&keys.signing)?;
     pl.send(who, "finished", &marker.to_json()?)?;
+    let fingerprints = fingerprints(lab)?;
     let installed = install_if_agreed(lab, &config, &q, rng)?;
     Ok(FinishOutcome {
         qualified: q,
         installed,
         notes,
+        fingerprints,
     })
 }
 
@@ -442,7 +470,9 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
             "this authority's result differs from every marker".into(),
         ));
     }
-    // Each authority's share and witness key, linked from its own state (not read here).
+    // Each authority's share and witness key, linked from its own state (hashed against its
+    // marker, not parsed).
+    place(lab).check_staged(&markers)?;
     let mut staged = Vec::new();
     let mut witnesses = Vec::new();
     let joins = load_joins(lab, config)?;

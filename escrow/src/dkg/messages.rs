@@ -445,6 +445,11 @@ pub struct Finished {
     pub qualified: Vec<String>,
     /// [`super::Transcript::digest`] of the deals and justifications used, hex.
     pub transcript: String,
+    /// SHA-256 of the share file the party staged in its own state, hex (empty in a
+    /// simulation's transcript): the installation links that file only if it still has
+    /// these bytes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub share: String,
     /// The party's signature, hex.
     pub signature: String,
 }

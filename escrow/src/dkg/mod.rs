@@ -712,9 +712,15 @@ pub fn finished_marker(
         master_public_key: crate::encoding::g1_hex(q.params.master_public_key()),
         qualified: q.qualified.clone(),
         transcript: transcript_digest(config, deals, justifications)?,
+        share: String::new(),
         signature: String::new(),
     }
     .signed(key)
+}
+
+/// SHA-256 of a staged share file's bytes, hex (what a finished marker names).
+pub(crate) fn staged_digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The public messages of a DKG run: what a monitor needs to recompute [`qualify`].

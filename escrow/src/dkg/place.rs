@@ -75,6 +75,55 @@ impl Place {
         self.dir.join("private").join(who)
     }
 
+    /// `who`'s own state folder, checked before any use: a real folder (never a symbolic link
+    /// or a file planted in its place), owned by the board's owner and open to no one else
+    /// (0700); created so if `create`.
+    pub(crate) fn own_dir(&self, who: &str, create: bool) -> Result<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
+        let board = std::fs::symlink_metadata(&self.dir).map_err(|error| LabError::Io {
+            path: self.dir.clone(),
+            error,
+        })?;
+        if !board.is_dir() {
+            return Err(refused(format!(
+                "{}: not a folder of its own (a symbolic link or a file); refusing to use it",
+                self.dir.display()
+            )));
+        }
+        let mine = self.private(who);
+        for (path, own) in [(self.dir.join("private"), false), (mine.clone(), true)] {
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() || !m.is_dir() => {
+                    return Err(refused(format!(
+                        "{}: not a folder of its own (a symbolic link or a file); refusing to \
+                         use it",
+                        path.display()
+                    )));
+                }
+                Ok(m) if own && (m.mode() & 0o077 != 0 || m.uid() != board.uid()) => {
+                    return Err(refused(format!(
+                        "{}: open to others (mode {:o}) or owned by another user; {who}'s state \
+                         must be its own (0700)",
+                        path.display(),
+                        m.mode() & 0o777
+                    )));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                    create_dir_all_private(&path)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(refused(format!(
+                        "{who} has not joined: run `escrow {} join --as {who}` first",
+                        self.name()
+                    )));
+                }
+                Err(error) => return Err(LabError::Io { path, error }.into()),
+            }
+        }
+        Ok(mine)
+    }
+
     pub(crate) fn file(&self, round: &str, who: &str) -> PathBuf {
         self.dir.join(format!("{round}-{who}.json"))
     }
@@ -86,8 +135,7 @@ impl Place {
         rng: &mut R,
     ) -> Result<PartyKeys> {
         let keys = PartyKeys::generate(rng);
-        let p = self.private(who);
-        create_dir_all_private(&p)?;
+        let p = self.own_dir(who, true)?;
         let f = KeysFile {
             version: FORMAT_VERSION,
             kind: "escrow-lab/dkg-party-keys".into(),
@@ -105,7 +153,7 @@ impl Place {
 
     /// `who`'s own keys.
     pub(crate) fn own_keys(&self, who: &str) -> Result<PartyKeys> {
-        let path = self.private(who).join("keys.json");
+        let path = self.own_dir(who, false)?.join("keys.json");
         if !path.exists() {
             return Err(LabError::NotSetUp { path }.into());
         }
@@ -137,7 +185,7 @@ impl Place {
             secret: hex::encode(secret),
         };
         write_atomic(
-            &self.private(who).join(file),
+            &self.own_dir(who, false)?.join(file),
             &Zeroizing::new(to_json(&f)?),
             0o600,
         )
@@ -150,7 +198,7 @@ impl Place {
         file: &str,
         kind: &str,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let path = self.private(who).join(file);
+        let path = self.own_dir(who, false)?.join(file);
         if !path.exists() {
             return Err(LabError::NotSetUp { path }.into());
         }
@@ -172,7 +220,7 @@ impl Place {
     /// Keeps what `who` read and acted on (its view), 0600.
     pub(crate) fn save_view<T: Serialize>(&self, who: &str, file: &str, v: &T) -> Result<()> {
         write_atomic(
-            &self.private(who).join(file),
+            &self.own_dir(who, false)?.join(file),
             &serde_json::to_vec(v).map_err(|_| Error::Internal("serialize"))?,
             0o600,
         )
@@ -185,7 +233,7 @@ impl Place {
         file: &str,
         before: &str,
     ) -> Result<T> {
-        let path = self.private(who).join(file);
+        let path = self.own_dir(who, false)?.join(file);
         if !path.exists() {
             return Err(refused(format!("{who} has not run `{before}` yet")));
         }
@@ -196,7 +244,7 @@ impl Place {
     /// Publishes `who`'s message of `round`, keeping its own copy (0600) to republish.
     pub(crate) fn send(&self, who: &str, round: &str, bytes: &[u8]) -> Result<()> {
         write_atomic(
-            &self.private(who).join(format!("sent-{round}.json")),
+            &self.own_dir(who, false)?.join(format!("sent-{round}.json")),
             bytes,
             0o600,
         )?;
@@ -217,7 +265,7 @@ impl Place {
         round: &str,
         parse: impl Fn(&[u8]) -> Result<T>,
     ) -> Result<T> {
-        let mine = self.private(who).join(format!("sent-{round}.json"));
+        let mine = self.own_dir(who, false)?.join(format!("sent-{round}.json"));
         if !mine.exists() {
             return Err(LabError::AlreadySetUp {
                 path: self.file(round, who),
@@ -295,6 +343,36 @@ impl Place {
                 Ok(j)
             })
             .collect()
+    }
+
+    /// Stages `who`'s new share file in its own state (0600); returns its SHA-256, hex, for
+    /// `who`'s finished marker.
+    pub(crate) fn stage_share(&self, who: &str, bytes: &[u8]) -> Result<String> {
+        write_atomic(&self.own_dir(who, false)?.join("share.json"), bytes, 0o600)?;
+        Ok(super::staged_digest(bytes))
+    }
+
+    /// Checks that each finished party's staged share file still has the bytes its signed
+    /// marker names (the file is hashed, not parsed: its secret stays unread).
+    pub(crate) fn check_staged(&self, markers: &[super::Finished]) -> Result<()> {
+        for m in markers {
+            let path = self.own_dir(&m.authority, false)?.join("share.json");
+            let bytes = Zeroizing::new(read_limited(&path, MAX_FILE).map_err(|_| {
+                refused(format!(
+                    "{}'s staged share is missing: {} must run finish again",
+                    m.authority, m.authority
+                ))
+            })?);
+            if m.share.is_empty() || super::staged_digest(&bytes) != m.share {
+                return Err(refused(format!(
+                    "{}'s staged share is not the file its finished marker names (altered \
+                     after it finished): {} must run finish again; nothing was installed or \
+                     revoked",
+                    m.authority, m.authority
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The message on the board now, if it parses (for notes on late changes).

@@ -643,6 +643,7 @@ pub fn finished_marker(
         master_public_key: commitment_digest(&r.params),
         qualified: r.used.clone(),
         transcript: transcript_digest(config, deals, justifications)?,
+        share: String::new(),
         signature: String::new(),
     }
     .signed(key)

@@ -245,6 +245,32 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     Ok(j)
 }
 
+/// Every party's join fingerprint, in party order (see [`super::board::fingerprints`]).
+pub fn fingerprints(lab: &Lab) -> Result<Vec<(String, String)>> {
+    let c = load_proposal(lab)?;
+    Ok(load_joins(lab, &c)?
+        .iter()
+        .map(|j| (j.authority.clone(), super::board::fingerprint(j)))
+        .collect())
+}
+
+/// Refuses unless `who`'s join has the fingerprint `expected` (see
+/// [`super::board::check_fingerprint`]).
+pub fn check_fingerprint(lab: &Lab, who: &str, expected: &str) -> Result<()> {
+    let found = fingerprints(lab)?
+        .into_iter()
+        .find(|(a, _)| a == who)
+        .map(|(_, f)| f)
+        .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))?;
+    if !found.eq_ignore_ascii_case(expected.trim()) {
+        return Err(refused(format!(
+            "{who}'s join on the board has fingerprint {found}, not {expected}: its keys were \
+             replaced; abandon this resharing"
+        )));
+    }
+    Ok(())
+}
+
 fn me(lab: &Lab, who: &str) -> Result<(ReshareConfig, PartyKeys)> {
     let proposal = load_proposal(lab)?;
     let i = party(&proposal, who)?;
@@ -362,12 +388,9 @@ pub fn finish_as(lab: &Lab, who: &str) -> Result<Progress> {
     let justs = all(&c, lab, &c.from, "justification", Justification::from_json)?;
     super::check_own_view(&c, who, &deals, &justs)?;
     let (r, share) = reshare::finish(&c, who, &keys.transport, &deals, &justs)?;
-    let marker = finished_marker(&c, who, &keys.signing, &r, &deals, &justs)?;
-    write_atomic(
-        &pl.private(who).join("share.json"),
-        &lab.encode_share(&share)?,
-        0o600,
-    )?;
+    let mut marker = finished_marker(&c, who, &keys.signing, &r, &deals, &justs)?;
+    marker.share = pl.stage_share(who, &lab.encode_share(&share)?)?;
+    let marker = marker.signed(&keys.signing)?;
     pl.send(who, "finished", &marker.to_json()?)?;
     progress(lab, &c, r)
 }
@@ -380,6 +403,9 @@ fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<Reshared> {
     let r = reshare::qualify(c, &deals, &justs)?;
     let digest = reshare::transcript_digest(c, &deals, &justs)?;
     let markers = all(c, lab, &c.to, "finished", Finished::from_json)?;
+    // Every new share must still be the file its authority finished with: no old share is
+    // destroyed, and nothing installed, for a new sharing that could not be used.
+    place(lab).check_staged(&markers)?;
     let want = commitment_digest(&r.params);
     for m in &markers {
         if m.transcript != digest || m.master_public_key != want || m.qualified != r.used {
@@ -510,6 +536,7 @@ fn complete(
                     master_public_key: mpk.clone(),
                     threshold: r.params.threshold() as u32,
                     authorities: c.to.clone(),
+                    commitment: commitment_digest(&r.params),
                     revoked: revoked.to_vec(),
                     session: session.clone(),
                     time: time.to_owned(),

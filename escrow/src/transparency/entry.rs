@@ -110,6 +110,9 @@ pub enum LogEntry {
         threshold: u32,
         /// The new authorities, in index order.
         authorities: Vec<String>,
+        /// SHA-256 of the new commitment's points (compressed G1, in order), hex: the sharing
+        /// `params.json` must hold from now on.
+        commitment: String,
         /// The old authorities whose `sharing-revoked` entries completed it.
         revoked: Vec<String>,
         /// The resharing's session id, hex.
@@ -248,14 +251,15 @@ impl LogRecord {
                 authorities,
                 revoked,
                 session,
+                commitment,
                 ..
             } => {
                 crate::identity::check_name("realm", realm)?;
                 for a in authorities.iter().chain(revoked) {
                     crate::identity::check_name("authority", a)?;
                 }
-                if !digest_ok(session) {
-                    return Err(bad("log entry session is not 64 hex digits"));
+                if !digest_ok(session) || !digest_ok(commitment) {
+                    return Err(bad("log entry session or commitment is not 64 hex digits"));
                 }
             }
         }
