@@ -1581,6 +1581,14 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "escrow",
+            what: "--json on a DKG or resharing step",
+            prepare: nothing,
+            args: &["--lab", "lab", "--json", "dkg", "verify"],
+            code: 2,
+            expect: "--json is not available",
+        },
+        Row {
+            tool: "escrow",
             what: "a DKG step before any session",
             prepare: nothing,
             args: &["--lab", "fresh-lab", "dkg", "join", "--as", "court"],

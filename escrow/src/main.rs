@@ -29,6 +29,16 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if cli.json && matches!(cli.command, Command::Dkg(_) | Command::Reshare(_)) {
+        use clap::CommandFactory;
+        let e = Cli::command().error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--json is not available for the `escrow dkg` and `escrow reshare` steps; they \
+             print text (the board's files are the machine-readable record)",
+        );
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,

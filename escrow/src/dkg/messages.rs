@@ -443,7 +443,7 @@ pub struct Finished {
     pub master_public_key: String,
     /// The qualified dealers.
     pub qualified: Vec<String>,
-    /// [`super::Transcript::digest`] of the deals and justifications used, hex.
+    /// [`super::transcript_digest`] of the deals and justifications used, hex.
     pub transcript: String,
     /// SHA-256 of the share file the party staged in its own state, hex (empty in a
     /// simulation's transcript): the installation links that file only if it still has
