@@ -236,6 +236,10 @@ pub enum ReshareCommand {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
+        /// The proposal id `reshare start` printed (as published by the starter): refuse to
+        /// join any other proposal.
+        #[arg(long, value_name = "HEX")]
+        proposal: Option<String>,
     },
     /// An old authority deals its own share to the new authorities.
     Deal {
@@ -260,10 +264,11 @@ pub enum ReshareCommand {
         /// The new authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// The fingerprint this authority's `join` printed: refuse if its join on the board
-        /// has another (its keys were replaced).
-        #[arg(long, value_name = "HEX")]
-        fingerprint: Option<String>,
+        /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
+        /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
+        /// difference.
+        #[arg(long = "fingerprint", value_delimiter = ',', value_name = "[NAME=]HEX")]
+        fingerprints: Vec<String>,
     },
     /// An old authority checks the new sharing, destroys its old share and logs it; the
     /// revocation that leaves fewer than k old shares puts the new sharing in force.
@@ -271,10 +276,11 @@ pub enum ReshareCommand {
         /// The old authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// The fingerprint this authority's `join` printed: refuse if its join on the board
-        /// has another (its keys were replaced).
-        #[arg(long, value_name = "HEX")]
-        fingerprint: Option<String>,
+        /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
+        /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
+        /// difference.
+        #[arg(long = "fingerprint", value_delimiter = ',', value_name = "[NAME=]HEX")]
+        fingerprints: Vec<String>,
         /// The time to log (RFC 3339; default: now).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
@@ -309,6 +315,10 @@ pub enum DkgCommand {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
+        /// The proposal id `dkg start` printed (as published by the starter): refuse to join
+        /// any other proposal.
+        #[arg(long, value_name = "HEX")]
+        proposal: Option<String>,
     },
     /// Deal: publish a signed commitment and every authority's encrypted row.
     Deal {
@@ -335,10 +345,11 @@ pub enum DkgCommand {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// The fingerprint this authority's `join` printed: refuse if its join on the board
-        /// has another (its keys were replaced).
-        #[arg(long, value_name = "HEX")]
-        fingerprint: Option<String>,
+        /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
+        /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
+        /// difference.
+        #[arg(long = "fingerprint", value_delimiter = ',', value_name = "[NAME=]HEX")]
+        fingerprints: Vec<String>,
     },
     /// Check a DKG from its public files alone (a monitor's check): signatures, rounds, the
     /// qualified set and the key, against the installed generation.

@@ -329,7 +329,8 @@ impl Lab {
         self.write_setup_files(params, &exported, log)
     }
 
-    /// [`Lab::write_setup`] with the share files already encoded.
+    /// [`Lab::write_setup`] with the share files already encoded (the DKG board's installation:
+    /// each authority's file as it staged it, checked against its signed digest).
     pub(crate) fn write_setup_files(
         &self,
         params: &PublicParams,
@@ -346,29 +347,6 @@ impl Lab {
                 let dir = staged_authorities.join(name);
                 create_dir_all_private(&dir)?;
                 write_atomic(&dir.join("witness.key"), key.as_bytes(), 0o600)?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Installs a generation from files each authority wrote into its own state (the DKG
-    /// board's `share.json` and `witness.key` per authority): each is hard-linked into place,
-    /// never read, so the installing command sees no other party's secret. The sources stay
-    /// until the caller destroys them, so a failed installation loses nothing.
-    pub(crate) fn install_staged(
-        &self,
-        params: &PublicParams,
-        staged: &[(String, PathBuf, PathBuf)],
-        log: &NewLog,
-    ) -> Result<()> {
-        self.write_setup_with(params, log, |staged_authorities| {
-            for (name, share, witness) in staged {
-                let dir = staged_authorities.join(name);
-                create_dir_all_private(&dir)?;
-                for (from, file) in [(share, "share.json"), (witness, "witness.key")] {
-                    let to = dir.join(file);
-                    fs::hard_link(from, &to).map_err(io(&to))?;
-                }
             }
             Ok(())
         })
@@ -508,15 +486,16 @@ impl Lab {
     }
 
     /// Replaces generation `new_params.generation()`'s sharing by one each new authority
-    /// computed in its own state (a resharing's `staged` share files, one per authority of
-    /// `new_params`): each is hard-linked beside its target (never read here), `log` runs under
-    /// the log's write lock before the point of no return (the `generation-reshared` entry),
-    /// and then the same crash-safe steps as [`Lab::replace_shares`] move the new shares and
-    /// parameters into place and destroy every old share file they replace.
-    pub(crate) fn replace_sharing_linked(
+    /// computed in its own state (a resharing's share files, one per authority of
+    /// `new_params`, as read and checked against their authorities' signed digests): each is
+    /// staged beside its target (0600), `log` runs under the log's write lock before the point
+    /// of no return (the `generation-reshared` entry), and then the same crash-safe steps as
+    /// [`Lab::replace_shares`] move the new shares and parameters into place and destroy every
+    /// old share file they replace.
+    pub(crate) fn replace_sharing(
         &self,
         new_params: &PublicParams,
-        staged: &[(String, PathBuf)],
+        staged: &[(String, Zeroizing<Vec<u8>>)],
         log: impl FnOnce(&mut LogStore) -> Result<()>,
     ) -> Result<()> {
         self.with_rotation_lock(|store| {
@@ -528,16 +507,12 @@ impl Lab {
                 params: true,
             };
             let result = (|| -> Result<()> {
-                for (authority, from) in staged {
+                for (authority, bytes) in staged {
                     let path = self.share_path_of(authority, g);
                     if let Some(dir) = path.parent() {
                         create_dir_all_private(dir)?;
                     }
-                    let new = with_suffix(&path, ".new");
-                    if new.symlink_metadata().is_ok() {
-                        destroy_file(&new)?;
-                    }
-                    fs::hard_link(from, &new).map_err(io(&new))?;
+                    write_atomic(&with_suffix(&path, ".new"), bytes, 0o600)?;
                 }
                 write_atomic(
                     &with_suffix(&self.params_path_of(g), ".new"),
@@ -549,11 +524,6 @@ impl Lab {
                 write_atomic(&self.replacement_path(g), &json, 0o600)
             })();
             if let Err(e) = result {
-                // The staged names are links to each authority's own file: unlinked, not
-                // overwritten, so the staged shares survive for a retry.
-                for (authority, _) in staged {
-                    let _ = fs::remove_file(with_suffix(&self.share_path_of(authority, g), ".new"));
-                }
                 let _ = self.discard_strays();
                 return Err(e);
             }

@@ -141,21 +141,26 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
             req.epoch_length = parse_epoch_length(epoch_length)?;
             escrow::params::check_authorities(&req.authorities, req.threshold)?;
             board::start(lab, &req, &mut rand_core::OsRng)?;
+            let (id, what) = board::describe_proposal(lab)?;
             writeln!(
                 out,
-                "DKG session opened in {}: {} authorities, threshold {}; no key made here. \
-                 Next: escrow dkg join --as <each>.",
+                "DKG session opened in {}: {what}; no key made here. Proposal {id}: publish it; \
+                 each authority runs escrow dkg join --as <itself> --proposal {id}.",
                 printable(&lab.root().join("dkg").display().to_string()),
-                authorities.len(),
-                threshold
             )?;
         }
-        DkgCommand::Join { authority } => {
+        DkgCommand::Join {
+            authority,
+            proposal,
+        } => {
+            let (id, what) = board::describe_proposal(lab)?;
+            check_proposal_id(&id, proposal.as_deref())?;
             let j = board::join_as(lab, authority, &mut rand_core::OsRng)?;
             writeln!(
                 out,
-                "{} joined with its own keys (secrets in its private state, 0600); fingerprint \
-                 {}: compare it with the other authorities out of band.",
+                "{} joined proposal {id} ({what}) with its own keys (secrets in its private \
+                 state, 0600); fingerprint {}: note it, and compare every authority's out of \
+                 band.",
                 printable(authority),
                 board::fingerprint(&j)
             )?;
@@ -230,11 +235,9 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
         }
         DkgCommand::Finish {
             authority,
-            fingerprint,
+            fingerprints,
         } => {
-            if let Some(f) = fingerprint {
-                board::check_fingerprint(lab, authority, f)?;
-            }
+            board::check_fingerprints(&board::fingerprints(lab)?, authority, fingerprints)?;
             let f = board::finish_as(lab, authority, &mut rand_core::OsRng)?;
             let q = &f.qualified;
             writeln!(
@@ -262,6 +265,19 @@ fn dkg(lab: &Lab, cmd: &DkgCommand) -> Result<()> {
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Refuses a proposal other than the one the starter published (`--proposal HEX`).
+fn check_proposal_id(id: &str, expected: Option<&str>) -> Result<()> {
+    if let Some(e) = expected
+        && !e.trim().eq_ignore_ascii_case(id)
+    {
+        anyhow::bail!(
+            "the open proposal is {id}, not {}: it was changed after it was published; do not join",
+            printable(e.trim())
+        );
     }
     Ok(())
 }
@@ -294,23 +310,25 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
                 *threshold,
                 &mut rand_core::OsRng,
             )?;
+            let (id, what) = board::describe_proposal(lab)?;
             writeln!(
                 out,
-                "Resharing of generation {} opened: {} to {} ({} of {}); no key made here. \
-                 Next: escrow reshare join --as <each of {}>.",
-                c.old.generation(),
-                c.from.join(", "),
-                c.to.join(", "),
-                c.threshold,
-                c.to.len(),
+                "Resharing opened: {what}; no key made here. Proposal {id}: publish it; each of \
+                 {} runs escrow reshare join --as <itself> --proposal {id}.",
                 c.parties.join(", ")
             )?;
         }
-        ReshareCommand::Join { authority } => {
+        ReshareCommand::Join {
+            authority,
+            proposal,
+        } => {
+            let (id, what) = board::describe_proposal(lab)?;
+            check_proposal_id(&id, proposal.as_deref())?;
             let j = board::join_as(lab, authority, &mut rand_core::OsRng)?;
             writeln!(
                 out,
-                "{} joined the resharing with its own keys; fingerprint {}: compare it out of band.",
+                "{} joined proposal {id} ({what}) with its own keys; fingerprint {}: note it, \
+                 and compare every party's out of band.",
                 printable(authority),
                 escrow::dkg::board::fingerprint(&j)
             )?;
@@ -344,11 +362,13 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
         }
         ReshareCommand::Finish {
             authority,
-            fingerprint,
+            fingerprints,
         } => {
-            if let Some(f) = fingerprint {
-                board::check_fingerprint(lab, authority, f)?;
-            }
+            escrow::dkg::board::check_fingerprints(
+                &board::fingerprints(lab)?,
+                authority,
+                fingerprints,
+            )?;
             check_sealing(lab)?;
             print_fingerprints(&mut out, &board::fingerprints(lab)?)?;
             let p = board::finish_as(lab, authority)?;
@@ -375,11 +395,11 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
         ReshareCommand::Revoke {
             authority,
             at,
-            fingerprint,
+            fingerprints,
         } => {
-            if let Some(f) = fingerprint {
-                board::check_fingerprint(lab, authority, f)?;
-            }
+            let fps = board::fingerprints(lab)?;
+            escrow::dkg::board::check_fingerprints(&fps, authority, fingerprints)?;
+            print_fingerprints(&mut out, &fps)?;
             let p = board::revoke_as(lab, authority, parse_time(at.as_deref())?)?;
             writeln!(
                 out,
@@ -441,11 +461,13 @@ fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
             "parties": c.parties, "board": lab.root().join("reshare").display().to_string()});
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
+        let (id, _) = escrow::dkg::reshare_board::describe_proposal(lab)?;
         writeln!(
             out,
-            "Refresh of generation {} opened (a resharing to the same {} of {}): each authority \
-             runs escrow reshare join, deal, respond, justify, finish and revoke --as itself; \
-             the master key stays, every share changes, the old ones are destroyed.",
+            "Refresh of generation {} opened (a resharing to the same {} of {}), proposal {id}: \
+             each authority runs escrow reshare join --as itself --proposal {id}, then deal, \
+             respond, justify, finish and revoke; the master key stays, every share changes, \
+             the old ones are destroyed.",
             c.old.generation(),
             c.threshold,
             c.to.len()

@@ -366,7 +366,7 @@ fn swapped_state_is_caught_by_the_fingerprint_its_join_printed() {
     );
     // … and with the fingerprint its join printed, it refuses.
     let err = b.refused(&["dkg", "finish", "--as", "bob", "--fingerprint", &fp]);
-    assert!(err.contains("its keys were replaced"), "{err}");
+    assert!(err.contains("were replaced"), "{err}");
     assert!(b.installed().is_none());
 }
 
@@ -392,4 +392,109 @@ fn a_planted_state_folder_is_refused() {
     .unwrap();
     let err = b.refused(&["dkg", "join", "--as", "bob"]);
     assert!(err.contains("must be its own (0700)"), "{err}");
+}
+
+/// Outside review, 2026-12 (second round): keys planted in an authority's state folder (and
+/// its join on the board) before it joins; the authority's own `join` used to take them for
+/// its own. It now refuses a state that already holds keys.
+#[test]
+fn keys_planted_before_an_authority_joins_are_refused() {
+    let b = Board::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let other = scratch.path().join("lab");
+    std::fs::create_dir_all(other.join("dkg")).unwrap();
+    std::fs::copy(b.file("session.json"), other.join("dkg/session.json")).unwrap();
+    escrow(&other)
+        .args(["dkg", "join", "--as", "bob"])
+        .assert()
+        .success();
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    };
+    copy(&other.join("dkg/private/bob"), &b.file("private/bob"));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        b.file("private/bob"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    std::fs::copy(other.join("dkg/join-bob.json"), b.file("join-bob.json")).unwrap();
+    let err = b.refused(&["dkg", "join", "--as", "bob"]);
+    assert!(
+        err.contains("bob's state already holds keys") && err.contains("planted"),
+        "{err}"
+    );
+}
+
+/// The proposal edited before anyone joins (threshold 1: every share the master secret) is
+/// refused outright, and any other edit is caught by `join --proposal` with the id `start`
+/// printed; every party can check every other's fingerprint, not only its own.
+#[test]
+fn an_edited_proposal_and_another_partys_keys_are_caught() {
+    let b = Board::new();
+    let start_out = {
+        // Board::new ran start; the id is what describe prints on join too.
+        let tmp = tempfile::tempdir().unwrap();
+        let lab = tmp.path().join("lab");
+        let out = escrow(&lab)
+            .args(["dkg", "start", "--authorities", "a,b", "--threshold", "2"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        start_out.contains("Proposal ") && start_out.contains("--proposal "),
+        "{start_out}"
+    );
+    let text = std::fs::read_to_string(b.file("session.json")).unwrap();
+    let id_of = |b: &Board| {
+        let out = b.ok(&["dkg", "join", "--as", "alice"]);
+        out.split("proposal ").nth(1).unwrap()[..16].to_owned()
+    };
+    let id = id_of(&b);
+    // Threshold 1 written into the proposal: refused by every step.
+    std::fs::write(
+        b.file("session.json"),
+        text.replace("\"threshold\": 2", "\"threshold\": 1"),
+    )
+    .unwrap();
+    let err = b.refused(&["dkg", "join", "--as", "bob"]);
+    assert!(
+        err.contains("gives every authority the master secret"),
+        "{err}"
+    );
+    // Another edit (a name changed): the published id no longer matches.
+    std::fs::write(
+        b.file("session.json"),
+        text.replace("\"mallory\"", "\"mallet\""),
+    )
+    .unwrap();
+    let err = b.refused(&["dkg", "join", "--as", "bob", "--proposal", &id]);
+    assert!(
+        err.contains("it was changed after it was published"),
+        "{err}"
+    );
+    std::fs::write(b.file("session.json"), &text).unwrap();
+    b.ok(&["dkg", "join", "--as", "bob", "--proposal", &id]);
+    b.ok(&["dkg", "join", "--as", "mallory", "--proposal", &id]);
+    for step in ["deal", "respond", "justify"] {
+        b.step(step, &ALL);
+    }
+    // Alice checks bob's published fingerprint too: a wrong one is refused.
+    let err = b.refused(&[
+        "dkg",
+        "finish",
+        "--as",
+        "alice",
+        "--fingerprint",
+        "bob=0011223344556677",
+    ]);
+    assert!(
+        err.contains("bob's join on the board has fingerprint"),
+        "{err}"
+    );
 }

@@ -288,3 +288,34 @@ fn a_staged_share_altered_after_finish_stops_every_revocation() {
     let new = l.load_params().unwrap();
     l.load_share(&new, "oversight").unwrap();
 }
+
+/// Outside review, 2026-12 (second round): a sybil added to the new authorities in the
+/// proposal before anyone joins. `join --proposal` with the id `start` printed refuses it.
+#[test]
+fn a_proposal_edited_before_the_joins_is_refused_by_its_published_id() {
+    let c = Case::new();
+    // The id `reshare start` printed (Case::new ran it): the same one `join` prints.
+    let out = c.ok(&["reshare", "join", "--as", "court"]);
+    let id = out.split("proposal ").nth(1).unwrap()[..16].to_owned();
+    assert!(
+        out.contains("to 2 of 3 (court, ministry, oversight)"),
+        "{out}"
+    );
+    let path = c.board("session.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"oversight\"\n", "\"oversight\",\n    \"m2\"\n"),
+    )
+    .unwrap();
+    assert_ne!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "the edit applied"
+    );
+    let err = c.refused(&["reshare", "join", "--as", "ministry", "--proposal", &id]);
+    assert!(
+        err.contains("it was changed after it was published"),
+        "{err}"
+    );
+}

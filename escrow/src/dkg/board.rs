@@ -29,7 +29,7 @@
 //! one party exclude it. Each party finishes from the deals it checked (its own copy: a deal
 //! deleted or replaced on the board afterwards changes nothing) and signs the digest of the
 //! transcript it used; the generation is installed only when every authority's marker names
-//! the same transcript and key, each share and witness key linked from its own authority's
+//! the same transcript and key, each share and witness key copied from its own authority's
 //! state. `verify` recomputes all of it from the public files alone.
 
 use std::path::PathBuf;
@@ -106,6 +106,7 @@ fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
     crate::identity::check_name("realm", &request.realm)?;
     crate::encoding::hex_array::<32>("nonce", &f.nonce)?;
     crate::params::check_authorities(&request.authorities, request.threshold)?;
+    check_dkg_threshold(request.threshold)?;
     Ok(DkgConfig {
         request,
         transport_keys: Vec::new(),
@@ -115,6 +116,34 @@ fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
 }
 
 /// Every authority's join, checked (self-signed for this proposal, a witness key in its name).
+/// A dealerless generation needs k ≥ 2: with k = 1 every share is the master secret.
+fn check_dkg_threshold(k: usize) -> Result<()> {
+    if k < 2 {
+        return Err(refused(format!(
+            "a DKG with threshold {k} gives every authority the master secret; use 2 or more"
+        )));
+    }
+    Ok(())
+}
+
+/// The open session's proposal: its id (16 hex digits, to compare out of band) and what it
+/// proposes, in words.
+pub fn describe_proposal(lab: &Lab) -> Result<(String, String)> {
+    let c = load_proposal(lab)?;
+    let r = &c.request;
+    Ok((
+        hex::encode(&c.proposal()[..8]),
+        format!(
+            "realm {}, generation {}, {} of {} ({})",
+            r.realm,
+            r.generation,
+            r.threshold,
+            r.authorities.len(),
+            r.authorities.join(", ")
+        ),
+    ))
+}
+
 /// Every authority's join (a simulation's transcript, `escrow setup --dkg`, has no witness
 /// keys in its joins: its log was made beside it; a board run needs one, checked again at
 /// installation).
@@ -149,6 +178,7 @@ pub fn start<R: RngCore + CryptoRng>(
     }
     crate::identity::check_name("realm", &request.realm)?;
     crate::params::check_authorities(&request.authorities, request.threshold)?;
+    check_dkg_threshold(request.threshold)?;
     let config = DkgConfig::new(request.clone(), &[], rng);
     let created_at = request
         .created_at
@@ -176,11 +206,14 @@ fn index(config: &DkgConfig, who: &str) -> Result<usize> {
         .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))
 }
 
-/// A short fingerprint of a join's keys, to compare out of band.
+/// A short fingerprint of a join — the proposal it joins and its three public keys — to
+/// compare out of band (SHA-256, first 8 bytes, hex).
 pub fn fingerprint(join: &Join) -> String {
     use sha2::Digest as _;
     let h = sha2::Sha256::digest(
         [
+            join.proposal.as_bytes(),
+            b"\n",
             join.transport_key.as_bytes(),
             b"\n",
             join.signing_key.as_bytes(),
@@ -199,7 +232,11 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     index(&proposal, who)?;
     let pl = place(lab);
     if pl.has_keys(who) {
-        return pl.republish(who, "join", Join::from_json);
+        return Err(refused(format!(
+            "{who}'s state already holds keys: {who} joined before (its join printed the \
+             fingerprint to use) — if {who} never joined, someone planted them: abandon this \
+             session"
+        )));
     }
     if board_file(lab, "join", who).exists() {
         return Err(refused(format!(
@@ -236,19 +273,29 @@ pub fn fingerprints(lab: &Lab) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
-/// Refuses unless `who`'s join on the board has the fingerprint `expected` (the one `who`'s
-/// own `join` printed and its operator noted): keys swapped in `who`'s name are caught.
-pub fn check_fingerprint(lab: &Lab, who: &str, expected: &str) -> Result<()> {
-    let found = fingerprints(lab)?
-        .into_iter()
-        .find(|(a, _)| a == who)
-        .map(|(_, f)| f)
-        .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))?;
-    if !found.eq_ignore_ascii_case(expected.trim()) {
-        return Err(refused(format!(
-            "{who}'s join on the board has fingerprint {found}, not {expected}: its keys were \
-             replaced; abandon this session"
-        )));
+/// Refuses unless every join named in `expected` has the fingerprint given there: each item
+/// is `HEX` (`who`'s own, as its `join` printed it) or `NAME=HEX` (another authority's, as it
+/// published it out of band). Keys swapped in anyone's name, or a proposal changed before the
+/// joins, are caught by whoever checks.
+pub fn check_fingerprints(
+    found: &[(String, String)],
+    who: &str,
+    expected: &[String],
+) -> Result<()> {
+    for item in expected {
+        let (name, fp) = match item.split_once('=') {
+            Some((n, f)) => (n.trim(), f.trim()),
+            None => (who, item.trim()),
+        };
+        let Some((_, have)) = found.iter().find(|(a, _)| a == name) else {
+            return Err(Error::NotAnAuthority(name.to_owned()));
+        };
+        if !have.eq_ignore_ascii_case(fp) {
+            return Err(refused(format!(
+                "{name}'s join on the board has fingerprint {have}, not {fp}: its keys or the \
+                 proposal were replaced; abandon this session"
+            )));
+        }
     }
     Ok(())
 }
@@ -470,28 +517,28 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
             "this authority's result differs from every marker".into(),
         ));
     }
-    // Each authority's share and witness key, linked from its own state (hashed against its
-    // marker, not parsed).
-    place(lab).check_staged(&markers)?;
-    let mut staged = Vec::new();
+    // Each authority's share, read once from its own state and checked against the digest
+    // it signed (never parsed), and its witness key, installed with mode 0600.
+    let pl = place(lab);
+    let shares = pl.take_staged(&markers)?;
     let mut witnesses = Vec::new();
+    let mut witness_keys = Vec::new();
     let joins = load_joins(lab, config)?;
     for (a, j) in config.request.authorities.iter().zip(&joins) {
         if j.witness_key.is_empty() {
             return Err(refused(format!("dkg/join-{a}.json has no witness key")));
         }
-        let p = place(lab).private(a);
-        staged.push((a.clone(), p.join("share.json"), p.join("witness.key")));
         witnesses.push(WitnessKey {
             authority: a.clone(),
             key: j.witness_key.clone(),
         });
+        witness_keys.push((a.clone(), pl.take_witness_key(a)?));
     }
-    let log = crate::transparency::log_with_witnesses(&config.request.realm, witnesses, rng);
-    lab.install_staged(&q.params, &staged, &log)?;
-    // The private DKG state (keys, polynomials, staged shares) is destroyed; the installed
-    // share and witness key files are the same files, so those names are only unlinked.
-    place(lab).destroy_private(&["share.json", "witness.key"])?;
+    let mut log = crate::transparency::log_with_witnesses(&config.request.realm, witnesses, rng);
+    log.witness_keys = witness_keys;
+    lab.write_setup_files(&q.params, &shares, &log)?;
+    // The private DKG state (keys, polynomials, staged shares) is destroyed.
+    pl.destroy_private()?;
     Ok(true)
 }
 

@@ -352,9 +352,14 @@ impl Place {
         Ok(super::staged_digest(bytes))
     }
 
-    /// Checks that each finished party's staged share file still has the bytes its signed
-    /// marker names (the file is hashed, not parsed: its secret stays unread).
-    pub(crate) fn check_staged(&self, markers: &[super::Finished]) -> Result<()> {
+    /// Reads each finished party's staged share file once and checks it has the bytes its
+    /// signed marker names (hashed, never parsed); returns exactly those bytes, so that what is
+    /// installed is what was checked.
+    pub(crate) fn take_staged(
+        &self,
+        markers: &[super::Finished],
+    ) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
+        let mut out = Vec::new();
         for m in markers {
             let path = self.own_dir(&m.authority, false)?.join("share.json");
             let bytes = Zeroizing::new(read_limited(&path, MAX_FILE).map_err(|_| {
@@ -371,8 +376,18 @@ impl Place {
                     m.authority, m.authority
                 )));
             }
+            out.push((m.authority.clone(), bytes));
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// `who`'s staged witness key (a `PRIVATE+KEY+…` string), read once.
+    pub(crate) fn take_witness_key(&self, who: &str) -> Result<Zeroizing<String>> {
+        let path = self.own_dir(who, false)?.join("witness.key");
+        let bytes = Zeroizing::new(read_limited(&path, MAX_FILE)?);
+        std::str::from_utf8(&bytes)
+            .map(|s| Zeroizing::new(s.to_owned()))
+            .map_err(|_| refused(format!("{who}'s witness key is not text")))
     }
 
     /// The message on the board now, if it parses (for notes on late changes).
@@ -387,28 +402,15 @@ impl Place {
             .and_then(|b| parse(&b).ok())
     }
 
-    /// Destroys every party's private state, except files installed elsewhere under another
-    /// name (hard links: `keep_linked`), which are only unlinked here.
-    pub(crate) fn destroy_private(&self, keep_linked: &[&str]) -> Result<()> {
+    /// Destroys every party's private state (each file overwritten, synced, removed).
+    pub(crate) fn destroy_private(&self) -> Result<()> {
         let root = self.dir.join("private");
         if let Ok(parties) = std::fs::read_dir(&root) {
             for p in parties.flatten() {
                 let dir = p.path();
                 if let Ok(entries) = std::fs::read_dir(&dir) {
                     for e in entries.flatten() {
-                        let path = e.path();
-                        let linked = path
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| keep_linked.contains(&n));
-                        if linked {
-                            std::fs::remove_file(&path).map_err(|error| LabError::Io {
-                                path: path.clone(),
-                                error,
-                            })?;
-                        } else {
-                            crate::lab::destroy_file(&path)?;
-                        }
+                        crate::lab::destroy_file(&e.path())?;
                     }
                 }
                 let _ = std::fs::remove_dir(&dir);

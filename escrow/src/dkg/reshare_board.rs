@@ -17,7 +17,7 @@
 //! after A has checked that result itself from the public messages (the new sharing keeps the
 //! master key): it destroys A's old share, logs `sharing-revoked`, and signs its marker. When
 //! n − k + 1 old authorities have revoked — fewer than k old shares remain — the new sharing
-//! replaces the old one (each new share linked from its authority's own state, the parameters
+//! replaces the old one (each new share copied from its authority's own state, the parameters
 //! replaced, `generation-reshared` logged, new authorities' witness keys added to `log.json`)
 //! and the board moves to `reshares/<G>-<session>/` for monitors. Until then the old sharing
 //! stays in force, so a resharing that stalls loses nothing.
@@ -182,6 +182,32 @@ fn load_proposal(lab: &Lab) -> Result<ReshareConfig> {
     Ok(c)
 }
 
+/// The open resharing's proposal: its id (16 hex digits, to compare out of band) and what it
+/// proposes, in words.
+pub fn describe_proposal(lab: &Lab) -> Result<(String, String)> {
+    let c = load_proposal(lab)?;
+    Ok((
+        hex::encode(&c.proposal()[..8]),
+        format!(
+            "generation {} of realm {}, {}-of-{} ({}) dealt by {} to {} of {} ({})",
+            c.old.generation(),
+            c.old.realm(),
+            c.old.threshold(),
+            c.old.authorities().len(),
+            c.old
+                .authorities()
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.from.join(", "),
+            c.threshold,
+            c.to.len(),
+            c.to.join(", ")
+        ),
+    ))
+}
+
 /// Who must join the open resharing: every old authority, then the new names.
 pub fn parties_of(lab: &Lab) -> Result<Vec<String>> {
     Ok(load_proposal(lab)?.parties)
@@ -213,7 +239,11 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     party(&c, who)?;
     let pl = place(lab);
     if pl.has_keys(who) {
-        return pl.republish(who, "join", Join::from_json);
+        return Err(refused(format!(
+            "{who}'s state already holds keys: {who} joined before (its join printed the \
+             fingerprint to use) — if {who} never joined, someone planted them: abandon this \
+             resharing"
+        )));
     }
     if pl.file("join", who).exists() {
         return Err(refused(format!(
@@ -252,23 +282,6 @@ pub fn fingerprints(lab: &Lab) -> Result<Vec<(String, String)>> {
         .iter()
         .map(|j| (j.authority.clone(), super::board::fingerprint(j)))
         .collect())
-}
-
-/// Refuses unless `who`'s join has the fingerprint `expected` (see
-/// [`super::board::check_fingerprint`]).
-pub fn check_fingerprint(lab: &Lab, who: &str, expected: &str) -> Result<()> {
-    let found = fingerprints(lab)?
-        .into_iter()
-        .find(|(a, _)| a == who)
-        .map(|(_, f)| f)
-        .ok_or_else(|| Error::NotAnAuthority(who.to_owned()))?;
-    if !found.eq_ignore_ascii_case(expected.trim()) {
-        return Err(refused(format!(
-            "{who}'s join on the board has fingerprint {found}, not {expected}: its keys were \
-             replaced; abandon this resharing"
-        )));
-    }
-    Ok(())
 }
 
 fn me(lab: &Lab, who: &str) -> Result<(ReshareConfig, PartyKeys)> {
@@ -397,7 +410,7 @@ pub fn finish_as(lab: &Lab, who: &str) -> Result<Progress> {
 
 /// The result every new authority agreed on, recomputed here from the public messages: refuses
 /// unless every marker is present, signed, and names that result and transcript.
-fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<Reshared> {
+fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<(Reshared, Staged)> {
     let deals = all(c, lab, &c.from, "deal", Deal::from_json)?;
     let justs = all(c, lab, &c.from, "justification", Justification::from_json)?;
     let r = reshare::qualify(c, &deals, &justs)?;
@@ -405,7 +418,7 @@ fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<Reshared> {
     let markers = all(c, lab, &c.to, "finished", Finished::from_json)?;
     // Every new share must still be the file its authority finished with: no old share is
     // destroyed, and nothing installed, for a new sharing that could not be used.
-    place(lab).check_staged(&markers)?;
+    let staged = place(lab).take_staged(&markers)?;
     let want = commitment_digest(&r.params);
     for m in &markers {
         if m.transcript != digest || m.master_public_key != want || m.qualified != r.used {
@@ -416,7 +429,7 @@ fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<Reshared> {
             )));
         }
     }
-    Ok(r)
+    Ok((r, staged))
 }
 
 fn revoked(lab: &Lab, c: &ReshareConfig) -> Vec<String> {
@@ -453,7 +466,7 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     if c.old.authority(who).is_none() {
         return Err(refused(format!("{who} holds no share of the old sharing")));
     }
-    let r = agreed(lab, &c)?;
+    let (r, staged) = agreed(lab, &c)?;
     let session = hex::encode(c.session());
     let g = c.old.generation();
     let time = at
@@ -495,36 +508,29 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     place(lab).send(who, "revoked", &to_json(&marker)?)?;
     let mut p = progress(lab, &c, r)?;
     if p.revoked.len() >= p.needed {
-        complete(lab, &c, &p.reshared, &p.revoked, &time)?;
+        complete(lab, &c, &p.reshared, &staged, &p.revoked, &time)?;
         p.completed = true;
     }
     Ok(p)
 }
 
 /// Puts the new sharing in force (see the module docs); idempotent.
+/// Each new authority's staged share file, as read and checked against its marker.
+type Staged = Vec<(String, zeroize::Zeroizing<Vec<u8>>)>;
+
 fn complete(
     lab: &Lab,
     c: &ReshareConfig,
     r: &Reshared,
+    staged: &Staged,
     revoked: &[String],
     time: &str,
 ) -> Result<()> {
     let pl = place(lab);
     let session = hex::encode(c.session());
-    let staged: Vec<(String, PathBuf)> =
-        c.to.iter()
-            .map(|b| (b.clone(), pl.private(b).join("share.json")))
-            .collect();
-    for (b, path) in &staged {
-        if !path.exists() {
-            return Err(refused(format!(
-                "{b}'s new share is not staged: run `escrow reshare finish --as {b}`"
-            )));
-        }
-    }
     let signer = lab.log_signer()?;
     let mpk = crate::encoding::g1_hex(r.params.master_public_key());
-    lab.replace_sharing_linked(&r.params, &staged, |store| {
+    lab.replace_sharing(&r.params, staged, |store| {
         let done = |e: &LogEntry| {
             matches!(e, LogEntry::GenerationReshared { session: s, .. } if *s == session)
         };
@@ -552,13 +558,10 @@ fn complete(
     let mut log = lab.load_log_config()?;
     for j in joins.iter().filter(|j| !j.witness_key.is_empty()) {
         if !log.witnesses.iter().any(|w| w.authority == j.authority) {
-            let from = pl.private(&j.authority).join("witness.key");
             let to = lab.authorities_dir().join(&j.authority).join("witness.key");
             if !to.exists() {
-                std::fs::hard_link(&from, &to).map_err(|error| LabError::Io {
-                    path: to.clone(),
-                    error,
-                })?;
+                let key = pl.take_witness_key(&j.authority)?;
+                write_atomic(&to, key.as_bytes(), 0o600)?;
             }
             log.witnesses.push(WitnessKey {
                 authority: j.authority.clone(),
@@ -567,7 +570,7 @@ fn complete(
         }
     }
     write_atomic(&lab.log_dir().join("log.json"), &log.to_json()?, 0o644)?;
-    pl.destroy_private(&["share.json", "witness.key"])?;
+    pl.destroy_private()?;
     let archive =
         lab.root()
             .join("reshares")
