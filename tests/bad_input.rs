@@ -1589,6 +1589,23 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "escrow",
+            what: "a malformed --fingerprint",
+            prepare: nothing,
+            args: &[
+                "--lab",
+                "lab",
+                "reshare",
+                "revoke",
+                "--as",
+                "court",
+                "--fingerprint",
+                "b=",
+            ],
+            code: 2,
+            expect: "a fingerprint is 16 hex digits",
+        },
+        Row {
+            tool: "escrow",
             what: "a DKG step before any session",
             prepare: nothing,
             args: &["--lab", "fresh-lab", "dkg", "join", "--as", "court"],

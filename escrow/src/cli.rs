@@ -208,6 +208,23 @@ pub struct RotateArgs {
     pub dkg: bool,
 }
 
+/// A `--fingerprint` item: 16 hex digits, optionally after `NAME=`.
+fn parse_fingerprint(s: &str) -> Result<String, String> {
+    let (name, hex) = match s.split_once('=') {
+        Some((n, h)) => (Some(n), h),
+        None => (None, s),
+    };
+    if let Some(n) = name
+        && (n.is_empty() || n.len() > 64)
+    {
+        return Err("expected NAME=HEX with a name".into());
+    }
+    if hex.len() != 16 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("a fingerprint is 16 hex digits, as `join` prints it".into());
+    }
+    Ok(s.to_owned())
+}
+
 /// The steps of a resharing (or refresh): each authority runs its own, from its own state.
 #[derive(Debug, Subcommand)]
 pub enum ReshareCommand {
@@ -267,7 +284,12 @@ pub enum ReshareCommand {
         /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
         /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
         /// difference.
-        #[arg(long = "fingerprint", value_delimiter = ',', value_name = "[NAME=]HEX")]
+        #[arg(
+            long = "fingerprint",
+            value_delimiter = ',',
+            value_name = "[NAME=]HEX",
+            value_parser = parse_fingerprint
+        )]
         fingerprints: Vec<String>,
     },
     /// An old authority checks the new sharing, destroys its old share and logs it; the
@@ -279,12 +301,20 @@ pub enum ReshareCommand {
         /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
         /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
         /// difference.
-        #[arg(long = "fingerprint", value_delimiter = ',', value_name = "[NAME=]HEX")]
+        #[arg(
+            long = "fingerprint",
+            value_delimiter = ',',
+            value_name = "[NAME=]HEX",
+            value_parser = parse_fingerprint
+        )]
         fingerprints: Vec<String>,
         /// The time to log (RFC 3339; default: now).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Abandon the open resharing while no old authority has revoked for it (the old sharing
+    /// stays in force; every party's resharing state is destroyed).
+    Abandon,
 }
 
 /// The steps of a dealerless key generation (joint-Feldman DKG with public complaints).
@@ -348,7 +378,12 @@ pub enum DkgCommand {
         /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
         /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
         /// difference.
-        #[arg(long = "fingerprint", value_delimiter = ',', value_name = "[NAME=]HEX")]
+        #[arg(
+            long = "fingerprint",
+            value_delimiter = ',',
+            value_name = "[NAME=]HEX",
+            value_parser = parse_fingerprint
+        )]
         fingerprints: Vec<String>,
     },
     /// Check a DKG from its public files alone (a monitor's check): signatures, rounds, the

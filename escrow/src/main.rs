@@ -392,6 +392,14 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
                 r.params.authorities().len().max(p.needed)
             )?;
         }
+        ReshareCommand::Abandon => {
+            let g = board::abandon(lab)?;
+            writeln!(
+                out,
+                "Resharing of generation {g} abandoned before any revocation: the old sharing \
+                 stays in force; every party's resharing state destroyed."
+            )?;
+        }
         ReshareCommand::Revoke {
             authority,
             at,
@@ -409,6 +417,14 @@ fn reshare(lab: &Lab, cmd: &ReshareCommand) -> Result<()> {
                 p.needed,
                 p.revoked.join(", ")
             )?;
+            if !p.without_share.is_empty() {
+                writeln!(
+                    out,
+                    "  no new share for: {} (its staged file is gone or altered; it holds no \
+                     share of the new sharing)",
+                    p.without_share.join(", ")
+                )?;
+            }
             if p.completed {
                 writeln!(
                     out,

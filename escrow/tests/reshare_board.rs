@@ -257,36 +257,51 @@ fn each_party_acts_only_from_its_own_state() {
     assert!(err.contains("already open"), "{err}");
 }
 
-/// Outside review, 2026-12 (second round): a new authority's staged share overwritten after
-/// it finished (by whoever can write the lab) used to be installed as it was, after the old
-/// shares were destroyed — the generation lost. Every revocation first checks each staged
-/// share against the digest its authority signed; nothing is destroyed until it matches.
+/// Outside review, 2026-12 (second and third rounds): new authorities' staged shares
+/// overwritten after they finished (by whoever can write the lab) used to be installed as they
+/// were, after the old shares were destroyed — the generation lost. Each revocation reads every
+/// staged share once and checks it against the digest its authority signed: with fewer than
+/// k' intact, nothing is destroyed; with k' intact it proceeds, says who would get no share,
+/// and that authority's finishing again before completion restores it.
 #[test]
-fn a_staged_share_altered_after_finish_stops_every_revocation() {
+fn staged_shares_altered_after_finish_are_never_installed() {
     let c = Case::new();
     c.step("join", &PARTIES);
     c.step("deal", &OLD);
     c.step("respond", &NEW);
     c.step("justify", &OLD);
     c.step("finish", &NEW);
-    let staged = c.board("private/oversight/share.json");
-    let good = std::fs::read(&staged).unwrap();
-    let mut bad = good.clone();
-    let n = bad.len();
-    bad[n / 2] ^= 1;
-    std::fs::write(&staged, &bad).unwrap();
+    let flip = |who: &str| {
+        let staged = c.board(&format!("private/{who}/share.json"));
+        let mut bad = std::fs::read(&staged).unwrap();
+        let n = bad.len();
+        bad[n / 2] ^= 1;
+        std::fs::write(&staged, &bad).unwrap();
+    };
+    flip("oversight");
+    flip("ministry");
     let err = c.refused(&["reshare", "revoke", "--as", "court"]);
     assert!(
-        err.contains("oversight's staged share is not the file its finished marker names"),
+        err.contains("only 1 new share(s) are staged as finished, 2 needed")
+            && err.contains("not the file its finished marker names"),
         "{err}"
     );
     assert!(c.l().share_path("court").exists(), "nothing destroyed");
-    // Oversight finishes again (a new staged file, a new marker); revocation proceeds.
+    c.step("finish", &["ministry"]);
+    let first = c.ok(&["reshare", "revoke", "--as", "court"]);
+    assert!(first.contains("no new share for: oversight"), "{first}");
+    // Oversight finishes again (a new staged file, a new marker) before completion.
     c.step("finish", &["oversight"]);
-    c.step("revoke", &["court", "ministry"]);
+    let last = c.ok(&["reshare", "revoke", "--as", "ministry"]);
+    assert!(
+        last.contains("in force") && !last.contains("no new share"),
+        "{last}"
+    );
     let l = c.l();
     let new = l.load_params().unwrap();
-    l.load_share(&new, "oversight").unwrap();
+    for a in NEW {
+        l.load_share(&new, a).unwrap();
+    }
 }
 
 /// Outside review, 2026-12 (second round): a sybil added to the new authorities in the
@@ -318,4 +333,68 @@ fn a_proposal_edited_before_the_joins_is_refused_by_its_published_id() {
         err.contains("it was changed after it was published"),
         "{err}"
     );
+}
+
+/// Outside review, 2026-12 (third round): a malicious new authority deletes its own staged
+/// share after an honest old authority revoked, to stall the resharing for good (the old
+/// sharing then needs its cooperation). k' staged new shares suffice: the next revocation
+/// completes it, and the saboteur simply holds no share of the new sharing.
+#[test]
+fn a_new_authority_withdrawing_its_staged_share_cannot_stall_the_resharing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    let run = |args: &[&str]| escrow(&lab).args(args).output().unwrap();
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(&["setup", "--authorities", "a,b,mallory", "--threshold", "2"]);
+    ok(&["refresh"]);
+    for step in ["join", "deal", "respond", "justify", "finish"] {
+        for who in ["a", "b", "mallory"] {
+            ok(&["reshare", step, "--as", who]);
+        }
+    }
+    ok(&["reshare", "revoke", "--as", "a"]);
+    std::fs::remove_file(lab.join("reshare/private/mallory/share.json")).unwrap();
+    // Abandoning is no longer possible once an old share was destroyed for it.
+    let out = run(&["reshare", "abandon"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be abandoned"));
+    let last = ok(&["reshare", "revoke", "--as", "b"]);
+    assert!(
+        last.contains("no new share for: mallory") && last.contains("The new sharing is in force"),
+        "{last}"
+    );
+    let l = Lab::new(&lab);
+    let new = l.load_params().unwrap();
+    let id = new.identity("alice", 4).unwrap();
+    let ks: Vec<KeyShare> = ["a", "b"]
+        .iter()
+        .map(|w| release(&new, &l.load_share(&new, w).unwrap(), &id))
+        .collect();
+    combine_identity_key(&new, &id, &ks).unwrap();
+    assert!(l.load_share(&new, "mallory").is_err());
+}
+
+/// A resharing that stalls before any revocation can be abandoned: the old sharing stays,
+/// every party's resharing state is destroyed, and a new one can start.
+#[test]
+fn a_stalled_resharing_is_abandoned_before_any_revocation() {
+    let c = Case::new();
+    c.step("join", &PARTIES);
+    c.step("deal", &OLD);
+    let out = c.ok(&["reshare", "abandon"]);
+    assert!(out.contains("abandoned before any revocation"), "{out}");
+    assert!(!c.lab.join("reshare").exists());
+    assert!(c.l().share_path("court").exists());
+    c.ok(&[
+        "reshare",
+        "start",
+        "--to",
+        "court,ministry",
+        "--threshold",
+        "2",
+    ]);
 }

@@ -282,11 +282,17 @@ pub fn check_fingerprints(
     who: &str,
     expected: &[String],
 ) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
     for item in expected {
         let (name, fp) = match item.split_once('=') {
             Some((n, f)) => (n.trim(), f.trim()),
             None => (who, item.trim()),
         };
+        if !seen.insert(name) {
+            return Err(refused(format!(
+                "--fingerprint names {name} twice; give each authority's once"
+            )));
+        }
         let Some((_, have)) = found.iter().find(|(a, _)| a == name) else {
             return Err(Error::NotAnAuthority(name.to_owned()));
         };

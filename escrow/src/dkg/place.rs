@@ -17,6 +17,9 @@ use crate::lab::{create_dir_all_private, read_limited, write_atomic};
 
 pub(crate) const MAX_FILE: u64 = 1 << 22;
 
+/// Staged share files as read and checked, by authority.
+pub(crate) type Staged = Vec<(String, Zeroizing<Vec<u8>>)>;
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeysFile {
@@ -359,26 +362,44 @@ impl Place {
         &self,
         markers: &[super::Finished],
     ) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
-        let mut out = Vec::new();
-        for m in markers {
-            let path = self.own_dir(&m.authority, false)?.join("share.json");
-            let bytes = Zeroizing::new(read_limited(&path, MAX_FILE).map_err(|_| {
-                refused(format!(
-                    "{}'s staged share is missing: {} must run finish again",
-                    m.authority, m.authority
-                ))
-            })?);
-            if m.share.is_empty() || super::staged_digest(&bytes) != m.share {
-                return Err(refused(format!(
-                    "{}'s staged share is not the file its finished marker names (altered \
-                     after it finished): {} must run finish again; nothing was installed or \
-                     revoked",
-                    m.authority, m.authority
-                )));
-            }
-            out.push((m.authority.clone(), bytes));
+        let (good, bad) = self.take_staged_some(markers);
+        match bad.into_iter().next() {
+            Some((_, why)) => Err(refused(why)),
+            None => Ok(good),
         }
-        Ok(out)
+    }
+
+    /// [`Place::take_staged`] for each marker on its own: the staged files that check, and
+    /// for each of the others why not.
+    pub(crate) fn take_staged_some(
+        &self,
+        markers: &[super::Finished],
+    ) -> (Staged, Vec<(String, String)>) {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for m in markers {
+            let who = &m.authority;
+            let bytes = self
+                .own_dir(who, false)
+                .and_then(|d| read_limited(&d.join("share.json"), MAX_FILE))
+                .map(Zeroizing::new);
+            match bytes {
+                Err(_) => bad.push((
+                    who.clone(),
+                    format!("{who}'s staged share is missing: {who} must run finish again"),
+                )),
+                Ok(b) if m.share.is_empty() || super::staged_digest(&b) != m.share => bad.push((
+                    who.clone(),
+                    format!(
+                        "{who}'s staged share is not the file its finished marker names \
+                         (altered after it finished): {who} must run finish again; nothing was \
+                         installed or revoked"
+                    ),
+                )),
+                Ok(b) => good.push((who.clone(), b)),
+            }
+        }
+        (good, bad)
     }
 
     /// `who`'s staged witness key (a `PRIVATE+KEY+…` string), read once.

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::place::{MAX_FILE, Place, refused};
+use super::place::{MAX_FILE, Place, Staged, refused};
 use super::reshare::{
     self, ReshareConfig, ReshareSecret, Reshared, commitment_digest, finished_marker,
 };
@@ -381,6 +381,8 @@ pub struct Progress {
     pub needed: usize,
     /// Whether the new sharing is now in force.
     pub completed: bool,
+    /// New authorities whose staged share is gone or altered: they get no share.
+    pub without_share: Vec<String>,
 }
 
 /// New authority `who` computes its new share from the deals it checked, stages it in its own
@@ -416,9 +418,22 @@ fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<(Reshared, Staged)> {
     let r = reshare::qualify(c, &deals, &justs)?;
     let digest = reshare::transcript_digest(c, &deals, &justs)?;
     let markers = all(c, lab, &c.to, "finished", Finished::from_json)?;
-    // Every new share must still be the file its authority finished with: no old share is
-    // destroyed, and nothing installed, for a new sharing that could not be used.
-    let staged = place(lab).take_staged(&markers)?;
+    // At least k' new shares must still be the files their authorities finished with: no
+    // old share is destroyed, and nothing installed, for a new sharing that could not be
+    // used. A new authority whose staged file is gone or altered (its own doing, or a lab
+    // writer's) gets no share, as if it had retired; it cannot stall the others.
+    let (staged, bad) = place(lab).take_staged_some(&markers);
+    if staged.len() < c.threshold {
+        return Err(refused(format!(
+            "only {} new share(s) are staged as finished, {} needed: {}",
+            staged.len(),
+            c.threshold,
+            bad.iter()
+                .map(|(_, why)| why.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
     let want = commitment_digest(&r.params);
     for m in &markers {
         if m.transcript != digest || m.master_public_key != want || m.qualified != r.used {
@@ -455,6 +470,7 @@ fn progress(lab: &Lab, c: &ReshareConfig, r: Reshared) -> Result<Progress> {
         revoked: revoked(lab, c),
         needed: n - c.old.threshold() + 1,
         completed: false,
+        without_share: Vec::new(),
     })
 }
 
@@ -507,6 +523,11 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     .signed(&keys.signing)?;
     place(lab).send(who, "revoked", &to_json(&marker)?)?;
     let mut p = progress(lab, &c, r)?;
+    p.without_share =
+        c.to.iter()
+            .filter(|b| !staged.iter().any(|(a, _)| a == *b))
+            .cloned()
+            .collect();
     if p.revoked.len() >= p.needed {
         complete(lab, &c, &p.reshared, &staged, &p.revoked, &time)?;
         p.completed = true;
@@ -514,10 +535,41 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     Ok(p)
 }
 
-/// Puts the new sharing in force (see the module docs); idempotent.
-/// Each new authority's staged share file, as read and checked against its marker.
-type Staged = Vec<(String, zeroize::Zeroizing<Vec<u8>>)>;
+/// Abandons the open resharing — only while no old authority has revoked its share for it
+/// (after that, completing it is the way out: it needs only k' staged new shares). Every
+/// party's private state is destroyed; the board is kept as `reshares/<G>-<session>-abandoned/`.
+pub fn abandon(lab: &Lab) -> Result<u32> {
+    let c = load_proposal(lab)?;
+    let g = c.old.generation();
+    // Revocations need every join; without them none can have happened.
+    if let Ok(full) = load_config(lab) {
+        let session = hex::encode(full.session());
+        let config = lab.load_log_config()?;
+        let store = lab.open_log_read_only(&config)?;
+        let revoked = store
+            .find(|e| matches!(e, LogEntry::SharingRevoked { session: s, .. } if *s == session))?;
+        if revoked.is_some() {
+            return Err(refused(
+                "an old authority has already revoked its share for this resharing: it cannot \
+                 be abandoned; complete it (k' staged new shares suffice)"
+                    .into(),
+            ));
+        }
+    }
+    place(lab).destroy_private()?;
+    let archive = lab
+        .root()
+        .join("reshares")
+        .join(format!("{g}-{}-abandoned", &c.nonce[..16]));
+    create_dir_all_private(archive.parent().unwrap_or(lab.root()))?;
+    std::fs::rename(lab.root().join("reshare"), &archive).map_err(|error| LabError::Io {
+        path: archive.clone(),
+        error,
+    })?;
+    Ok(g)
+}
 
+/// Puts the new sharing in force (see the module docs); idempotent.
 fn complete(
     lab: &Lab,
     c: &ReshareConfig,
