@@ -217,9 +217,9 @@ fn check_generations_announced(
                 && *valid_from == from
                 && *valid_until == until)
         })?;
-        // Its authorities and threshold are those of the last resharing the log shows, or
-        // else those it was created with.
-        let mut current: Option<(u32, Vec<String>)> = None;
+        // Its authorities, threshold and (after a resharing) commitment are those of the last
+        // resharing the log shows, or else those it was created with.
+        let mut current: Option<(u32, Vec<String>, Option<String>)> = None;
         for i in 0..store.size()? {
             match store.entry(i)?.entry {
                 LogEntry::GenerationCreated {
@@ -228,25 +228,28 @@ fn check_generations_announced(
                     threshold,
                     authorities,
                     ..
+                } if realm == p.realm() && generation == p.generation() => {
+                    current = Some((threshold, authorities, None));
                 }
-                | LogEntry::GenerationReshared {
+                LogEntry::GenerationReshared {
                     realm,
                     generation,
                     threshold,
                     authorities,
+                    commitment,
                     ..
                 } if realm == p.realm() && generation == p.generation() => {
-                    current = Some((threshold, authorities));
+                    current = Some((threshold, authorities, Some(commitment)));
                 }
                 _ => {}
             }
         }
-        let sharing_ok = current
-            .is_some_and(|(k, names_logged)| k as usize == p.threshold() && names_logged == names);
-        // And its commitment is the one the last resharing (if any) named.
-        let reshare_ok =
-            escrow::authority::check_sharing(lab, p, &lab.load_log_config()?, None).is_ok();
-        if created.is_none() || !sharing_ok || !reshare_ok {
+        let sharing_ok = current.is_some_and(|(k, names_logged, commitment)| {
+            k as usize == p.threshold()
+                && names_logged == names
+                && commitment.is_none_or(|c| c == escrow::dkg::reshare::commitment_digest(p))
+        });
+        if created.is_none() || !sharing_ok {
             return Err(escrow::LogError::Tampered(format!(
                 "generation {} of the lab ({}) is not the one the log announced",
                 p.generation(),
