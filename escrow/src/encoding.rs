@@ -236,6 +236,34 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The JSON document every tool prints on standard output for a failed command under
+/// `--json` (the one-line message still goes to standard error, the exit code is the same):
+/// `{"version": 1, "ok": false, "exit_code": N, "error": "…"}`. `extra` fields (for example
+/// the approvals an execution discarded) are added beside them.
+pub fn json_error(message: &str, exit_code: u8, extra: Option<serde_json::Value>) -> String {
+    let mut doc = serde_json::json!({
+        "version": FORMAT_VERSION,
+        "ok": false,
+        "exit_code": exit_code,
+        "error": message,
+    });
+    if let (Some(serde_json::Value::Object(extra)), Some(map)) = (extra, doc.as_object_mut()) {
+        for (k, v) in extra {
+            map.entry(k).or_insert(v);
+        }
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| String::from("{\"ok\": false}"))
+}
+
+/// Whether the command line asks for JSON output (`--json` before any `--`), for reporting a
+/// usage error that clap found before the options were parsed.
+pub fn args_want_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 /// Whether an error (one link of a chain) is standard output closed by its reader (`tool |
 /// head -1`): the tools then stop quietly, as a pipe's writer should, instead of reporting an
 /// error the user did not make.

@@ -43,7 +43,7 @@ pub enum Error {
     )]
     EpochLength(String),
     /// A time option is not RFC 3339.
-    #[error("{what} '{value}' is not an RFC 3339 time")]
+    #[error("{what} '{value}' is not an RFC 3339 time (for example 2026-12-03T09:30:00Z)")]
     BadTime {
         /// The option (`--at`, `--from`, …).
         what: &'static str,
@@ -51,7 +51,9 @@ pub enum Error {
         value: String,
     },
     /// A timestamp lies before the Unix epoch or cannot be represented.
-    #[error("time {0} is outside the supported range")]
+    #[error(
+        "time {0} is outside the supported range (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"
+    )]
     TimeRange(i128),
     /// A JSON document carries a version this build does not read.
     #[error("{what}: unsupported version {found} (this build reads version {expected})")]
@@ -304,6 +306,13 @@ pub enum LabError {
     #[error("{path}: no escrow parameters here; run 'escrow setup' first")]
     NotSetUp {
         /// The missing file.
+        path: std::path::PathBuf,
+    },
+    /// An output file exists with other content (outputs are never overwritten; an
+    /// identical file is left as it is).
+    #[error("{path}: already exists with other content; outputs are never overwritten, choose a new file")]
+    OutputExists {
+        /// The output file.
         path: std::path::PathBuf,
     },
     /// An I/O operation failed.

@@ -105,10 +105,16 @@ pub fn time_or_now(what: &'static str, s: Option<&str>) -> Result<time::OffsetDa
         None => time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .map_err(|_| Error::Internal("clock")),
-        Some(v) => time::OffsetDateTime::parse(v, &Rfc3339)
-            .ok()
-            .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
-            .ok_or_else(|| bad(v)),
+        Some(v) => {
+            let t = time::OffsetDateTime::parse(v, &Rfc3339)
+                .ok()
+                .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
+                .ok_or_else(|| bad(v))?;
+            if t.unix_timestamp() < 0 {
+                return Err(Error::TimeRange(i128::from(t.unix_timestamp())));
+            }
+            Ok(t)
+        }
     }
 }
 

@@ -1013,6 +1013,66 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     AtomicFile::create(path, mode)?.commit(bytes)
 }
 
+/// What [`write_output`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The file was created.
+    Created,
+    /// The file already held exactly these bytes and was left as it is.
+    Unchanged,
+}
+
+/// The one `--out` rule of every tool: an output file is never overwritten. If `path` exists
+/// and holds exactly `bytes`, nothing is written ([`Written::Unchanged`]: a command pasted
+/// twice succeeds); if it holds anything else, [`LabError::OutputExists`]. Otherwise the bytes
+/// are written to a temporary file beside it, synced, and linked into place with link(2),
+/// which fails rather than replace a file created in between.
+pub fn write_output(path: &Path, bytes: &[u8], mode: u32) -> Result<Written> {
+    if let Some(w) = check_output(path, bytes)? {
+        return Ok(w);
+    }
+    AtomicFile::create(path, mode)?.commit_new(bytes)
+}
+
+/// `Some(Unchanged)` if `path` holds exactly `bytes`, `None` if it does not exist,
+/// [`LabError::OutputExists`] otherwise (the rule of [`write_output`], checked before work).
+pub fn check_output(path: &Path, bytes: &[u8]) -> Result<Option<Written>> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(LabError::Io {
+            path: path.to_owned(),
+            error,
+        }
+        .into()),
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
+            match read_limited(path, bytes.len() as u64) {
+                Ok(old) if old == bytes => Ok(Some(Written::Unchanged)),
+                _ => Err(LabError::OutputExists {
+                    path: path.to_owned(),
+                }
+                .into()),
+            }
+        }
+        Ok(_) => Err(LabError::OutputExists {
+            path: path.to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// Refuses an output path that exists (whatever it holds) before a command whose output is
+/// not known yet does anything: commands that make fresh randomness or log an entry can never
+/// reproduce an existing file, so any existing file is "other content".
+pub fn refuse_existing_output(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        _ => Err(LabError::OutputExists {
+            path: path.to_owned(),
+        }
+        .into()),
+    }
+}
+
 /// A file being written atomically: a temporary file beside its final path, created (mode
 /// `mode`, never over an existing one) before the content is known, so that a command can
 /// learn that it will be able to write its output before it does anything it cannot undo.
@@ -1068,6 +1128,34 @@ impl AtomicFile {
         // Renamed: nothing for `drop` to remove.
         self.tmp = PathBuf::new();
         sync_dir(&self.dir)
+    }
+}
+
+impl AtomicFile {
+    /// Like [`AtomicFile::commit`], but never replaces a file: the temporary file is linked to
+    /// the final path (link(2) fails if it exists) and then removed. A file that appeared in
+    /// between with exactly these bytes counts as [`Written::Unchanged`].
+    pub fn commit_new(mut self, bytes: &[u8]) -> Result<Written> {
+        let Some(mut f) = self.file.take() else {
+            return Err(Error::Internal("atomic file committed twice"));
+        };
+        f.write_all(bytes).map_err(io(&self.tmp))?;
+        f.sync_all().map_err(io(&self.tmp))?;
+        drop(f);
+        let written = match fs::hard_link(&self.tmp, &self.path) {
+            Ok(()) => Written::Created,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match check_output(&self.path, bytes)? {
+                    Some(w) => w,
+                    None => return Err(io(&self.path)(e).into()),
+                }
+            }
+            Err(e) => return Err(io(&self.path)(e).into()),
+        };
+        let tmp = std::mem::take(&mut self.tmp);
+        fs::remove_file(&tmp).map_err(io(&tmp))?;
+        sync_dir(&self.dir)?;
+        Ok(written)
     }
 }
 
