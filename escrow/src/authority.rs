@@ -1,4 +1,4 @@
-//! What one authority does in a lab directory: approve a warrant (design reference §6) and
+//! What one authority does in a lab directory: approve a warrant (docs/protocol.md §6–7) and
 //! cosign the log as a witness (§7).
 //!
 //! [`approve`] is the whole procedure behind `escrow approve`, callable by the scenarios:
@@ -80,6 +80,29 @@ pub fn approve(
     let (digest, scope, cp) = check_warrant(&ctx, warrant, receipt, &mut |a, b| {
         store.prove_consistency(a, b)
     })?;
+    // Simulated time never goes backwards: no decision before the warrant was logged, and a
+    // new release not before the log's newest entry (checked here, before the journal is
+    // opened, and again inside the log's transaction).
+    let time_str = at
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let decision = LogEntry::KeyReleased {
+        digest: hex::encode(digest),
+        authority: authority.to_owned(),
+        identity_count: 0,
+        time: time_str,
+    };
+    let logged = store.entry(receipt.index)?;
+    crate::transparency::store::check_after(&logged, receipt.index, &decision)?;
+    let released_before = store.find(|e| {
+        matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
+            if *d == hex::encode(digest) && a == authority)
+    })?;
+    if released_before.is_none()
+        && let Some((i, newest)) = store.newest()?
+    {
+        crate::transparency::store::check_after(&newest, i, &decision)?;
+    }
     let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
     let mut journal = Journal::open(&journal_path)?;
     journal.check_reference(&warrant.reference, &digest)?;

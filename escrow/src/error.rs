@@ -50,6 +50,21 @@ pub enum Error {
         /// The value given (printable form).
         value: String,
     },
+    /// A time given for a record is earlier than a record it depends on (simulated time never
+    /// goes backwards).
+    #[error(
+        "{what} at {time} is before {newest} at {newest_time}: simulated time never goes backwards"
+    )]
+    TimeBackwards {
+        /// What was to be recorded ("the new log entry", "the approval", …).
+        what: String,
+        /// Its time (RFC 3339).
+        time: String,
+        /// What it depends on ("log entry 11 (warrant-logged)", …).
+        newest: String,
+        /// That record's time (RFC 3339).
+        newest_time: String,
+    },
     /// A timestamp lies before the Unix epoch or cannot be represented.
     #[error(
         "time {0} is outside the supported range (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"
@@ -310,7 +325,9 @@ pub enum LabError {
     },
     /// An output file exists with other content (outputs are never overwritten; an
     /// identical file is left as it is).
-    #[error("{path}: already exists with other content; outputs are never overwritten, choose a new file")]
+    #[error(
+        "{path}: already exists with other content; outputs are never overwritten, choose a new file"
+    )]
     OutputExists {
         /// The output file.
         path: std::path::PathBuf,

@@ -294,7 +294,17 @@ mod tests {
         assert_eq!(t.unix_timestamp(), 1_795_737_600 + 8 * 3_600);
         assert_eq!(t.offset(), time::UtcOffset::UTC);
         let e = time_or_now("--at", Some("noon")).unwrap_err().to_string();
-        assert_eq!(e, "--at 'noon' is not an RFC 3339 time");
+        assert_eq!(
+            e,
+            "--at 'noon' is not an RFC 3339 time (for example 2026-12-03T09:30:00Z)"
+        );
+        let e = time_or_now("--at", Some("1969-12-31T23:59:59Z"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"),
+            "{e}"
+        );
         assert!(time_or_now("--at", None).is_ok());
     }
 

@@ -140,7 +140,15 @@ fn killing_an_append_leaves_a_log_that_verifies() {
     let ok = Command::new(escrow)
         .arg("--lab")
         .arg(&lab_dir)
-        .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
+        .args([
+            "setup",
+            "--authorities",
+            "a,b,c",
+            "--threshold",
+            "2",
+            "--at",
+            "2026-11-01T00:00:00Z",
+        ])
         .output()
         .unwrap();
     assert!(ok.status.success());

@@ -405,6 +405,11 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
     let report = monitor::verify(&store, &log.config).unwrap();
     assert_eq!((report.size, report.checkpoints), (8, 3));
     assert_eq!(report.stats.identities_released, (0..7).sum::<u64>());
+    assert_eq!(
+        report.stats.identity_key_shares_released,
+        (0..7).sum::<u64>()
+    );
+    assert_eq!(report.stats.warrants_with_releases, 7);
     assert_eq!(report.cosignatures.get("court"), Some(&1));
 
     // Dropping a trigger is itself reported; with the trigger back, the rewritten entry is.
@@ -615,7 +620,9 @@ fn appends_refuse_malformed_or_oversized_entries() {
         })
     };
     let s = monitor::stats(&[big(0), big(1)]);
+    // Two executions of one warrant: its messages are counted once.
     assert_eq!(s.messages_decrypted, u64::MAX);
+    assert_eq!((s.executions, s.warrants_executed), (2, 1));
 }
 
 /// The cosignature line of the C2SP tlog-cosignature specification's example. The spec does
@@ -647,4 +654,127 @@ fn c2sp_cosignature_example_layout() {
         CosignatureVerifier::time_of(ours.signature()),
         Some(1_679_315_147)
     );
+}
+
+#[test]
+fn entry_times_never_go_backwards() {
+    let log = new_log(9);
+    let mut store = filled(&log, &[1]);
+    let signer = log_signer(&log.log_key).unwrap();
+    let at = |t: &str| {
+        LogRecord::new(LogEntry::WarrantExecuted {
+            digest: "1".repeat(64),
+            messages_decrypted: 0,
+            time: t.into(),
+        })
+    };
+    // Entries 0 and 1 are dated 2026-11-27T00:00:00Z: one second earlier is refused, the same
+    // instant and later are fine, and nothing is appended by the refusal.
+    let err = store
+        .append(&at("2026-11-26T23:59:59Z"), &signer)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(
+            "2026-11-26T23:59:59Z is before log entry 1 (key-released) at 2026-11-27T00:00:00Z"
+        ),
+        "{msg}"
+    );
+    assert_eq!(store.size().unwrap(), 2);
+    store.append(&at("2026-11-27T00:00:00Z"), &signer).unwrap();
+    store.append(&at("2026-11-28T00:00:00Z"), &signer).unwrap();
+    assert!(
+        store
+            .append_batch(
+                &[at("2026-11-29T00:00:00Z"), at("2026-11-28T12:00:00Z")],
+                &signer
+            )
+            .is_err()
+    );
+    assert_eq!(store.size().unwrap(), 4);
+
+    // A log written around the tools (an entry inserted with its hashes, backdated) fails the
+    // monitor's check, naming the entry.
+    let n = store.size().unwrap();
+    let data = at("2026-11-01T00:00:00Z").to_bytes().unwrap();
+    let conn = store.connection();
+    struct Db<'a>(&'a rusqlite::Connection);
+    impl tlog_tiles::HashReader for Db<'_> {
+        fn read_hashes(&self, idx: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+            idx.iter()
+                .map(|i| {
+                    let b: Vec<u8> = self
+                        .0
+                        .query_row("SELECT hash FROM hashes WHERE idx = ?1", [*i as i64], |r| {
+                            r.get(0)
+                        })
+                        .map_err(|_| tlog_tiles::Error::IndexesNotInTree)?;
+                    Ok(Hash(
+                        b.try_into()
+                            .map_err(|_| tlog_tiles::Error::IndexesNotInTree)?,
+                    ))
+                })
+                .collect()
+        }
+    }
+    let hashes = tlog_tiles::stored_hashes(n, &data, &Db(conn)).unwrap();
+    let first = tlog_tiles::stored_hash_index(0, n);
+    conn.execute(
+        "INSERT INTO entries VALUES (?1, ?2)",
+        rusqlite::params![n as i64, data],
+    )
+    .unwrap();
+    for (i, h) in hashes.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO hashes VALUES (?1, ?2)",
+            rusqlite::params![(first + i as u64) as i64, &h.0[..]],
+        )
+        .unwrap();
+    }
+    let err = monitor::verify(&store, &log.config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("entry {n}")) && err.contains("never goes backwards"),
+        "{err}"
+    );
+}
+
+#[test]
+fn statistics_count_identities_once_and_shares_per_authority() {
+    let rel = |d: u64, a: &str, n: u32| {
+        LogRecord::new(LogEntry::KeyReleased {
+            digest: format!("{d:064x}"),
+            authority: a.into(),
+            identity_count: n,
+            time: "2026-11-27T00:00:00Z".into(),
+        })
+    };
+    let exec = |d: u64, m: u64| {
+        LogRecord::new(LogEntry::WarrantExecuted {
+            digest: format!("{d:064x}"),
+            messages_decrypted: m,
+            time: "2026-11-27T00:00:00Z".into(),
+        })
+    };
+    // One warrant on one target for two days, released by 4 authorities; another warrant of
+    // one identity by 1 authority; the first executed twice (an old log's repeat).
+    let recs = [
+        rel(1, "a", 2),
+        rel(1, "b", 2),
+        rel(1, "c", 2),
+        rel(1, "d", 2),
+        rel(2, "a", 1),
+        exec(1, 5),
+        exec(1, 5),
+    ];
+    let s = monitor::stats(&recs);
+    assert_eq!(s.warrants_with_releases, 2);
+    assert_eq!(s.identities_released, 3);
+    assert_eq!(s.identity_key_shares_released, 9);
+    assert_eq!(
+        (s.executions, s.warrants_executed, s.messages_decrypted),
+        (2, 1, 5)
+    );
+    assert_eq!(s.releases_by_authority.get("a"), Some(&2));
 }

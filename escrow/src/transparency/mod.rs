@@ -1,4 +1,4 @@
-//! The transparency log of warrants and key releases (design reference §7).
+//! The transparency log of warrants and key releases (docs/transparency.md).
 //!
 //! * Tree: RFC 6962 / RFC 9162 Merkle tree over SHA-256 with `0x00` leaf and `0x01` node
 //!   prefixes, computed and proven with `tlog_tiles` (Cloudflare azul, the Go `tlog` port).

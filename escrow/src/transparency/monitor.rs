@@ -36,13 +36,23 @@ pub struct Stats {
     pub entries: BTreeMap<String, u64>,
     /// Warrants logged per month (`YYYY-MM`).
     pub warrants_per_month: BTreeMap<String, u64>,
-    /// Scope identities released, in total.
+    /// Warrants some authority released key shares for.
+    pub warrants_with_releases: u64,
+    /// Scope identities (target × epoch) of those warrants, each counted once per warrant
+    /// however many authorities released a share of its key.
     pub identities_released: u64,
+    /// Identity-key shares released: one per identity per releasing authority (an identity
+    /// key needs k of them).
+    pub identity_key_shares_released: u64,
     /// Key releases per authority.
     pub releases_by_authority: BTreeMap<String, u64>,
-    /// Warrants executed.
+    /// Distinct warrants executed.
+    pub warrants_executed: u64,
+    /// `warrant-executed` entries (one per warrant under the execution rule; an older log may
+    /// hold repeats).
     pub executions: u64,
-    /// Messages decrypted by executions.
+    /// Messages decrypted, counted once per warrant (its first execution; a repeat decrypts
+    /// the same messages again and is not counted).
     pub messages_decrypted: u64,
 }
 
@@ -113,6 +123,12 @@ pub fn verify_with(
             )
             .into());
         }
+    }
+    // Entry times never go backwards (every append checks it; a log that breaks it was
+    // written around the tools).
+    for (i, pair) in records.windows(2).enumerate() {
+        super::store::check_after(&pair[0], i as u64, &pair[1].entry)
+            .map_err(|e| LogError::Tampered(format!("entry {}: {e}", i + 1)))?;
     }
     // A generation is announced once: a second `generation-created` for the same number
     // would let the log show different monitors different keys for it.
@@ -252,6 +268,8 @@ pub fn verify_with(
 /// Statistics of a list of records.
 pub fn stats(records: &[LogRecord]) -> Stats {
     let mut s = Stats::default();
+    let mut released: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut executed = std::collections::BTreeSet::new();
     for r in records {
         *s.entries.entry(r.entry.kind().to_owned()).or_default() += 1;
         match &r.entry {
@@ -260,22 +278,29 @@ pub fn stats(records: &[LogRecord]) -> Stats {
                 *s.warrants_per_month.entry(month).or_default() += 1;
             }
             LogEntry::KeyReleased {
+                digest,
                 authority,
                 identity_count,
                 ..
             } => {
-                s.identities_released = s
-                    .identities_released
+                s.identity_key_shares_released = s
+                    .identity_key_shares_released
                     .saturating_add(u64::from(*identity_count));
+                let most = released.entry(digest).or_default();
+                *most = (*most).max(*identity_count);
                 *s.releases_by_authority
                     .entry(authority.clone())
                     .or_default() += 1;
             }
             LogEntry::WarrantExecuted {
-                messages_decrypted, ..
+                digest,
+                messages_decrypted,
+                ..
             } => {
                 s.executions = s.executions.saturating_add(1);
-                s.messages_decrypted = s.messages_decrypted.saturating_add(*messages_decrypted);
+                if executed.insert(digest.as_str()) {
+                    s.messages_decrypted = s.messages_decrypted.saturating_add(*messages_decrypted);
+                }
             }
             LogEntry::GenerationCreated { .. }
             | LogEntry::GenerationRetired { .. }
@@ -283,5 +308,10 @@ pub fn stats(records: &[LogRecord]) -> Stats {
             | LogEntry::GenerationReshared { .. } => {}
         }
     }
+    s.warrants_with_releases = released.len() as u64;
+    s.identities_released = released
+        .values()
+        .fold(0u64, |a, n| a.saturating_add(u64::from(*n)));
+    s.warrants_executed = executed.len() as u64;
     s
 }

@@ -157,18 +157,16 @@ impl LogStore {
 
     /// The record at `index`.
     pub fn entry(&self, index: u64) -> Result<LogRecord> {
-        let size = self.size()?;
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT data FROM entries WHERE idx = ?1",
-                [index as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(LogError::Db)?;
-        let bytes = bytes.ok_or(LogError::NotInLog { index, size })?;
-        LogRecord::from_bytes(&bytes)
+        entry_in(&self.conn, index)
+    }
+
+    /// The newest entry's index, kind and time, if the log has any: every new record's time
+    /// must be at or after it.
+    pub fn newest(&self) -> Result<Option<(u64, LogRecord)>> {
+        match self.size()? {
+            0 => Ok(None),
+            n => Ok(Some((n - 1, self.entry(n - 1)?))),
+        }
     }
 
     /// The index of the first entry for which `pred` holds (entries are parsed in order).
@@ -431,6 +429,20 @@ fn size_in(conn: &Connection) -> Result<u64> {
     Ok(n as u64)
 }
 
+fn entry_in(conn: &Connection, index: u64) -> Result<LogRecord> {
+    let size = size_in(conn)?;
+    let bytes: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT data FROM entries WHERE idx = ?1",
+            [index as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(LogError::Db)?;
+    let bytes = bytes.ok_or(LogError::NotInLog { index, size })?;
+    LogRecord::from_bytes(&bytes)
+}
+
 fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
     record.validate()?;
     let data = record.to_bytes()?;
@@ -441,6 +453,9 @@ fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
         });
     }
     let n = size_in(tx)?;
+    if n > 0 {
+        check_after(&entry_in(tx, n - 1)?, n - 1, &record.entry)?;
+    }
     let hashes = tlog_tiles::stored_hashes(n, &data, &DbHashes(tx)).map_err(proof_err)?;
     let first = tlog_tiles::stored_hash_index(0, n);
     tx.execute(
@@ -456,6 +471,25 @@ fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
         .map_err(LogError::Db)?;
     }
     Ok(n)
+}
+
+/// Entry times never go backwards: `next` (to be entry `prev_index + 1`) may not be dated
+/// before `prev`. Equal times are fine (one instant can hold several records).
+pub fn check_after(prev: &LogRecord, prev_index: u64, next: &LogEntry) -> Result<()> {
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    if let (Some(p), Some(n)) = (parse(prev.entry.time()), parse(next.time()))
+        && n < p
+    {
+        return Err(crate::Error::TimeBackwards {
+            what: format!("the new log entry ({})", next.kind()),
+            time: next.time().to_owned(),
+            newest: format!("log entry {prev_index} ({})", prev.entry.kind()),
+            newest_time: prev.entry.time().to_owned(),
+        });
+    }
+    Ok(())
 }
 
 fn sign_checkpoint_in(tx: &Connection, origin: &str, key: &dyn Signer) -> Result<Vec<u8>> {
