@@ -164,6 +164,10 @@ pub struct Client {
     outbox: Vec<Pending>,
     /// Messages decrypted by a `read` whose relay transaction may not have committed.
     inbox: Vec<Received>,
+    /// The latest time (Unix seconds) a command recorded for this client: its registration,
+    /// sends and reads. A later send is never before it (simulated time never goes
+    /// backwards).
+    last_time: Option<i64>,
 }
 
 /// A message decrypted and saved with the state that consumed its key, until a later read
@@ -255,6 +259,7 @@ impl Client {
             seen_chains: Seen::default(),
             outbox: Vec::new(),
             inbox: Vec::new(),
+            last_time: None,
         };
         let reg = Registration {
             bundle: client.bundle(),
@@ -266,6 +271,17 @@ impl Client {
     /// The account.
     pub fn account(&self) -> &str {
         &self.account
+    }
+
+    /// The latest time (Unix seconds) recorded with [`Client::record_time`], if any.
+    pub fn last_time(&self) -> Option<i64> {
+        self.last_time
+    }
+
+    /// Records that a command (registration, send, read) ran at `unix` seconds; the state
+    /// keeps the latest such time.
+    pub fn record_time(&mut self, unix: i64) {
+        self.last_time = Some(self.last_time.map_or(unix, |t| t.max(unix)));
     }
 
     /// Every session with `peer` (for [`crate::hazmat`]).
@@ -882,6 +898,8 @@ struct ClientJson {
     outbox: Vec<Pending>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     inbox: Vec<Received>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_time: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -1043,6 +1061,7 @@ impl Client {
             seen_chains: self.seen_chains.iter().map(hex::encode).collect(),
             outbox: self.outbox.clone(),
             inbox: self.inbox.clone(),
+            last_time: self.last_time,
         };
         let mut out = Zeroizing::new(
             serde_json::to_vec_pretty(&j).map_err(|_| Error::Internal("client state JSON"))?,
@@ -1179,6 +1198,7 @@ impl Client {
             seen_chains: digests("seen_chains", &j.seen_chains, MAX_SEEN_CHAINS)?,
             outbox,
             inbox,
+            last_time: j.last_time,
         })
     }
 }

@@ -146,9 +146,9 @@ pub enum Error {
     /// The envelope is not addressed to this account, or names no session.
     #[error("{0}")]
     Misaddressed(&'static str),
-    /// An escrow library error (parameters, wraps).
+    /// An escrow library error (parameters, wraps); boxed: keeps the error small.
     #[error("escrow: {0}")]
-    EscrowCore(escrow::Error),
+    EscrowCore(Box<escrow::Error>),
     /// A relay database error.
     #[error("relay database: {0}")]
     Relay(rusqlite::Error),
@@ -183,7 +183,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 // message, and marking it as a source would print it twice in an error chain.
 impl From<escrow::Error> for Error {
     fn from(e: escrow::Error) -> Self {
-        Error::EscrowCore(e)
+        Error::EscrowCore(Box::new(e))
     }
 }
 

@@ -1,6 +1,6 @@
 //! # messenger — end-to-end encrypted messaging with per-chain key escrow
 //!
-//! The messenger of escrow-lab (design reference §5): Signal's design on P-256.
+//! The messenger of escrow-lab (docs/messenger.md): Signal's design on P-256.
 //!
 //! * [`x3dh`] — prekey bundles and X3DH-style session setup (DH1..DH4 into HKDF-SHA256);
 //! * [`ratchet`] — the double ratchet (P-256 DH ratchet, HKDF root chain, HMAC-SHA256 chains,

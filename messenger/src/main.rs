@@ -1,27 +1,30 @@
 //! `messenger`: users' and the provider's tool. Thin: parse, open files, call the library,
 //! print.
+//!
+//! With `--json`, every subcommand prints one JSON document on stdout, a failure too
+//! (`escrow::encoding::json_error`, beside the usual one line on stderr).
 
 #![forbid(unsafe_code)]
 
 mod cli;
+mod exchange;
+mod files;
 
-use std::cell::RefCell;
-use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use escrow::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
-use escrow::sealed::{KdfParams, Passphrase, SealKey};
+use escrow::lab::{Lab, Written, create_dir_all_private, write_output};
 use messenger::account::check_account;
-use messenger::envelope::MAX_TEXT_LEN;
-use messenger::{Client, EscrowContext, Outcome, Relay};
+use messenger::{Client, Relay};
 use rand_core::OsRng;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use cli::{Cli, Command};
+use files::{Paths, register_first};
 
 /// Fault injection for the crash tests: a process whose `ESCROW_LAB_FAULT` names this point
 /// aborts there, as a SIGKILL would (the points sit in the windows between writing the
@@ -32,28 +35,61 @@ fn fault(point: &str) {
     }
 }
 
-/// Largest client state file read.
-const MAX_STATE_LEN: u64 = 200 << 20;
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 2 && escrow::encoding::args_want_json(std::env::args_os()) {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("usage error");
+                println!("{}", escrow::encoding::json_error(first, 2, None));
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
+    let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!(
-                "messenger: {}",
-                escrow::encoding::printable(&format!("{e:#}").replace('\n', " "))
-            );
+            let line =
+                escrow::encoding::printable(&format!("{e:#}").replace('\n', " ")).into_owned();
+            if json {
+                println!("{}", escrow::encoding::json_error(&line, 1, None));
+            }
+            eprintln!("messenger: {line}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The time of a command: its `--at`, or the clock, read when the command asks (inside the
+/// relay's lock, so that concurrent commands of one client record times in the order they
+/// run).
+#[derive(Clone, Copy, Debug)]
+pub enum When {
+    /// `--at`.
+    At(OffsetDateTime),
+    /// No `--at`: now.
+    Clock,
+}
+
+impl When {
+    fn parse(at: Option<&str>) -> Result<Self> {
+        Ok(match at {
+            Some(s) => Self::At(parse_time("--at", Some(s))?),
+            None => Self::Clock,
+        })
+    }
+
+    /// The time in Unix seconds (the clock's, to the second, read now).
+    pub fn now(self) -> Result<i64> {
+        Ok(match self {
+            Self::At(t) => t.unix_timestamp(),
+            Self::Clock => parse_time("--at", None)?.unix_timestamp(),
+        })
     }
 }
 
@@ -61,173 +97,117 @@ fn parse_time(what: &'static str, s: Option<&str>) -> Result<OffsetDateTime> {
     Ok(escrow::identity::time_or_now(what, s)?)
 }
 
-fn rfc3339(unix: i64) -> String {
+pub fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| unix.to_string())
 }
 
-/// What a sealed client state holds (`content` of `escrow::sealed`).
-const STATE_CONTENT: &str = "client-state";
-
-struct Paths {
-    lab: Lab,
-    /// The passphrase given by the options (sealed states are opened and written with it).
-    passphrase: Option<Passphrase>,
-    /// The key of the sealed state loaded (each save reuses it with a fresh nonce).
-    key: RefCell<Option<SealKey>>,
-    /// The bytes of the state file this process last wrote.
-    last_saved: RefCell<Option<zeroize::Zeroizing<Vec<u8>>>>,
+/// Refuses a time earlier than a record it depends on, naming both: simulated time never goes
+/// backwards (the wording of `escrow::Error::TimeBackwards`).
+pub fn not_before(what: &str, time: i64, newest: &str, newest_time: i64) -> Result<()> {
+    if time < newest_time {
+        bail!(
+            "{what} at {} is before {newest} at {}: time never goes backwards; use a later --at",
+            rfc3339(time),
+            rfc3339(newest_time)
+        );
+    }
+    Ok(())
 }
 
-impl Paths {
-    fn client(&self, account: &str) -> PathBuf {
-        self.lab
-            .root()
-            .join("clients")
-            .join(format!("{account}.json"))
-    }
+/// `n` things, in English: "1 envelope", "2 envelopes".
+pub fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
 
-    fn relay(&self) -> PathBuf {
-        self.lab.root().join("relay.sqlite")
+/// Prints the command's JSON document (`--json`) or its text.
+pub fn print(json: bool, doc: &serde_json::Value, text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(doc)?)?;
+    } else {
+        out.write_all(text.as_bytes())?;
     }
-
-    fn open_relay(&self) -> Result<Relay> {
-        let path = self.relay();
-        if !path.exists() {
-            bail!(
-                "{}: no relay yet; register an account first",
-                path.display()
-            );
-        }
-        Relay::open(&path).with_context(|| path.display().to_string())
-    }
-
-    fn load_client(&self, account: &str, role: &str) -> Result<Client> {
-        check_account(account)?;
-        let path = self.client(account);
-        if !path.exists() {
-            bail!(
-                "{role} '{account}' is not registered here ({} missing)",
-                path.display()
-            );
-        }
-        let mut bytes = zeroize::Zeroizing::new(read_limited(&path, MAX_STATE_LEN)?);
-        if escrow::sealed::is_sealed(&bytes) {
-            // The key of a state this process opened before opens the next version of it.
-            let cached = self
-                .key
-                .borrow()
-                .as_ref()
-                .and_then(|k| k.open(STATE_CONTENT, &bytes).ok());
-            bytes = match cached {
-                Some(plain) => plain,
-                None => {
-                    let Some(passphrase) = &self.passphrase else {
-                        return Err(escrow::Error::PassphraseRequired { path }.into());
-                    };
-                    let (plain, key) = escrow::sealed::open(passphrase, STATE_CONTENT, &bytes)
-                        .with_context(|| path.display().to_string())?;
-                    *self.key.borrow_mut() = Some(key);
-                    plain
-                }
-            };
-        }
-        let client = Client::from_json(&bytes).with_context(|| path.display().to_string())?;
-        if client.account() != account {
-            bail!(
-                "{}: holds the state of '{}', not '{account}'",
-                path.display(),
-                client.account()
-            );
-        }
-        Ok(client)
-    }
-
-    /// Writes a client state: sealed under the key of the state loaded, or under a new key
-    /// from the options' passphrase, or plain when there is neither.
-    fn save_client(&self, client: &Client) -> Result<()> {
-        let path = self.client(client.account());
-        let plain = client.to_json()?;
-        let mut key = self.key.borrow_mut();
-        if key.is_none() {
-            if let Some(p) = &self.passphrase {
-                *key = Some(SealKey::new(p, KdfParams::DEFAULT, &mut OsRng)?);
-            }
-        }
-        let bytes = match key.as_ref() {
-            Some(k) => zeroize::Zeroizing::new(k.seal(STATE_CONTENT, &plain)?),
-            None => plain,
-        };
-        write_atomic(&path, &bytes, 0o600)?;
-        *self.last_saved.borrow_mut() = Some(bytes);
-        Ok(())
-    }
-
-    fn escrow(&self) -> Result<EscrowContext> {
-        Ok(EscrowContext::with_generations(
-            self.lab.load_generations()?,
-        ))
-    }
+    out.flush()?;
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
-    // The account whose state the command reads: asked for before any relay lock is taken,
-    // so that a prompt never holds up other users.
-    let account = match &cli.command {
-        Command::Register { account, .. } | Command::Read { account, .. } => Some(account),
-        Command::Send { from, .. } => Some(from),
+    let json = cli.json;
+    let state = match &cli.command {
+        Command::Register {
+            account,
+            passphrase,
+            ..
+        }
+        | Command::Send {
+            account,
+            passphrase,
+            ..
+        }
+        | Command::Read {
+            account,
+            passphrase,
+            ..
+        } => Some((account.as_str(), passphrase)),
         Command::Intercept { .. } => None,
     };
-    let state = account.map(|a| cli.lab.join("clients").join(format!("{a}.json")));
-    let sealed = state
-        .as_ref()
-        .and_then(|p| read_limited(p, MAX_STATE_LEN).ok())
-        .is_some_and(|b| escrow::sealed::is_sealed(&b));
-    let prompt = cli.passphrase_prompt || (sealed && std::io::stdin().is_terminal());
-    let passphrase = match (&cli.passphrase_env, prompt) {
-        (Some(var), _) => Some(escrow::sealed::passphrase_from_env(var)?),
-        (None, true) if account.is_some() => {
-            if !std::io::stdin().is_terminal() {
-                bail!("--passphrase-prompt needs a terminal; use --passphrase-env VAR");
-            }
-            let first =
-                zeroize::Zeroizing::new(rpassword::prompt_password("Client-state passphrase: ")?);
-            // A passphrase that will seal a state for the first time is typed twice.
-            if !sealed {
-                let again = zeroize::Zeroizing::new(rpassword::prompt_password("Again: ")?);
-                if *first != *again {
-                    bail!("the two passphrases differ");
-                }
-            }
-            Some(Passphrase::new(first.to_string())?)
-        }
-        _ => None,
-    };
-    let paths = Paths {
-        lab: Lab::new(&cli.lab),
-        passphrase,
-        key: RefCell::new(None),
-        last_saved: RefCell::new(None),
-    };
+    let paths = Paths::new(&cli.lab, state)?;
     match cli.command {
-        Command::Register { account, at } => register(&paths, &account, at.as_deref()),
-        Command::Send { from, to, at, text } => send(&paths, &from, &to, at.as_deref(), &text),
-        Command::Read { account, at, json } => read(&paths, &account, at.as_deref(), json),
-        Command::Intercept {
+        Command::Register { account, at, .. } => {
+            register(&paths, &account, When::parse(at.as_deref())?, json)
+        }
+        Command::Send {
             account,
+            recipient,
+            at,
+            text,
+            ..
+        } => exchange::send(
+            &paths,
+            &account,
+            &recipient,
+            When::parse(at.as_deref())?,
+            &text,
+            json,
+        ),
+        Command::Read { account, at, .. } => {
+            exchange::read(&paths, &account, When::parse(at.as_deref())?, json)
+        }
+        Command::Intercept {
+            target,
             from,
             to,
             out,
             at,
-        } => intercept(&paths, &account, &from, &to, out.as_deref(), at.as_deref()),
+        } => intercept(
+            &paths,
+            &target,
+            (&from, &to),
+            out.as_deref(),
+            When::parse(at.as_deref())?,
+            json,
+        ),
     }
 }
 
-fn register(paths: &Paths, account: &str, at: Option<&str>) -> Result<()> {
+/// The lab's set-up: the earliest generation's number and creation time (Unix seconds), if
+/// the lab has escrow parameters.
+fn set_up_at(lab: &Lab) -> Result<Option<(u32, i64)>> {
+    if lab.params_path().symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    Ok(lab
+        .load_generations()?
+        .iter()
+        .map(|p| (p.generation(), p.created_at().unix_timestamp()))
+        .min_by_key(|(_, t)| *t))
+}
+
+fn register(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> {
     check_account(account)?;
-    let now = parse_time("--at", at)?;
     let state = paths.client(account);
     if state.exists() {
         bail!(
@@ -241,14 +221,24 @@ fn register(paths: &Paths, account: &str, at: Option<&str>) -> Result<()> {
             paths.lab.root().display()
         );
     }
+    let now = when.now()?;
+    if let Some((generation, created)) = set_up_at(&paths.lab)? {
+        not_before(
+            "the registration",
+            now,
+            &format!("the lab's set-up (generation {generation} created)"),
+            created,
+        )?;
+    }
     let mut relay =
         Relay::open(&paths.relay()).with_context(|| paths.relay().display().to_string())?;
     if relay.is_registered(account)? {
         bail!("account '{account}' is already registered at the relay");
     }
-    let (client, reg) = Client::register(account, &mut OsRng)?;
+    let (mut client, reg) = Client::register(account, &mut OsRng)?;
+    client.record_time(now);
     let tx = relay.transaction()?;
-    Relay::register(&tx, &reg, now.unix_timestamp())?;
+    Relay::register(&tx, &reg, now)?;
     create_dir_all_private(&paths.lab.root().join("clients"))?;
     paths.save_client(&client)?;
     if let Err(e) = tx.commit() {
@@ -256,359 +246,131 @@ fn register(paths: &Paths, account: &str, at: Option<&str>) -> Result<()> {
         let _ = std::fs::remove_file(&state);
         return Err(e.into());
     }
-    println!(
-        "Registered '{account}': identity key {}…, {} one-time prekeys published.",
-        &messenger::keys::public_hex(&reg.bundle.identity.sign)[..16],
-        reg.one_time_prekeys.len()
-    );
-    println!(
-        "Private state: {} (mode 0600)",
-        escrow::encoding::printable(&state.display().to_string())
-    );
-    Ok(())
-}
-
-fn read_text(text: &str) -> Result<Vec<u8>> {
-    if text != "-" {
-        return Ok(text.as_bytes().to_vec());
-    }
-    let mut buf = Vec::new();
-    std::io::stdin()
-        .take(MAX_TEXT_LEN as u64 + 1)
-        .read_to_end(&mut buf)
-        .context("reading the text from standard input")?;
-    if buf.len() > MAX_TEXT_LEN {
-        bail!("message text too large (at most {MAX_TEXT_LEN} bytes)");
-    }
-    String::from_utf8(buf)
-        .context("the text is not UTF-8")
-        .map(String::into_bytes)
-}
-
-fn send(paths: &Paths, from: &str, to: &str, at: Option<&str>, text: &str) -> Result<()> {
-    check_account(from)?;
-    check_account(to)?;
-    let now = parse_time("--at", at)?;
-    let text = read_text(text)?;
-    let mut escrow = paths.escrow()?;
-    // Everything that could refuse the message is checked before a prekey is taken.
-    if from == to {
-        bail!("cannot send to yourself");
-    }
-    if text.len() > MAX_TEXT_LEN {
-        bail!("message text too large (at most {MAX_TEXT_LEN} bytes)");
-    }
-    escrow
-        .generations()
-        .require_for_epoch(escrow.epoch_at(now.unix_timestamp())?)?;
-    let mut relay = paths.open_relay()?;
-    // A first message takes one of the recipient's one-time prekeys: that is committed on its
-    // own first, so that no later rollback can hand the same prekey to another sender (a crash
-    // after this only wastes the prekey). So does a message whose position the relay already
-    // holds (a state restored from a backup): it goes on a new session.
-    let bundle = {
-        let tx = relay.transaction()?;
-        let client = paths.load_client(from, "sender")?;
-        if !Relay::registered_in(&tx, from)? {
-            bail!("sender '{from}' is not registered at the relay");
-        }
-        let new_session = Relay::registered_in(&tx, to)?
-            && match client.next_position(to, now.unix_timestamp(), &escrow)? {
-                Some((chain, n)) => Relay::position_taken(&tx, from, to, &chain, n)?,
-                None => !client.has_session(to),
-            };
-        if new_session {
-            let b = Relay::take_bundle(&tx, to)?;
-            // A bundle that fails its signatures is refused before the prekey is spent.
-            b.verify()?;
-            tx.commit()?;
-            Some(b)
+    let identity = messenger::keys::public_hex(&reg.bundle.identity.sign);
+    let shown = escrow::encoding::printable(&state.display().to_string()).into_owned();
+    let doc = serde_json::json!({
+        "version": 1,
+        "account": account,
+        "registered_at": rfc3339(now),
+        "identity_key": identity,
+        "one_time_prekeys": reg.one_time_prekeys.len(),
+        "state": state.display().to_string(),
+        "sealed": paths.sealed(),
+    });
+    let text = format!(
+        "Registered '{account}' at {}: identity key {}…, {} one-time prekeys published.\n\
+         Private state: {shown} (mode 0600{})\n",
+        rfc3339(now),
+        &identity[..16],
+        reg.one_time_prekeys.len(),
+        if paths.sealed() {
+            ", sealed with the passphrase"
         } else {
-            None
+            ""
         }
-    };
-    // The relay's write lock is held from before the client state is read until after it is
-    // written: concurrent commands of one client are serialized (no message key reused).
-    let tx = relay.transaction()?;
-    let mut client = paths.load_client(from, "sender")?;
-    resend_pending(&tx, &mut client)?;
-    if !Relay::registered_in(&tx, from)? {
-        bail!("sender '{from}' is not registered at the relay");
-    }
-    if !Relay::registered_in(&tx, to)? {
-        bail!("unknown recipient '{to}'");
-    }
-    // Before encrypting, the relay is asked whether it holds the position the state fixes the
-    // key and nonce of; if so the message goes on a new session (`Client::send_checked`).
-    let sent = client.send_checked(
-        to,
-        &text,
-        now.unix_timestamp(),
-        &mut escrow,
-        // Never a prekey taken inside this transaction (a crash could roll its use back).
-        &mut |acct| {
-            bundle.clone().ok_or_else(|| {
-                messenger::Error::Misaddressed(if acct == to {
-                    "the recipient registered, or this client's state changed, while this send ran; send again"
-                } else {
-                    "no prekey bundle for this recipient"
-                })
-            })
-        },
-        &mut |chain, n| Relay::position_taken(&tx, from, to, chain, n),
-        &mut OsRng,
-    )?;
-    let env = sent.envelope;
-    // The state (its position spent, the envelope in the outbox) is saved before the envelope
-    // is handed to the relay: whatever the relay does with it — store it, refuse it, fail —
-    // the next message never gets this one's key and nonce, and a crash or a refusal loses
-    // nothing (the next command sends these same bytes again: `resend_pending`).
-    client.push_outbox(&env, now.unix_timestamp())?;
-    paths.save_client(&client)?;
-    fault("send-saved");
-    let id = Relay::enqueue(&tx, &env, now.unix_timestamp()).map_err(|e| {
-        anyhow::anyhow!(
-            "the relay refused the message ({e}); it stays in {from}'s outbox and is sent again \
-             by the next command"
-        )
-    })?;
-    tx.commit()?;
-    let chain = if env.start.is_some() {
-        format!(
-            "new chain with escrow block ({} bytes: wraps to {from} and {to}, epoch {})",
-            env.escrow_bytes(),
-            env.start
-                .as_ref()
-                .and_then(|s| s.escrow.as_ref())
-                .map_or(0, |b| b.epoch)
-        )
-    } else {
-        format!("message {} of its chain", env.n)
-    };
-    if let Some((old, n)) = sent.position_taken {
-        eprintln!(
-            "messenger: state rolled back: message {n} of chain {}… to {to} was already sent \
-             (the relay holds it: a client state restored from a backup, or an envelope posted \
-             under your name); abandoned that chain and started a new session",
-            &messenger::keys::public_hex(&old)[..16]
-        );
-    }
-    if sent.no_one_time_prekey {
-        eprintln!(
-            "messenger: warning: the relay gave no one-time prekey for {to}: this session has no \
-             DH4 (weaker against a later key compromise)"
-        );
-    }
-    println!(
-        "Sent #{id} {from} → {to} at {}: {chain}.",
-        rfc3339(now.unix_timestamp())
     );
-    Ok(())
-}
-
-/// Makes sure the relay holds every envelope of the client's outbox: a `send` killed after
-/// saving its state and before the relay committed lost them, and these same bytes are sent
-/// now (with their original relay time).
-fn resend_pending(tx: &rusqlite::Transaction<'_>, client: &mut Client) -> Result<()> {
-    for (env, time) in client.take_outbox()? {
-        if !Relay::holds_exactly(tx, &env)? {
-            match Relay::enqueue(tx, &env, time) {
-                Ok(_) => {}
-                // Another envelope holds its position: these bytes can never be delivered
-                // (the recipient takes one message per position). Dropped, and said.
-                Err(messenger::Error::PositionTaken { to, chain, n, .. }) => {
-                    eprintln!(
-                        "messenger: the relay holds another envelope at message {n} of chain \
-                         {}… to {to}: an unsent message of the outbox was dropped",
-                        &messenger::keys::public_hex(&chain)[..16]
-                    );
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-            // Kept until a later command sees this transaction committed.
-            client.push_outbox(&env, time)?;
-        }
-    }
-    Ok(())
-}
-
-fn read(paths: &Paths, account: &str, at: Option<&str>, json: bool) -> Result<()> {
-    check_account(account)?;
-    let now = parse_time("--at", at)?;
-    let mut escrow = paths.escrow()?;
-    let mut relay = paths.open_relay()?;
-    let tx = relay.transaction()?;
-    let mut client = paths.load_client(account, "account")?;
-    resend_pending(&tx, &mut client)?;
-    let batch = Relay::queued(&tx, account)?;
-    let times: std::collections::BTreeMap<i64, i64> =
-        batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
-    // Envelopes a failed or killed `read` decrypted (keys consumed, state saved) but the relay
-    // never marked: answered from the inbox saved with the state, not decrypted again — only
-    // for the very envelope (same id, same stored bytes) still queued or held for this account.
-    let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
-    let mut answered_bodies: Vec<(i64, String)> = Vec::new();
-    for r in client.take_inbox() {
-        let Some((status, recipient, body)) = Relay::status(&tx, r.relay_id)? else {
-            continue;
-        };
-        if (status == "queued" || status == "held")
-            && recipient == account
-            && messenger::client::Received::digest_of(&body) == r.digest
-        {
-            let text = r.text()?;
-            // Kept in the inbox again (with its bytes) until a read commits.
-            answered_bodies.push((r.relay_id, body));
-            outcomes.push((r.relay_id, Outcome::Delivered { from: r.from, text }));
-        }
-    }
-    let answered: std::collections::BTreeSet<i64> = outcomes.iter().map(|(id, _)| *id).collect();
-    client.forget_held(&answered);
-    let bodies: std::collections::BTreeMap<i64, String> = batch
-        .iter()
-        .map(|i| (i.relay_id, i.body.clone()))
-        .chain(client.held_bodies())
-        .chain(answered_bodies)
-        .collect();
-    let batch: Vec<_> = batch
-        .into_iter()
-        .filter(|i| !answered.contains(&i.relay_id))
-        .collect();
-    outcomes.extend(client.receive(
-        batch,
-        now.unix_timestamp(),
-        &mut escrow,
-        &mut |acct| Relay::identity(&tx, acct),
-        &mut OsRng,
-    ));
-    for (id, o) in &outcomes {
-        Relay::mark(&tx, *id, o)?;
-        if let (Outcome::Delivered { from, text }, Some(body)) = (o, bodies.get(id)) {
-            client.push_inbox(*id, body, from, text);
-        }
-    }
-    paths.save_client(&client)?;
-    // Shown before the relay commits: a `read` killed in between shows these again (from the
-    // inbox, same relay ids), one killed before showing them loses nothing — at-least-once.
-    let mut out: Vec<u8> = Vec::new();
-    let time_of = |id: &i64| {
-        times
-            .get(id)
-            .map_or_else(|| "earlier".to_owned(), |t| rfc3339(*t))
-    };
-    if json {
-        let mut messages = Vec::new();
-        let mut held = Vec::new();
-        let mut rejected = Vec::new();
-        for (id, o) in &outcomes {
-            match o {
-                Outcome::Delivered { from, text } => messages.push(serde_json::json!({
-                    "relay_id": id, "from": from, "to": account, "sent_at": time_of(id), "text": text,
-                })),
-                Outcome::Held => held.push(serde_json::json!({"relay_id": id})),
-                Outcome::Rejected { from, reason } => rejected.push(serde_json::json!({
-                    "relay_id": id, "from": from, "reason": reason,
-                })),
-            }
-        }
-        let doc = serde_json::json!({
-            "version": 1, "account": account,
-            "messages": messages, "held": held, "rejected": rejected,
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-    } else if outcomes.is_empty() {
-        writeln!(out, "No new messages for {account}.")?;
-    }
-    for (id, o) in outcomes.iter().filter(|_| !json) {
-        match o {
-            Outcome::Delivered { from, text } => writeln!(
-                out,
-                "{}  {from} → {account}: {}",
-                time_of(id),
-                escrow::encoding::printable(text)
-            )?,
-            Outcome::Held => writeln!(
-                out,
-                "held #{id}: waiting for the first message of its chain (kept for later)"
-            )?,
-            Outcome::Rejected { from, reason } => writeln!(
-                out,
-                "REJECTED #{id} from {}: {} (kept for inspection)",
-                from.as_deref().unwrap_or("?"),
-                escrow::encoding::printable(reason)
-            )?,
-        }
-    }
-    fault("read-saved");
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&out)?;
-    stdout.flush()?;
-    fault("read-shown");
-    tx.commit()?;
-    // The inbox kept the plaintexts for a crash before the commit; now the state is saved
-    // once more without them — under the relay's lock again, and only if no other command of
-    // this client has written the state since.
-    let saved = paths.last_saved.borrow().clone();
-    let tx = relay.transaction()?;
-    let now_on_disk = read_limited(&paths.client(account), MAX_STATE_LEN).ok();
-    if saved.is_some() && now_on_disk.as_deref() == saved.as_deref().map(|v| v.as_slice()) {
-        client.take_inbox();
-        // The messages are shown and committed: a failure here only leaves the inbox on disk
-        // until the next read (which drops it), so it is a warning, not a failure.
-        if let Err(e) = paths.save_client(&client) {
-            eprintln!(
-                "messenger: warning: the inbox stays in the client state until the next read: {e:#}"
-            );
-        }
-    }
-    tx.commit()?;
-    Ok(())
+    print(json, &doc, &text)
 }
 
 fn intercept(
     paths: &Paths,
-    account: &str,
-    from: &str,
-    to: &str,
+    target: &str,
+    (from, to): (&str, &str),
     out: Option<&Path>,
-    at: Option<&str>,
+    when: When,
+    json: bool,
 ) -> Result<()> {
-    check_account(account)?;
-    let from = parse_time("--from", Some(from))?;
-    let to = parse_time("--to", Some(to))?;
-    let now = parse_time("--at", at)?;
+    check_account(target)?;
+    let from = parse_time("--from", Some(from))?.unix_timestamp();
+    let to = parse_time("--to", Some(to))?.unix_timestamp();
     if to < from {
-        bail!("--to is before --from");
+        bail!(
+            "--to {} is before --from {}: the window [--from, --to) would be empty; give a later --to",
+            rfc3339(to),
+            rfc3339(from)
+        );
     }
-    if let Some(out) = out.filter(|o| o.exists()) {
-        bail!("{}: already exists; choose a new file", out.display());
+    if to == from {
+        bail!(
+            "--to equals --from ({}): the window [--from, --to) is empty (--to is exclusive); give a later --to",
+            rfc3339(to)
+        );
     }
     let generations = paths.lab.load_generations()?;
-    let relay = paths.open_relay()?;
-    if !relay.is_registered(account)? {
-        bail!("unknown account '{account}'");
+    let unknown = || {
+        anyhow::anyhow!(
+            "unknown account '{target}': not in the relay's directory; {}",
+            register_first(target)
+        )
+    };
+    if !paths.relay().exists() {
+        return Err(unknown());
     }
-    let capture = relay.capture(&messenger::relay::CaptureRequest::new(
+    let relay = paths.open_relay(target)?;
+    if !relay.is_registered(target)? {
+        return Err(unknown());
+    }
+    let requested = match when {
+        When::At(t) => t.unix_timestamp(),
+        When::Clock => when.now()?,
+    };
+    let mut capture = relay.capture(&messenger::relay::CaptureRequest::new(
         &generations,
-        account,
-        from.unix_timestamp(),
-        to.unix_timestamp(),
-        now.unix_timestamp(),
+        target,
+        from,
+        to,
+        requested,
     ))?;
-    let mut json = serde_json::to_vec_pretty(&capture)?;
-    json.push(b'\n');
-    match out {
-        Some(path) if path != Path::new("-") => {
-            write_atomic(path, &json, 0o600)?;
-            eprintln!(
-                "Captured {} envelopes and {} earlier chain starts of '{account}' into {}.",
-                capture.envelopes.len(),
-                capture.chain_starts.len(),
-                escrow::encoding::printable(&path.display().to_string())
-            );
+    // Without --at, the export time is the clock's once the capture is read.
+    let at = match when {
+        When::At(_) => requested,
+        When::Clock => {
+            let now = when.now()?;
+            capture.exported_at = rfc3339(now);
+            now
         }
-        _ => std::io::stdout().lock().write_all(&json)?,
+    };
+    // An export holds nothing the relay received after it (also no chain start from outside
+    // the window); a window that ends later is exported as far as the export time.
+    if let Some((e, t)) = capture.newest_envelope() {
+        not_before(
+            "the export",
+            at,
+            &format!("envelope #{} that it would include", e.relay_id),
+            t,
+        )?;
     }
-    Ok(())
+    let mut bytes = serde_json::to_vec_pretty(&capture)?;
+    bytes.push(b'\n');
+    let Some(path) = out.filter(|p| *p != Path::new("-")) else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&bytes)?;
+        return Ok(stdout.flush()?);
+    };
+    let word = match write_output(path, &bytes, 0o600)? {
+        Written::Created => "written",
+        Written::Unchanged => "unchanged",
+    };
+    let shown = escrow::encoding::printable(&path.display().to_string()).into_owned();
+    let doc = serde_json::json!({
+        "version": 1,
+        "target": target,
+        "from": capture.from,
+        "to": capture.to,
+        "exported_at": capture.exported_at,
+        "envelopes": capture.envelopes.len(),
+        "chain_starts": capture.chain_starts.len(),
+        "out": path.display().to_string(),
+        "result": word,
+    });
+    let text = format!(
+        "{shown} {word}: the capture of '{target}' in [{}, {}), exported at {}: {} and {} \
+         from outside the window.\n",
+        capture.from,
+        capture.to,
+        capture.exported_at,
+        count(capture.envelopes.len(), "envelope"),
+        count(capture.chain_starts.len(), "chain start"),
+    );
+    print(json, &doc, &text)
 }

@@ -3,10 +3,10 @@
 //!
 //! The relay never sees plaintext. It timestamps every envelope when it accepts it, keeps it
 //! after delivery (status `queued`, `delivered`, `held` or `rejected`, with the recipient's
-//! reason), and can export every envelope sent or received by an account in a time window,
-//! together with every first message of each chain involved (which carries the chain's escrow
-//! block and its sender's signature), as one versioned JSON document that names the realm,
-//! the relay and the escrow generations it belongs to.
+//! reason), and can export every envelope sent or received by an account in a half-open time
+//! window `[from, to)`, together with every first message of each chain involved (which
+//! carries the chain's escrow block and its sender's signature), as one versioned JSON
+//! document that names the realm, the relay and the escrow generations it belongs to.
 //!
 //! Each relay database has a random 16-byte id, made when the database is created; a capture
 //! carries it, so that an auditor can refuse a capture of another lab's relay.
@@ -250,6 +250,17 @@ impl Relay {
             .is_some())
     }
 
+    /// When an account registered (Unix seconds, the relay's directory), if it did.
+    pub fn registered_at(conn: &Connection, account: &str) -> Result<Option<i64>> {
+        Ok(conn
+            .query_row(
+                "SELECT registered_at FROM accounts WHERE name = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Publishes a registration; refuses a name that is taken.
     pub fn register(tx: &Transaction<'_>, reg: &Registration, now_unix: i64) -> Result<()> {
         let b = &reg.bundle;
@@ -480,11 +491,19 @@ impl Relay {
 
     /// The queued envelopes of `account`, oldest first, at most [`MAX_BATCH`] per call.
     pub fn queued(tx: &Transaction<'_>, account: &str) -> Result<Vec<Incoming>> {
+        Self::queued_until(tx, account, i64::MAX)
+    }
+
+    /// The queued envelopes of `account` with a relay time at or before `until` (Unix
+    /// seconds), oldest first, at most [`MAX_BATCH`] per call: what a client reading at
+    /// `until` receives (a message is never read before it was sent).
+    pub fn queued_until(tx: &Transaction<'_>, account: &str, until: i64) -> Result<Vec<Incoming>> {
         let mut stmt = tx.prepare(
             "SELECT id, server_time, body FROM envelopes
-             WHERE recipient = ?1 AND status = 'queued' ORDER BY id LIMIT 1000",
+             WHERE recipient = ?1 AND status = 'queued' AND server_time <= ?2
+             ORDER BY id LIMIT 1000",
         )?;
-        let rows = stmt.query_map([account], |r| {
+        let rows = stmt.query_map(params![account, until], |r| {
             Ok(Incoming {
                 relay_id: r.get(0)?,
                 server_time: r.get(1)?,
@@ -492,6 +511,17 @@ impl Relay {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// How many envelopes queued for `account` have a relay time after `until`: they stay
+    /// queued for a read at a later time.
+    pub fn queued_after(tx: &Transaction<'_>, account: &str, until: i64) -> Result<u64> {
+        Ok(tx.query_row(
+            "SELECT COUNT(*) FROM envelopes
+             WHERE recipient = ?1 AND status = 'queued' AND server_time > ?2",
+            params![account, until],
+            |r| r.get(0),
+        )?)
     }
 
     /// Records what the client did with an envelope.
@@ -508,13 +538,14 @@ impl Relay {
         Ok(())
     }
 
-    /// The lawful-intercept capture of `req.account` for `[req.from, req.to]` (Unix seconds,
-    /// inclusive): every envelope sent or received by the account with a relay time in the
-    /// window, with its delivery status; every first message of each chain involved (between
-    /// the same sender and recipient), whatever its time and status, so that two starts of one
-    /// chain are visible; the first messages of the chains that the epoch chains among them
-    /// step from (their epochs are needed to check the epoch step); and the directory entries
-    /// of every account involved.
+    /// The lawful-intercept capture of `req.account` for `[req.from, req.to)` (Unix seconds,
+    /// half-open: `from` inclusive, `to` exclusive, like a warrant's timespan): every envelope
+    /// sent or received by the account with a relay time in the window, with its delivery
+    /// status; every first message of each chain involved (between the same sender and
+    /// recipient), whatever its time and status, so that two starts of one chain are visible;
+    /// the first messages of the chains that the epoch chains among them step from (their
+    /// epochs are needed to check the epoch step); and the directory entries of every account
+    /// involved.
     pub fn capture(&self, req: &CaptureRequest) -> Result<Capture> {
         let rows = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<CapturedEnvelope>> {
             let mut stmt = self.conn.prepare(sql)?;
@@ -544,7 +575,7 @@ impl Relay {
         };
         let envelopes = rows(
             "SELECT id, server_time, status, note, body FROM envelopes
-             WHERE (sender = ?1 OR recipient = ?1) AND server_time BETWEEN ?2 AND ?3
+             WHERE (sender = ?1 OR recipient = ?1) AND server_time >= ?2 AND server_time < ?3
              ORDER BY id",
             &[&req.account, &req.from, &req.to],
         )?;
@@ -632,7 +663,7 @@ pub struct CaptureRequest {
     pub account: String,
     /// Window start, Unix seconds (inclusive).
     pub from: i64,
-    /// Window end, Unix seconds (inclusive).
+    /// Window end, Unix seconds (exclusive): the window is `[from, to)`.
     pub to: i64,
     /// Export time, Unix seconds.
     pub exported_at: i64,
@@ -643,7 +674,7 @@ pub struct CaptureRequest {
 }
 
 impl CaptureRequest {
-    /// A request for `account` over `[from, to]` in the realm of `generations`, naming every
+    /// A request for `account` over `[from, to)` in the realm of `generations`, naming every
     /// generation whose validity meets the window.
     pub fn new(
         generations: &escrow::Generations,
@@ -654,7 +685,8 @@ impl CaptureRequest {
     ) -> Self {
         let len = generations.newest().epoch_length().max(1);
         let epoch = |t: i64| u64::try_from(t.max(0)).unwrap_or(0) / len;
-        let (first, last) = (epoch(from), epoch(to));
+        // The last second of the window is `to - 1` (`to` is exclusive).
+        let (first, last) = (epoch(from), epoch(to.saturating_sub(1).max(from)));
         // The generation of an epoch changes only at validity bounds: the first epoch and every
         // bound inside the window name them all.
         let bounds = generations
@@ -740,9 +772,9 @@ pub struct Capture {
     pub generations: Vec<CaptureGeneration>,
     /// The account named by the request.
     pub account: String,
-    /// Window start, RFC 3339.
+    /// Window start, RFC 3339 (inclusive).
     pub from: String,
-    /// Window end, RFC 3339.
+    /// Window end, RFC 3339 (exclusive): the window is `[from, to)`.
     pub to: String,
     /// When the relay exported it.
     pub exported_at: String,
@@ -753,6 +785,23 @@ pub struct Capture {
     pub chain_starts: Vec<CapturedEnvelope>,
     /// The published identity of every account involved (public directory data).
     pub directory: std::collections::BTreeMap<String, DirectoryEntry>,
+}
+
+impl Capture {
+    /// The envelope with the latest relay time among all the capture includes (the window's
+    /// envelopes and the chain starts outside it), with that time in Unix seconds: an export
+    /// made earlier could not have held it.
+    pub fn newest_envelope(&self) -> Option<(&CapturedEnvelope, i64)> {
+        self.envelopes
+            .iter()
+            .chain(&self.chain_starts)
+            .filter_map(|e| {
+                OffsetDateTime::parse(&e.server_time, &Rfc3339)
+                    .ok()
+                    .map(|t| (e, t.unix_timestamp()))
+            })
+            .max_by_key(|(e, t)| (*t, e.relay_id))
+    }
 }
 
 /// An account's published identity keys, as a capture carries them.

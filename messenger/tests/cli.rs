@@ -3,63 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod cmd;
 
-use assert_cmd::Command;
-
-fn bin(name: &str, lab: &Path) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Every file of the lab (SQLite's transient -wal/-shm files aside) with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.strip_prefix(dir).unwrap().display().to_string();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
-                out.insert(name, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-fn lab_with(accounts: &[&str]) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let lab = tmp.path().join("lab");
-    ok(bin("escrow", &lab).args(["setup", "--authorities", "a,b,c", "--threshold", "2"]));
-    for a in accounts {
-        ok(bin("messenger", &lab).args(["register", a]));
-    }
-    tmp
-}
-
-fn refused(lab: &Path, args: &[&str], expect: &str) {
-    let before = snapshot(lab);
-    let out = bin("messenger", lab).args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-    assert!(
-        err.starts_with("messenger: ") && err.contains(expect),
-        "{args:?}: {err}"
-    );
-    assert_eq!(before, snapshot(lab), "{args:?} changed the lab");
-}
+use cmd::{SET_UP, bin, lab_with, ok, refused, snapshot};
 
 #[test]
 fn register_send_read_intercept_round_trip() {
@@ -74,9 +20,9 @@ fn register_send_read_intercept_round_trip() {
     let m = |args: &[&str]| ok(bin("messenger", &lab).args(args));
     let sent = m(&[
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-27T09:00:00Z",
@@ -88,9 +34,9 @@ fn register_send_read_intercept_round_trip() {
     );
     let sent = m(&[
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-27T09:05:00Z",
@@ -101,9 +47,9 @@ fn register_send_read_intercept_round_trip() {
     stdin_send
         .args([
             "send",
-            "--from",
+            "--as",
             "bob",
-            "--to",
+            "--recipient",
             "alice",
             "--at",
             "2026-11-27T10:00:00Z",
@@ -113,9 +59,9 @@ fn register_send_read_intercept_round_trip() {
     ok(&mut stdin_send);
     m(&[
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-28T08:00:00Z",
@@ -142,14 +88,26 @@ fn register_send_read_intercept_round_trip() {
     let mut c = bin("messenger", &lab);
     c.args([
         "intercept",
-        "--account",
+        "--target",
         "bob",
         "--from",
         "2026-11-28T00:00:00Z",
     ])
-    .args(["--to", "2026-11-28T23:59:59Z", "--out"])
+    .args([
+        "--to",
+        "2026-11-29T00:00:00Z",
+        "--at",
+        "2026-12-01T00:00:00Z",
+        "--out",
+    ])
     .arg(&out);
-    ok(&mut c);
+    let said = ok(&mut c);
+    assert!(
+        said.contains(
+            " written: the capture of 'bob' in [2026-11-28T00:00:00Z, 2026-11-29T00:00:00Z)"
+        ),
+        "{said}"
+    );
     let cap: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(cap["version"], 2);
     // It names its realm, its relay and the generation of its window.
@@ -190,7 +148,7 @@ fn register_send_read_intercept_round_trip() {
     // A window in the middle of a chain brings the chain's start along.
     let cap = m(&[
         "intercept",
-        "--account",
+        "--target",
         "bob",
         "--from",
         "2026-11-27T09:01:00Z",
@@ -200,89 +158,119 @@ fn register_send_read_intercept_round_trip() {
     let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
     assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
     assert_eq!(cap["chain_starts"].as_array().unwrap().len(), 1);
-    // The capture file is never overwritten.
-    refused(
+    // The capture file is never overwritten: the same command again leaves it as it is and
+    // says so; another export time is other content, refused.
+    let again = [
+        "intercept",
+        "--target",
+        "bob",
+        "--from",
+        "2026-11-28T00:00:00Z",
+        "--to",
+        "2026-11-29T00:00:00Z",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let before = snapshot(tmp.path());
+    let said = m(&[&again[..], &["--at", "2026-12-01T00:00:00Z"]].concat());
+    assert!(said.contains(" unchanged: the capture of 'bob'"), "{said}");
+    assert_eq!(before, snapshot(tmp.path()));
+    let err = refused(
         &lab,
-        &[
-            "intercept",
-            "--account",
-            "bob",
-            "--from",
-            "2026-11-28T00:00:00Z",
-            "--to",
-            "2026-11-28T23:59:59Z",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "already exists",
+        &[&again[..], &["--at", "2026-12-01T00:00:01Z"]].concat(),
+        "already exists with other content; outputs are never overwritten, choose a new file",
     );
+    assert!(err.contains("capture.json"), "{err}");
 }
 
 #[test]
 fn refusals_leave_everything_unchanged() {
     let tmp = lab_with(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
-    refused(&lab, &["register", "Bad Name"], "invalid account name");
-    refused(&lab, &["register", "../evil"], "invalid account name");
-    refused(&lab, &["register", "alice"], "already has a client state");
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "nobody", "hi"],
-        "unknown recipient 'nobody'",
-    );
-    refused(
-        &lab,
-        &["send", "--from", "ghost", "--to", "bob", "hi"],
-        "sender 'ghost' is not registered",
-    );
-    refused(
-        &lab,
-        &["send", "--from", "alice", "--to", "x y", "hi"],
+        &["register", "--as", "Bad Name"],
         "invalid account name",
     );
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "alice", "hi"],
+        &["register", "--as", "../evil"],
+        "invalid account name",
+    );
+    refused(
+        &lab,
+        &["register", "--as", "alice"],
+        "already has a client state",
+    );
+    refused(
+        &lab,
+        &["send", "--as", "alice", "--recipient", "nobody", "hi"],
+        "unknown recipient 'nobody'; run messenger register --as nobody first",
+    );
+    refused(
+        &lab,
+        &["send", "--as", "ghost", "--recipient", "bob", "hi"],
+        "sender 'ghost' is not registered here",
+    );
+    refused(
+        &lab,
+        &["send", "--as", "alice", "--recipient", "x y", "hi"],
+        "invalid account name",
+    );
+    refused(
+        &lab,
+        &["send", "--as", "alice", "--recipient", "alice", "hi"],
         "cannot send to yourself",
     );
     refused(
         &lab,
         &[
-            "send", "--from", "alice", "--to", "bob", "--at", "noon", "hi",
+            "send",
+            "--as",
+            "alice",
+            "--recipient",
+            "bob",
+            "--at",
+            "noon",
+            "hi",
         ],
         "RFC 3339",
     );
-    refused(&lab, &["read", "--as", "ghost"], "not registered");
+    let err = refused(&lab, &["read", "--as", "ghost"], "not registered");
+    assert!(
+        err.ends_with("; run messenger register --as ghost first\n"),
+        "{err}"
+    );
     refused(
         &lab,
         &[
             "intercept",
-            "--account",
+            "--target",
             "bob",
             "--from",
             "2026-11-28T00:00:00Z",
             "--to",
             "2026-11-27T00:00:00Z",
         ],
-        "--to is before --from",
+        "--to 2026-11-27T00:00:00Z is before --from 2026-11-28T00:00:00Z",
     );
     refused(
         &lab,
         &[
             "intercept",
-            "--account",
+            "--target",
             "nobody",
             "--from",
             "2026-11-27T00:00:00Z",
             "--to",
             "2026-11-28T00:00:00Z",
         ],
-        "unknown account",
+        "unknown account 'nobody': not in the relay's directory; run messenger register --as nobody first",
     );
     let big = "x".repeat(messenger::envelope::MAX_TEXT_LEN + 1);
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "bob", &big],
+        &["send", "--as", "alice", "--recipient", "bob", &big],
         "too large",
     );
     let usage = bin("messenger", &lab)
@@ -297,11 +285,11 @@ fn a_lab_without_escrow_parameters_refuses_to_send() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
     std::fs::create_dir(&lab).unwrap();
-    ok(bin("messenger", &lab).args(["register", "alice"]));
-    ok(bin("messenger", &lab).args(["register", "bob"]));
+    ok(bin("messenger", &lab).args(["register", "--as", "alice"]));
+    ok(bin("messenger", &lab).args(["register", "--as", "bob"]));
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "bob", "hi"],
+        &["send", "--as", "alice", "--recipient", "bob", "hi"],
         "run 'escrow setup' first",
     );
 }
@@ -310,7 +298,7 @@ fn a_lab_without_escrow_parameters_refuses_to_send() {
 fn corrupted_state_and_relay_rows_are_refused() {
     let tmp = lab_with(&["alice", "bob", "carol"]);
     let lab = tmp.path().join("lab");
-    ok(bin("messenger", &lab).args(["send", "--from", "alice", "--to", "bob", "hi"]));
+    ok(bin("messenger", &lab).args(["send", "--as", "alice", "--recipient", "bob", "hi"]));
     let state = lab.join("clients/alice.json");
     let good = std::fs::read(&state).unwrap();
     for (bytes, expect) in [
@@ -327,7 +315,7 @@ fn corrupted_state_and_relay_rows_are_refused() {
         std::fs::write(&state, &bytes).unwrap();
         refused(
             &lab,
-            &["send", "--from", "alice", "--to", "bob", "hi"],
+            &["send", "--as", "alice", "--recipient", "bob", "hi"],
             expect,
         );
     }
@@ -336,7 +324,7 @@ fn corrupted_state_and_relay_rows_are_refused() {
     std::fs::copy(lab.join("clients/bob.json"), &state).unwrap();
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "bob", "hi"],
+        &["send", "--as", "alice", "--recipient", "bob", "hi"],
         "holds the state of 'bob'",
     );
     std::fs::write(&state, &good).unwrap();
@@ -352,7 +340,7 @@ fn corrupted_state_and_relay_rows_are_refused() {
     drop(db);
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "carol", "hi"],
+        &["send", "--as", "alice", "--recipient", "carol", "hi"],
         "directory entry of 'carol' is corrupt",
     );
 }
@@ -362,9 +350,9 @@ fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
     let tmp = lab_with(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     // An established session: concurrent sends would share alice's current chain.
-    ok(bin("messenger", &lab).args(["send", "--from", "bob", "--to", "alice", "hi"]));
+    ok(bin("messenger", &lab).args(["send", "--as", "bob", "--recipient", "alice", "hi"]));
     ok(bin("messenger", &lab).args(["read", "--as", "alice"]));
-    ok(bin("messenger", &lab).args(["send", "--from", "alice", "--to", "bob", "m"]));
+    ok(bin("messenger", &lab).args(["send", "--as", "alice", "--recipient", "bob", "m"]));
     let handles: Vec<_> = (0..12)
         .map(|i| {
             let lab = lab.clone();
@@ -372,9 +360,9 @@ fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
                 let args: Vec<String> = if i % 2 == 0 {
                     vec![
                         "send".into(),
-                        "--from".into(),
+                        "--as".into(),
                         "alice".into(),
-                        "--to".into(),
+                        "--recipient".into(),
                         "bob".into(),
                         format!("m{i}"),
                     ]
@@ -409,10 +397,18 @@ fn a_sealed_client_state_needs_its_passphrase() {
     let lab = tmp.path().join("lab");
     ok(bin("messenger", &lab)
         .env("ALICE_PASS", "alice's long passphrase")
-        .args(["--passphrase-env", "ALICE_PASS", "register", "alice"]));
+        .args([
+            "register",
+            "--as",
+            "alice",
+            "--at",
+            SET_UP,
+            "--passphrase-env",
+            "ALICE_PASS",
+        ]));
     let state = std::fs::read(lab.join("clients/alice.json")).unwrap();
     assert!(escrow::sealed::is_sealed(&state));
-    let send = ["send", "--from", "alice", "--to", "bob", "hello"];
+    let send = ["send", "--as", "alice", "--recipient", "bob", "hello"];
     // stdin is not a terminal here: no prompt, one clear line, nothing changed.
     let mut args = send.to_vec();
     refused(
@@ -420,7 +416,7 @@ fn a_sealed_client_state_needs_its_passphrase() {
         &args,
         "is sealed with a passphrase: pass --passphrase-env VAR",
     );
-    args.splice(0..0, ["--passphrase-env", "NOT_SET_ANYWHERE"]);
+    args.extend(["--passphrase-env", "NOT_SET_ANYWHERE"]);
     refused(
         &lab,
         &args,
@@ -429,8 +425,8 @@ fn a_sealed_client_state_needs_its_passphrase() {
     let before = snapshot(&lab);
     let out = bin("messenger", &lab)
         .env("ALICE_PASS", "a wrong guess")
-        .args(["--passphrase-env", "ALICE_PASS"])
         .args(send)
+        .args(["--passphrase-env", "ALICE_PASS"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -442,8 +438,8 @@ fn a_sealed_client_state_needs_its_passphrase() {
     assert_eq!(before, snapshot(&lab));
     ok(bin("messenger", &lab)
         .env("ALICE_PASS", "alice's long passphrase")
-        .args(["--passphrase-env", "ALICE_PASS"])
-        .args(send));
+        .args(send)
+        .args(["--passphrase-env", "ALICE_PASS"]));
     let after = std::fs::read(lab.join("clients/alice.json")).unwrap();
     assert!(escrow::sealed::is_sealed(&after) && after != state);
     let text = ok(bin("messenger", &lab).args(["read", "--as", "bob"]));
@@ -459,9 +455,9 @@ fn a_text_cannot_forge_a_line_of_the_output() {
         "hi\n2026-11-27T09:00:00Z  bob → alice: I confess\r\u{1b}[2K\u{202e}\u{2028}x\u{2029}";
     m(&[
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-27T09:00:00Z",
@@ -488,7 +484,16 @@ fn a_restored_client_state_starts_a_new_session_instead_of_reusing_a_key() {
     let lab = tmp.path().join("lab");
     let send = |text: &str, at: &str| {
         let out = bin("messenger", &lab)
-            .args(["send", "--from", "alice", "--to", "bob", "--at", at, text])
+            .args([
+                "send",
+                "--as",
+                "alice",
+                "--recipient",
+                "bob",
+                "--at",
+                at,
+                text,
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
@@ -526,12 +531,12 @@ fn a_restored_client_state_starts_a_new_session_instead_of_reusing_a_key() {
     assert_eq!(texts, ["one", "two", "three", "four"], "{read}");
     let capture = ok(bin("messenger", &lab).args([
         "intercept",
-        "--account",
+        "--target",
         "alice",
         "--from",
         "2026-11-27T00:00:00Z",
         "--to",
-        "2026-11-27T23:59:59Z",
+        "2026-11-28T00:00:00Z",
         "--at",
         "2026-11-28T00:00:00Z",
     ]));
@@ -566,7 +571,7 @@ fn a_session_without_a_one_time_prekey_is_reported() {
     let lab = tmp.path().join("lab");
     let send = |from: &str| {
         let out = bin("messenger", &lab)
-            .args(["send", "--from", from, "--to", "bob", "--at"])
+            .args(["send", "--as", from, "--recipient", "bob", "--at"])
             .args(["2026-11-27T09:00:00Z", "hi"])
             .output()
             .unwrap();
@@ -601,7 +606,16 @@ fn a_restored_state_is_caught_across_an_epoch_step_too() {
     let lab = tmp.path().join("lab");
     let send = |text: &str, at: &str| {
         let out = bin("messenger", &lab)
-            .args(["send", "--from", "alice", "--to", "bob", "--at", at, text])
+            .args([
+                "send",
+                "--as",
+                "alice",
+                "--recipient",
+                "bob",
+                "--at",
+                at,
+                text,
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
@@ -644,9 +658,9 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
     let lab = tmp.path().join("lab");
     ok(bin("messenger", &lab).args([
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-27T09:00:00Z",
@@ -660,9 +674,9 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
     let out = bin("messenger", &lab)
         .args([
             "send",
-            "--from",
+            "--as",
             "alice",
-            "--to",
+            "--recipient",
             "bob",
             "--at",
             "2026-11-27T09:01:00Z",
@@ -682,9 +696,9 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
     drop(db);
     ok(bin("messenger", &lab).args([
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-27T09:02:00Z",
@@ -757,7 +771,7 @@ fn a_bundle_with_a_bad_signature_spends_no_prekey() {
     drop(db);
     refused(
         &lab,
-        &["send", "--from", "alice", "--to", "bob", "x"],
+        &["send", "--as", "alice", "--recipient", "bob", "x"],
         "invalid signature",
     );
 }

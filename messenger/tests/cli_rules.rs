@@ -1,0 +1,541 @@
+//! The command-line rules every tool of the lab follows (issue 17), checked on the real
+//! `messenger` binary: one flag per concept (`--as`, `--recipient`, `--target`, `--from`/`--to`
+//! only for windows, no hidden aliases), half-open windows `[--from, --to)`, `--json` on every
+//! subcommand and for failures, the help's layout, the `--out` rule, no empty message, and
+//! simulated time that never goes backwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
+
+mod cmd;
+
+use std::path::Path;
+
+use cmd::{SET_UP, bin, lab_with, ok, read_texts, refused, snapshot};
+
+fn send(lab: &Path, from: &str, to: &str, at: &str, text: &str) -> String {
+    ok(bin("messenger", lab).args(["send", "--as", from, "--recipient", to, "--at", at, text]))
+}
+
+fn usage_error(lab: &Path, args: &[&str]) -> String {
+    let before = snapshot(lab);
+    let out = bin("messenger", lab).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    assert_eq!(before, snapshot(lab));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn help(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("messenger")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The option names listed under `heading` in a help text, in order.
+fn options_under(help: &str, heading: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter(|l| l.trim_start().starts_with('-'))
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")))
+        .map(|w| w.trim_end_matches(',').to_owned())
+        .collect()
+}
+
+#[test]
+fn one_flag_per_concept_and_no_hidden_aliases() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    // The old spellings are gone, not kept as aliases.
+    for args in [
+        &["register", "carol"][..],
+        &["send", "--from", "alice", "--to", "bob", "hi"],
+        &["send", "--as", "alice", "--to", "bob", "hi"],
+        &[
+            "intercept",
+            "--account",
+            "bob",
+            "--from",
+            "2026-11-27T00:00:00Z",
+            "--to",
+            "2026-11-28T00:00:00Z",
+        ],
+        &["read", "--account", "bob"],
+    ] {
+        let err = usage_error(&lab, args);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+    ok(bin("messenger", &lab).args(["register", "--as", "carol", "--at", SET_UP]));
+    let said = send(&lab, "alice", "carol", "2026-11-27T09:00:00Z", "hi carol");
+    assert!(
+        said.starts_with("Sent #1 alice → carol at 2026-11-27T09:00:00Z"),
+        "{said}"
+    );
+    let (texts, _) = read_texts(&lab, "carol", "2026-11-27T10:00:00Z");
+    assert_eq!(texts, ["hi carol"]);
+    let cap = ok(bin("messenger", &lab).args([
+        "intercept",
+        "--target",
+        "carol",
+        "--from",
+        "2026-11-27T00:00:00Z",
+        "--to",
+        "2026-11-28T00:00:00Z",
+        "--at",
+        "2026-11-28T00:00:00Z",
+    ]));
+    let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
+    assert_eq!(cap["account"], "carol");
+    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn intercept_windows_are_half_open() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "at nine");
+    send(&lab, "alice", "bob", "2026-11-27T10:00:00Z", "at ten");
+    send(&lab, "alice", "bob", "2026-11-27T11:00:00Z", "at eleven");
+    let capture = |from: &str, to: &str| -> Vec<String> {
+        let cap = ok(bin("messenger", &lab).args([
+            "intercept",
+            "--target",
+            "alice",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--at",
+            "2026-11-28T00:00:00Z",
+        ]));
+        let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
+        assert_eq!((&cap["from"], &cap["to"]), (&from.into(), &to.into()));
+        cap["envelopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["server_time"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // --from is in the window, --to is not.
+    assert_eq!(
+        capture("2026-11-27T10:00:00Z", "2026-11-27T11:00:00Z"),
+        ["2026-11-27T10:00:00Z"]
+    );
+    assert_eq!(
+        capture("2026-11-27T09:00:00Z", "2026-11-27T11:00:01Z").len(),
+        3
+    );
+    assert!(capture("2026-11-27T09:00:01Z", "2026-11-27T10:00:00Z").is_empty());
+    // Adjacent windows split the traffic without overlap.
+    let day = capture("2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z");
+    let halves = [
+        capture("2026-11-27T00:00:00Z", "2026-11-27T10:00:00Z"),
+        capture("2026-11-27T10:00:00Z", "2026-11-28T00:00:00Z"),
+    ]
+    .concat();
+    assert_eq!(day, halves);
+    // An empty window is refused, with what to do.
+    refused(
+        &lab,
+        &[
+            "intercept",
+            "--target",
+            "alice",
+            "--from",
+            "2026-11-27T10:00:00Z",
+            "--to",
+            "2026-11-27T10:00:00Z",
+        ],
+        "--to equals --from (2026-11-27T10:00:00Z): the window [--from, --to) is empty (--to is \
+         exclusive); give a later --to",
+    );
+    let h = help(&["intercept", "--help"]);
+    assert!(h.contains("[--from, --to)"), "{h}");
+    assert!(h.contains("exclusive"), "{h}");
+}
+
+#[test]
+fn json_on_every_subcommand_and_for_failures() {
+    let tmp = lab_with(&["bob"]);
+    let lab = tmp.path().join("lab");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = ok(bin("messenger", &lab).arg("--json").args(args));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let doc = json(&["register", "--as", "alice", "--at", SET_UP]);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["account"], "alice");
+    assert_eq!(doc["registered_at"], SET_UP);
+    assert_eq!(doc["identity_key"].as_str().unwrap().len(), 66);
+    assert_eq!(doc["one_time_prekeys"], 20);
+    assert_eq!(doc["sealed"], false);
+    // --json after the subcommand too (a global option).
+    let out = ok(bin("messenger", &lab).args([
+        "send",
+        "--as",
+        "alice",
+        "--recipient",
+        "bob",
+        "--at",
+        "2026-11-27T09:00:00Z",
+        "--json",
+        "hello",
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["relay_id"], 1);
+    assert_eq!((&doc["from"], &doc["to"]), (&"alice".into(), &"bob".into()));
+    assert_eq!(doc["sent_at"], "2026-11-27T09:00:00Z");
+    assert_eq!(doc["starts_chain"], true);
+    assert_eq!(doc["escrow_bytes"], 236);
+    assert_eq!(doc["n"], 0);
+    assert!(doc["warnings"].as_array().unwrap().is_empty());
+    let doc = json(&["read", "--as", "bob", "--at", "2026-11-27T10:00:00Z"]);
+    assert_eq!(doc["read_at"], "2026-11-27T10:00:00Z");
+    assert_eq!(doc["messages"][0]["text"], "hello");
+    assert_eq!(doc["queued_later"], 0);
+    // intercept: the capture itself is the document; with --out, a summary.
+    let window = [
+        "intercept",
+        "--target",
+        "bob",
+        "--from",
+        "2026-11-27T00:00:00Z",
+        "--to",
+        "2026-11-28T00:00:00Z",
+        "--at",
+        "2026-11-28T00:00:00Z",
+    ];
+    let doc = json(&window);
+    assert_eq!(doc["kind"], "escrow-lab/capture");
+    let file = tmp.path().join("cap.json");
+    let with_out = [&window[..], &["--out", file.to_str().unwrap()]].concat();
+    let doc = json(&with_out);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["target"], "bob");
+    assert_eq!(doc["from"], "2026-11-27T00:00:00Z");
+    assert_eq!(doc["to"], "2026-11-28T00:00:00Z");
+    assert_eq!(doc["exported_at"], "2026-11-28T00:00:00Z");
+    assert_eq!(doc["envelopes"], 1);
+    assert_eq!(doc["result"], "written");
+    assert_eq!(doc["out"], file.to_str().unwrap());
+    assert_eq!(json(&with_out)["result"], "unchanged");
+    // A failure: the error document on stdout, the line on stderr, exit 1, nothing changed.
+    let before = snapshot(&lab);
+    let out = bin("messenger", &lab)
+        .args([
+            "send",
+            "--as",
+            "alice",
+            "--recipient",
+            "nobody",
+            "--json",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let line = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(
+        format!("messenger: {}\n", doc["error"].as_str().unwrap()),
+        line
+    );
+    assert!(line.contains("unknown recipient 'nobody'"), "{line}");
+    assert_eq!(before, snapshot(&lab));
+    // A usage error under --json: the document (exit code 2, clap's first line), then clap's
+    // message on stderr.
+    for args in [
+        &["--json", "send", "--from", "alice", "hi"][..],
+        &["read", "--json"],
+        &["--json", "frobnicate"],
+    ] {
+        let out = bin("messenger", &lab).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(doc["exit_code"], 2);
+        assert_eq!(doc["ok"], false);
+        assert_eq!(doc["error"].as_str().unwrap(), err.lines().next().unwrap());
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    // Without --json a usage error prints nothing on stdout; --help and --version are as ever.
+    let out = bin("messenger", &lab).args(["read"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        help(&["--json", "read", "--help"]),
+        help(&["read", "--help"])
+    );
+    assert!(help(&["--json", "--version"]).starts_with("messenger "));
+}
+
+#[test]
+fn help_lists_the_subcommands_own_options_first_and_passphrases_only_where_a_state_is_opened() {
+    let top = help(&["--help"]);
+    assert!(!top.contains("passphrase"), "{top}");
+    assert_eq!(options_under(&top, "Global options:"), ["--lab", "--json"]);
+    for (sub, own) in [
+        ("register", &["--as", "--at"][..]),
+        ("send", &["--as", "--recipient", "--at"]),
+        ("read", &["--as", "--at"]),
+        (
+            "intercept",
+            &["--target", "--from", "--to", "--out", "--at"],
+        ),
+    ] {
+        let h = help(&[sub, "--help"]);
+        let options = options_under(&h, "Options:");
+        assert_eq!(&options[..own.len()], own, "{sub}: {h}");
+        assert_eq!(
+            options_under(&h, "Global options:"),
+            ["--lab", "--json"],
+            "{sub}: {h}"
+        );
+        // The global options come after the subcommand's own.
+        assert!(h.find("Options:").unwrap() < h.find("Global options:").unwrap());
+        let passphrases = ["--passphrase-env", "--passphrase-prompt"];
+        if sub == "intercept" {
+            assert!(!h.to_lowercase().contains("passphrase"), "{h}");
+        } else {
+            assert_eq!(
+                &options[own.len()..own.len() + 2],
+                passphrases,
+                "{sub}: {h}"
+            );
+        }
+    }
+    // A passphrase option on a subcommand that opens no client state is a usage error.
+    let tmp = lab_with(&["bob"]);
+    let lab = tmp.path().join("lab");
+    usage_error(
+        &lab,
+        &[
+            "intercept",
+            "--target",
+            "bob",
+            "--from",
+            "2026-11-27T00:00:00Z",
+            "--to",
+            "2026-11-28T00:00:00Z",
+            "--passphrase-env",
+            "X",
+        ],
+    );
+    usage_error(&lab, &["--passphrase-env", "X", "read", "--as", "bob"]);
+}
+
+#[test]
+fn an_empty_message_is_refused_and_nothing_is_sent() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    refused(
+        &lab,
+        &["send", "--as", "alice", "--recipient", "bob", ""],
+        "the message is empty",
+    );
+    let before = snapshot(&lab);
+    let out = bin("messenger", &lab)
+        .args(["send", "--as", "alice", "--recipient", "bob", "-"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "messenger: the message is empty\n"
+    );
+    assert_eq!(before, snapshot(&lab));
+    // One space is a message.
+    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", " ");
+    let (texts, _) = read_texts(&lab, "bob", "2026-11-27T09:00:00Z");
+    assert_eq!(texts, [" "]);
+}
+
+#[test]
+fn registration_is_not_before_the_lab_was_set_up() {
+    let tmp = lab_with(&[]);
+    let lab = tmp.path().join("lab");
+    refused(
+        &lab,
+        &["register", "--as", "alice", "--at", "2026-10-31T23:59:59Z"],
+        "the registration at 2026-10-31T23:59:59Z is before the lab's set-up (generation 1 \
+         created) at 2026-11-01T00:00:00Z: time never goes backwards; use a later --at",
+    );
+    ok(bin("messenger", &lab).args(["register", "--as", "alice", "--at", SET_UP]));
+    // A time that is not RFC 3339 shows an example.
+    refused(
+        &lab,
+        &["register", "--as", "bob", "--at", "noon"],
+        "--at 'noon' is not an RFC 3339 time (for example ",
+    );
+}
+
+#[test]
+fn a_send_is_not_before_either_registration_nor_the_senders_last_command() {
+    let tmp = lab_with(&["alice"]);
+    let lab = tmp.path().join("lab");
+    ok(bin("messenger", &lab).args(["register", "--as", "bob", "--at", "2026-11-20T00:00:00Z"]));
+    ok(bin("messenger", &lab).args(["register", "--as", "carol", "--at", "2026-11-02T00:00:00Z"]));
+    let s = |from: &str, to: &str, at: &str| {
+        ["send", "--as", from, "--recipient", to, "--at", at, "hi"].map(str::to_owned)
+    };
+    let refuse = |args: [String; 8], expect: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&lab, &args, expect);
+    };
+    refuse(
+        s("bob", "alice", "2026-11-19T00:00:00Z"),
+        "the message at 2026-11-19T00:00:00Z is before bob's registration at \
+         2026-11-20T00:00:00Z: time never goes backwards; use a later --at",
+    );
+    refuse(
+        s("alice", "bob", "2026-11-19T00:00:00Z"),
+        "the message at 2026-11-19T00:00:00Z is before bob's registration at \
+         2026-11-20T00:00:00Z",
+    );
+    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "one");
+    refuse(
+        s("alice", "carol", "2026-11-27T08:59:59Z"),
+        "the message at 2026-11-27T08:59:59Z is before alice's last send or read at \
+         2026-11-27T09:00:00Z",
+    );
+    // The same second is not before it.
+    send(&lab, "alice", "carol", "2026-11-27T09:00:00Z", "two");
+    // A read counts too.
+    ok(bin("messenger", &lab).args(["read", "--as", "carol", "--at", "2026-11-27T12:00:00Z"]));
+    refuse(
+        s("carol", "alice", "2026-11-27T11:00:00Z"),
+        "the message at 2026-11-27T11:00:00Z is before carol's last send or read at \
+         2026-11-27T12:00:00Z",
+    );
+    send(&lab, "carol", "alice", "2026-11-27T12:00:00Z", "three");
+    let (texts, _) = read_texts(&lab, "alice", "2026-11-27T13:00:00Z");
+    assert_eq!(texts, ["three"]);
+}
+
+#[test]
+fn a_read_shows_only_what_was_sent_by_its_time() {
+    let tmp = lab_with(&["alice"]);
+    let lab = tmp.path().join("lab");
+    ok(bin("messenger", &lab).args(["register", "--as", "bob", "--at", "2026-11-20T00:00:00Z"]));
+    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "nine");
+    send(&lab, "alice", "bob", "2026-11-27T10:00:00Z", "ten");
+    send(&lab, "alice", "bob", "2026-11-27T11:00:00Z", "eleven");
+    refused(
+        &lab,
+        &["read", "--as", "bob", "--at", "2026-11-19T00:00:00Z"],
+        "the read at 2026-11-19T00:00:00Z is before bob's registration at 2026-11-20T00:00:00Z",
+    );
+    let text =
+        ok(bin("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-27T08:00:00Z"]));
+    assert_eq!(
+        text,
+        "No new messages for bob.\n3 messages sent after 2026-11-27T08:00:00Z stay queued for \
+         a later read.\n"
+    );
+    let text =
+        ok(bin("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-27T10:00:00Z"]));
+    assert_eq!(
+        text,
+        "2026-11-27T09:00:00Z  alice → bob: nine\n2026-11-27T10:00:00Z  alice → bob: ten\n\
+         1 message sent after 2026-11-27T10:00:00Z stays queued for a later read.\n"
+    );
+    // The later one stays queued at the relay, and comes with a later read.
+    let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+    let queued: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM envelopes WHERE status = 'queued'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(queued, 1);
+    drop(db);
+    let (texts, doc) = read_texts(&lab, "bob", "2026-11-27T10:30:00Z");
+    assert!(texts.is_empty());
+    assert_eq!(doc["queued_later"], 1);
+    let (texts, doc) = read_texts(&lab, "bob", "2026-11-27T11:00:00Z");
+    assert_eq!(texts, ["eleven"]);
+    assert_eq!(doc["queued_later"], 0);
+}
+
+#[test]
+fn an_export_holds_nothing_from_after_its_own_time() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    send(
+        &lab,
+        "alice",
+        "bob",
+        "2026-11-27T09:00:00Z",
+        "start of the chain",
+    );
+    send(
+        &lab,
+        "alice",
+        "bob",
+        "2026-11-27T10:00:00Z",
+        "in the window",
+    );
+    let intercept = |from: &str, to: &str, at: &str| {
+        [
+            "intercept",
+            "--target",
+            "alice",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--at",
+            at,
+        ]
+        .map(str::to_owned)
+    };
+    let refuse = |args: [String; 9], expect: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&lab, &args, expect);
+    };
+    refuse(
+        intercept(
+            "2026-11-27T00:00:00Z",
+            "2026-11-28T00:00:00Z",
+            "2026-11-27T09:30:00Z",
+        ),
+        "the export at 2026-11-27T09:30:00Z is before envelope #2 that it would include at \
+         2026-11-27T10:00:00Z: time never goes backwards; use a later --at",
+    );
+    // What the relay received after the window is not in it, so it does not count.
+    let before = intercept(
+        "2026-11-27T00:00:00Z",
+        "2026-11-27T09:30:00Z",
+        "2026-11-27T09:30:00Z",
+    );
+    let cap = ok(bin("messenger", &lab).args(&before));
+    let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
+    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
+    let later = intercept(
+        "2026-11-27T09:30:00Z",
+        "2026-11-28T00:00:00Z",
+        "2026-11-27T09:30:00Z",
+    );
+    refuse(later, "before envelope #2");
+    // A window that ends after the export time is exported as far as that time.
+    let args = intercept(
+        "2026-11-27T00:00:00Z",
+        "2026-11-28T00:00:00Z",
+        "2026-11-27T10:00:00Z",
+    );
+    let cap = ok(bin("messenger", &lab).args(&args));
+    let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
+    assert_eq!(cap["exported_at"], "2026-11-27T10:00:00Z");
+    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 2);
+}
