@@ -36,6 +36,8 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 struct World {
+    /// Minutes after 2026-11-28T09:00:00Z of the next drafting or submission.
+    clock: std::cell::Cell<u32>,
     tmp: tempfile::TempDir,
     lab: PathBuf,
 }
@@ -55,7 +57,81 @@ impl World {
             .args(["--at", "2026-11-01T00:00:00Z"])
             .assert()
             .success();
-        World { tmp, lab }
+        bin("messenger", &lab)
+            .args(["register", "--as", "alice", "--at", "2026-11-01T00:00:00Z"])
+            .assert()
+            .success();
+        World {
+            clock: std::cell::Cell::new(0),
+            tmp,
+            lab,
+        }
+    }
+
+    /// The next step's time (simulated time moves forward), at least `min` minutes after
+    /// 2026-11-28T09:00:00Z.
+    fn tick(&self, min: u32) -> String {
+        let m = self.clock.get().max(min);
+        self.clock.set(m + 1);
+        format!("2026-11-28T{:02}:{:02}:00Z", 9 + m / 60, m % 60)
+    }
+
+    /// A warrant the tools would refuse to draft or submit, written and logged through the
+    /// library as a rogue auditor could (the log's key in hand): the authority's own checks
+    /// must still refuse it. Returns (warrant, receipt) paths.
+    fn rogue_warrant(
+        &self,
+        name: &str,
+        reference: &str,
+        span: (&str, &str),
+        targets: &[String],
+    ) -> (PathBuf, PathBuf) {
+        use escrow::transparency::LogRecord;
+        use escrow::transparency::proof::ProofBundle;
+        let t = |s: &str| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        let draft = escrow::warrant::WarrantDraft {
+            reference: reference.into(),
+            legal_type: "lawful-interception".into(),
+            issuing_authority: "High Court".into(),
+            jurisdiction: "escrow-lab".into(),
+            targets: targets.to_vec(),
+            start: t(span.0),
+            end: t(span.1),
+            expires: t("2026-12-05T09:00:00Z"),
+            justification: "inquiry".into(),
+            generation: 1,
+        };
+        let warrant = escrow::warrant::Warrant::new(draft, &mut rand_core::OsRng).unwrap();
+        let lab = Lab::new(&self.lab);
+        let config = lab.load_log_config().unwrap();
+        let mut store = lab.open_log(&config).unwrap();
+        let (index, _) = store
+            .append(
+                &LogRecord::new(LogEntry::WarrantLogged {
+                    digest: hex::encode(warrant.digest().unwrap()),
+                    reference: reference.into(),
+                    target_count: targets.len() as u32,
+                    epoch_count: 1,
+                    issuing_authority: "High Court".into(),
+                    time: self.tick(0),
+                }),
+                &lab.log_signer().unwrap(),
+            )
+            .unwrap();
+        let w = self.tmp.path().join(format!("{name}.json"));
+        let r = self.tmp.path().join(format!("{name}.json.receipt.json"));
+        std::fs::write(&w, warrant.to_json().unwrap()).unwrap();
+        std::fs::write(
+            &r,
+            ProofBundle::build(&store, index)
+                .unwrap()
+                .to_json()
+                .unwrap(),
+        )
+        .unwrap();
+        (w, r)
     }
 
     /// Drafts (and by default submits) a warrant; returns (warrant, receipt) paths.
@@ -77,7 +153,7 @@ impl World {
             "alice",
         ])
         .args(["--issuer", "High Court", "--justification", "inquiry"])
-        .args(["--at", "2026-11-28T09:00:00Z", "--out"])
+        .args(["--at", &self.tick(0), "--out"])
         .arg(&w);
         if !extra.contains(&"--from") {
             c.args([
@@ -92,7 +168,7 @@ impl World {
         assert!(out.status.success(), "{out:?}");
         if submit {
             bin("auditor", &self.lab)
-                .args(["warrant", "submit", "--at", "2026-11-28T09:05:00Z"])
+                .args(["warrant", "submit", "--at", &self.tick(0)])
                 .arg(&w)
                 .assert()
                 .success();
@@ -222,30 +298,20 @@ fn each_refusal_rule_changes_nothing() {
     w.refused("court", &other, &rf, AT, "generation 7");
     // 3. expired
     w.refused("court", &wf, &rf, "2026-12-10T00:00:00Z", "expired");
-    // 4. a timespan in the future
-    let (future, future_r) = w.warrant(
+    // 4. a timespan in the future (the tools refuse to draft it: logged by a rogue auditor)
+    let (future, future_r) = w.rogue_warrant(
         "f",
         "W-2",
-        &[
-            "--from",
-            "2026-11-29T00:00:00Z",
-            "--to",
-            "2026-11-30T00:00:00Z",
-        ],
-        true,
+        ("2026-11-29T00:00:00Z", "2026-11-30T00:00:00Z"),
+        &["alice".into()],
     );
     w.refused("court", &future, &future_r, AT, "starts in the future");
     // 5. over-broad: span and targets
-    let (long, long_r) = w.warrant(
+    let (long, long_r) = w.rogue_warrant(
         "l",
         "W-3",
-        &[
-            "--from",
-            "2026-10-01T00:00:00Z",
-            "--to",
-            "2026-11-28T00:00:00Z",
-        ],
-        true,
+        ("2026-10-01T00:00:00Z", "2026-11-28T00:00:00Z"),
+        &["alice".into()],
     );
     w.refused(
         "court",
@@ -254,17 +320,29 @@ fn each_refusal_rule_changes_nothing() {
         AT,
         "covers 58 epochs of 1 day (58 day keys), the policy allows 31 days",
     );
-    let many: Vec<String> = (0..11)
-        .flat_map(|i| ["--target".to_string(), format!("u{i}")])
+    let many: Vec<String> = std::iter::once("alice".to_string())
+        .chain((0..11).map(|i| format!("u{i}")))
         .collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    let (wide, wide_r) = w.warrant("m", "W-4", &many, true);
+    let (wide, wide_r) = w.rogue_warrant(
+        "m",
+        "W-4",
+        ("2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z"),
+        &many,
+    );
     w.refused(
         "court",
         &wide,
         &wide_r,
         AT,
         "12 targets, the policy allows 10",
+    );
+    // 4'. a decision dated before the warrant was logged
+    w.refused(
+        "court",
+        &wf,
+        &rf,
+        "2026-11-28T09:00:30Z",
+        "(warrant-logged) at 2026-11-28T09:01:00Z",
     );
     // 6. a warrant never logged: the receipt of another warrant does not prove it
     let (unlogged, _) = w.warrant("u", "W-5", &[], false);
@@ -289,16 +367,21 @@ fn each_refusal_rule_changes_nothing() {
     );
     // 7. another warrant under a reference this authority already approved
     assert!(w.approve("court", &wf, &rf, AT).status.success());
+    w.tick(61); // after the approval at AT
     let (twin, twin_r) = w.warrant("t", "W-1", &[], true);
     w.refused(
         "court",
         &twin,
         &twin_r,
-        AT,
+        "2026-11-28T11:00:00Z",
         "already approved a different warrant under reference 'W-1'",
     );
     // …which another authority may still approve.
-    assert!(w.approve("ministry", &twin, &twin_r, AT).status.success());
+    assert!(
+        w.approve("ministry", &twin, &twin_r, "2026-11-28T11:00:00Z")
+            .status
+            .success()
+    );
     // Not an authority.
     w.refused("mallory", &wf, &rf, AT, "not an authority");
 }

@@ -1,4 +1,4 @@
-//! An authority's approval of a warrant, and the checks it makes first (design reference §6).
+//! An authority's approval of a warrant, and the checks it makes first (docs/protocol.md §6–7).
 //!
 //! An approval carries the authority's share of the warrant signature (on
 //! `hash_to_curve_G2(digest, DST_WARRANT)`) and its share of the identity key of every scope

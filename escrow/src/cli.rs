@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// The help heading of the options every subcommand takes.
+const GLOBAL: &str = "Global options";
 
 /// escrow: the authorities' tool of escrow-lab.
 ///
@@ -12,25 +15,36 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "escrow", version, max_term_width = 100)]
 pub struct Cli {
     /// Lab directory holding params.json and the authorities' folders.
-    #[arg(long, global = true, default_value = "lab", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "lab",
+        value_name = "DIR",
+        help_heading = GLOBAL
+    )]
     pub lab: PathBuf,
 
-    /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
+    /// Print one JSON document on stdout instead of text (on an error too:
+    /// {"ok": false, "exit_code": N, "error": "..."}, with the usual line on stderr).
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
-
-    /// Read the share passphrase from this environment variable: share files written are
-    /// sealed with it (Argon2id + AES-256-GCM), sealed ones read are opened with it. Without
-    /// it, a sealed share is asked for on the terminal, and files are written plain.
-    #[arg(long, global = true, value_name = "VAR")]
-    pub passphrase_env: Option<String>,
-
-    /// Ask for the share passphrase on the terminal (twice when new files are sealed).
-    #[arg(long, global = true, conflicts_with = "passphrase_env")]
-    pub passphrase_prompt: bool,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The passphrase of share files, taken by the subcommands that read or write one.
+#[derive(Debug, Default, Args)]
+pub struct Passphrase {
+    /// Read the share passphrase from this environment variable: share files written are
+    /// sealed with it (Argon2id + AES-256-GCM), sealed ones read are opened with it. Without
+    /// it, a sealed share is asked for on the terminal, and files are written plain.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+
+    /// Ask for the share passphrase on the terminal (twice when new files are sealed).
+    #[arg(long, conflicts_with = "passphrase_env")]
+    pub passphrase_prompt: bool,
 }
 
 /// The subcommands.
@@ -71,6 +85,8 @@ pub enum Command {
         /// The generation (default: the newest).
         #[arg(long, value_name = "N")]
         generation: Option<u32>,
+        #[command(flatten)]
+        passphrase: Passphrase,
     },
     /// Make the next generation (a fresh master key), valid from a future epoch boundary:
     /// messengers wrap each chain to the newest generation in force at its epoch.
@@ -110,9 +126,13 @@ pub struct ApproveArgs {
     /// Decision time (RFC 3339; default: now).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Where to write the approval (default: WARRANT with `.<authority>.approval.json`).
+    /// Where to write the approval (default: WARRANT with `.<authority>.approval.json`). An
+    /// existing file is never overwritten: one that holds exactly this approval is left as it
+    /// is, anything else is refused before anything is released.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: Passphrase,
 }
 
 /// `escrow log …`
@@ -125,7 +145,8 @@ pub enum LogCommand {
         /// Entry index (0 is the first entry).
         #[arg(long, value_name = "N")]
         index: u64,
-        /// Write the bundle here instead of standard output.
+        /// Write the bundle here instead of standard output (never over an existing file:
+        /// one with exactly these bytes is left as it is, anything else is refused).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -144,8 +165,15 @@ pub enum LogCommand {
 /// Arguments of `escrow setup`.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
-    /// Comma-separated authority names (2 to 64; 1-64 characters of a-z 0-9 . _ @ -).
-    #[arg(long, value_delimiter = ',', required = true, value_name = "NAMES")]
+    /// Authority names, comma-separated or repeated (2 to 64; 1-64 characters of
+    /// a-z 0-9 . _ @ -).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        action = ArgAction::Append,
+        required = true,
+        value_name = "NAMES"
+    )]
     pub authorities: Vec<String>,
 
     /// How many authorities must cooperate to release a key (k of n).
@@ -180,6 +208,9 @@ pub struct SetupArgs {
     /// epoch of --at); `escrow rotate` keeps this schedule. Default: until a rotation.
     #[arg(long, value_name = "DAYS")]
     pub valid_days: Option<u64>,
+
+    #[command(flatten)]
+    pub passphrase: Passphrase,
 }
 
 /// Arguments of `escrow rotate`.
@@ -195,9 +226,9 @@ pub struct RotateArgs {
     /// Validity in days (default: as long as the newest generation's, or open-ended).
     #[arg(long, value_name = "DAYS")]
     pub valid_days: Option<u64>,
-    /// Authorities of the new generation, comma-separated (default: the newest's; only
-    /// authorities the lab knows).
-    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    /// Authorities of the new generation, comma-separated or repeated (default: the
+    /// newest's; only authorities the lab knows).
+    #[arg(long, value_delimiter = ',', action = ArgAction::Append, value_name = "NAMES")]
     pub authorities: Option<Vec<String>>,
     /// Threshold of the new generation (default: the newest's).
     #[arg(long, value_name = "K")]
@@ -206,6 +237,8 @@ pub struct RotateArgs {
     /// sees every share; for a set-up no one holds the key, run `escrow dkg` per authority).
     #[arg(long)]
     pub dkg: bool,
+    #[command(flatten)]
+    pub passphrase: Passphrase,
 }
 
 /// A `--fingerprint` item: 16 hex digits, optionally after `NAME=`.
@@ -230,20 +263,22 @@ fn parse_fingerprint(s: &str) -> Result<String, String> {
 pub enum ReshareCommand {
     /// Open a resharing: the new authorities and threshold (no key is made here).
     Start {
-        /// The new authorities, in index order (comma-separated).
+        /// The new authorities, in index order (comma-separated or repeated).
         #[arg(
-            long = "to",
+            long,
             value_delimiter = ',',
+            action = ArgAction::Append,
             required = true,
             value_name = "NAMES"
         )]
-        to: Vec<String>,
+        authorities: Vec<String>,
         /// The new threshold.
         #[arg(long, value_name = "K")]
         threshold: usize,
-        /// The old authorities that deal (comma-separated; default: all; k of them must).
-        #[arg(long = "from", value_delimiter = ',', value_name = "NAMES")]
-        from: Option<Vec<String>>,
+        /// The old authorities that deal (comma-separated or repeated; default: all; k of
+        /// them must).
+        #[arg(long, value_delimiter = ',', action = ArgAction::Append, value_name = "NAMES")]
+        dealers: Option<Vec<String>>,
         /// The generation to reshare (default: the newest).
         #[arg(long, value_name = "N")]
         generation: Option<u32>,
@@ -263,6 +298,8 @@ pub enum ReshareCommand {
         /// The old authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
+        #[command(flatten)]
+        passphrase: Passphrase,
     },
     /// A new authority checks its values and publishes its complaints.
     Respond {
@@ -281,16 +318,19 @@ pub enum ReshareCommand {
         /// The new authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
-        /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
-        /// difference.
+        /// Expected join fingerprints, comma-separated or repeated: HEX (this authority's, as
+        /// its `join` printed it) or NAME=HEX (another's, as published out of band); refuse on
+        /// any difference.
         #[arg(
             long = "fingerprint",
             value_delimiter = ',',
+            action = ArgAction::Append,
             value_name = "[NAME=]HEX",
             value_parser = parse_fingerprint
         )]
         fingerprints: Vec<String>,
+        #[command(flatten)]
+        passphrase: Passphrase,
     },
     /// An old authority checks the new sharing, destroys its old share and logs it; the
     /// revocation that leaves fewer than k old shares puts the new sharing in force.
@@ -298,12 +338,13 @@ pub enum ReshareCommand {
         /// The old authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
-        /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
-        /// difference.
+        /// Expected join fingerprints, comma-separated or repeated: HEX (this authority's, as
+        /// its `join` printed it) or NAME=HEX (another's, as published out of band); refuse on
+        /// any difference.
         #[arg(
             long = "fingerprint",
             value_delimiter = ',',
+            action = ArgAction::Append,
             value_name = "[NAME=]HEX",
             value_parser = parse_fingerprint
         )]
@@ -323,8 +364,14 @@ pub enum DkgCommand {
     /// Open a session in a new lab: the authorities and the threshold (no key is made here;
     /// each authority then runs `escrow dkg join --as A`).
     Start {
-        /// Authority names, comma-separated, in index order.
-        #[arg(long, value_delimiter = ',', required = true, value_name = "NAMES")]
+        /// Authority names, in index order (comma-separated or repeated).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            action = ArgAction::Append,
+            required = true,
+            value_name = "NAMES"
+        )]
         authorities: Vec<String>,
         /// Threshold k.
         #[arg(long, value_name = "K")]
@@ -375,16 +422,19 @@ pub enum DkgCommand {
         /// The authority.
         #[arg(long = "as", value_name = "AUTHORITY")]
         authority: String,
-        /// Expected join fingerprints, comma-separated: HEX (this authority's, as its `join`
-        /// printed it) or NAME=HEX (another's, as published out of band); refuse on any
-        /// difference.
+        /// Expected join fingerprints, comma-separated or repeated: HEX (this authority's, as
+        /// its `join` printed it) or NAME=HEX (another's, as published out of band); refuse on
+        /// any difference.
         #[arg(
             long = "fingerprint",
             value_delimiter = ',',
+            action = ArgAction::Append,
             value_name = "[NAME=]HEX",
             value_parser = parse_fingerprint
         )]
         fingerprints: Vec<String>,
+        #[command(flatten)]
+        passphrase: Passphrase,
     },
     /// Check a DKG from its public files alone (a monitor's check): signatures, rounds, the
     /// qualified set and the key, against the installed generation.

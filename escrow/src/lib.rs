@@ -1,6 +1,6 @@
 //! # escrow — threshold identity-based key escrow on BLS12-381
 //!
-//! The escrow core of escrow-lab (design reference §4). A *generation* is one master key
+//! The escrow core of escrow-lab (docs/protocol.md §2). A *generation* is one master key
 //! `s`, shared k-of-n among named authorities; its public key `MPK = s·G1` lives in G1. Every
 //! escrowed key is wrapped to a *scope identity* (realm, generation, epoch, account) with
 //! Boneh–Franklin IBE in the exact form of drand's timelock encryption, so that:
@@ -39,6 +39,7 @@ pub mod authority;
 pub mod dkg;
 pub mod encoding;
 pub mod error;
+pub mod filekind;
 pub mod hazmat;
 pub mod ibe;
 pub mod identity;

@@ -1,5 +1,5 @@
 //! Warrants: the request k authorities approve, its digest, its scope, and the policy checks
-//! an honest authority applies before approving (design reference §6).
+//! an honest authority applies before approving (docs/protocol.md §6–7).
 //!
 //! The fields follow the vocabulary of ETSI TS 103 120 (the HI-1 warrant interface) where it
 //! fits: `reference` (AuthorisationReference), `legal_type`, `issuing_authority`,

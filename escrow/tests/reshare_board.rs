@@ -44,7 +44,7 @@ impl Case {
         c.ok(&[
             "reshare",
             "start",
-            "--to",
+            "--authorities",
             "court,ministry,oversight",
             "--threshold",
             "2",
@@ -158,7 +158,10 @@ fn a_resharing_revokes_the_old_sharing_before_the_new_one_is_in_force() {
     assert!(
         log.contains("court revoked its old share of generation 1")
             && log.contains("ministry revoked its old share of generation 1")
-            && log.contains("generation 1 reshared: 2 of 3 (court, ministry revoked)")
+            && log.contains(
+                "generation 1 reshared: 2 of 3 (court, ministry, oversight); old shares of \
+                 court, ministry revoked"
+            )
             && !log.contains("mallory revoked"),
         "{log}"
     );
@@ -253,7 +256,14 @@ fn each_party_acts_only_from_its_own_state() {
     let err = c.refused(&["reshare", "deal", "--as", "oversight"]);
     assert!(err.contains("not a dealer"), "{err}");
     // A second resharing cannot start while one is open.
-    let err = c.refused(&["reshare", "start", "--to", "a,b", "--threshold", "2"]);
+    let err = c.refused(&[
+        "reshare",
+        "start",
+        "--authorities",
+        "a,b",
+        "--threshold",
+        "2",
+    ]);
     assert!(err.contains("already open"), "{err}");
 }
 
@@ -392,7 +402,7 @@ fn a_stalled_resharing_is_abandoned_before_any_revocation() {
     c.ok(&[
         "reshare",
         "start",
-        "--to",
+        "--authorities",
         "court,ministry",
         "--threshold",
         "2",
