@@ -4,13 +4,14 @@
 //! The capture is real: alice sends one message to each of N recipients on one day, so each
 //! message starts its own chain (a new X3DH session) with an escrow block; the warrant targets
 //! alice for that day, so every chain is in scope. Each iteration judges three approvals,
-//! combines the keys, opens every chain and message, and appends `warrant-executed`.
+//! combines the keys, opens every chain and message, and appends `warrant-executed` — for its
+//! own warrant (a warrant is executed once), logged and approved outside the measurement.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use escrow::SetupRequest;
 use escrow::lab::Lab;
 use escrow::warrant::{Warrant, WarrantDraft};
@@ -69,41 +70,60 @@ fn bench(c: &mut Criterion) {
                 &escrow::Generations::single(params.clone()),
                 "alice",
                 T0,
-                T0 + DAY - 1,
+                T0 + DAY,
                 T0 + DAY,
             ))
             .unwrap();
         let now = t(T0 + DAY + 3_600);
-        let warrant = Warrant::new(
-            WarrantDraft {
-                reference: "W".into(),
-                legal_type: "l".into(),
-                issuing_authority: "court".into(),
-                jurisdiction: "j".into(),
-                targets: vec!["alice".into()],
-                start: t(T0),
-                end: t(T0 + DAY),
-                expires: t(T0 + 5 * DAY),
-                justification: "j".into(),
-                generation: 1,
-            },
-            &mut rng,
-        )
-        .unwrap();
-        let sub = auditor::submit_warrant(&lab, &warrant, now).unwrap();
-        let approvals: Vec<(String, Vec<u8>)> = shares[..3]
-            .iter()
-            .map(|s| {
-                let a =
-                    escrow::authority::approve(&lab, s.authority(), &warrant, &sub.receipt, now)
-                        .unwrap();
-                (s.authority().to_owned(), a.bytes.to_vec())
-            })
-            .collect();
+        // A warrant is executed once: each iteration executes its own warrant of the same
+        // scope, drafted, logged and approved by three authorities outside the measurement.
+        let mut next = 0u32;
+        let mut fresh = || {
+            next += 1;
+            let warrant = Warrant::new(
+                WarrantDraft {
+                    reference: format!("W-{next}"),
+                    legal_type: "l".into(),
+                    issuing_authority: "court".into(),
+                    jurisdiction: "j".into(),
+                    targets: vec!["alice".into()],
+                    start: t(T0),
+                    end: t(T0 + DAY),
+                    expires: t(T0 + 5 * DAY),
+                    justification: "j".into(),
+                    generation: 1,
+                },
+                &mut rng,
+            )
+            .unwrap();
+            let sub = auditor::submit_warrant(&lab, &warrant, now).unwrap();
+            let approvals: Vec<(String, Vec<u8>)> = shares[..3]
+                .iter()
+                .map(|s| {
+                    let a = escrow::authority::approve(
+                        &lab,
+                        s.authority(),
+                        &warrant,
+                        &sub.receipt,
+                        now,
+                    )
+                    .unwrap();
+                    (s.authority().to_owned(), a.bytes.to_vec())
+                })
+                .collect();
+            (warrant, approvals)
+        };
+        let (warrant, approvals) = fresh();
         let check = auditor::execute::execute(&lab, &warrant, &approvals, &capture, now).unwrap();
         assert_eq!(check.decrypted.len(), n);
         g.bench_function(format!("{n} chains in scope"), |b| {
-            b.iter(|| auditor::execute::execute(&lab, &warrant, &approvals, &capture, now).unwrap())
+            b.iter_batched(
+                &mut fresh,
+                |(warrant, approvals)| {
+                    auditor::execute::execute(&lab, &warrant, &approvals, &capture, now).unwrap()
+                },
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();

@@ -91,7 +91,8 @@ fn bench(c: &mut Criterion) {
                         &LogRecord::new(LogEntry::WarrantExecuted {
                             digest: "00".repeat(32),
                             messages_decrypted: 0,
-                            time: "2026-11-27T01:00:00Z".into(),
+                            // = `now`: log times never go backwards.
+                            time: "2026-11-28T01:00:00Z".into(),
                         }),
                         &signer,
                     )

@@ -2,18 +2,24 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
 /// auditor: the agency's and the public's tool of escrow-lab.
 #[derive(Debug, Parser)]
 #[command(name = "auditor", version, max_term_width = 100)]
 pub struct Cli {
     /// Lab directory.
-    #[arg(long, global = true, default_value = "lab", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "lab",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub lab: PathBuf,
 
-    /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
+    /// Print one JSON document on stdout instead of text (also for errors: `"ok": false`).
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     #[command(subcommand)]
@@ -35,16 +41,23 @@ pub enum Command {
         /// The warrant file.
         #[arg(long, value_name = "FILE")]
         warrant: PathBuf,
-        /// An authority's approval (repeat; k valid ones are needed).
-        #[arg(long = "approval", value_name = "FILE", required = true)]
+        /// Authorities' approvals (comma-separated or repeated; k valid ones are needed).
+        #[arg(
+            long = "approval",
+            value_name = "FILE",
+            required = true,
+            value_delimiter = ',',
+            action = ArgAction::Append
+        )]
         approvals: Vec<PathBuf>,
         /// The provider's capture (`messenger intercept`).
         #[arg(long, value_name = "FILE")]
         capture: PathBuf,
-        /// Execution time recorded in the log (RFC 3339; default: now).
+        /// Execution time recorded in the log (RFC 3339; default: now): before the warrant
+        /// expires, not before the log's newest entry.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
-        /// Also write the report here (never overwritten).
+        /// Also write the report here (never overwritten: an existing file is refused).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -62,13 +75,20 @@ pub enum WarrantCommand {
         /// AuthorisationReference: the warrant's unique reference.
         #[arg(long, value_name = "REF")]
         reference: String,
-        /// A target account (repeat for several).
-        #[arg(long = "target", value_name = "ACCOUNT", required = true)]
+        /// Target accounts (comma-separated or repeated), registered with the lab's relay.
+        #[arg(
+            long = "target",
+            value_name = "ACCOUNT",
+            required = true,
+            value_delimiter = ',',
+            action = ArgAction::Append
+        )]
         targets: Vec<String>,
-        /// Start of the traffic window (RFC 3339, inclusive).
+        /// Start of the traffic window [--from, --to) (RFC 3339, inclusive).
         #[arg(long = "from", value_name = "TIME")]
         from: String,
-        /// End of the traffic window (RFC 3339, exclusive).
+        /// End of the traffic window [--from, --to) (RFC 3339, exclusive). Keys open whole
+        /// epochs: a window not aligned to epochs is noted.
         #[arg(long = "to", value_name = "TIME")]
         to: String,
         /// The issuing authority.
@@ -86,10 +106,11 @@ pub enum WarrantCommand {
         /// Jurisdiction (default: the realm).
         #[arg(long, value_name = "TEXT")]
         jurisdiction: Option<String>,
-        /// Drafting time (RFC 3339; default: now).
+        /// Drafting time (RFC 3339; default: now): the policy is checked at this time.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
-        /// Write the warrant here instead of standard output (never overwritten).
+        /// Write the warrant here instead of standard output (never overwritten: an existing
+        /// file is refused).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -98,7 +119,8 @@ pub enum WarrantCommand {
     Submit {
         /// The warrant file.
         file: PathBuf,
-        /// Where to write the receipt (default: FILE with `.receipt.json` appended).
+        /// Where to write the receipt (default: FILE with `.receipt.json` appended). Never
+        /// overwritten; an existing receipt of the same log entry is left as it is.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Submission time recorded in the log (RFC 3339; default: now).
@@ -113,14 +135,20 @@ pub enum LogCommand {
     /// Recompute the whole tree from the entries and check every stored hash, checkpoint and
     /// cosignature, and that the log still holds every checkpoint a party accepted (the
     /// witnesses', the auditor's, and those of the --proof files); exit 1 with the first
-    /// failure. Says which size is witnessed and flags an unwitnessed tail.
+    /// failure, and that entry times never go backwards. Says which size is witnessed and
+    /// flags an unwitnessed tail.
     Verify {
-        /// A proof the log must still hold (repeat): a receipt, an approval (its release), or
-        /// an execution report (`auditor execute --json` or `--out`).
-        #[arg(long = "proof", value_name = "FILE")]
+        /// Proofs the log must still hold (comma-separated or repeated): receipts, approvals
+        /// (their release), or execution reports (`auditor execute --json` or `--out`).
+        #[arg(
+            long = "proof",
+            value_name = "FILE",
+            value_delimiter = ',',
+            action = ArgAction::Append
+        )]
         proofs: Vec<PathBuf>,
     },
-    /// Public statistics: warrants per month, identities released, releases per authority,
-    /// executions (after a full verification).
+    /// Public statistics: warrants per month, identities (target × epoch) and identity-key
+    /// shares released, releases per authority, executions (after a full verification).
     Stats,
 }

@@ -74,6 +74,64 @@ pub enum Error {
     /// A capture of another lab, or of another format.
     #[error("capture refused: {0}")]
     Capture(#[from] CaptureMismatch),
+    /// A drafted or submitted warrant no authority could approve: the rule it breaks.
+    #[error("{0}")]
+    Draft(escrow::Error),
+    /// A target the lab's relay does not know: no traffic of it can exist.
+    #[error(
+        "refused: target '{0}' is not registered with this lab's relay (`messenger register --as {0}` first)"
+    )]
+    UnknownTarget(String),
+    /// Fewer than k valid approvals: every one presented is named with its verdict.
+    #[error("{required} of {authorities} approvals required, {valid} valid{}", discarded(.verdicts))]
+    NotEnoughApprovals {
+        /// k.
+        required: usize,
+        /// n.
+        authorities: usize,
+        /// Distinct valid authorities.
+        valid: usize,
+        /// Every approval presented, with its verdict.
+        verdicts: Vec<crate::execute::ApprovalVerdict>,
+    },
+    /// The warrant was executed before (executions are counted once per warrant).
+    #[error(
+        "refused: warrant {reference} was already executed (log entry {entry}, at {time}); a warrant is executed once, a new capture needs a new warrant"
+    )]
+    AlreadyExecuted {
+        /// The warrant's reference.
+        reference: String,
+        /// The `warrant-executed` entry.
+        entry: u64,
+        /// Its time.
+        time: String,
+    },
+    /// The warrant expired before this execution.
+    #[error(
+        "refused: warrant {reference} expired at {expires}; an expired warrant is not executed"
+    )]
+    Expired {
+        /// The warrant's reference.
+        reference: String,
+        /// Its expiry.
+        expires: String,
+    },
+}
+
+fn discarded(verdicts: &[crate::execute::ApprovalVerdict]) -> String {
+    let bad: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| {
+            v.reason
+                .as_ref()
+                .map(|r| format!("{} ({})", escrow::encoding::printable(&v.source), r))
+        })
+        .collect();
+    if bad.is_empty() {
+        String::new()
+    } else {
+        format!("; discarded: {}", bad.join("; "))
+    }
 }
 
 /// Result alias.

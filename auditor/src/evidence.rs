@@ -1,4 +1,4 @@
-//! What a capture proves under a warrant (design reference §11): every envelope of the capture
+//! What a capture proves under a warrant (docs/protocol.md §7.1): every envelope of the capture
 //! is decrypted, withheld, sealed, or listed as non-compliant with its reason — never a text
 //! that is not bound to its sender, never a text the recipient did not read, and never
 //! silently sealed.

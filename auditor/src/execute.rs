@@ -1,4 +1,4 @@
-//! Warrant execution (design reference §6): the auditor decrypts a capture only with k valid
+//! Warrant execution (docs/protocol.md §6–7): the auditor decrypts a capture only with k valid
 //! approvals, only for the warrant's scope, and records the execution in the log.
 //!
 //! 1. The capture must come from this lab: its realm, its relay (by the relay database's id)
@@ -36,7 +36,9 @@ use time::format_description::well_known::Rfc3339;
 /// One approval as judged by the auditor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ApprovalVerdict {
-    /// The authority it claims to come from.
+    /// The file (or other source) it was read from.
+    pub source: String,
+    /// The authority it claims to come from (the file name when it does not parse).
     pub authority: String,
     /// Whether it was used.
     pub valid: bool,
@@ -123,6 +125,55 @@ pub struct LogRef {
     pub execution: ProofBundle,
     /// The checkpoint (`size/root`) of `execution`.
     pub execution_checkpoint: String,
+}
+
+/// The `warrant-executed` entry of this digest, if the log holds one: its index and time.
+fn executed(
+    store: &escrow::transparency::store::LogStore,
+    digest_hex: &str,
+) -> escrow::Result<Option<(u64, String)>> {
+    let found = store
+        .find(|e| matches!(e, LogEntry::WarrantExecuted { digest: d, .. } if d == digest_hex))?;
+    Ok(match found {
+        Some(i) => Some((i, store.entry(i)?.entry.time().to_owned())),
+        None => None,
+    })
+}
+
+/// An execution happens while the warrant is in force (before `expires`), and not before the
+/// warrant was logged nor before the log's newest entry (time never goes backwards).
+fn check_execution_time(
+    store: &escrow::transparency::store::LogStore,
+    warrant: &Warrant,
+    warrant_entry: u64,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let expires = OffsetDateTime::parse(&warrant.expires, &Rfc3339).map_err(|_| {
+        escrow::WarrantError::Malformed {
+            field: "expires",
+            reason: "is not an RFC 3339 time",
+        }
+    })?;
+    if now >= expires {
+        return Err(crate::Error::Expired {
+            reference: warrant.reference.clone(),
+            expires: warrant.expires.clone(),
+        });
+    }
+    let time = now
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let next = LogEntry::WarrantExecuted {
+        digest: String::new(),
+        messages_decrypted: 0,
+        time,
+    };
+    let check = escrow::transparency::store::check_after;
+    check(&store.entry(warrant_entry)?, warrant_entry, &next)?;
+    if let Some((i, newest)) = store.newest()? {
+        check(&newest, i, &next)?;
+    }
+    Ok(())
 }
 
 fn judge(
@@ -296,6 +347,16 @@ pub fn execute(
         reason: "is not in the transparency log",
     })?;
     let (_, cp) = ProofBundle::build(&store, warrant_entry)?.verify(&config)?;
+    // The execution rule (docs/protocol.md §6): only while the warrant is in force, not
+    // before it was logged, and once per warrant.
+    check_execution_time(&store, warrant, warrant_entry, now)?;
+    if let Some((entry, time)) = executed(&store, &digest_hex)? {
+        return Err(crate::Error::AlreadyExecuted {
+            reference: warrant.reference.clone(),
+            entry,
+            time,
+        });
+    }
 
     // 3. Judge every approval.
     let mut verdicts = Vec::new();
@@ -303,6 +364,7 @@ pub fn execute(
     for (name, bytes) in approvals {
         match Approval::from_json(bytes) {
             Err(e) => verdicts.push(ApprovalVerdict {
+                source: name.clone(),
                 authority: name.clone(),
                 valid: false,
                 reason: Some(e.to_string()),
@@ -324,6 +386,7 @@ pub fn execute(
                 let index = a.warrant_share.index();
                 let duplicate = valid.contains_key(&index);
                 verdicts.push(ApprovalVerdict {
+                    source: name.clone(),
                     authority: a.authority.clone(),
                     valid: verdict.is_ok() && !duplicate,
                     reason: match (&verdict, duplicate) {
@@ -352,12 +415,12 @@ pub fn execute(
             }
             .into());
         }
-        return Err(Error::from(escrow::WarrantError::NotEnoughApprovals {
+        return Err(crate::Error::NotEnoughApprovals {
             required: params.threshold(),
             authorities: params.authorities().len(),
             valid: valid.len(),
-        })
-        .into());
+            verdicts,
+        });
     }
     let chosen: Vec<&Approval> = valid.values().take(params.threshold()).collect();
 
@@ -401,14 +464,22 @@ pub fn execute(
     let time = now
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    let (execution_entry, _) = store.append(
-        &LogRecord::new(LogEntry::WarrantExecuted {
-            digest: digest_hex.clone(),
-            messages_decrypted: findings.decrypted.len() as u64,
-            time,
-        }),
-        &signer,
-    )?;
+    let record = LogRecord::new(LogEntry::WarrantExecuted {
+        digest: digest_hex.clone(),
+        messages_decrypted: findings.decrypted.len() as u64,
+        time,
+    });
+    // Checked again under the log's write lock: two concurrent executions log one.
+    let execution_entry = store.with_write_lock(|store| {
+        if let Some((entry, time)) = executed(store, &digest_hex)? {
+            return Ok(Err(crate::Error::AlreadyExecuted {
+                reference: warrant.reference.clone(),
+                entry,
+                time,
+            }));
+        }
+        store.append(&record, &signer).map(|(i, _)| Ok(i))
+    })??;
     // The report carries the execution's inclusion proof; the auditor remembers the
     // checkpoint covering it, so a log that later drops the execution is caught.
     let execution = ProofBundle::build(&store, execution_entry)?;

@@ -1,10 +1,10 @@
 //! # auditor — public checks of the escrow system
 //!
-//! The public monitor of the transparency log (design reference §7), the warrant process
-//! (design reference §6): drafting a warrant and submitting it to the log, which returns a
+//! The public monitor of the transparency log (docs/transparency.md), the warrant process
+//! (docs/protocol.md §6–7): drafting a warrant and submitting it to the log, which returns a
 //! receipt (the proof bundle authorities check before approving), and executing it
 //! ([`execute`]): checking approvals, combining keys, and examining a capture under the
-//! recipient's rules ([`evidence`], design reference §11). The auditor uses the public
+//! recipient's rules ([`evidence`], docs/protocol.md §7.1). The auditor uses the public
 //! surfaces of `escrow` only — never code that holds key shares.
 
 #![forbid(unsafe_code)]
@@ -33,23 +33,100 @@ pub struct Submission {
     pub index: u64,
     /// False if the same warrant (same digest) was logged before: nothing was appended.
     pub new: bool,
+    /// Notes of [`check_draft`] (a timespan not aligned to epochs).
+    pub notes: Vec<String>,
+}
+
+/// The checks of a warrant that need no authority's secret, made when it is drafted
+/// (`auditor warrant new`) and again when it is submitted, at time `at`: everything an honest
+/// authority's policy check would refuse (generation, expiry, a timespan in the future, span
+/// and target count, the scope's size). A warrant that fails here could never be approved, so
+/// it is neither written nor logged (and never counted in the public "warrants per month").
+/// The tools also check the targets against the relay ([`check_targets`]). Returns notes to
+/// show beside success: a timespan not aligned to epochs opens whole epochs (the auditor
+/// withholds what lies outside the timespan).
+pub fn check_draft(lab: &Lab, warrant: &Warrant, at: OffsetDateTime) -> Result<Vec<String>> {
+    let generations = lab.load_generations()?;
+    let params = generations.get(warrant.generation)?;
+    let draft = |e: escrow::Error| Error::Draft(e);
+    warrant
+        .check_generation_choice(&generations)
+        .map_err(draft)?;
+    warrant.check_scope(params).map_err(draft)?;
+    warrant.check_policy(params, at).map_err(draft)?;
+    let mut notes = Vec::new();
+    let (start, end) = warrant.window()?;
+    let len = i64::try_from(params.epoch_length()).unwrap_or(i64::MAX);
+    let (s, e) = (start.unix_timestamp(), end.unix_timestamp());
+    if s % len != 0 || e % len != 0 {
+        let show = |u: i64| {
+            OffsetDateTime::from_unix_timestamp(u)
+                .ok()
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .unwrap_or_else(|| u.to_string())
+        };
+        let (first, last) = (s - s.rem_euclid(len), e + (len - e.rem_euclid(len)) % len);
+        let epochs = warrant.epochs(params)?;
+        let n = epochs.end() - epochs.start() + 1;
+        notes.push(format!(
+            "the timespan [{}, {}) is not aligned to epochs: its keys open {n} whole epoch{} \
+             [{}, {}); the auditor withholds the messages outside the timespan",
+            show(s),
+            show(e),
+            if n == 1 { "" } else { "s" },
+            show(first),
+            show(last)
+        ));
+    }
+    Ok(notes)
+}
+
+/// Refuses a warrant naming an account the relay's directory does not know (no traffic of it
+/// can exist; such a warrant would only inflate the public statistics).
+pub fn check_targets(relay: &messenger::Relay, warrant: &Warrant) -> Result<()> {
+    for t in &warrant.targets {
+        let known = relay.is_registered(&t.value).map_err(|e| {
+            Error::Escrow(escrow::Error::Lab(escrow::LabError::Io {
+                path: "relay.sqlite".into(),
+                error: std::io::Error::other(e.to_string()),
+            }))
+        })?;
+        if !known {
+            return Err(Error::UnknownTarget(t.value.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// [`check_targets`] against the lab's relay database (`relay.sqlite`); a lab without one has
+/// no registered account.
+pub fn check_targets_in_lab(lab: &Lab, warrant: &Warrant) -> Result<()> {
+    let path = lab.root().join("relay.sqlite");
+    if !path.exists() {
+        return match warrant.targets.first() {
+            Some(t) => Err(Error::UnknownTarget(t.value.clone())),
+            None => Ok(()),
+        };
+    }
+    let relay = messenger::Relay::open_read_only(&path).map_err(|e| {
+        Error::Escrow(escrow::Error::Lab(escrow::LabError::Io {
+            path: path.clone(),
+            error: std::io::Error::other(e.to_string()),
+        }))
+    })?;
+    check_targets(&relay, warrant)
 }
 
 /// Logs a warrant: appends `warrant-logged` (digest, reference, counts, issuer, time — never
 /// the text) and returns the receipt. Submitting the same warrant again appends nothing and
 /// returns a receipt for the existing entry.
-pub fn submit_warrant(
-    lab: &Lab,
-    warrant: &Warrant,
-    now: OffsetDateTime,
-) -> escrow::Result<Submission> {
+pub fn submit_warrant(lab: &Lab, warrant: &Warrant, now: OffsetDateTime) -> Result<Submission> {
     let generations = lab.load_generations()?;
     let params = generations.get(warrant.generation)?;
     let epochs = warrant.epochs(params)?;
-    warrant.check_generation_choice(&generations)?;
-    // The scope check refuses a warrant for another generation, or with a scope larger than
-    // any approval may carry, before anything is logged (by arithmetic: nothing is built).
-    warrant.check_scope(params)?;
+    // Every check without a secret, before anything is logged: the scope's size by arithmetic
+    // (nothing is built), the policy at the submission time, the targets' registration.
+    let notes = check_draft(lab, warrant, now)?;
     let digest = hex::encode(warrant.digest()?);
     let config = lab.load_log_config()?;
     let signer = lab.log_signer()?;
@@ -81,6 +158,7 @@ pub fn submit_warrant(
         receipt,
         index,
         new,
+        notes,
     })
 }
 

@@ -13,8 +13,9 @@ use escrow::lab::Lab;
 
 use cli::{Cli, Command, LogCommand, WarrantCommand};
 use escrow::encoding::printable;
+use escrow::filekind::FileKind;
 use escrow::identity::time_or_now;
-use escrow::lab::{read_limited, write_atomic};
+use escrow::lab::read_limited;
 use escrow::transparency::proof::ProofBundle;
 use escrow::warrant::{Warrant, WarrantDraft};
 
@@ -23,6 +24,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 2 && escrow::encoding::args_want_json(std::env::args_os()) {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("usage error");
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                println!("{}", escrow::encoding::json_error(first, 2, None));
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -31,10 +38,29 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!(
-                "auditor: {}",
-                printable(&format!("{e:#}").replace('\n', " "))
-            );
+            let message = printable(&format!("{e:#}").replace('\n', " ")).into_owned();
+            if cli.json {
+                // A refused execution names every approval with its verdict, in JSON too.
+                let extra = e
+                    .chain()
+                    .find_map(|c| match c.downcast_ref::<auditor::Error>() {
+                        Some(auditor::Error::NotEnoughApprovals {
+                            required,
+                            authorities,
+                            valid,
+                            verdicts,
+                        }) => Some(serde_json::json!({
+                            "required": required, "authorities": authorities, "valid": valid,
+                            "approvals": verdicts,
+                        })),
+                        Some(auditor::Error::AlreadyExecuted { entry, time, .. }) => {
+                            Some(serde_json::json!({"executed_entry": entry, "executed_at": time}))
+                        }
+                        _ => None,
+                    });
+                println!("{}", escrow::encoding::json_error(&message, 1, extra));
+            }
+            eprintln!("auditor: {message}");
             ExitCode::FAILURE
         }
     }
@@ -132,12 +158,30 @@ fn run(cli: &Cli) -> Result<()> {
             for (k, n) in &s.entries {
                 writeln!(out, "  {k:<20} {n}")?;
             }
-            writeln!(out, "  identities released  {}", s.identities_released)?;
             writeln!(
                 out,
-                "  executions           {} ({} messages decrypted)",
-                s.executions, s.messages_decrypted
+                "  identities released  {} (target × epoch, once per warrant; {} with releases)",
+                s.identities_released,
+                count(s.warrants_with_releases as usize, "warrant", "warrants")
             )?;
+            writeln!(
+                out,
+                "  identity-key shares  {} (one per identity and releasing authority)",
+                s.identity_key_shares_released
+            )?;
+            writeln!(
+                out,
+                "  warrants executed    {} ({} decrypted, each counted once)",
+                s.warrants_executed,
+                count(s.messages_decrypted as usize, "message", "messages")
+            )?;
+            if s.executions != s.warrants_executed {
+                writeln!(
+                    out,
+                    "  repeat executions    {} (logged before executions were limited to one per warrant; not counted)",
+                    s.executions - s.warrants_executed
+                )?;
+            }
             // Months and names come from the log's entries: printed escaped.
             for (m, n) in &s.warrants_per_month {
                 writeln!(out, "  warrants in {}   {n}", printable(m))?;
@@ -221,20 +265,41 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
                 justification: justification.clone(),
                 generation,
             };
-            if let Some(path) = out.as_deref().filter(|p| p.exists()) {
-                anyhow::bail!("{}: already exists; choose a new file", path.display());
+            // A fresh nonce makes every warrant new: an existing --out file is refused.
+            if let Some(path) = out.as_deref() {
+                escrow::lab::refuse_existing_output(path)?;
             }
             let w = Warrant::new(draft, &mut rand_core::OsRng)?;
+            // Every check without an authority's secret, now: a warrant no authority could
+            // approve is not drafted.
+            let notes = auditor::check_draft(lab, &w, now)?;
+            auditor::check_targets_in_lab(lab, &w)?;
+            for n in &notes {
+                eprintln!("note: {n}");
+            }
             let bytes = w.to_json()?;
             let digest = hex::encode(w.digest()?);
             match out {
                 Some(path) => {
-                    write_atomic(path, &bytes, 0o600)?;
-                    eprintln!(
-                        "Warrant {} (digest {digest}) written to {}.",
-                        w.reference,
-                        printable(&path.display().to_string())
-                    );
+                    escrow::lab::write_output(path, &bytes, 0o600)?;
+                    if json {
+                        let doc = serde_json::json!({
+                            "version": 1, "ok": true, "reference": w.reference,
+                            "digest": digest, "warrant": path.display().to_string(),
+                            "notes": notes,
+                        });
+                        writeln!(
+                            std::io::stdout().lock(),
+                            "{}",
+                            serde_json::to_string_pretty(&doc)?
+                        )?;
+                    } else {
+                        eprintln!(
+                            "Warrant {} (digest {digest}) written to {}.",
+                            printable(&w.reference),
+                            printable(&path.display().to_string())
+                        );
+                    }
                 }
                 None => std::io::stdout().lock().write_all(&bytes)?,
             }
@@ -242,7 +307,7 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
         }
         WarrantCommand::Submit { file, out, at } => {
             let now = time_or_now("--at", at.as_deref())?;
-            let bytes = read_limited(file, 1 << 20)?;
+            let bytes = read_kind(file, 1 << 20, FileKind::Warrant)?;
             let w = Warrant::from_json(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let receipt_path = out.clone().unwrap_or_else(|| {
@@ -250,21 +315,35 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
                 p.push(".receipt.json");
                 p.into()
             });
-            let sub = auditor::submit_warrant(lab, &w, now)?;
-            write_atomic(&receipt_path, &sub.receipt.to_json()?, 0o644)?;
             let digest = hex::encode(w.digest()?);
+            // The --out rule, before anything is logged: an existing receipt file is left as
+            // it is if it proves this warrant's entry, else refused.
+            // The drafting checks first (by arithmetic and lookups), then the --out rule;
+            // both before anything is logged.
+            auditor::check_draft(lab, &w, now)?;
+            auditor::check_targets_in_lab(lab, &w)?;
+            let kept = existing_receipt(lab, &receipt_path, &digest)?;
+            let sub = auditor::submit_warrant(lab, &w, now)?;
+            if kept.is_none() {
+                escrow::lab::write_output(&receipt_path, &sub.receipt.to_json()?, 0o644)?;
+            }
+            for n in &sub.notes {
+                eprintln!("note: {n}");
+            }
             let mut o = std::io::stdout().lock();
             if json {
                 let doc = serde_json::json!({
-                    "version": 1, "reference": w.reference, "digest": digest,
+                    "version": 1, "ok": true, "reference": w.reference, "digest": digest,
                     "index": sub.index, "new": sub.new, "receipt": receipt_path.display().to_string(),
+                    "receipt_unchanged": kept.is_some(), "notes": sub.notes,
                 });
                 writeln!(o, "{}", serde_json::to_string_pretty(&doc)?)?;
             } else if sub.new {
                 writeln!(
                     o,
                     "Logged warrant {} as entry {} (digest {digest}).",
-                    w.reference, sub.index
+                    printable(&w.reference),
+                    sub.index
                 )?;
                 writeln!(
                     o,
@@ -274,8 +353,14 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
             } else {
                 writeln!(
                     o,
-                    "Warrant {} was already logged as entry {}; receipt refreshed.",
-                    w.reference, sub.index
+                    "Warrant {} was already logged as entry {}; {}.",
+                    printable(&w.reference),
+                    sub.index,
+                    if kept.is_some() {
+                        "the receipt file already proves it (unchanged)"
+                    } else {
+                        "receipt written"
+                    }
                 )?;
                 writeln!(
                     o,
@@ -298,8 +383,9 @@ fn execute(
     json: bool,
 ) -> Result<()> {
     let now = time_or_now("--at", at)?;
-    if let Some(path) = out.filter(|p| p.exists()) {
-        anyhow::bail!("{}: already exists; choose a new file", path.display());
+    // Every execution's report is new (it proves a new log entry): an existing file is refused.
+    if let Some(path) = out {
+        escrow::lab::refuse_existing_output(path)?;
     }
     // The report file is created (as a temporary file beside it) before the execution is
     // logged: a report that cannot be written leaves no `warrant-executed` entry behind.
@@ -313,14 +399,20 @@ fn execute(
             })
         })
         .transpose()?;
-    let w = Warrant::from_json(&read_limited(warrant, 1 << 20)?)
+    let w = Warrant::from_json(&read_kind(warrant, 1 << 20, FileKind::Warrant)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", warrant.display()))?;
     let files = approvals
         .iter()
-        .map(|p| Ok((p.display().to_string(), read_limited(p, 64 << 20)?)))
+        .map(|p| {
+            Ok((
+                p.display().to_string(),
+                read_kind(p, 64 << 20, FileKind::Approval)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let value: serde_json::Value = serde_json::from_slice(&read_limited(capture, 256 << 20)?)
-        .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&read_kind(capture, 256 << 20, FileKind::Capture)?)
+            .map_err(|e| anyhow::anyhow!("{}: malformed capture: {e}", capture.display()))?;
     // The version first: an older capture lacks fields this build needs.
     let version = value.get("version").and_then(serde_json::Value::as_u64);
     if version != Some(messenger::relay::CAPTURE_VERSION) {
@@ -335,7 +427,7 @@ fn execute(
     })?;
     let doc = serde_json::to_vec_pretty(&report)?;
     if let Some(file) = reserved {
-        file.commit(&doc)?;
+        file.commit_new(&doc)?;
     }
     let mut o = std::io::stdout().lock();
     if json {
@@ -451,6 +543,55 @@ fn execute(
         )?;
     }
     Ok(())
+}
+
+/// The receipt already at `path`, if it proves the `warrant-logged` entry of `digest` (then it
+/// is left as it is); none if there is no file; any other file is refused (the `--out` rule).
+fn existing_receipt(
+    lab: &Lab,
+    path: &std::path::Path,
+    digest: &str,
+) -> Result<Option<ProofBundle>> {
+    if path.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let config = lab.load_log_config()?;
+    let same = read_limited(path, 1 << 20)
+        .ok()
+        .and_then(|b| ProofBundle::from_json(&b).ok())
+        .filter(|r| {
+            r.verify(&config).is_ok_and(|(rec, _)| {
+                matches!(&rec.entry, escrow::transparency::LogEntry::WarrantLogged { digest: d, .. } if d == digest)
+            })
+        });
+    match same {
+        Some(r) => Ok(Some(r)),
+        None => Err(escrow::Error::from(escrow::LabError::OutputExists {
+            path: path.to_owned(),
+        })
+        .into()),
+    }
+}
+
+/// Reads a file the command expects to be of `kind`; a file recognisably of another kind (a
+/// receipt given as the warrant, a warrant given as an approval…) is refused naming both.
+fn read_kind(path: &std::path::Path, max: u64, kind: FileKind) -> Result<Vec<u8>> {
+    let bytes = read_limited(path, max).map_err(|e| match &e {
+        escrow::Error::Lab(escrow::LabError::Io { error, .. })
+            if error.kind() == std::io::ErrorKind::NotFound =>
+        {
+            anyhow::anyhow!(
+                "{}: no such file (expected {})",
+                path.display(),
+                kind.describe()
+            )
+        }
+        _ => anyhow::Error::new(e),
+    })?;
+    if let Some(msg) = escrow::filekind::wrong_kind(path, &bytes, kind) {
+        anyhow::bail!(msg);
+    }
+    Ok(bytes)
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {

@@ -23,9 +23,17 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
             "court,ministry,oversight",
             "--threshold",
             "2",
+            "--at",
+            "2026-11-01T00:00:00Z",
         ])
         .assert()
         .success();
+    for a in ["alice", "bob"] {
+        bin("messenger", &lab)
+            .args(["register", "--as", a, "--at", "2026-11-01T00:00:00Z"])
+            .assert()
+            .success();
+    }
     for a in ["court", "ministry"] {
         bin("escrow", &lab)
             .args(["log", "cosign", "--as", a])
@@ -386,4 +394,324 @@ fn warrant_refusals_change_nothing() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// `warrant new` flags for W-9 on alice, drafted at 2026-11-29T08:00:00Z, with `span`.
+fn draft(lab: &Path, out: &Path, span: (&str, &str), extra: &[&str]) -> std::process::Output {
+    bin("auditor", lab)
+        .args(["warrant", "new", "--reference", "W-9", "--target", "alice"])
+        .args(["--from", span.0, "--to", span.1])
+        .args(["--issuer", "court", "--justification", "inquiry"])
+        .args(["--at", "2026-11-29T08:00:00Z", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn drafting_applies_every_check_that_needs_no_secret() {
+    let (tmp, lab) = setup();
+    let w = tmp.path().join("w.json");
+    let before = snapshot(tmp.path());
+    let size = || {
+        let l = escrow::lab::Lab::new(&lab);
+        let config = l.load_log_config().unwrap();
+        l.open_log(&config).unwrap().size().unwrap()
+    };
+    let refused = |out: std::process::Output, expect: &str| {
+        assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert_eq!(before, snapshot(tmp.path()), "{expect}: files changed");
+    };
+    let day = ("2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z");
+    refused(
+        draft(
+            &lab,
+            &w,
+            ("2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"),
+            &[],
+        ),
+        "starts in the future",
+    );
+    refused(
+        draft(&lab, &w, day, &["--expires", "2026-11-29T07:00:00Z"]),
+        "expired at 2026-11-29T07:00:00Z",
+    );
+    refused(
+        draft(
+            &lab,
+            &w,
+            ("2026-10-01T00:00:00Z", "2026-11-28T00:00:00Z"),
+            &[],
+        ),
+        "the policy allows 31 days",
+    );
+    refused(
+        draft(&lab, &w, day, &["--target", "mallory"]),
+        "target 'mallory' is not registered with this lab's relay",
+    );
+    refused(
+        draft(
+            &lab,
+            &w,
+            ("1970-01-01T00:00:00Z", "9999-01-01T00:00:00Z"),
+            &[],
+        ),
+        "identities",
+    );
+    refused(
+        draft(&lab, &w, ("2026-11-28", "2026-11-29T00:00:00Z"), &[]),
+        "for example 2026-12-03T09:30:00Z",
+    );
+    refused(
+        draft(
+            &lab,
+            &w,
+            ("1969-12-31T00:00:00Z", "2026-11-29T00:00:00Z"),
+            &[],
+        ),
+        "1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+    );
+
+    // A warrant the tools would not draft, made with the library: `submit` refuses it too and
+    // logs nothing.
+    let t = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let rogue = escrow::warrant::Warrant::new(
+        escrow::warrant::WarrantDraft {
+            reference: "W-10".into(),
+            legal_type: "lawful-interception".into(),
+            issuing_authority: "court".into(),
+            jurisdiction: "escrow-lab".into(),
+            targets: vec!["alice".into(), "nobody".into()],
+            start: t(day.0),
+            end: t(day.1),
+            expires: t("2026-12-05T00:00:00Z"),
+            justification: "x".into(),
+            generation: 1,
+        },
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let rogue_path = tmp.path().join("rogue.json");
+    std::fs::write(&rogue_path, rogue.to_json().unwrap()).unwrap();
+    let n = size();
+    let out = bin("auditor", &lab)
+        .args(["warrant", "submit", "--at", "2026-11-29T08:00:00Z"])
+        .arg(&rogue_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("target 'nobody'")
+    );
+    assert_eq!(size(), n);
+    assert!(!tmp.path().join("rogue.json.receipt.json").exists());
+    let out = bin("auditor", &lab)
+        .args(["warrant", "submit", "--at", "2026-12-09T08:00:00Z"])
+        .arg(&rogue_path)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expired"),
+        "{out:?}"
+    );
+    assert_eq!(size(), n);
+
+    // A timespan not aligned to epochs is drafted, with a note naming the whole epochs its
+    // keys open; targets may be given comma-separated.
+    let out = bin("auditor", &lab)
+        .args([
+            "warrant",
+            "new",
+            "--reference",
+            "W-11",
+            "--target",
+            "alice,bob",
+        ])
+        .args([
+            "--from",
+            "2026-11-27T00:00:00Z",
+            "--to",
+            "2026-11-28T00:00:01Z",
+        ])
+        .args(["--issuer", "court", "--justification", "inquiry"])
+        .args(["--at", "2026-11-29T08:00:00Z", "--out"])
+        .arg(&w)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("note: the timespan [2026-11-27T00:00:00Z, 2026-11-28T00:00:01Z) is not aligned to epochs: its keys open 2 whole epochs [2026-11-27T00:00:00Z, 2026-11-29T00:00:00Z)"),
+        "{err}"
+    );
+    let warrant = escrow::warrant::Warrant::from_json(&std::fs::read(&w).unwrap()).unwrap();
+    assert_eq!(warrant.targets.len(), 2);
+}
+
+#[test]
+fn times_never_go_backwards_and_errors_are_json_under_json() {
+    let (tmp, lab) = setup();
+    let w = tmp.path().join("w.json");
+    assert!(new_warrant(&lab, &w, &[]).status.success());
+    // Submitted at 08:05; a second warrant submitted at 08:00 would date entry 2 before 1.
+    let ok = bin("auditor", &lab)
+        .args(["warrant", "submit", "--at", "2026-11-29T08:05:00Z"])
+        .arg(&w)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let w2 = tmp.path().join("w2.json");
+    let out = draft(
+        &lab,
+        &w2,
+        ("2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z"),
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = bin("auditor", &lab)
+        .args([
+            "--json",
+            "warrant",
+            "submit",
+            "--at",
+            "2026-11-29T08:00:00Z",
+        ])
+        .arg(&w2)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("is before log entry 1 (warrant-logged) at 2026-11-29T08:05:00Z"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (doc["ok"].as_bool(), doc["exit_code"].as_u64()),
+        (Some(false), Some(1))
+    );
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("never goes backwards")
+    );
+    assert!(!tmp.path().join("w2.json.receipt.json").exists());
+    // A usage error under --json: exit 2, a JSON document too.
+    let out = bin("auditor", &lab)
+        .args(["--json", "warrant", "submit", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit_code"], 2);
+    // The --out rule: a receipt that proves the same entry is left as it is; another file at
+    // that path is refused before anything is logged.
+    let receipt = tmp.path().join("w.json.receipt.json");
+    let kept = std::fs::read(&receipt).unwrap();
+    let again = bin("auditor", &lab)
+        .args(["warrant", "submit"])
+        .arg(&w)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{again:?}");
+    assert!(
+        String::from_utf8(again.stdout)
+            .unwrap()
+            .contains("unchanged")
+    );
+    assert_eq!(std::fs::read(&receipt).unwrap(), kept);
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, b"notes").unwrap();
+    let out = bin("auditor", &lab)
+        .args(["warrant", "submit", "--at", "2026-11-29T09:00:00Z", "--out"])
+        .arg(&other)
+        .arg(&w2)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("already exists with other content")
+    );
+    assert_eq!(std::fs::read(&other).unwrap(), b"notes");
+    // Help: the subcommand's own options first, global ones under their own heading.
+    let help = bin("auditor", &lab)
+        .args(["warrant", "submit", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let (own, global) = (
+        help.find("--out").unwrap(),
+        help.find("Global options").unwrap(),
+    );
+    assert!(
+        own < global && help.find("--lab").unwrap() > global,
+        "{help}"
+    );
+}
+
+#[test]
+fn a_file_of_the_wrong_kind_is_named_with_the_kind_expected() {
+    let (tmp, lab) = setup();
+    let w = tmp.path().join("w.json");
+    assert!(new_warrant(&lab, &w, &[]).status.success());
+    assert!(
+        bin("auditor", &lab)
+            .args(["warrant", "submit", "--at", "2026-11-29T08:05:00Z"])
+            .arg(&w)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let receipt = tmp.path().join("w.json.receipt.json");
+    let err = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // The receipt given as the warrant to submit.
+    let e = err(bin("auditor", &lab)
+        .args(["warrant", "submit"])
+        .arg(&receipt)
+        .output()
+        .unwrap());
+    assert!(e.contains("expected a warrant"), "{e}");
+    assert!(e.contains("found a receipt"), "{e}");
+    // The warrant given as an approval, and as the capture; a missing approval file.
+    let e = err(bin("auditor", &lab)
+        .args(["execute", "--warrant"])
+        .arg(&w)
+        .arg("--approval")
+        .arg(&w)
+        .arg("--capture")
+        .arg(&w)
+        .output()
+        .unwrap());
+    assert!(
+        e.contains("expected an approval") && e.contains("found a warrant"),
+        "{e}"
+    );
+    let e = err(bin("auditor", &lab)
+        .args(["execute", "--warrant"])
+        .arg(&w)
+        .arg("--approval")
+        .arg(tmp.path().join("nope.json"))
+        .arg("--capture")
+        .arg(&w)
+        .output()
+        .unwrap());
+    assert!(
+        e.contains("nope.json: no such file (expected an approval"),
+        "{e}"
+    );
 }

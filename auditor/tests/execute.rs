@@ -24,6 +24,8 @@ fn ok(c: &mut Command) -> String {
 struct Story {
     tmp: tempfile::TempDir,
     lab: PathBuf,
+    /// Minutes after 2026-11-28T08:00:00Z of the next step (simulated time moves forward).
+    clock: std::cell::Cell<u32>,
     /// (from, to, day, text) of every message sent.
     sent: Vec<(String, String, u32, String)>,
 }
@@ -43,7 +45,7 @@ fn story() -> Story {
         ])
         .args(["--at", "2026-11-01T00:00:00Z"]));
     for a in ["alice", "bob", "carol"] {
-        ok(bin("messenger", &lab).args(["register", a]));
+        ok(bin("messenger", &lab).args(["register", "--as", a, "--at", "2026-11-01T00:00:00Z"]));
     }
     let mut sent = Vec::new();
     for day in [25u32, 26, 27] {
@@ -56,8 +58,16 @@ fn story() -> Story {
         ] {
             let text = format!("{from} to {to} on the {day}th at {h}h");
             let at = format!("2026-11-{day}T{h:02}:00:00Z");
-            ok(bin("messenger", &lab)
-                .args(["send", "--from", from, "--to", to, "--at", &at, &text]));
+            ok(bin("messenger", &lab).args([
+                "send",
+                "--as",
+                from,
+                "--recipient",
+                to,
+                "--at",
+                &at,
+                &text,
+            ]));
             sent.push((from.to_owned(), to.to_owned(), day, text));
             if h == 11 {
                 for u in ["alice", "bob", "carol"] {
@@ -72,10 +82,22 @@ fn story() -> Story {
             }
         }
     }
-    Story { tmp, lab, sent }
+    Story {
+        tmp,
+        lab,
+        sent,
+        clock: std::cell::Cell::new(0),
+    }
 }
 
 impl Story {
+    /// The next step's time: one minute after the previous one.
+    fn tick(&self) -> String {
+        let m = self.clock.get();
+        self.clock.set(m + 1);
+        format!("2026-11-28T{:02}:{:02}:00Z", 8 + m / 60, m % 60)
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
@@ -92,12 +114,12 @@ impl Story {
                 "--justification",
                 "inquiry",
                 "--at",
-                "2026-11-28T08:00:00Z",
+                &self.tick(),
                 "--out",
             ])
             .arg(&w));
         ok(bin("auditor", &self.lab)
-            .args(["warrant", "submit", "--at", "2026-11-28T08:01:00Z"])
+            .args(["warrant", "submit", "--at", &self.tick()])
             .arg(&w));
         w
     }
@@ -110,14 +132,7 @@ impl Story {
             w.file_name().unwrap().to_string_lossy()
         ));
         ok(bin("escrow", &self.lab)
-            .args([
-                "approve",
-                "--as",
-                who,
-                "--at",
-                "2026-11-28T09:00:00Z",
-                "--warrant",
-            ])
+            .args(["approve", "--as", who, "--at", &self.tick(), "--warrant"])
             .arg(w)
             .arg("--receipt")
             .arg(PathBuf::from(r))
@@ -131,14 +146,14 @@ impl Story {
         ok(bin("messenger", &self.lab)
             .args([
                 "intercept",
-                "--account",
+                "--target",
                 account,
                 "--from",
                 "2026-11-25T00:00:00Z",
             ])
             .args([
                 "--to",
-                "2026-11-27T23:59:59Z",
+                "2026-11-28T00:00:00Z",
                 "--at",
                 "2026-11-28T00:00:00Z",
                 "--out",
@@ -149,14 +164,8 @@ impl Story {
 
     fn execute(&self, w: &Path, approvals: &[PathBuf], capture: &Path) -> std::process::Output {
         let mut c = bin("auditor", &self.lab);
-        c.args([
-            "execute",
-            "--json",
-            "--at",
-            "2026-11-28T10:00:00Z",
-            "--warrant",
-        ])
-        .arg(w);
+        c.args(["execute", "--json", "--at", &self.tick(), "--warrant"])
+            .arg(w);
         for a in approvals {
             c.arg("--approval").arg(a);
         }
@@ -183,7 +192,15 @@ fn three_approvals_open_exactly_the_warrant_and_two_open_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim(), "auditor: 3 of 5 approvals required, 2 valid");
-    assert!(out.stdout.is_empty());
+    // Under --json the refusal is a JSON document too, with every approval's verdict.
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(
+        (doc["required"].as_u64(), doc["valid"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(doc["approvals"].as_array().unwrap().len(), 2);
     assert_eq!(s.log_size(), size);
 
     // Three: exactly bob's messages of the 26th, sent or received.
@@ -261,11 +278,92 @@ fn a_corrupted_approval_is_named_and_replayed_approvals_count_for_nothing() {
     let w3 = s.warrant("W-3", "carol", 27);
     let out = s.execute(&w3, &approvals, &capture);
     assert_eq!(out.status.code(), Some(1));
+    // The refusal names every discarded approval with its reason, in text and in JSON.
+    let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .contains("3 of 5 approvals required, 0 valid")
+        err.contains("3 of 5 approvals required, 0 valid; discarded: "),
+        "{err}"
     );
+    assert_eq!(
+        err.matches("approval is for another warrant").count(),
+        4,
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts = doc["approvals"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 4);
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| v["valid"] == false && v["reason"].is_string())
+    );
+    assert!(
+        verdicts[0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(".court.approval")
+    );
+}
+
+#[test]
+fn a_warrant_is_executed_once_and_only_before_it_expires() {
+    let s = story();
+    let w = s.warrant("W-4", "bob", 26);
+    let capture = s.capture("bob");
+    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
+    let out = s.execute(&w, &approvals, &capture);
+    assert!(out.status.success(), "{out:?}");
+    let size = s.log_size();
+    // The same warrant again (same capture): refused, naming the first execution; nothing
+    // is logged and the statistics count it once.
+    let out = s.execute(&w, &approvals, &capture);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("warrant W-4 was already executed (log entry"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["executed_entry"].as_u64(), Some(size - 1));
+    assert_eq!(s.log_size(), size);
+    let stats = ok(bin("auditor", &s.lab).args(["log", "stats"]));
+    assert!(stats.contains("warrants executed    1 ("), "{stats}");
+
+    // Another warrant, executed after its expiry (drafted 2026-11-28, default expiry seven
+    // days later): refused, nothing logged.
+    let w5 = s.warrant("W-5", "alice", 26);
+    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w5)).collect();
+    let capture = s.capture("alice");
+    let size = s.log_size();
+    let mut c = bin("auditor", &s.lab);
+    c.args(["execute", "--at", "2026-12-05T09:00:00Z", "--warrant"])
+        .arg(&w5)
+        .arg("--capture")
+        .arg(&capture);
+    for a in &approvals {
+        c.arg("--approval").arg(a);
+    }
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("warrant W-5 expired at 2026-12-05T"), "{err}");
+    assert_eq!(s.log_size(), size);
+
+    // An execution dated before the newest log entry: refused (time never goes backwards).
+    let mut c = bin("auditor", &s.lab);
+    c.args(["execute", "--at", "2026-11-28T07:00:00Z", "--warrant"])
+        .arg(&w5)
+        .arg("--capture")
+        .arg(&capture);
+    for a in &approvals {
+        c.arg("--approval").arg(a);
+    }
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("simulated time never goes backwards"), "{err}");
+    assert_eq!(s.log_size(), size);
 }
 
 #[test]
@@ -273,9 +371,9 @@ fn a_text_cannot_forge_a_line_of_the_report() {
     let s = story();
     ok(bin("messenger", &s.lab).args([
         "send",
-        "--from",
+        "--as",
         "alice",
-        "--to",
+        "--recipient",
         "bob",
         "--at",
         "2026-11-27T16:00:00Z",
@@ -285,7 +383,7 @@ fn a_text_cannot_forge_a_line_of_the_report() {
     let capture = s.capture("alice");
     let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
     let mut c = bin("auditor", &s.lab);
-    c.args(["execute", "--at", "2026-11-28T10:00:00Z", "--warrant"])
+    c.args(["execute", "--at", &s.tick(), "--warrant"])
         .arg(&w)
         .arg("--capture")
         .arg(&capture);

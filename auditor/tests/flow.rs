@@ -105,7 +105,7 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
             &lab.load_generations().unwrap(),
             ACCOUNTS[target],
             T0,
-            T0 + 3 * DAY - 1,
+            T0 + 3 * DAY,
             T0 + 3 * DAY,
         ))
         .unwrap();

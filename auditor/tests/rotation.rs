@@ -232,10 +232,10 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
     assert!(
         matches!(
             err,
-            Error::Warrant(WarrantError::WrongGeneration {
+            auditor::Error::Draft(Error::Warrant(WarrantError::WrongGeneration {
                 warrant: 1,
                 current: 2
-            })
+            }))
         ),
         "{err}"
     );
