@@ -407,8 +407,12 @@ pub fn run(
             .collect();
         n.say(&format!("Key releases by authority: {}.", by.join(", ")))?;
         n.say(&format!(
-            "Identities released: {}; executions: {}; messages decrypted: {}.",
-            s.identities_released, s.executions, s.messages_decrypted
+            "Identities released (target × day): {}, as {} identity-key shares",
+            s.identities_released, s.identity_key_shares_released,
+        ))?;
+        n.say(&format!(
+            "(one per approving authority); warrants executed: {}; messages decrypted: {}.",
+            s.warrants_executed, s.messages_decrypted
         ))?;
     }
 
@@ -421,7 +425,7 @@ pub fn run(
     n.say("encrypt again inside the messenger stay unreadable. Both limits are")?;
     n.say("carried out for real by `escrow-lab attacks`.")?;
 
-    by_hand(&mut n, lab_dir, w_start, w_end, now)?;
+    by_hand(&mut n, lab_dir, w_start, w_end)?;
     n.line(&format!(
         "\nLab directory: {}",
         printable(&lab_dir.display().to_string())
@@ -472,10 +476,10 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64, now: i64) -> Result<()> {
+fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64) -> Result<()> {
     let lab = shell_quote(&lab.display().to_string());
     let t = |u: i64| -> Result<String> { Ok(at(u)?.format(&Rfc3339)?) };
-    n.line("\nRepeat it by hand (the files above are in the lab), in bash:")?;
+    n.line("\nRepeat it by hand, in bash (each paste: a new lab folder by-hand.*, new W-2):")?;
     n.line(&format!("  L={lab}"))?;
     for tool in ["escrow", "messenger", "auditor"] {
         let f = tool[..1].to_uppercase();
@@ -483,37 +487,39 @@ fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64, now: i64) -> 
             "  {f}() {{ cargo run -q --release -p {tool} -- --lab \"$L\" \"$@\"; }}"
         ))?;
     }
-    let approval = |a: &str| format!(" \\\n      --approval w2.json.{a}.approval.json");
+    let approvals = |who: &[&str]| -> String {
+        who.iter()
+            .map(|a| format!(" \\\n      --approval \"$W.{a}.approval.json\""))
+            .collect()
+    };
     let lines = [
+        "D=$(mktemp -d \"$L/by-hand.XXXXXX\") && R=\"W-2 ${D##*.}\" && W=\"$D/w.json\""
+            .to_owned(),
         "E info".to_owned(),
-        "M send --from alice --to bob 'Hello again'; M read --as bob".to_owned(),
+        "M send --as alice --recipient bob 'Hello again'; M read --as bob".to_owned(),
         format!(
-            "A warrant new --reference W-2 --target alice \\\n      --from {} --to {} \\\n      --issuer court --justification demo --out w2.json",
+            "A warrant new --reference \"$R\" --target alice \\\n      --from {} --to {} \\\n      --issuer court --justification demo --out \"$W\"",
             t(start)?,
             t(end)?
         ),
-        "A warrant submit w2.json --out w2.receipt.json".to_owned(),
-        "for a in court ministry; do\n      E approve --as $a --warrant w2.json --receipt w2.receipt.json; done"
+        "A warrant submit \"$W\"".to_owned(),
+        "for a in court ministry; do\n      E approve --as $a --warrant \"$W\" --receipt \"$W.receipt.json\"; done"
             .to_owned(),
         format!(
-            "M intercept --account alice --out cap.json \\\n      --from {} --to {}",
-            t(start - DAY)?,
-            t(now + 600)?
+            "M intercept --target alice --from {} \\\n      --to \"$(date -u +%FT%TZ)\" --out \"$D/capture.json\"",
+            t(start - DAY)?
         ),
         format!(
-            "A execute --warrant w2.json --capture cap.json{}{} \\\n      || echo 'refused: 2 approvals of the 3 needed'",
-            approval("court"),
-            approval("ministry")
+            "A execute --warrant \"$W\" --capture \"$D/capture.json\"{} \\\n      || echo 'refused: 2 approvals of the 3 needed'",
+            approvals(&["court", "ministry"])
         ),
-        "E approve --as oversight --warrant w2.json --receipt w2.receipt.json".to_owned(),
+        "E approve --as oversight --warrant \"$W\" --receipt \"$W.receipt.json\"".to_owned(),
         format!(
-            "A execute --warrant w2.json --capture cap.json{}{}{} \\\n      --out w2.report.json",
-            approval("court"),
-            approval("ministry"),
-            approval("oversight")
+            "A execute --warrant \"$W\" --capture \"$D/capture.json\"{} \\\n      --out \"$D/report.json\"",
+            approvals(&["court", "ministry", "oversight"])
         ),
         "for a in court ministry oversight; do E log cosign --as $a; done".to_owned(),
-        "A log verify --proof w2.report.json; A log stats; E log show".to_owned(),
+        "A log verify --proof \"$D/report.json\"; A log stats; E log show".to_owned(),
     ];
     for l in lines {
         n.line(&format!("  {l}"))?;

@@ -271,7 +271,36 @@ impl World {
 
     /// Logs a warrant at time `t` (`auditor warrant submit`); returns the receipt.
     pub fn submit(&self, warrant: &Warrant, t: i64) -> Result<ProofBundle> {
+        // The tool's checks, in its order: the drafting checks, the targets registered with
+        // this world's relay, then the log.
+        auditor::check_draft(&self.lab, warrant, at(t)?)?;
+        auditor::check_targets(&self.relay, warrant)?;
         Ok(auditor::submit_warrant(&self.lab, warrant, at(t)?)?.receipt)
+    }
+
+    /// What a rogue auditor holding the log's key can do that the tools refuse: log a warrant
+    /// without the drafting checks (`warrant-logged` appended directly) and return its receipt.
+    /// The authorities' own checks are what must stop it then.
+    pub fn submit_unchecked(&self, warrant: &Warrant, t: i64) -> Result<ProofBundle> {
+        use escrow::transparency::{LogEntry, LogRecord};
+        let params = self
+            .lab
+            .load_generations()?
+            .get(warrant.generation)?
+            .clone();
+        let epochs = warrant.epochs(&params)?;
+        let config = self.lab.load_log_config()?;
+        let mut store = self.lab.open_log(&config)?;
+        let record = LogRecord::new(LogEntry::WarrantLogged {
+            digest: hex::encode(warrant.digest()?),
+            reference: warrant.reference.clone(),
+            target_count: warrant.targets.len() as u32,
+            epoch_count: (epochs.end() - epochs.start() + 1) as u32,
+            issuing_authority: warrant.issuing_authority.clone(),
+            time: at(t)?.format(&time::format_description::well_known::Rfc3339)?,
+        });
+        let (index, _) = store.append(&record, &self.lab.log_signer()?)?;
+        Ok(ProofBundle::build(&store, index)?)
     }
 
     /// `authority` approves at time `t` (`escrow approve`).
@@ -291,7 +320,7 @@ impl World {
         )?)
     }
 
-    /// The provider's capture of `account` over `[from, to]` (`messenger intercept`).
+    /// The provider's capture of `account` over `[from, to)` (`messenger intercept`).
     pub fn capture(&self, account: &str, from: i64, to: i64, t: i64) -> Result<Capture> {
         let generations = self.lab.load_generations()?;
         Ok(self
@@ -335,7 +364,7 @@ impl World {
             .iter()
             .find(|s| s.relay_id == relay_id)
             .with_context(|| format!("no message #{relay_id} in this world"))?;
-        let cap = self.capture(&s.from, s.time, s.time, s.time)?;
+        let cap = self.capture(&s.from, s.time, s.time + 1, s.time)?;
         let e = cap
             .envelopes
             .iter()

@@ -70,7 +70,7 @@ fn template() -> &'static Path {
             ok(
                 "messenger",
                 d,
-                &["--lab", "lab", "register", a, "--at", &at(T0 - DAY)],
+                &["--lab", "lab", "register", "--as", a, "--at", &at(T0 - DAY)],
             );
         }
         ok(
@@ -80,9 +80,9 @@ fn template() -> &'static Path {
                 "--lab",
                 "lab",
                 "send",
-                "--from",
+                "--as",
                 "alice",
-                "--to",
+                "--recipient",
                 "bob",
                 "--at",
                 &at(T0),
@@ -161,7 +161,7 @@ fn template() -> &'static Path {
                 "--lab",
                 "lab",
                 "intercept",
-                "--account",
+                "--target",
                 "alice",
                 "--from",
                 &at(T0 - 36_000),
@@ -316,9 +316,9 @@ const SEND: &[&str] = &[
     "--lab",
     "lab",
     "send",
-    "--from",
+    "--as",
     "alice",
-    "--to",
+    "--recipient",
     "bob",
     "--at",
     "2026-11-25T11:00:00Z",
@@ -592,7 +592,7 @@ fn rows() -> Vec<Row> {
             prepare: |d| std::fs::remove_file(d.join("w.json")).unwrap(),
             args: APPROVE,
             code: 1,
-            expect: "No such file",
+            expect: "no warrant at w.json: draft one with `auditor warrant new",
         },
         Row {
             tool: "escrow",
@@ -736,6 +736,26 @@ fn rows() -> Vec<Row> {
             code: 1,
             expect: "malformed JSON",
         },
+        Row {
+            tool: "escrow",
+            what: "receipt missing",
+            prepare: |d| std::fs::remove_file(d.join("w.json.receipt.json")).unwrap(),
+            args: APPROVE,
+            code: 1,
+            expect: "no receipt at w.json.receipt.json: run `auditor warrant submit w.json` first",
+        },
+        Row {
+            tool: "escrow",
+            what: "the warrant given as the receipt",
+            prepare: |d| {
+                std::fs::copy(d.join("w.json"), d.join("w.json.receipt.json"))
+                    .map(drop)
+                    .unwrap()
+            },
+            args: APPROVE,
+            code: 1,
+            expect: "expected a receipt (from `auditor warrant submit`), found a warrant",
+        },
         // escrow approve: the share
         Row {
             tool: "escrow",
@@ -804,9 +824,9 @@ fn rows() -> Vec<Row> {
             args: &[
                 "--lab",
                 "lab",
+                "approve",
                 "--passphrase-env",
                 "HOME",
-                "approve",
                 "--as",
                 "oversight",
                 "--warrant",
@@ -828,9 +848,11 @@ fn rows() -> Vec<Row> {
             args: &[
                 "--lab",
                 "lab",
+                "seal",
+                "--as",
+                "court",
                 "--passphrase-env",
                 "ESCROW_LAB_UNSET",
-                "info",
             ],
             code: 1,
             expect: "ESCROW_LAB_UNSET (--passphrase-env) is not set",
@@ -841,7 +863,7 @@ fn rows() -> Vec<Row> {
             prepare: |d| std::fs::write(d.join("new-approval.json"), b"notes").unwrap(),
             args: APPROVE,
             code: 1,
-            expect: "already exists and is not oversight's approval",
+            expect: "already exists with other content",
         },
         // escrow: lifecycle
         Row {
@@ -1361,7 +1383,7 @@ fn rows() -> Vec<Row> {
             prepare: nothing,
             args: &["--lab", "lab", "warrant", "submit", "missing.json"],
             code: 1,
-            expect: "No such file",
+            expect: "missing.json: no such file (expected a warrant",
         },
         Row {
             tool: "auditor",
@@ -1378,7 +1400,14 @@ fn rows() -> Vec<Row> {
             what: "an unknown recipient",
             prepare: nothing,
             args: &[
-                "--lab", "lab", "send", "--from", "alice", "--to", "mallory", "x",
+                "--lab",
+                "lab",
+                "send",
+                "--as",
+                "alice",
+                "--recipient",
+                "mallory",
+                "x",
             ],
             code: 1,
             expect: "unknown recipient 'mallory'",
@@ -1388,7 +1417,14 @@ fn rows() -> Vec<Row> {
             what: "an invalid account name",
             prepare: nothing,
             args: &[
-                "--lab", "lab", "send", "--from", "alice", "--to", "Bob!", "x",
+                "--lab",
+                "lab",
+                "send",
+                "--as",
+                "alice",
+                "--recipient",
+                "Bob!",
+                "x",
             ],
             code: 1,
             expect: "invalid account name",
@@ -1437,7 +1473,14 @@ fn rows() -> Vec<Row> {
             what: "a text over 16 KiB",
             prepare: nothing,
             args: &[
-                "--lab", "lab", "send", "--from", "alice", "--to", "bob", "-",
+                "--lab",
+                "lab",
+                "send",
+                "--as",
+                "alice",
+                "--recipient",
+                "bob",
+                "-",
             ],
             code: 1,
             expect: "too large",
@@ -1446,7 +1489,7 @@ fn rows() -> Vec<Row> {
             tool: "messenger",
             what: "an account that exists",
             prepare: nothing,
-            args: &["--lab", "lab", "register", "alice"],
+            args: &["--lab", "lab", "register", "--as", "alice"],
             code: 1,
             expect: "already",
         },
@@ -1458,7 +1501,7 @@ fn rows() -> Vec<Row> {
                 "--lab",
                 "lab",
                 "intercept",
-                "--account",
+                "--target",
                 "alice",
                 "--from",
                 "2026-11-26T00:00:00Z",
@@ -1493,7 +1536,7 @@ fn rows() -> Vec<Row> {
                 "lab",
                 "reshare",
                 "start",
-                "--to",
+                "--authorities",
                 "court,ministry",
                 "--threshold",
                 "1",
@@ -1510,9 +1553,9 @@ fn rows() -> Vec<Row> {
                 "lab",
                 "reshare",
                 "start",
-                "--from",
+                "--dealers",
                 "court",
-                "--to",
+                "--authorities",
                 "court,tribunal",
                 "--threshold",
                 "2",
@@ -1532,7 +1575,7 @@ fn rows() -> Vec<Row> {
                         "lab",
                         "reshare",
                         "start",
-                        "--to",
+                        "--authorities",
                         "court,ministry,oversight",
                         "--threshold",
                         "2",
@@ -1565,7 +1608,7 @@ fn rows() -> Vec<Row> {
                         "lab",
                         "reshare",
                         "start",
-                        "--to",
+                        "--authorities",
                         "court,ministry,oversight",
                         "--threshold",
                         "2",
@@ -1581,11 +1624,11 @@ fn rows() -> Vec<Row> {
         },
         Row {
             tool: "escrow",
-            what: "--json on a DKG or resharing step",
+            what: "a passphrase option on a command that reads no share",
             prepare: nothing,
-            args: &["--lab", "lab", "--json", "dkg", "verify"],
+            args: &["--lab", "lab", "info", "--passphrase-env", "P"],
             code: 2,
-            expect: "--json is not available",
+            expect: "unexpected argument '--passphrase-env' found",
         },
         Row {
             tool: "escrow",
@@ -1621,7 +1664,7 @@ fn seal(d: &Path, who: &str) {
     let out = Command::new(assert_cmd::cargo::cargo_bin("escrow"))
         .current_dir(d)
         .env("P", "correct horse")
-        .args(["--lab", "lab", "--passphrase-env", "P", "seal", "--as", who])
+        .args(["--lab", "lab", "seal", "--as", who, "--passphrase-env", "P"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");

@@ -184,7 +184,7 @@ fn new_lab(dir: &Path, accounts: &[&str]) -> PathBuf {
         .args(["setup", "--authorities", "court,ministry,oversight"])
         .args(["--threshold", "2", "--at", &rfc(T0 - 86_400)]));
     for a in accounts {
-        ok(tool("messenger", &lab).args(["register", a, "--at", &rfc(T0 - 3_600)]));
+        ok(tool("messenger", &lab).args(["register", "--as", a, "--at", &rfc(T0 - 3_600)]));
     }
     lab
 }
@@ -239,9 +239,9 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
         let mut c = tool("messenger", &lab);
         c.args([
             "send",
-            "--from",
+            "--as",
             "alice",
-            "--to",
+            "--recipient",
             "bob",
             "--at",
             &rfc(t),
@@ -267,9 +267,9 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
             ok(tool("messenger", &lab)
                 .args([
                     "send",
-                    "--from",
+                    "--as",
                     "bob",
-                    "--to",
+                    "--recipient",
                     "alice",
                     "--at",
                     &rfc(t + 1),
@@ -338,7 +338,7 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
 fn killing_submit_and_approve_never_releases_a_key_unlogged() {
     const MIN_MID: usize = 5;
     let tmp = tempfile::tempdir().unwrap();
-    let lab = new_lab(tmp.path(), &[]);
+    let lab = new_lab(tmp.path(), &["alice"]); // a warrant names a registered account
     let l = Lab::new(&lab);
     let mut rng = ChaCha20Rng::seed_from_u64(91);
     let now = T0 + 3 * 86_400;
@@ -424,7 +424,7 @@ fn killing_submit_and_approve_never_releases_a_key_unlogged() {
 
     let approve = |w: &Path, who: &str| {
         let mut c = tool("escrow", &lab);
-        c.args(["approve", "--as", who, "--at", &rfc(now + 60)])
+        c.args(["approve", "--as", who, "--at", &rfc(now)]) // = the submissions: log times never go backwards
             .arg("--warrant")
             .arg(w)
             .arg("--receipt")
@@ -543,13 +543,22 @@ fn concurrent_appenders_lose_and_duplicate_nothing() {
                 }
             });
         }
-        // Three senders to bob at once, alice from two processes.
+        // Three senders to bob at once, alice from two processes (all at one time: the two
+        // processes of alice run in any order, and a send is never before the previous one).
         for (from, tag) in [("alice", "a1"), ("alice", "a2"), ("carol", "c")] {
             let lab = &lab;
             s.spawn(move || {
                 for i in 0..10 {
                     ok(tool("messenger", lab)
-                        .args(["send", "--from", from, "--to", "bob", "--at", &rfc(T0 + i)])
+                        .args([
+                            "send",
+                            "--as",
+                            from,
+                            "--recipient",
+                            "bob",
+                            "--at",
+                            &rfc(T0 + 9),
+                        ])
                         .arg(format!("{tag}-{i}")));
                 }
             });
@@ -611,12 +620,12 @@ fn killing_first_messages_never_hands_a_prekey_out_twice() {
         }
     };
     let register = |who: &str| {
-        ok(tool("messenger", &lab).args(["register", who, "--at", &rfc(T0 - 3_600)]));
+        ok(tool("messenger", &lab).args(["register", "--as", who, "--at", &rfc(T0 - 3_600)]));
         client(who)
     };
     let send = |who: &str, to: &str, text: &str, t: i64| {
         let mut c = tool("messenger", &lab);
-        c.args(["send", "--from", who, "--to", to, "--at", &rfc(T0 + t)])
+        c.args(["send", "--as", who, "--recipient", to, "--at", &rfc(T0 + t)])
             .arg(format!("{text} from {who}"));
         c
     };
@@ -699,7 +708,16 @@ fn the_windows_between_state_and_relay_lose_nothing() {
     let lab = new_lab(tmp.path(), &["bob", "carol", "dave"]);
     let send = |from: &str, text: &str, t: i64| {
         let mut c = tool("messenger", &lab);
-        c.args(["send", "--from", from, "--to", "bob", "--at", &rfc(t), text]);
+        c.args([
+            "send",
+            "--as",
+            from,
+            "--recipient",
+            "bob",
+            "--at",
+            &rfc(t),
+            text,
+        ]);
         c
     };
     let out = with_fault(&mut send("carol", "carol 1", T0), "send-saved");

@@ -108,21 +108,42 @@ fn demo_by_hand_commands_run() {
         script.push_str(&line);
         script.push('\n');
     }
-    let run = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{script}\n{stdout}\n{run:?}");
-    assert!(stdout.contains("Hello again"), "{stdout}");
-    assert!(stdout.contains("2 messages decrypted"), "{stdout}");
-    // The two-approval execution was refused (and its echo ran).
-    assert!(
-        stdout.contains("refused: 2 approvals of the 3 needed"),
-        "{stdout}"
-    );
+    // Pasted twice: both runs work, each in its own folder inside the lab, and nothing is
+    // written into the current directory.
+    for paste in 1..=2 {
+        let run = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "paste {paste}: {script}\n{stdout}\n{run:?}"
+        );
+        assert!(stdout.contains("Hello again"), "{stdout}");
+        assert!(stdout.contains("2 messages decrypted"), "{stdout}");
+        // The two-approval execution was refused (and its echo ran).
+        assert!(
+            stdout.contains("refused: 2 approvals of the 3 needed"),
+            "{stdout}"
+        );
+    }
+    let cwd: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(cwd, [std::ffi::OsString::from(name)]);
+    let by_hand = std::fs::read_dir(tmp.path().join(name))
+        .unwrap()
+        .filter(|e| {
+            let e = e.as_ref().unwrap();
+            e.file_name().to_string_lossy().starts_with("by-hand.")
+                && e.path().join("report.json").exists()
+        })
+        .count();
+    assert_eq!(by_hand, 2);
 }
 
 #[test]

@@ -520,19 +520,23 @@ fn an_envelope_that_does_not_parse_in_scope_is_non_compliant_not_sealed() {
     let id = w.send("alice", "bob", "hello", NINE).unwrap().relay_id;
     w.read("bob", NINE + 10).unwrap();
     let now = DAY0 + 5 * DAY;
-    let warrant = w
-        .warrant("W", &["alice"], DAY0, DAY0 + DAY, now + DAY)
-        .unwrap();
-    let receipt = w.submit(&warrant, now).unwrap();
-    let approvals: Vec<_> = ["court", "ministry"]
-        .iter()
-        .map(|a| w.approve(a, &warrant, &receipt, now).unwrap())
-        .collect();
-    for replacement in [
+    // One warrant per case: a warrant is executed once.
+    for (i, replacement) in [
         serde_json::Value::Null,
         serde_json::json!("text"),
         serde_json::json!({}),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let warrant = w
+            .warrant(&format!("W-{i}"), &["alice"], DAY0, DAY0 + DAY, now + DAY)
+            .unwrap();
+        let receipt = w.submit(&warrant, now).unwrap();
+        let approvals: Vec<_> = ["court", "ministry"]
+            .iter()
+            .map(|a| w.approve(a, &warrant, &receipt, now).unwrap())
+            .collect();
         let mut capture = w.capture("alice", DAY0, now, now).unwrap();
         capture.envelopes[0].envelope = replacement.clone();
         let report = w

@@ -217,6 +217,17 @@ fn check_consistent(dir: &Path, config: &Config) {
     ] {
         assert_eq!(warrants.sum(c), v(m), "{m}");
     }
+    // Overlapping warrants open some messages twice: the distinct count is at most the sum,
+    // at most the messages sent, and at least the largest single warrant's.
+    let distinct = v("messages_decrypted_distinct");
+    assert!(
+        distinct <= v("messages_decrypted") && distinct <= messages,
+        "{distinct}"
+    );
+    let largest = (0..warrants.rows.len())
+        .map(|w| warrants.num(w, "decrypted"))
+        .fold(0.0, f64::max);
+    assert!(distinct >= largest, "{distinct} < {largest}");
 
     // k approvals per warrant, each for its warrant's whole scope.
     assert_eq!(approvals.rows.len() as f64, f64::from(config.warrants) * k);

@@ -392,8 +392,12 @@ pub(crate) fn wider_scope(dir: &std::path::Path, seed: u64) -> Observed {
         DAY0 + 31 * DAY + 12 * 3_600,
         now + DAY,
     )?;
-    let receipt = w.submit(&long, now)?;
-    let refused = super::refusal(&w.approve("court", &long, &receipt, now + 30), "APPROVED");
+    // The auditor's drafting checks refuse it before it is logged; were it logged anyway (a
+    // rogue auditor), court's policy check would refuse it the same way.
+    let refused = match w.submit(&long, now) {
+        Err(e) => format!("refused at submission ({e})"),
+        Ok(receipt) => super::refusal(&w.approve("court", &long, &receipt, now + 30), "APPROVED"),
+    };
     let report = serve(
         &mut w,
         "W-28b",
@@ -414,7 +418,7 @@ pub(crate) fn wider_scope(dir: &std::path::Path, seed: u64) -> Observed {
     Ok((
         blocked_if(ok),
         format!(
-            "A 31-day warrant from noon to noon: court {refused}. A 90-second warrant \
+            "A 31-day warrant from noon to noon: {refused}. A 90-second warrant \
              (09:00:30–09:02:00): the day key opens all three of alice's messages of that day; \
              the auditor shows {:?} and counts {} as withheld (outside the timespan) — the \
              software's rule, stated in the report and the docs, not the cryptography's.",

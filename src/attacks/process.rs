@@ -16,8 +16,8 @@ pub(crate) const CITE_ROGUE: &str = "Boldyreva 2003 (threshold BLS with verifiab
      Gennaro et al. 1996 (robust threshold signatures): a rogue share must not block or \
      poison the result";
 pub(crate) const CITE_REPLAY: &str = "Replay of authorisations (ETSI TS 103 120 \
-     authorisation references): approvals bound to the warrant's digest (design §6)";
-pub(crate) const CITE_REUSE: &str = "ETSI TS 103 120 authorisation references; design §6, \
+     authorisation references): approvals bound to the warrant's digest (docs/protocol.md §6)";
+pub(crate) const CITE_REUSE: &str = "ETSI TS 103 120 authorisation references; docs/protocol.md §7, \
      rule 7: one warrant per reference and authority";
 pub(crate) const CITE_SECRET: &str = "Secret access orders without public record (the 2013 \
      Snowden disclosures); transparency logs after Certificate Transparency (RFC 6962)";
@@ -31,39 +31,60 @@ fn approval_files(approved: &[&escrow::authority::Approved]) -> Vec<(String, Vec
         .collect()
 }
 
-/// Row 10: oversight's approval carries a wrong identity-key share (a valid curve point).
+/// Row 10: oversight's approval carries a wrong identity-key share (a valid curve point). The
+/// fixture's W-1 is executed by earlier rows (a warrant is executed once): this row uses its
+/// own warrant W-10 of the same scope, approved by four authorities.
 pub(crate) fn corrupted_share(fx: &Fixture) -> Observed {
-    let mut v: serde_json::Value = serde_json::from_slice(&fx.approvals[2].bytes)?;
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let t = fx.now + 300;
+    let w10 = fx.w.warrant_with(
+        "W-10",
+        &["alice"],
+        fx.day0,
+        fx.day0 + DAY,
+        fx.now + 7 * DAY,
+        &mut rng,
+    )?;
+    let receipt = fx.w.submit(&w10, t)?;
+    let approved = ["court", "ministry", "oversight", "provider"]
+        .iter()
+        .map(|a| fx.w.approve(a, &w10, &receipt, t))
+        .collect::<Result<Vec<_>>>()?;
+    let mut v: serde_json::Value = serde_json::from_slice(&approved[2].bytes)?;
     v["identity_shares"][0]["share"] = v["warrant_share"].clone();
     let corrupted = ("oversight".to_owned(), serde_json::to_vec(&v)?);
     let capture = fx.w.capture("alice", fx.day0, fx.now, fx.now)?;
     let run = |files: Vec<(String, Vec<u8>)>| {
-        auditor::execute::execute(&fx.w.lab, &fx.warrant, &files, &capture, at(fx.now + 300)?)
+        auditor::execute::execute(&fx.w.lab, &w10, &files, &capture, at(t)?)
             .map_err(anyhow::Error::from)
     };
+    // With exactly k presented, it stops and says who.
+    let mut three = approval_files(&[&approved[0], &approved[1]]);
+    three.push(corrupted.clone());
+    let stopped = run(three);
+    let named = stopped.as_ref().err().is_some_and(|e| {
+        e.to_string()
+            .contains("invalid share from authority 'oversight'")
+    });
     // With one more authority, the execution goes on with k valid approvals.
-    let mut four = approval_files(&[&fx.approvals[0], &fx.approvals[1], &fx.approvals[3]]);
-    four.insert(2, corrupted.clone());
+    let mut four = approval_files(&[&approved[0], &approved[1], &approved[3]]);
+    four.insert(2, corrupted);
     let report = run(four)?;
     let verdict = report.approvals.iter().find(|a| a.authority == "oversight");
     let attributed = verdict
         .is_some_and(|a| !a.valid && a.reason.as_deref().is_some_and(|r| r.contains("oversight")));
-    // With exactly k presented, it stops and says who.
-    let mut three = approval_files(&[&fx.approvals[0], &fx.approvals[1]]);
-    three.push(corrupted);
-    let stopped = run(three);
-    let ok = attributed && !report.decrypted.is_empty() && stopped.is_err();
+    let ok = attributed && named && !report.decrypted.is_empty();
     Ok((
         detected_if(ok),
         format!(
-            "oversight's approval with a wrong identity-key share: the auditor rejects it ({}) \
-             and decrypts {} messages with court, ministry and provider; with only court and \
-             ministry besides, it stops: {}.",
+            "oversight's approval of W-10 with a wrong identity-key share: with only court and \
+             ministry besides, the auditor stops and names it: {}; with provider too, it \
+             rejects it ({}) and decrypts {} messages with court, ministry and provider.",
+            refusal(&stopped, "it went on"),
             verdict
                 .and_then(|a| a.reason.clone())
                 .unwrap_or_else(|| "NOT REJECTED".into()),
             report.decrypted.len(),
-            refusal(&stopped, "it went on")
         ),
     ))
 }
@@ -176,8 +197,8 @@ fn store_genesis(w: &World) -> Result<LogRecord> {
     Ok(w.lab.open_log_read_only(&config)?.entry(0)?)
 }
 
-/// Row 13: a 40-day warrant, an 11-target warrant and an expired warrant, each logged, each
-/// presented to court.
+/// Row 13: a 40-day warrant, an 11-target warrant and an expired warrant: the auditor's tool
+/// refuses to log each; logged anyway (a rogue auditor), each is presented to court.
 pub(crate) fn over_broad(fx: &Fixture) -> Observed {
     let mut rng = ChaCha20Rng::seed_from_u64(13);
     let mut results = Vec::new();
@@ -202,21 +223,29 @@ pub(crate) fn over_broad(fx: &Fixture) -> Observed {
         ("11 targets", wide),
         ("expired", expired),
     ] {
-        let outcome = fx.w.submit(&w, fx.now + 800).and_then(|receipt| {
+        // The auditor's tool refuses to log it; a rogue auditor logs it anyway.
+        let drafted = fx.w.submit(&w, fx.now + 800).map(|_| ());
+        let outcome = fx.w.submit_unchecked(&w, fx.now + 800).and_then(|receipt| {
             fx.w.approve("court", &w, &receipt, fx.now + 900)
                 .map(|_| ())
         });
-        results.push((what, outcome));
+        results.push((what, drafted, outcome));
     }
-    let ok = results.iter().all(|(_, r)| r.is_err());
+    let ok = results.iter().all(|(_, d, r)| d.is_err() && r.is_err());
     let parts: Vec<String> = results
-        .into_iter()
-        .map(|(what, r)| format!("{what}: {}", refusal(&r, "APPROVED")))
+        .iter()
+        .map(|(what, _, r)| format!("{what}: {}", refusal(r, "APPROVED")))
+        .collect();
+    let tool: Vec<String> = results
+        .iter()
+        .map(|(what, d, _)| format!("{what}: {}", refusal(d, "LOGGED")))
         .collect();
     Ok((
         blocked_if(ok),
         format!(
-            "Each logged, then presented to court. {}.",
+            "`auditor warrant submit` refuses to log each ({}). Logged anyway by a rogue \
+             auditor with the log's key, then presented to court: {}.",
+            tool.join("; "),
             parts.join("; ")
         ),
     ))

@@ -6,6 +6,9 @@ use anyhow::Result;
 
 use super::Table;
 
+/// Width of the attack-name column of the text table: 5 + 46 + 10 + 10 + 8 ("MISMATCH") = 79.
+const NAME: usize = 46;
+
 impl Table {
     /// Rows whose observed outcome differs from the expected one.
     pub fn failures(&self) -> usize {
@@ -30,17 +33,26 @@ impl Table {
             "escrow-lab attacks — each attack carried out for real (seed {})",
             self.seed
         )?;
-        writeln!(out, "\n  #  attack{:41}expected  observed", "")?;
+        writeln!(
+            out,
+            "\n  #  {:<NAME$}{:<10}{:<10}",
+            "attack", "expected", "observed"
+        )?;
         for r in &self.rows {
             let mark = if r.held { "ok" } else { "MISMATCH" };
+            // A name longer than its column continues on the next line, under itself.
+            let names = wrap_text(r.name, NAME - 2);
             writeln!(
                 out,
-                "{:>3}  {:<47}{:<10}{:<10}{mark}",
+                "{:>3}  {:<NAME$}{:<10}{:<10}{mark}",
                 r.id,
-                r.name,
+                names.first().map_or("", String::as_str),
                 r.expected.as_str(),
                 r.observed.as_str()
             )?;
+            for l in names.iter().skip(1) {
+                writeln!(out, "     {l}")?;
+            }
             for l in wrap_text(&r.detail, 74) {
                 writeln!(out, "     {l}")?;
             }
@@ -100,11 +112,20 @@ impl Table {
     }
 }
 
-/// Greedy word wrap.
+/// Greedy word wrap; a word longer than `width` (a long hex id, a path) is cut.
 pub(crate) fn wrap_text(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    let width = width.max(1);
+    let words = text.split_whitespace().flat_map(|w| {
+        let chars: Vec<char> = w.chars().collect();
+        chars
+            .chunks(width)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+    });
+    for word in words {
+        let word = word.as_str();
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut line));
         }
@@ -117,4 +138,63 @@ pub(crate) fn wrap_text(text: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Row, Table, Verdict};
+
+    #[test]
+    fn the_text_table_fits_80_columns_and_keeps_its_columns() {
+        let row = |id, name: &'static str, held| {
+            Row {
+            id,
+            name,
+            models: "A paper (2001) with a_very_long_identifier_that_cannot_be_broken_anywhere_at_all_really",
+            expected: Verdict::Blocked,
+            observed: if held { Verdict::Blocked } else { Verdict::Succeeds },
+            held,
+            detail: "checkpoint 4/548dfe4af5d3891b0123456789abcdef0123456789abcdef0123456789abcdef0123456789 is not consistent — see".into(),
+        }
+        };
+        let t = Table {
+            seed: 1,
+            rows: vec![
+                row(7, "A valid escrow block copied from another chain", true),
+                row(
+                    21,
+                    "A client wraps to an old generation after a rotation",
+                    false,
+                ),
+            ],
+        };
+        let mut out = Vec::new();
+        t.write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for l in text.lines() {
+            assert!(
+                l.chars().count() <= 80,
+                "{} columns: {l}",
+                l.chars().count()
+            );
+        }
+        // The verdicts start in one column (51) on every row line, after a space.
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("  7 ") || l.starts_with(" 21 ") || l.starts_with("  #"))
+            .collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        for l in &rows {
+            assert_eq!(l.chars().nth(50), Some(' '), "{l}");
+            let verdict: String = l.chars().skip(51).take(8).collect();
+            assert!(verdict == "blocked " || verdict == "expected", "{l}");
+        }
+        assert!(
+            text.contains(
+                " 21  A client wraps to an old generation after a   blocked   succeeds  MISMATCH"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\n     rotation\n"), "{text}");
+    }
 }

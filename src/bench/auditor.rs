@@ -66,33 +66,40 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
         &escrow::Generations::single(params.clone()),
         "alice",
         T0,
-        T0 + DAY - 1,
+        T0 + DAY,
         T0 + DAY,
     ))?;
     let now = t(T0 + DAY + 3_600)?;
-    let warrant = escrow::warrant::Warrant::new(
-        escrow::warrant::WarrantDraft {
-            reference: "W-bench".into(),
-            legal_type: "interception".into(),
-            issuing_authority: "court".into(),
-            jurisdiction: "escrow-lab".into(),
-            targets: vec!["alice".into()],
-            start: t(T0)?,
-            end: t(T0 + DAY)?,
-            expires: t(T0 + 5 * DAY)?,
-            justification: "bench".into(),
-            generation: 1,
-        },
-        &mut rng,
-    )?;
-    let sub = auditor::submit_warrant(&lab, &warrant, now)?;
-    let approvals: Vec<(String, Vec<u8>)> = shares[..3]
-        .iter()
-        .map(|s| {
-            let a = escrow::authority::approve(&lab, s.authority(), &warrant, &sub.receipt, now)?;
-            Ok((s.authority().to_owned(), a.bytes.to_vec()))
-        })
-        .collect::<Result<_>>()?;
+    // A warrant is executed once: every timed run executes its own warrant of the same scope,
+    // drafted, logged and approved (by three authorities) before the clock starts.
+    let fresh = |i: usize, rng: &mut ChaCha20Rng| -> Result<_> {
+        let warrant = escrow::warrant::Warrant::new(
+            escrow::warrant::WarrantDraft {
+                reference: format!("W-bench-{i}"),
+                legal_type: "interception".into(),
+                issuing_authority: "court".into(),
+                jurisdiction: "escrow-lab".into(),
+                targets: vec!["alice".into()],
+                start: t(T0)?,
+                end: t(T0 + DAY)?,
+                expires: t(T0 + 5 * DAY)?,
+                justification: "bench".into(),
+                generation: 1,
+            },
+            rng,
+        )?;
+        let sub = auditor::submit_warrant(&lab, &warrant, now)?;
+        let approvals: Vec<(String, Vec<u8>)> = shares[..3]
+            .iter()
+            .map(|s| {
+                let a =
+                    escrow::authority::approve(&lab, s.authority(), &warrant, &sub.receipt, now)?;
+                Ok((s.authority().to_owned(), a.bytes.to_vec()))
+            })
+            .collect::<Result<_>>()?;
+        Ok((warrant, approvals))
+    };
+    let (warrant, approvals) = fresh(0, &mut rng)?;
     let report = auditor::execute::execute(&lab, &warrant, &approvals, &capture, now)?;
     ensure!(
         report.decrypted.len() == chains * PER_CHAIN,
@@ -101,20 +108,30 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
         chains * PER_CHAIN
     );
     let runs = if options.quick { 1 } else { 3 };
-    let on = |threads: usize| -> Result<f64> {
+    let mut prepared = (1..=2 * runs)
+        .map(|i| fresh(i, &mut rng))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter();
+    let mut on = |threads: usize| -> Result<f64> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()?;
+        let batch: Vec<_> = prepared.by_ref().take(runs).collect();
+        let mut batch = batch.into_iter();
         let mut failed = None;
         let s = time_runs(runs, || {
+            let Some((warrant, approvals)) = batch.next() else {
+                failed = Some(anyhow::anyhow!("internal: no prepared warrant left"));
+                return;
+            };
             if let Err(e) = pool
                 .install(|| auditor::execute::execute(&lab, &warrant, &approvals, &capture, now))
             {
-                failed = Some(e);
+                failed = Some(e.into());
             }
         });
         match failed {
-            Some(e) => Err(e.into()),
+            Some(e) => Err(e),
             None => Ok(s.seconds),
         }
     };

@@ -102,6 +102,12 @@ pub fn summary(config: &Config, f: &Figures, wall: Duration) -> Vec<Metric> {
         m("chains_in_scope", f.chains_in_scope, "chains", T),
         m("messages_in_scope", f.messages_in_scope, "messages", T),
         m("messages_decrypted", f.decrypted, "messages", T),
+        m(
+            "messages_decrypted_distinct",
+            f.decrypted_distinct,
+            "messages",
+            T,
+        ),
         m("log_entries", f.log_entries, "entries", T),
         m("log_bytes", f.log_bytes, "B", T),
         m(

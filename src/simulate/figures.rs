@@ -127,8 +127,10 @@ pub struct Figures {
     pub chains_in_scope: u64,
     /// Σ messages in scope.
     pub messages_in_scope: u64,
-    /// Σ messages decrypted.
+    /// Σ messages decrypted (per warrant: a message in the scope of two warrants counts twice).
     pub decrypted: u64,
+    /// Distinct messages decrypted by any warrant.
+    pub decrypted_distinct: u64,
     /// Authority time per approval vs scope identities (ms).
     pub approve_fit: Fit,
     /// Share-making time per approval vs scope identities (ms).
@@ -182,6 +184,11 @@ impl Figures {
         f.chains_in_scope = w.iter().map(|r| r.chains_in_scope).sum();
         f.messages_in_scope = w.iter().map(|r| r.messages_in_scope).sum();
         f.decrypted = w.iter().map(|r| r.decrypted).sum();
+        f.decrypted_distinct = w
+            .iter()
+            .flat_map(|r| r.decrypted_ids.iter().copied())
+            .collect::<std::collections::BTreeSet<i64>>()
+            .len() as u64;
         let points = |g: &dyn Fn(&super::warrants::ApprovalRow) -> Duration| -> Vec<(f64, f64)> {
             served
                 .approvals

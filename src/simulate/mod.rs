@@ -354,10 +354,18 @@ fn summary_text(
                 group(f.messages_in_scope as i64)
             ),
             format!(
-                "  messages in scope, {} decrypted; {} envelopes outside it, {} non-compliant",
+                "  messages in scope (sums over warrants); {} decrypted, {} envelopes outside",
                 group(f.decrypted as i64),
-                w.iter().map(|r| r.out_of_scope).sum::<u64>(),
-                w.iter().map(|r| r.non_compliant).sum::<u64>()
+                group(w.iter().map(|r| r.out_of_scope).sum::<u64>() as i64),
+            ),
+            format!(
+                "  the scopes, {} non-compliant; {} distinct messages decrypted",
+                group(w.iter().map(|r| r.non_compliant).sum::<u64>() as i64),
+                group(f.decrypted_distinct as i64),
+            ),
+            format!(
+                "  ({} decrypted again by an overlapping warrant)",
+                group(f.decrypted.saturating_sub(f.decrypted_distinct) as i64)
             ),
             format!(
                 "  one approval       a + b × identities = {} + {} × identities (mean {})",

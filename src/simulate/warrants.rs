@@ -80,6 +80,8 @@ pub struct WarrantRow {
     pub captured: u64,
     /// Messages the auditor decrypted.
     pub decrypted: u64,
+    /// Their relay ids (overlapping warrants decrypt some messages more than once).
+    pub decrypted_ids: Vec<i64>,
     /// Envelopes reported outside the scope.
     pub out_of_scope: u64,
     /// Envelopes reported escrow non-compliant.
@@ -250,7 +252,7 @@ pub fn serve(
         let clock = Instant::now();
         let mut captures = Vec::new();
         for target in &targets {
-            captures.push(world.capture(target, from, to - 1, t + 120)?);
+            captures.push(world.capture(target, from, to, t + 120)?);
         }
         let capture = merge(captures).context("internal: a warrant without targets")?;
         row.capture = clock.elapsed();
@@ -261,6 +263,7 @@ pub fn serve(
         let report = world.execute(&warrant, &refs, &capture, t + 180)?;
         row.execute = clock.elapsed();
         row.decrypted = report.decrypted.len() as u64;
+        row.decrypted_ids = report.decrypted.iter().map(|m| m.relay_id).collect();
         row.out_of_scope = report.out_of_scope as u64;
         row.non_compliant = report.non_compliant as u64;
 
