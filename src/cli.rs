@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "escrow-lab", version, max_term_width = 100)]
 pub struct Cli {
+    /// Print one JSON document on stdout instead of text (also for errors: `"ok": false`).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -15,7 +19,8 @@ pub struct Cli {
 /// The scenarios.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Tell the whole story with real operations, in a fresh lab directory.
+    /// Tell the whole story with real operations, in a fresh lab directory (with --json: the
+    /// outcome of every claim as one document, no narration).
     Demo {
         /// Lab directory to use; it must not exist or be empty. Default: a new
         /// lab-demo-<time> folder in the current directory.
@@ -29,10 +34,8 @@ pub enum Command {
     ///
     /// Exits 1 if any observed outcome differs from the expected one.
     Attacks {
-        /// Print one JSON document instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also write the table as Markdown to FILE (docs/attacks.md is made this way).
+        /// Also write the table as Markdown to FILE (docs/attacks.md is made this way). FILE
+        /// is replaced only if it is a page this command generated; any other file is refused.
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
         /// Keep the attack labs in DIR (must not exist or be empty) instead of a temporary
@@ -52,14 +55,13 @@ pub enum Command {
         /// Short budgets and at most 1,000 chains (under two minutes on two cores).
         #[arg(long)]
         quick: bool,
-        /// Print one JSON document instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also write the table as Markdown rows to FILE.
+        /// Also write the table as Markdown rows to FILE (never overwritten: an existing file
+        /// is refused unless identical).
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
     },
-    /// Run a synthetic population through the real code, measure, chart and extrapolate.
+    /// Run a synthetic population through the real code, measure, chart and extrapolate (with
+    /// --json: the report's folder and files as one document).
     Simulate {
         /// Number of users.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(2..=100_000))]

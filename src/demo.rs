@@ -37,8 +37,8 @@ pub struct Options {
     pub colour: bool,
 }
 
-/// What the demo established (tests assert on it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the demo established (tests assert on it; `demo --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DemoOutcome {
     /// The lab directory used.
     pub lab: PathBuf,

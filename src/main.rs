@@ -17,46 +17,99 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 2 && escrow::encoding::args_want_json(std::env::args_os()) {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("usage error");
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                println!("{}", escrow::encoding::json_error(first, 2, None));
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!(
-                "escrow-lab: {}",
-                escrow::encoding::printable(&format!("{e:#}").replace('\n', " "))
-            );
-            ExitCode::FAILURE
+    let json = cli.json;
+    let fail = |message: &str, code: u8| {
+        if json {
+            println!("{}", escrow::encoding::json_error(message, code, None));
         }
+        eprintln!("escrow-lab: {message}");
+        ExitCode::from(code)
+    };
+    match run(cli) {
+        Ok(Done::Ok) => ExitCode::SUCCESS,
+        Ok(Done::Failed(message)) => fail(&message, 1),
+        Ok(Done::Usage(message)) => fail(&message, 2),
+        Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
+        Err(e) => fail(
+            &escrow::encoding::printable(&format!("{e:#}").replace('\n', " ")),
+            1,
+        ),
     }
+}
+
+/// How a scenario ended.
+enum Done {
+    /// As expected.
+    Ok,
+    /// It ran, and a claim did not hold (exit 1, with this line; the document, under --json,
+    /// was printed).
+    Failed(String),
+    /// A usage error found after parsing (exit 2).
+    Usage(String),
+}
+
+/// Writes a generated page: a new file, an identical one (left as it is), or a page this
+/// command generated before (its `marker` line is in it) is replaced; any other file is
+/// refused, so that `--markdown` never overwrites a file the command did not make.
+fn write_generated(path: &std::path::Path, bytes: &[u8], marker: &str) -> anyhow::Result<()> {
+    let generated = escrow::lab::read_limited(path, 16 << 20)
+        .ok()
+        .is_some_and(|old| String::from_utf8_lossy(&old).contains(marker));
+    if generated {
+        escrow::lab::write_atomic(path, bytes, 0o644)?;
+    } else {
+        escrow::lab::write_output(path, bytes, 0o644)?;
+    }
+    Ok(())
 }
 
 fn now() -> anyhow::Result<OffsetDateTime> {
     Ok(OffsetDateTime::now_utc().replace_nanosecond(0)?)
 }
 
-fn run(cli: Cli) -> anyhow::Result<bool> {
+fn run(cli: Cli) -> anyhow::Result<Done> {
+    let json = cli.json;
     match cli.command {
         Command::Demo { lab, fast } => {
             let now = now()?;
             let dir = escrow_lab::demo::prepare_lab(lab.as_deref(), now)?;
-            let mut out = std::io::stdout().lock();
             let options = escrow_lab::demo::Options {
                 fast,
-                colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                colour: !json
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none(),
             };
-            let outcome = escrow_lab::demo::run(&dir, now, &options, &mut out)?;
-            if !outcome.all_held() {
-                eprintln!("escrow-lab: a claim of the demo did not hold (see above)");
-            }
-            Ok(outcome.all_held())
+            let outcome = if json {
+                let outcome = escrow_lab::demo::run(&dir, now, &options, &mut std::io::sink())?;
+                let doc = serde_json::json!({
+                    "version": 1, "ok": outcome.all_held(), "outcome": outcome,
+                });
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string_pretty(&doc)?
+                )?;
+                outcome
+            } else {
+                escrow_lab::demo::run(&dir, now, &options, &mut std::io::stdout().lock())?
+            };
+            Ok(if outcome.all_held() {
+                Done::Ok
+            } else {
+                Done::Failed("a claim of the demo did not hold (see above)".into())
+            })
         }
         Command::Attacks {
-            json,
             markdown,
             lab,
             seed,
@@ -78,18 +131,24 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 }
                 command.push_str(&format!(" --markdown {}", path.display()));
                 let md = table.to_markdown(&command);
-                escrow::lab::write_atomic(&path, md.as_bytes(), 0o644)?;
+                write_generated(
+                    &path,
+                    md.as_bytes(),
+                    "<!-- @generated by `escrow-lab attacks",
+                )?;
             }
-            if failed > 0 {
-                eprintln!("escrow-lab: {failed} attack(s) did not end as expected (see the table)");
-            }
-            Ok(failed == 0)
+            Ok(if failed > 0 {
+                Done::Failed(format!(
+                    "{failed} attack(s) did not end as expected (see the table)"
+                ))
+            } else {
+                Done::Ok
+            })
         }
-        Command::Bench {
-            quick,
-            json,
-            markdown,
-        } => {
+        Command::Bench { quick, markdown } => {
+            if let Some(path) = &markdown {
+                escrow::lab::refuse_existing_output(path)?;
+            }
             let options = escrow_lab::bench::Options {
                 quick,
                 smoke: false,
@@ -107,9 +166,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 table.write_text(&mut out)?;
             }
             if let Some(path) = markdown {
-                escrow::lab::write_atomic(&path, table.to_markdown().as_bytes(), 0o644)?;
+                escrow::lab::write_output(&path, table.to_markdown().as_bytes(), 0o644)?;
             }
-            Ok(true)
+            Ok(Done::Ok)
         }
         Command::Simulate {
             users,
@@ -122,10 +181,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             seed,
         } => {
             if threshold > authorities {
-                eprintln!(
-                    "escrow-lab: --threshold {threshold} exceeds --authorities {authorities}"
-                );
-                std::process::exit(2);
+                return Ok(Done::Usage(format!(
+                    "--threshold {threshold} exceeds --authorities {authorities}"
+                )));
             }
             let config = escrow_lab::simulate::Config {
                 users,
@@ -140,10 +198,26 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             config.validate()?;
             let now = now()?;
             let dir = escrow_lab::simulate::prepare_out(out.as_deref(), now)?;
-            let progress = std::io::stderr().is_terminal();
-            let mut stdout = std::io::stdout().lock();
-            escrow_lab::simulate::run(&config, &dir, progress, &mut stdout)?;
-            Ok(true)
+            let progress = !json && std::io::stderr().is_terminal();
+            if json {
+                escrow_lab::simulate::run(&config, &dir, progress, &mut std::io::sink())?;
+                let mut files: Vec<String> = std::fs::read_dir(&dir)?
+                    .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect();
+                files.sort();
+                let doc = serde_json::json!({
+                    "version": 1, "ok": true, "out": dir.display().to_string(), "files": files,
+                    "summary": dir.join("summary.csv").display().to_string(),
+                });
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string_pretty(&doc)?
+                )?;
+            } else {
+                escrow_lab::simulate::run(&config, &dir, progress, &mut std::io::stdout().lock())?;
+            }
+            Ok(Done::Ok)
         }
     }
 }

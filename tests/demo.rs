@@ -214,3 +214,79 @@ fn demo_refuses_a_non_empty_lab_and_leaves_it_alone() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `--json` is global in every tool: the demo's outcome as one document, usage errors and
+/// failures as a JSON error document; `--markdown` never overwrites a file it did not make.
+#[test]
+fn json_everywhere_and_generated_pages_only_replace_themselves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = demo_in(tmp.path())
+        .args(["--json", "--fast", "--lab", "j"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["outcome"]["two_approvals_refused"], true);
+    assert!(doc["outcome"]["decrypted"].as_u64().unwrap() > 0);
+
+    let bin = || Command::cargo_bin("escrow-lab").unwrap();
+    let out = bin()
+        .current_dir(tmp.path())
+        .args([
+            "simulate",
+            "--json",
+            "--authorities",
+            "3",
+            "--threshold",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (doc["ok"].as_bool(), doc["exit_code"].as_u64()),
+        (Some(false), Some(2))
+    );
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("--threshold 4 exceeds --authorities 3")
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = bin().args(["--json", "demo", "--bogus"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit_code"], 2);
+
+    // A Markdown file the command did not generate is not overwritten (nothing runs).
+    let notes = tmp.path().join("notes.md");
+    std::fs::write(&notes, "mine").unwrap();
+    let out = bin()
+        .args(["bench", "--quick", "--markdown"])
+        .arg(&notes)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("already exists with other content")
+    );
+    assert_eq!(std::fs::read(&notes).unwrap(), b"mine");
+
+    // Help: the subcommand's options first, the global ones under their own heading.
+    let help = bin().args(["simulate", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let (own, global) = (
+        help.find("--users").unwrap(),
+        help.find("Global options").unwrap(),
+    );
+    assert!(
+        own < global && help.rfind("      --json").unwrap() > global,
+        "{help}"
+    );
+}
