@@ -108,11 +108,13 @@ pub fn rfc3339(unix: i64) -> String {
 /// backwards (the wording of `escrow::Error::TimeBackwards`).
 pub fn not_before(what: &str, time: i64, newest: &str, newest_time: i64) -> Result<()> {
     if time < newest_time {
-        bail!(
-            "{what} at {} is before {newest} at {}: time never goes backwards; use a later --at",
-            rfc3339(time),
-            rfc3339(newest_time)
-        );
+        return Err(escrow::Error::TimeBackwards {
+            what: what.to_owned(),
+            time: rfc3339(time),
+            newest: newest.to_owned(),
+            newest_time: rfc3339(newest_time),
+        }
+        .into());
     }
     Ok(())
 }

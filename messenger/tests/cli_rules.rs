@@ -368,7 +368,7 @@ fn registration_is_not_before_the_lab_was_set_up() {
         &lab,
         &["register", "--as", "alice", "--at", "2026-10-31T23:59:59Z"],
         "the registration at 2026-10-31T23:59:59Z is before the lab's set-up (generation 1 \
-         created) at 2026-11-01T00:00:00Z: time never goes backwards; use a later --at",
+         created) at 2026-11-01T00:00:00Z: simulated time never goes backwards",
     );
     ok(bin("messenger", &lab).args(["register", "--as", "alice", "--at", SET_UP]));
     // A time that is not RFC 3339 shows an example.
@@ -395,7 +395,7 @@ fn a_send_is_not_before_either_registration_nor_the_senders_last_command() {
     refuse(
         s("bob", "alice", "2026-11-19T00:00:00Z"),
         "the message at 2026-11-19T00:00:00Z is before bob's registration at \
-         2026-11-20T00:00:00Z: time never goes backwards; use a later --at",
+         2026-11-20T00:00:00Z: simulated time never goes backwards",
     );
     refuse(
         s("alice", "bob", "2026-11-19T00:00:00Z"),
@@ -511,7 +511,7 @@ fn an_export_holds_nothing_from_after_its_own_time() {
             "2026-11-27T09:30:00Z",
         ),
         "the export at 2026-11-27T09:30:00Z is before envelope #2 that it would include at \
-         2026-11-27T10:00:00Z: time never goes backwards; use a later --at",
+         2026-11-27T10:00:00Z: simulated time never goes backwards",
     );
     // What the relay received after the window is not in it, so it does not count.
     let before = intercept(
