@@ -37,7 +37,11 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(Done::Ok) => ExitCode::SUCCESS,
-        Ok(Done::Failed(message)) => fail(&message, 1),
+        Ok(Done::Failed(message)) => {
+            // Its document (with `"ok": false` or the failures) is already on stdout.
+            eprintln!("escrow-lab: {message}");
+            ExitCode::FAILURE
+        }
         Ok(Done::Usage(message)) => fail(&message, 2),
         Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => fail(
@@ -51,8 +55,8 @@ fn main() -> ExitCode {
 enum Done {
     /// As expected.
     Ok,
-    /// It ran, and a claim did not hold (exit 1, with this line; the document, under --json,
-    /// was printed).
+    /// It ran, and a claim did not hold: exit 1 with this line on stderr (under --json its
+    /// document, which says so, is already on stdout).
     Failed(String),
     /// A usage error found after parsing (exit 2).
     Usage(String),

@@ -274,7 +274,7 @@ impl World {
         // The tool's checks, in its order: the drafting checks, the targets registered with
         // this world's relay, then the log.
         auditor::check_draft(&self.lab, warrant, at(t)?)?;
-        auditor::check_targets(&self.relay, warrant)?;
+        auditor::check_targets(&self.relay, warrant, at(t)?)?;
         Ok(auditor::submit_warrant(&self.lab, warrant, at(t)?)?.receipt)
     }
 

@@ -1096,7 +1096,7 @@ fn rows() -> Vec<Row> {
                 "missing/report.json",
             ],
             code: 1,
-            expect: "missing/report.json: cannot write the report: No such file or directory",
+            expect: "missing/report.json: cannot write the report: its folder does not exist",
         },
         Row {
             tool: "auditor",

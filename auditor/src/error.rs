@@ -82,6 +82,18 @@ pub enum Error {
         "refused: target '{0}' is not registered with this lab's relay (`messenger register --as {0}` first)"
     )]
     UnknownTarget(String),
+    /// A target that registered after the drafting or submission time.
+    #[error(
+        "refused: target '{account}' registered at {registered}, after {at}: a warrant at {at} cannot name it"
+    )]
+    RegisteredLater {
+        /// The account.
+        account: String,
+        /// Its registration time.
+        registered: String,
+        /// The drafting or submission time.
+        at: String,
+    },
     /// Fewer than k valid approvals: every one presented is named with its verdict.
     #[error("{required} of {authorities} approvals required, {valid} valid{}", discarded(.verdicts))]
     NotEnoughApprovals {

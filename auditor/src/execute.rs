@@ -194,10 +194,13 @@ fn judge(
         let escrow::release::Subject::Identity { identity } = s.subject() else {
             return Err("an identity share has the wrong subject".into());
         };
-        if !scope.contains(identity) || !seen.insert(identity.clone()) {
+        if !scope.contains(identity) {
             return Err(format!(
                 "share for {identity}, which is not in the warrant's scope"
             ));
+        }
+        if !seen.insert(identity.clone()) {
+            return Err(format!("two shares for {identity}"));
         }
         s.verify(params).map_err(|e| e.to_string())?;
     }
@@ -365,7 +368,11 @@ pub fn execute(
         match Approval::from_json(bytes) {
             Err(e) => verdicts.push(ApprovalVerdict {
                 source: name.clone(),
-                authority: name.clone(),
+                // The authority it names, if that much of it reads; else its file.
+                authority: serde_json::from_slice::<serde_json::Value>(bytes)
+                    .ok()
+                    .and_then(|v| v.get("authority")?.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| name.clone()),
                 valid: false,
                 reason: Some(e.to_string()),
             }),

@@ -81,18 +81,34 @@ pub fn check_draft(lab: &Lab, warrant: &Warrant, at: OffsetDateTime) -> Result<V
     Ok(notes)
 }
 
-/// Refuses a warrant naming an account the relay's directory does not know (no traffic of it
-/// can exist; such a warrant would only inflate the public statistics).
-pub fn check_targets(relay: &messenger::Relay, warrant: &Warrant) -> Result<()> {
+/// Refuses a warrant naming an account the relay's directory did not know at `at` (the
+/// drafting or submission time): no traffic of it can exist, and such a warrant would only
+/// inflate the public statistics.
+pub fn check_targets(
+    relay: &messenger::Relay,
+    warrant: &Warrant,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let relay_err = |e: messenger::Error| {
+        Error::Escrow(escrow::Error::Lab(escrow::LabError::Io {
+            path: "relay.sqlite".into(),
+            error: std::io::Error::other(e.to_string()),
+        }))
+    };
     for t in &warrant.targets {
-        let known = relay.is_registered(&t.value).map_err(|e| {
-            Error::Escrow(escrow::Error::Lab(escrow::LabError::Io {
-                path: "relay.sqlite".into(),
-                error: std::io::Error::other(e.to_string()),
-            }))
-        })?;
-        if !known {
-            return Err(Error::UnknownTarget(t.value.clone()));
+        match relay.registration_time(&t.value).map_err(relay_err)? {
+            None => return Err(Error::UnknownTarget(t.value.clone())),
+            Some(r) if r > at.unix_timestamp() => {
+                return Err(Error::RegisteredLater {
+                    account: t.value.clone(),
+                    registered: OffsetDateTime::from_unix_timestamp(r)
+                        .ok()
+                        .and_then(|t| t.format(&Rfc3339).ok())
+                        .unwrap_or_else(|| r.to_string()),
+                    at: at.format(&Rfc3339).unwrap_or_default(),
+                });
+            }
+            Some(_) => {}
         }
     }
     Ok(())
@@ -100,7 +116,7 @@ pub fn check_targets(relay: &messenger::Relay, warrant: &Warrant) -> Result<()> 
 
 /// [`check_targets`] against the lab's relay database (`relay.sqlite`); a lab without one has
 /// no registered account.
-pub fn check_targets_in_lab(lab: &Lab, warrant: &Warrant) -> Result<()> {
+pub fn check_targets_in_lab(lab: &Lab, warrant: &Warrant, at: OffsetDateTime) -> Result<()> {
     let path = lab.root().join("relay.sqlite");
     if !path.exists() {
         return match warrant.targets.first() {
@@ -114,7 +130,7 @@ pub fn check_targets_in_lab(lab: &Lab, warrant: &Warrant) -> Result<()> {
             error: std::io::Error::other(e.to_string()),
         }))
     })?;
-    check_targets(&relay, warrant)
+    check_targets(&relay, warrant, at)
 }
 
 /// Logs a warrant: appends `warrant-logged` (digest, reference, counts, issuer, time — never

@@ -117,7 +117,8 @@ fn run(cli: &Cli) -> Result<()> {
             for (a, n) in &report.cosignatures {
                 writeln!(
                     out,
-                    "  {a}: {n} checkpoint(s) cosigned, the largest of size {}",
+                    "  {a}: {} cosigned, the largest of size {}",
+                    count(*n as usize, "checkpoint", "checkpoints"),
                     report.witnessed_by.get(a).copied().unwrap_or(0)
                 )?;
             }
@@ -127,7 +128,7 @@ fn run(cli: &Cli) -> Result<()> {
                 if proofs.is_empty() {
                     String::new()
                 } else {
-                    format!(", and the {} proof(s) given", proofs.len())
+                    format!(", and the {} given", count(proofs.len(), "proof", "proofs"))
                 }
             )?;
             if report.unwitnessed == 0 {
@@ -160,10 +161,17 @@ fn run(cli: &Cli) -> Result<()> {
             }
             writeln!(
                 out,
-                "  identities released  {} (target × epoch, once per warrant; {} with releases)",
+                "  identities released  {} (target × epoch, once per warrant; {} released by k)",
                 s.identities_released,
                 count(s.warrants_with_releases as usize, "warrant", "warrants")
             )?;
+            if s.warrants_below_threshold > 0 {
+                writeln!(
+                    out,
+                    "  below the threshold  {} (shares released by fewer authorities than k: no key)",
+                    count(s.warrants_below_threshold as usize, "warrant", "warrants")
+                )?;
+            }
             writeln!(
                 out,
                 "  identity-key shares  {} (one per identity and releasing authority)",
@@ -175,13 +183,7 @@ fn run(cli: &Cli) -> Result<()> {
                 s.warrants_executed,
                 count(s.messages_decrypted as usize, "message", "messages")
             )?;
-            if s.executions != s.warrants_executed {
-                writeln!(
-                    out,
-                    "  repeat executions    {} (logged before executions were limited to one per warrant; not counted)",
-                    s.executions - s.warrants_executed
-                )?;
-            }
+
             // Months and names come from the log's entries: printed escaped.
             for (m, n) in &s.warrants_per_month {
                 writeln!(out, "  warrants in {}   {n}", printable(m))?;
@@ -273,7 +275,7 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
             // Every check without an authority's secret, now: a warrant no authority could
             // approve is not drafted.
             let notes = auditor::check_draft(lab, &w, now)?;
-            auditor::check_targets_in_lab(lab, &w)?;
+            auditor::check_targets_in_lab(lab, &w, now)?;
             for n in &notes {
                 eprintln!("note: {n}");
             }
@@ -321,7 +323,7 @@ fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
             // The drafting checks first (by arithmetic and lookups), then the --out rule;
             // both before anything is logged.
             auditor::check_draft(lab, &w, now)?;
-            auditor::check_targets_in_lab(lab, &w)?;
+            auditor::check_targets_in_lab(lab, &w, now)?;
             let kept = existing_receipt(lab, &receipt_path, &digest)?;
             let sub = auditor::submit_warrant(lab, &w, now)?;
             if kept.is_none() {
@@ -568,6 +570,7 @@ fn existing_receipt(
         Some(r) => Ok(Some(r)),
         None => Err(escrow::Error::from(escrow::LabError::OutputExists {
             path: path.to_owned(),
+            what: "already exists and is not this warrant's receipt",
         })
         .into()),
     }

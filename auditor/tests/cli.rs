@@ -641,7 +641,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
     assert!(
         String::from_utf8(out.stderr)
             .unwrap()
-            .contains("already exists with other content")
+            .contains("already exists and is not this warrant's receipt")
     );
     assert_eq!(std::fs::read(&other).unwrap(), b"notes");
     // Help: the subcommand's own options first, global ones under their own heading.
@@ -713,5 +713,127 @@ fn a_file_of_the_wrong_kind_is_named_with_the_kind_expected() {
     assert!(
         e.contains("nope.json: no such file (expected an approval"),
         "{e}"
+    );
+}
+
+#[test]
+fn an_output_path_that_is_taken_or_has_no_folder_is_named_plainly() {
+    let (tmp, lab) = setup();
+    let dir = tmp.path().join("a-dir");
+    std::fs::create_dir(&dir).unwrap();
+    let link = tmp.path().join("link.json");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere.json"), &link).unwrap();
+    for (out, expect) in [
+        (
+            dir.clone(),
+            "a-dir: is a directory; outputs are never overwritten",
+        ),
+        (
+            link.clone(),
+            "link.json: is a symbolic link; outputs are never overwritten",
+        ),
+        (
+            tmp.path().join("no/such/w.json"),
+            "no/such/w.json: its folder does not exist",
+        ),
+    ] {
+        let out = new_warrant(&lab, &out, &[]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert!(!err.contains(".tmp:"), "{err}");
+    }
+    assert!(!tmp.path().join("nowhere.json").exists());
+}
+
+#[test]
+fn no_time_ahead_of_the_clock_or_behind_the_record() {
+    let (tmp, lab) = setup();
+    let size = || {
+        let l = escrow::lab::Lab::new(&lab);
+        let config = l.load_log_config().unwrap();
+        l.open_log(&config).unwrap().size().unwrap()
+    };
+    let refused = |out: std::process::Output, expect: &str| {
+        assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(expect), "{expect}: {err}");
+    };
+    let n = size();
+    // A far-future submission would block every party: refused, nothing logged.
+    let w = tmp.path().join("wf.json");
+    let out = bin("auditor", &lab)
+        .args(["warrant", "new", "--reference", "W-F", "--target", "bob"])
+        .args([
+            "--from",
+            "2026-11-03T00:00:00Z",
+            "--to",
+            "2026-11-04T00:00:00Z",
+        ])
+        .args(["--issuer", "court", "--justification", "x"])
+        .args([
+            "--at",
+            "2099-01-01T00:00:00Z",
+            "--expires",
+            "2099-02-01T00:00:00Z",
+        ])
+        .arg("--out")
+        .arg(&w)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    refused(
+        bin("auditor", &lab)
+            .args(["warrant", "submit", "--at", "2099-01-01T00:00:00Z"])
+            .arg(&w)
+            .output()
+            .unwrap(),
+        "is ahead of this machine's clock",
+    );
+    assert_eq!(size(), n);
+    // A cosignature dated before the entries it covers, and a rotation before the log's
+    // newest entry (set up at 2026-11-01): refused.
+    refused(
+        bin("escrow", &lab)
+            .args([
+                "log",
+                "cosign",
+                "--as",
+                "ministry",
+                "--at",
+                "2020-01-01T00:00:00Z",
+            ])
+            .output()
+            .unwrap(),
+        "the cosignature at 2020-01-01T00:00:00Z is before log entry 0 (generation-created)",
+    );
+    refused(
+        bin("escrow", &lab)
+            .args(["rotate", "--at", "2026-10-01T00:00:00Z"])
+            .output()
+            .unwrap(),
+        "the rotation at 2026-10-01T00:00:00Z is before log entry 0",
+    );
+    assert_eq!(size(), n);
+    // A target that registered after the drafting time cannot be named at that time.
+    bin("messenger", &lab)
+        .args(["register", "--as", "zed", "--at", "2026-11-20T00:00:00Z"])
+        .assert()
+        .success();
+    refused(
+        bin("auditor", &lab)
+            .args(["warrant", "new", "--reference", "W-Z", "--target", "zed"])
+            .args([
+                "--from",
+                "2026-11-03T00:00:00Z",
+                "--to",
+                "2026-11-04T00:00:00Z",
+            ])
+            .args(["--issuer", "court", "--justification", "x"])
+            .args(["--at", "2026-11-04T12:00:00Z", "--out"])
+            .arg(tmp.path().join("wz.json"))
+            .output()
+            .unwrap(),
+        "target 'zed' registered at 2026-11-20T00:00:00Z, after 2026-11-04T12:00:00Z",
     );
 }

@@ -163,8 +163,19 @@ impl Story {
     }
 
     fn execute(&self, w: &Path, approvals: &[PathBuf], capture: &Path) -> std::process::Output {
+        self.execute_at(&self.tick(), w, approvals, capture)
+    }
+
+    /// `auditor execute --json` at `at`.
+    fn execute_at(
+        &self,
+        at: &str,
+        w: &Path,
+        approvals: &[PathBuf],
+        capture: &Path,
+    ) -> std::process::Output {
         let mut c = bin("auditor", &self.lab);
-        c.args(["execute", "--json", "--at", &self.tick(), "--warrant"])
+        c.args(["execute", "--json", "--at", at, "--warrant"])
             .arg(w);
         for a in approvals {
             c.arg("--approval").arg(a);
@@ -336,30 +347,14 @@ fn a_warrant_is_executed_once_and_only_before_it_expires() {
     let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w5)).collect();
     let capture = s.capture("alice");
     let size = s.log_size();
-    let mut c = bin("auditor", &s.lab);
-    c.args(["execute", "--at", "2026-12-05T09:00:00Z", "--warrant"])
-        .arg(&w5)
-        .arg("--capture")
-        .arg(&capture);
-    for a in &approvals {
-        c.arg("--approval").arg(a);
-    }
-    let out = c.output().unwrap();
+    let out = s.execute_at("2026-12-05T09:00:00Z", &w5, &approvals, &capture);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("warrant W-5 expired at 2026-12-05T"), "{err}");
     assert_eq!(s.log_size(), size);
 
     // An execution dated before the newest log entry: refused (time never goes backwards).
-    let mut c = bin("auditor", &s.lab);
-    c.args(["execute", "--at", "2026-11-28T07:00:00Z", "--warrant"])
-        .arg(&w5)
-        .arg("--capture")
-        .arg(&capture);
-    for a in &approvals {
-        c.arg("--approval").arg(a);
-    }
-    let out = c.output().unwrap();
+    let out = s.execute_at("2026-11-28T07:00:00Z", &w5, &approvals, &capture);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("simulated time never goes backwards"), "{err}");
@@ -402,4 +397,50 @@ fn a_text_cannot_forge_a_line_of_the_report() {
         "{text}"
     );
     assert!(!text.contains(['\u{2028}', '\u{2029}']), "{text}");
+}
+
+#[test]
+fn discarded_approvals_are_named_by_authority_with_the_exact_reason() {
+    let s = story();
+    let w = s.warrant("W-6", "bob", 26);
+    let capture = s.capture("bob");
+    let approvals: Vec<PathBuf> = AUTHORITIES[..4].iter().map(|a| s.approve(a, &w)).collect();
+    // oversight's approval carries its identity share twice; provider's share is not hex.
+    let edit = |p: &Path, f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(p, serde_json::to_vec(&v).unwrap()).unwrap();
+    };
+    edit(&approvals[2], &|v| {
+        let first = v["identity_shares"][0].clone();
+        v["identity_shares"].as_array_mut().unwrap().push(first);
+    });
+    edit(&approvals[3], &|v| v["warrant_share"] = "zz".into());
+    let out = s.execute(&w, &approvals, &capture);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = |who: &str| {
+        doc["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["authority"] == who)
+            .unwrap_or_else(|| panic!("no verdict for {who}: {doc}"))
+            .clone()
+    };
+    assert!(
+        verdict("oversight")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("two shares for "),
+        "{doc}"
+    );
+    let provider = verdict("provider");
+    assert_eq!(provider["valid"], false);
+    assert!(
+        provider["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(".provider.approval")
+    );
 }

@@ -208,7 +208,12 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
     let mut store = lab.open_log(&config)?;
     let signer = own_witness_signer(lab, &config, authority, at)?;
     let witness_name = config.witness(authority)?.name().to_owned();
+    let time = at
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
     store.with_write_lock(|store| {
+        // A cosignature is not dated before the entries it covers, nor ahead of the clock.
+        store.check_time("the cosignature", &time)?;
         let mut state = lab.load_witness_state(authority)?;
         let previous = state.last_checkpoint(&config)?.map(|c| c.label());
         let (checkpoint, line) =

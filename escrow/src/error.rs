@@ -65,6 +65,22 @@ pub enum Error {
         /// That record's time (RFC 3339).
         newest_time: String,
     },
+    /// A time given for a log entry or cosignature is ahead of the real clock: simulated time
+    /// may lag the clock (any past date) but not run ahead of it, or one party's entry from the
+    /// future would block every other party's appends.
+    #[error(
+        "{what} at {time} is ahead of this machine's clock ({now}): simulated time may lag the clock but not run ahead of it by more than {tolerance} s"
+    )]
+    TimeAhead {
+        /// What was to be recorded.
+        what: String,
+        /// Its time (RFC 3339).
+        time: String,
+        /// The clock (RFC 3339).
+        now: String,
+        /// The tolerance, in seconds.
+        tolerance: u32,
+    },
     /// A timestamp lies before the Unix epoch or cannot be represented.
     #[error(
         "time {0} is outside the supported range (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"
@@ -323,14 +339,14 @@ pub enum LabError {
         /// The missing file.
         path: std::path::PathBuf,
     },
-    /// An output file exists with other content (outputs are never overwritten; an
-    /// identical file is left as it is).
-    #[error(
-        "{path}: already exists with other content; outputs are never overwritten, choose a new file"
-    )]
+    /// An output path is taken: a file with other content, a directory, a link (outputs are
+    /// never overwritten; a file with exactly the output is left as it is).
+    #[error("{path}: {what}; outputs are never overwritten, choose a new file")]
     OutputExists {
-        /// The output file.
+        /// The output path.
         path: std::path::PathBuf,
+        /// "already exists with other content", "is a directory", "is a symbolic link".
+        what: &'static str,
     },
     /// An I/O operation failed.
     #[error("{path}: {error}")]

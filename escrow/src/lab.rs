@@ -1047,17 +1047,29 @@ pub fn check_output(path: &Path, bytes: &[u8]) -> Result<Option<Written>> {
         Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
             match read_limited(path, bytes.len() as u64) {
                 Ok(old) if old == bytes => Ok(Some(Written::Unchanged)),
-                _ => Err(LabError::OutputExists {
-                    path: path.to_owned(),
-                }
-                .into()),
+                _ => Err(taken(path, &m)),
             }
         }
-        Ok(_) => Err(LabError::OutputExists {
-            path: path.to_owned(),
-        }
-        .into()),
+        Ok(m) => Err(taken(path, &m)),
     }
+}
+
+/// The error for an output path that is taken, saying by what.
+fn taken(path: &Path, m: &fs::Metadata) -> Error {
+    let what = if m.file_type().is_symlink() {
+        "is a symbolic link"
+    } else if m.is_dir() {
+        "is a directory"
+    } else if m.is_file() {
+        "already exists with other content"
+    } else {
+        "already exists and is not a regular file"
+    };
+    LabError::OutputExists {
+        path: path.to_owned(),
+        what,
+    }
+    .into()
 }
 
 /// Refuses an output path that exists (whatever it holds) before a command whose output is
@@ -1066,10 +1078,12 @@ pub fn check_output(path: &Path, bytes: &[u8]) -> Result<Option<Written>> {
 pub fn refuse_existing_output(path: &Path) -> Result<()> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        _ => Err(LabError::OutputExists {
+        Err(error) => Err(LabError::Io {
             path: path.to_owned(),
+            error,
         }
         .into()),
+        Ok(m) => Err(taken(path, &m)),
     }
 }
 
@@ -1107,7 +1121,15 @@ impl AtomicFile {
             .create_new(true)
             .mode(mode)
             .open(&tmp)
-            .map_err(io(&tmp))?;
+            .map_err(|error| LabError::Io {
+                // Named by the file asked for, not the temporary one beside it.
+                path: path.to_owned(),
+                error: if error.kind() == std::io::ErrorKind::NotFound {
+                    std::io::Error::new(error.kind(), "its folder does not exist")
+                } else {
+                    error
+                },
+            })?;
         Ok(Self {
             file: Some(file),
             tmp,

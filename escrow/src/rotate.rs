@@ -11,8 +11,8 @@
 //!
 //! Rules, each refused with [`Error::Rotation`] before anything is written (docs/protocol.md
 //! §2.4):
-//! * "now" is the later of the request's time and the log's newest entry (also the new
-//!   generation's creation time);
+//! * "now" is the request's time, not before the log's newest entry (simulated time never goes
+//!   backwards) nor ahead of the clock; it is the new generation's creation time;
 //! * the start is at most a year after now;
 //! * the new generation starts at an epoch boundary strictly after now's epoch, so no chain
 //!   already begun changes generation;
@@ -91,15 +91,16 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     let newest = generations.newest();
     let len = newest.epoch_length();
     let len_i = i64::try_from(len).map_err(|_| Error::Internal("epoch length"))?;
-    // "Now" is never before the log's newest entry: a rotation cannot reach back behind
-    // what the log has recorded (the `--at` of simulations included).
-    let mut now = req.at;
+    // A rotation cannot reach back behind what the log has recorded (the `--at` of
+    // simulations included): a time before the newest entry is refused, as for every entry.
+    let now = req.at;
+    let at = now
+        .format(&Rfc3339)
+        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    store.check_time("the rotation", &at)?;
     let mut announced = newest.generation();
     for i in 0..store.size()? {
         let entry = store.entry(i)?.entry;
-        if let Ok(t) = OffsetDateTime::parse(entry.time(), &Rfc3339) {
-            now = now.max(t);
-        }
         if let LogEntry::GenerationCreated {
             realm, generation, ..
         } = &entry

@@ -185,7 +185,7 @@ fn an_approval_is_never_written_over_another_file() {
     let before = snapshot(c.tmp.path());
     let out = c.approve("court", &["--out", &nowhere]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("court.json: its folder does not exist"));
     assert_eq!(before, snapshot(c.tmp.path()));
     std::fs::remove_file(&court).unwrap();
 

@@ -76,7 +76,12 @@ fn the_files_of_a_lab_are_told_apart() {
             target_count: 1,
             epoch_count: 1,
             issuing_authority: "court".into(),
-            time: "2099-01-01T00:00:00Z".into(),
+            // Now: after the set-up, and not ahead of the clock.
+            time: time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap(),
         });
     let (index, _) = store.append(&record, &l.log_signer().unwrap()).unwrap();
     drop(store);

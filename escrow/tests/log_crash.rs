@@ -37,9 +37,14 @@ fn append_until_killed() {
     let mut store = lab.open_log(&config).unwrap();
     let signer = lab.log_signer().unwrap();
     for i in 0u64.. {
-        let rec = LogRecord::new(LogEntry::WarrantExecuted {
+        // `warrant-logged`: an entry with no precondition in the log (an execution needs its
+        // warrant logged and released first, which the monitor checks).
+        let rec = LogRecord::new(LogEntry::WarrantLogged {
             digest: format!("{i:064x}"),
-            messages_decrypted: i,
+            reference: format!("W-{i}"),
+            target_count: 1,
+            epoch_count: 1,
+            issuing_authority: "court".into(),
             time: "2026-11-27T00:00:00Z".into(),
         });
         progress

@@ -14,7 +14,9 @@ use rand_chacha::rand_core::SeedableRng;
 use time::OffsetDateTime;
 
 const DAY: i64 = 86_400;
-const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
+// In the past of the clock, with room for the rotations of the property test (up to ~30 days
+// later): log times may not run ahead of the clock.
+const T0: i64 = 1_788_220_800; // 2026-09-01T00:00:00Z
 const E0: u64 = (T0 / DAY) as u64;
 
 fn t(u: i64) -> OffsetDateTime {
@@ -112,7 +114,7 @@ fn validity_in_the_parameters_is_checked_and_round_trips() {
     let json = p.to_json().unwrap();
     let text = String::from_utf8(json.clone()).unwrap();
     assert!(
-        text.contains("\"valid_from\": \"2026-11-25T00:00:00Z\""),
+        text.contains("\"valid_from\": \"2026-09-01T00:00:00Z\""),
         "{text}"
     );
     let back = PublicParams::from_json(&json).unwrap();
@@ -121,26 +123,26 @@ fn validity_in_the_parameters_is_checked_and_round_trips() {
     assert!(!back.covers_epoch(E0 - 1) && !back.covers_epoch(E0 + 7));
     for (from, until, why) in [
         (
-            "2026-11-25T00:00:01Z",
-            "2026-12-02T00:00:00Z",
+            "2026-09-01T00:00:01Z",
+            "2026-09-08T00:00:00Z",
             "epoch boundaries",
         ),
         (
-            "2026-12-02T00:00:00Z",
-            "2026-11-25T00:00:00Z",
+            "2026-09-08T00:00:00Z",
+            "2026-09-01T00:00:00Z",
             "end after it starts",
         ),
         (
-            "2026-11-25T00:00:00Z",
-            "2026-11-25T00:00:00Z",
+            "2026-09-01T00:00:00Z",
+            "2026-09-01T00:00:00Z",
             "end after it starts",
         ),
-        ("yesterday", "2026-11-25T00:00:00Z", "valid_from"),
+        ("yesterday", "2026-09-01T00:00:00Z", "valid_from"),
     ] {
         let bad = text
-            .replace("2026-11-25T00:00:00Z\"", &format!("{from}\""))
-            .replace("2026-12-02T00:00:00Z\"", &format!("{until}\""));
-        let bad = bad.replacen(&format!("{from}\""), "2026-11-25T00:00:00Z\"", 1); // created_at
+            .replace("2026-09-01T00:00:00Z\"", &format!("{from}\""))
+            .replace("2026-09-08T00:00:00Z\"", &format!("{until}\""));
+        let bad = bad.replacen(&format!("{from}\""), "2026-09-01T00:00:00Z\"", 1); // created_at
         let err = PublicParams::from_json(bad.as_bytes()).unwrap_err();
         assert!(err.to_string().contains(why), "{from}/{until}: {err}");
     }
@@ -209,8 +211,8 @@ fn announce(lab: &Lab, p: &PublicParams) {
         master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
         threshold: p.threshold() as u32,
         authorities: p.authorities().iter().map(|a| a.name.clone()).collect(),
-        time: "2026-11-25T01:00:00Z".into(),
-        valid_from: Some("2026-11-26T00:00:00Z".into()),
+        time: "2026-09-01T01:00:00Z".into(),
+        valid_from: Some("2026-09-02T00:00:00Z".into()),
         valid_until: None,
     });
     store.append(&rec, &lab.log_signer().unwrap()).unwrap();
@@ -365,7 +367,8 @@ fn an_expired_generation_does_not_fall_back_to_an_older_one() {
     );
 }
 
-/// A rotation cannot reach back behind what the log recorded, whatever `--at` says.
+/// A rotation cannot reach back behind what the log recorded: a time before the log's newest
+/// entry is refused (simulated time never goes backwards), whatever start it asks for.
 #[test]
 fn a_rotation_cannot_start_before_the_logs_newest_entry() {
     let mut rng = ChaCha20Rng::seed_from_u64(10);
@@ -375,11 +378,20 @@ fn a_rotation_cannot_start_before_the_logs_newest_entry() {
     let mut back = RotateRequest::new(t(T0 - 5 * DAY));
     back.valid_from = Some(t(T0 - 4 * DAY));
     let err = rotate(&lab, &back, &mut rng).unwrap_err();
-    assert!(matches!(err, Error::Rotation(_)), "{err}");
-    // Without an explicit start, it would begin where generation 2 does: refused too.
-    assert!(rotate(&lab, &RotateRequest::new(t(T0 - 5 * DAY)), &mut rng).is_err());
-    // A start after generation 2's is accepted, whatever `--at` says.
+    assert!(matches!(err, Error::TimeBackwards { .. }), "{err}");
     let mut later = RotateRequest::new(t(T0 - 5 * DAY));
+    later.valid_from = Some(t(T0 + 8 * DAY));
+    assert!(matches!(
+        rotate(&lab, &later, &mut rng).unwrap_err(),
+        Error::TimeBackwards { .. }
+    ));
+    // At or after the newest entry: a start before generation 2's is refused by the rotation
+    // rules, one after it accepted.
+    assert!(matches!(
+        rotate(&lab, &RotateRequest::new(t(T0 + 5 * DAY)), &mut rng).unwrap_err(),
+        Error::Rotation(_)
+    ));
+    let mut later = RotateRequest::new(t(T0 + 5 * DAY));
     later.valid_from = Some(t(T0 + 8 * DAY));
     assert_eq!(rotate(&lab, &later, &mut rng).unwrap().generation(), 3);
 }
@@ -398,7 +410,7 @@ fn the_monitor_refuses_a_generation_announced_twice() {
         master_public_key: "00".repeat(48),
         threshold: 2,
         authorities: vec!["court".into(), "ministry".into()],
-        time: "2026-11-25T01:00:00Z".into(),
+        time: "2026-09-01T01:00:00Z".into(),
         valid_from: None,
         valid_until: None,
     });

@@ -404,12 +404,19 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
     }
     let report = monitor::verify(&store, &log.config).unwrap();
     assert_eq!((report.size, report.checkpoints), (8, 3));
-    assert_eq!(report.stats.identities_released, (0..7).sum::<u64>());
+    // Seven warrants released by court alone, threshold 2: shares, but no identity released.
+    assert_eq!(report.stats.identities_released, 0);
     assert_eq!(
         report.stats.identity_key_shares_released,
         (0..7).sum::<u64>()
     );
-    assert_eq!(report.stats.warrants_with_releases, 7);
+    assert_eq!(
+        (
+            report.stats.warrants_with_releases,
+            report.stats.warrants_below_threshold
+        ),
+        (0, 7)
+    );
     assert_eq!(report.cosignatures.get("court"), Some(&1));
 
     // Dropping a trigger is itself reported; with the trigger back, the rewritten entry is.
@@ -777,4 +784,90 @@ fn statistics_count_identities_once_and_shares_per_authority() {
         (2, 1, 5)
     );
     assert_eq!(s.releases_by_authority.get("a"), Some(&2));
+    // Under a threshold of 2 the warrant released by one authority released nothing usable.
+    let genesis = LogRecord::new(LogEntry::GenerationCreated {
+        realm: "lab".into(),
+        generation: 1,
+        master_public_key: "00".repeat(48),
+        threshold: 2,
+        authorities: ["a", "b", "c", "d"].map(String::from).to_vec(),
+        time: "2026-11-27T00:00:00Z".into(),
+        valid_from: None,
+        valid_until: None,
+    });
+    let with_k: Vec<LogRecord> = std::iter::once(genesis).chain(recs).collect();
+    let s = monitor::stats(&with_k);
+    assert_eq!(
+        (s.warrants_with_releases, s.warrants_below_threshold),
+        (1, 1)
+    );
+    assert_eq!(
+        (s.identities_released, s.identity_key_shares_released),
+        (2, 9)
+    );
+}
+
+#[test]
+fn the_monitor_refuses_executions_the_process_forbids() {
+    let log = new_log(11);
+    let signer = log_signer(&log.log_key).unwrap();
+    let t = "2026-11-27T00:00:00Z";
+    let logged = |d: u64| {
+        LogRecord::new(LogEntry::WarrantLogged {
+            digest: format!("{d:064x}"),
+            reference: format!("W-{d}"),
+            target_count: 1,
+            epoch_count: 1,
+            issuing_authority: "court".into(),
+            time: t.into(),
+        })
+    };
+    let rel = |d: u64, a: &str| {
+        LogRecord::new(LogEntry::KeyReleased {
+            digest: format!("{d:064x}"),
+            authority: a.into(),
+            identity_count: 1,
+            time: t.into(),
+        })
+    };
+    let exec = |d: u64| {
+        LogRecord::new(LogEntry::WarrantExecuted {
+            digest: format!("{d:064x}"),
+            messages_decrypted: 1,
+            time: t.into(),
+        })
+    };
+    // `filled` starts with generation-created, threshold 2.
+    let cases: [(&str, Vec<LogRecord>); 4] = [
+        ("never logged", vec![exec(1)]),
+        (
+            "released by 1 authority",
+            vec![logged(1), rel(1, "court"), exec(1)],
+        ),
+        (
+            "a second execution",
+            vec![
+                logged(1),
+                rel(1, "court"),
+                rel(1, "ministry"),
+                exec(1),
+                exec(1),
+            ],
+        ),
+        (
+            "",
+            vec![logged(1), rel(1, "court"), rel(1, "ministry"), exec(1)],
+        ),
+    ];
+    for (expect, recs) in cases {
+        let mut store = filled(&log, &[]);
+        store.append_batch(&recs, &signer).unwrap();
+        let got = monitor::verify(&store, &log.config);
+        if expect.is_empty() {
+            got.unwrap();
+        } else {
+            let e = got.unwrap_err().to_string();
+            assert!(e.contains(expect), "{expect}: {e}");
+        }
+    }
 }

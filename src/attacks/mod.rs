@@ -136,8 +136,9 @@ pub const DEFAULT_SEED: u64 = 1994;
 /// The authorities of every attack world.
 pub(crate) const AUTHORITIES: [&str; 5] =
     ["court", "ministry", "oversight", "provider", "ombudsman"];
-/// 2026-11-02T00:00:00Z: day 0 of every attack world.
-pub(crate) const DAY0: i64 = 1_793_577_600;
+/// 2026-09-02T00:00:00Z: day 0 of every attack world, in the clock's past with room for the
+/// attacks' 40 days (log times may lag the clock, never run ahead of it).
+pub(crate) const DAY0: i64 = 1_788_307_200;
 
 /// A fresh world in `dir`: the generation (created 60 days before day 0, so that a 40-day
 /// warrant can lie in the past) and alice, bob and carol registered.

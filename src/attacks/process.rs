@@ -156,7 +156,7 @@ pub(crate) fn unlogged_warrant(fx: &Fixture) -> Observed {
         target_count: 1,
         epoch_count: 1,
         issuing_authority: w.issuing_authority.clone(),
-        time: "2026-11-05T10:00:00Z".into(),
+        time: at(fx.now)?.format(&time::format_description::well_known::Rfc3339)?,
     });
     store.append(&store_genesis(&fx.w)?, &signer)?;
     let (index, _) = store.append(&record, &signer)?;

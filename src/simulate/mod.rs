@@ -3,7 +3,7 @@
 //!
 //! 1. [`traffic`]: `--users` users with seeded contacts and habits send
 //!    `--messages-per-user-day` messages a day for `--days` days on a fixed timeline (from
-//!    2026-11-01 UTC) through `messenger::Client` and an in-memory relay. The same traffic runs
+//!    2026-09-01 UTC) through `messenger::Client` and an in-memory relay. The same traffic runs
 //!    twice, event by event: with escrow, and with the escrow-free baseline context
 //!    (`messenger::hazmat::escrow_disabled`), so escrow's CPU is the difference on one code
 //!    path. Each client has its own escrow context (its own cache of prepared scopes).
@@ -107,9 +107,11 @@ pub fn prepare_out(requested: Option<&Path>, now: OffsetDateTime) -> Result<Path
     crate::labdir::fresh_dir(requested, "simulation", now)
 }
 
-/// The first simulated day (UTC midnight).
+/// The first simulated day (UTC midnight): far enough in the clock's past that 31 days of
+/// traffic and 10,000 warrants (200 s apart) end before the day the project was built (log
+/// times may lag the clock, never run ahead of it).
 pub fn start() -> i64 {
-    datetime!(2026-11-01 00:00 UTC).unix_timestamp()
+    datetime!(2026-09-01 00:00 UTC).unix_timestamp()
 }
 
 /// The files `run` writes into its output folder.

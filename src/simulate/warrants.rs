@@ -206,7 +206,9 @@ pub fn serve(
         ..Served::default()
     };
     for (i, p) in plans.iter().enumerate() {
-        let t = t0 + i as i64 * 600;
+        // 200 s per warrant: submitted at t, approved at t + 60, captured at t + 120,
+        // executed at t + 180.
+        let t = t0 + i as i64 * 200;
         let (from, to) = (
             start + p.first_day as i64 * DAY,
             start + (p.first_day + p.days) as i64 * DAY,

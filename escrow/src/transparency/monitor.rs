@@ -36,10 +36,14 @@ pub struct Stats {
     pub entries: BTreeMap<String, u64>,
     /// Warrants logged per month (`YYYY-MM`).
     pub warrants_per_month: BTreeMap<String, u64>,
-    /// Warrants some authority released key shares for.
+    /// Warrants released: key shares released by at least the threshold of distinct
+    /// authorities (the smallest threshold of the log's generations), so their keys can be
+    /// combined.
     pub warrants_with_releases: u64,
-    /// Scope identities (target × epoch) of those warrants, each counted once per warrant
-    /// however many authorities released a share of its key.
+    /// Warrants with releases by fewer authorities than that: nothing usable was released.
+    pub warrants_below_threshold: u64,
+    /// Scope identities (target × epoch) of the released warrants, each counted once per
+    /// warrant however many authorities released a share of its key.
     pub identities_released: u64,
     /// Identity-key shares released: one per identity per releasing authority (an identity
     /// key needs k of them).
@@ -252,6 +256,7 @@ pub fn verify_with(
             .into());
         }
     }
+    check_executions(&records)?;
     let witnessed_size = witnessed_by.values().copied().max().unwrap_or(0);
     Ok(Report {
         size: raw.len() as u64,
@@ -265,10 +270,79 @@ pub fn verify_with(
     })
 }
 
+/// The smallest threshold of any generation the records announce or reshare (1 if none): a
+/// warrant's key needs at least that many authorities' releases.
+fn min_threshold(records: &[LogRecord]) -> u32 {
+    records
+        .iter()
+        .filter_map(|r| match &r.entry {
+            LogEntry::GenerationCreated { threshold, .. }
+            | LogEntry::GenerationReshared { threshold, .. } => Some(*threshold),
+            _ => None,
+        })
+        .min()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The warrant process as the log records it: every `warrant-executed` follows its warrant's
+/// `warrant-logged` and releases by at least the smallest threshold of distinct authorities,
+/// and a warrant is executed once (docs/protocol.md §7). A log that breaks this was written
+/// around the tools (by whoever holds the log's key).
+fn check_executions(records: &[LogRecord]) -> Result<()> {
+    let k = min_threshold(records);
+    let mut logged = std::collections::BTreeSet::new();
+    let mut released: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    let mut executed: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        match &r.entry {
+            LogEntry::WarrantLogged { digest, .. } => {
+                logged.insert(digest.as_str());
+            }
+            LogEntry::KeyReleased {
+                digest, authority, ..
+            } => {
+                released
+                    .entry(digest.as_str())
+                    .or_default()
+                    .insert(authority.as_str());
+            }
+            LogEntry::WarrantExecuted { digest, .. } => {
+                let short = digest.get(..16).unwrap_or(digest);
+                if !logged.contains(digest.as_str()) {
+                    return Err(LogError::Tampered(format!(
+                        "entry {i}: an execution of warrant {short}… that was never logged"
+                    ))
+                    .into());
+                }
+                let n = released.get(digest.as_str()).map_or(0, |a| a.len());
+                if (n as u64) < u64::from(k) {
+                    return Err(LogError::Tampered(format!(
+                        "entry {i}: an execution of warrant {short}… released by {n} \
+                         authorit{} before it, fewer than the threshold {k}",
+                        if n == 1 { "y" } else { "ies" }
+                    ))
+                    .into());
+                }
+                if let Some(first) = executed.insert(digest.as_str(), i) {
+                    return Err(LogError::Tampered(format!(
+                        "entry {i}: a second execution of warrant {short}… (the first is \
+                         entry {first}); a warrant is executed once"
+                    ))
+                    .into());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Statistics of a list of records.
 pub fn stats(records: &[LogRecord]) -> Stats {
     let mut s = Stats::default();
     let mut released: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut authorities: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
     let mut executed = std::collections::BTreeSet::new();
     for r in records {
         *s.entries.entry(r.entry.kind().to_owned()).or_default() += 1;
@@ -288,6 +362,10 @@ pub fn stats(records: &[LogRecord]) -> Stats {
                     .saturating_add(u64::from(*identity_count));
                 let most = released.entry(digest).or_default();
                 *most = (*most).max(*identity_count);
+                authorities
+                    .entry(digest)
+                    .or_default()
+                    .insert(authority.as_str());
                 *s.releases_by_authority
                     .entry(authority.clone())
                     .or_default() += 1;
@@ -308,10 +386,16 @@ pub fn stats(records: &[LogRecord]) -> Stats {
             | LogEntry::GenerationReshared { .. } => {}
         }
     }
-    s.warrants_with_releases = released.len() as u64;
-    s.identities_released = released
-        .values()
-        .fold(0u64, |a, n| a.saturating_add(u64::from(*n)));
+    let k = min_threshold(records) as usize;
+    for (digest, most) in &released {
+        let n = authorities.get(digest).map_or(0, |a| a.len());
+        if n >= k {
+            s.warrants_with_releases += 1;
+            s.identities_released = s.identities_released.saturating_add(u64::from(*most));
+        } else {
+            s.warrants_below_threshold += 1;
+        }
+    }
     s.warrants_executed = executed.len() as u64;
     s
 }

@@ -160,6 +160,28 @@ impl LogStore {
         entry_in(&self.conn, index)
     }
 
+    /// Refuses `time` (RFC 3339) for something recorded about the log (a cosignature) if it is
+    /// before the newest entry's time, or ahead of the clock.
+    pub fn check_time(&self, what: &str, time: &str) -> Result<()> {
+        check_not_ahead(what, time)?;
+        if let Some((i, newest)) = self.newest()? {
+            let rfc = &time::format_description::well_known::Rfc3339;
+            if let (Ok(t), Ok(n)) = (
+                time::OffsetDateTime::parse(time, rfc),
+                time::OffsetDateTime::parse(newest.entry.time(), rfc),
+            ) && t < n
+            {
+                return Err(crate::Error::TimeBackwards {
+                    what: what.to_owned(),
+                    time: time.to_owned(),
+                    newest: format!("log entry {i} ({})", newest.entry.kind()),
+                    newest_time: newest.entry.time().to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The newest entry's index, kind and time, if the log has any: every new record's time
     /// must be at or after it.
     pub fn newest(&self) -> Result<Option<(u64, LogRecord)>> {
@@ -456,6 +478,10 @@ fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
     if n > 0 {
         check_after(&entry_in(tx, n - 1)?, n - 1, &record.entry)?;
     }
+    check_not_ahead(
+        &format!("the new log entry ({})", record.entry.kind()),
+        record.entry.time(),
+    )?;
     let hashes = tlog_tiles::stored_hashes(n, &data, &DbHashes(tx)).map_err(proof_err)?;
     let first = tlog_tiles::stored_hash_index(0, n);
     tx.execute(
@@ -487,6 +513,33 @@ pub fn check_after(prev: &LogRecord, prev_index: u64, next: &LogEntry) -> Result
             time: next.time().to_owned(),
             newest: format!("log entry {prev_index} ({})", prev.entry.kind()),
             newest_time: prev.entry.time().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// How far ahead of this machine's clock a recorded time may be (clock skew between parties).
+pub const CLOCK_TOLERANCE: u32 = 300;
+
+/// Refuses a time (RFC 3339) more than [`CLOCK_TOLERANCE`] ahead of the real clock: an entry
+/// dated in the future would block every party whose clock is behind it, since entry times
+/// never go backwards ([`check_after`]).
+pub fn check_not_ahead(what: &str, time: &str) -> Result<()> {
+    let rfc = &time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(time, rfc) else {
+        return Ok(());
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if t > now + time::Duration::seconds(i64::from(CLOCK_TOLERANCE)) {
+        return Err(crate::Error::TimeAhead {
+            what: what.to_owned(),
+            time: time.to_owned(),
+            now: now
+                .replace_nanosecond(0)
+                .ok()
+                .and_then(|n| n.format(rfc).ok())
+                .unwrap_or_default(),
+            tolerance: CLOCK_TOLERANCE,
         });
     }
     Ok(())
