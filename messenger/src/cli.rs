@@ -79,7 +79,7 @@ pub enum Command {
         /// nor the sender's previous send or read. Chains never cross an epoch boundary.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
-        /// The text (not empty); `-` reads it from standard input.
+        /// The text (not empty, not only whitespace); `-` reads it from standard input.
         text: String,
         #[command(flatten)]
         passphrase: PassphraseArgs,
@@ -114,8 +114,8 @@ pub enum Command {
         /// is) instead of standard output (`-`).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Export time recorded in the capture (RFC 3339; default: now). Not before any
-        /// envelope the capture includes.
+        /// Export time recorded in the capture (RFC 3339; default: now). The capture holds
+        /// only what the relay received by then: a window ending later is cut there.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },

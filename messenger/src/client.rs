@@ -95,6 +95,11 @@ struct Quarantined {
 /// Most envelopes an outbox holds (each command empties it of what the relay committed).
 pub const MAX_OUTBOX: usize = 1024;
 
+/// Most messages an inbox holds ([`Received`]): a read's batch and the held envelopes it
+/// delivers, with the messages an earlier read saved for a later one. A read takes fewer
+/// envelopes from the relay when the inbox would otherwise grow past it.
+pub const MAX_INBOX: usize = crate::relay::MAX_BATCH + 2 * MAX_HELD;
+
 /// A bounded set of 32-byte digests that forgets its oldest entries first: insertion order is
 /// kept (and saved, oldest first), so an attacker who floods the list with new entries pushes
 /// out the oldest, never a chosen one by its hash.
@@ -378,6 +383,12 @@ impl Client {
         std::mem::take(&mut self.inbox)
     }
 
+    /// Puts back a message of the inbox that this read does not show (sent after its time):
+    /// its key is gone, so it stays saved for a read at a time at or after its sending.
+    pub fn keep_inbox(&mut self, received: Received) {
+        self.inbox.push(received);
+    }
+
     /// Keeps a message delivered by a read whose relay transaction has not committed.
     pub fn push_inbox(&mut self, relay_id: i64, body: &str, from: &str, text: &str) {
         use base64::Engine as _;
@@ -400,6 +411,28 @@ impl Client {
     /// Drops held envelopes with these relay ids (answered from the inbox instead).
     pub fn forget_held(&mut self, ids: &BTreeSet<i64>) {
         self.held.retain(|i| !ids.contains(&i.relay_id));
+    }
+
+    /// The envelopes held here, oldest first.
+    pub fn held_envelopes(&self) -> &[Incoming] {
+        &self.held
+    }
+
+    /// Takes the held envelopes with a relay time after `until` (Unix seconds) out of the
+    /// state: a read at `until` must not deliver them (a message is never read before it was
+    /// sent). [`Client::restore_held`] puts them back after [`Client::receive`].
+    pub fn take_held_after(&mut self, until: i64) -> Vec<Incoming> {
+        let (later, now): (Vec<Incoming>, Vec<Incoming>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|i| i.server_time > until);
+        self.held = now;
+        later
+    }
+
+    /// Puts back envelopes taken with [`Client::take_held_after`], still held (and first).
+    pub fn restore_held(&mut self, mut held: Vec<Incoming>) {
+        held.append(&mut self.held);
+        self.held = held;
     }
 
     /// Encrypts `text` to `to` at `now_unix`; `bundle` is called only when no session exists.
@@ -1169,7 +1202,7 @@ impl Client {
             }
         }
         let outbox = j.outbox;
-        if j.inbox.len() > crate::relay::MAX_BATCH + 2 * MAX_HELD {
+        if j.inbox.len() > MAX_INBOX {
             return Err(bad("the inbox holds too many messages"));
         }
         for r in &j.inbox {

@@ -168,6 +168,12 @@ pub enum Error {
         /// The position in the chain.
         n: u32,
     },
+    /// The relay refused an envelope dated before a record it depends on — the sender's
+    /// newest envelope at the relay, or either account's registration — in the wording of
+    /// [`escrow::Error::TimeBackwards`] (simulated time never goes backwards). Boxed: keeps
+    /// the error small.
+    #[error("{0}")]
+    TimeBackwards(Box<escrow::Error>),
     /// A relay record is inconsistent.
     #[error("relay: {0}")]
     RelayState(String),

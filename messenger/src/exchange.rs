@@ -14,7 +14,8 @@ use rand_core::OsRng;
 use crate::files::{MAX_STATE_LEN, Paths, register_first};
 use crate::{When, fault, not_before, print, rfc3339};
 
-/// The text of `send`: the argument, or standard input for `-`; never empty.
+/// The text of `send`: the argument, or standard input for `-`; never empty, nor only
+/// whitespace.
 fn read_text(text: &str) -> Result<Vec<u8>> {
     let bytes = if text == "-" {
         let mut buf = Vec::new();
@@ -37,13 +38,19 @@ fn read_text(text: &str) -> Result<Vec<u8>> {
     if bytes.len() > MAX_TEXT_LEN {
         bail!("message text too large (at most {MAX_TEXT_LEN} bytes)");
     }
+    // Whitespace (Unicode White_Space: spaces, tabs, line breaks) shows as nothing.
+    if std::str::from_utf8(&bytes).is_ok_and(|t| t.trim().is_empty()) {
+        bail!("the message is empty (only whitespace)");
+    }
     Ok(bytes)
 }
 
 /// Everything about a send's time and parties that could refuse it, checked before a prekey
 /// is taken and again, on the state as it is then, before the message is encrypted: both
 /// accounts registered, and the sending time not before either registration, nor before the
-/// sender's last send or read, and inside a generation.
+/// sender's last send or read (its client state's record), nor before the sender's newest
+/// envelope at the relay (the relay's own record, which a modified client cannot change:
+/// `Relay::check_time`, asked again by `Relay::enqueue`), and inside a generation.
 fn check_send(
     tx: &rusqlite::Transaction<'_>,
     client: &Client,
@@ -80,6 +87,7 @@ fn check_send(
             last,
         )?;
     }
+    Relay::check_time(tx, from, to, now)?;
     escrow
         .generations()
         .require_for_epoch(escrow.epoch_at(now)?)?;
@@ -230,6 +238,17 @@ fn resend_pending(tx: &rusqlite::Transaction<'_>, client: &mut Client) -> Result
                     );
                     continue;
                 }
+                // The relay holds a later envelope under this sender's name (posted by
+                // someone else, or sent from a state restored from a backup): these bytes,
+                // dated earlier, can never be accepted either.
+                Err(e @ messenger::Error::TimeBackwards(_)) => {
+                    eprintln!(
+                        "messenger: the relay refuses an unsent message of the outbox to {} \
+                         ({e}): it was dropped",
+                        env.to
+                    );
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
             // Kept until a later command sees this transaction committed.
@@ -260,30 +279,73 @@ pub fn read(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
     )?;
     resend_pending(&tx, &mut client)?;
     // A message is never read before it was sent: later ones stay queued.
-    let batch = Relay::queued_until(&tx, account, now)?;
-    let later = Relay::queued_after(&tx, account, now)?;
-    let times: BTreeMap<i64, i64> = batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
+    let mut batch = Relay::queued_until(&tx, account, now)?;
+    let mut later = Relay::queued_after(&tx, account, now)?;
+    // The relay time of every message shown (the batch's, the held envelopes', the inbox's).
+    let mut times: BTreeMap<i64, i64> = batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
     // Envelopes a failed or killed `read` decrypted (keys consumed, state saved) but the relay
     // never marked: answered from the inbox saved with the state, not decrypted again — only
-    // for the very envelope (same id, same stored bytes) still queued or held for this account.
+    // for the very envelope (same id, same stored bytes) still queued or held for this account,
+    // and only if it was sent by this read's time. One sent later (the killed read ran at a
+    // later time) is neither shown nor marked: it stays in the inbox for a read at a time at
+    // or after its sending, and counts as waiting.
     let mut outcomes: Vec<(i64, Outcome)> = Vec::new();
     let mut answered_bodies: Vec<(i64, String)> = Vec::new();
+    let mut waiting: Vec<messenger::client::Received> = Vec::new();
     for r in client.take_inbox() {
         let Some((status, recipient, body)) = Relay::status(&tx, r.relay_id)? else {
             continue;
         };
-        if (status == "queued" || status == "held")
+        if !((status == "queued" || status == "held")
             && recipient == account
-            && messenger::client::Received::digest_of(&body) == r.digest
+            && messenger::client::Received::digest_of(&body) == r.digest)
         {
-            let text = r.text()?;
-            // Kept in the inbox again (with its bytes) until a read commits.
-            answered_bodies.push((r.relay_id, body));
-            outcomes.push((r.relay_id, Outcome::Delivered { from: r.from, text }));
+            continue;
         }
+        let sent = Relay::time_in(&tx, r.relay_id)?
+            .ok_or_else(|| anyhow::anyhow!("internal error: envelope #{} vanished", r.relay_id))?;
+        if sent > now {
+            // A queued one is counted among the relay's later envelopes already.
+            if status != "queued" {
+                later += 1;
+            }
+            waiting.push(r);
+            continue;
+        }
+        times.insert(r.relay_id, sent);
+        let text = r.text()?;
+        // Kept in the inbox again (with its bytes) until a read commits.
+        answered_bodies.push((r.relay_id, body));
+        outcomes.push((r.relay_id, Outcome::Delivered { from: r.from, text }));
     }
     let answered: BTreeSet<i64> = outcomes.iter().map(|(id, _)| *id).collect();
-    client.forget_held(&answered);
+    let in_inbox: BTreeSet<i64> = answered
+        .iter()
+        .copied()
+        .chain(waiting.iter().map(|r| r.relay_id))
+        .collect();
+    client.forget_held(&in_inbox);
+    // Held envelopes sent after this read's time (an earlier read ran at a later time) are
+    // not retried now: they stay held, and count as waiting (a queued one is counted).
+    let held_later = client.take_held_after(now);
+    for h in &held_later {
+        if let Some((status, recipient, _)) = Relay::status(&tx, h.relay_id)? {
+            if status == "held" && recipient == account {
+                later += 1;
+            }
+        }
+    }
+    times.extend(
+        client
+            .held_envelopes()
+            .iter()
+            .map(|i| (i.relay_id, i.server_time)),
+    );
+    // The inbox never outgrows what a state file may hold: with many messages saved for later
+    // reads, this read takes fewer envelopes (the rest stay queued for the next read).
+    let room =
+        messenger::client::MAX_INBOX.saturating_sub(answered.len() + waiting.len() + client.held());
+    batch.truncate(room);
     let bodies: BTreeMap<i64, String> = batch
         .iter()
         .map(|i| (i.relay_id, i.body.clone()))
@@ -301,6 +363,10 @@ pub fn read(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
         &mut |acct| Relay::identity(&tx, acct),
         &mut OsRng,
     ));
+    client.restore_held(held_later);
+    for r in &waiting {
+        client.keep_inbox(r.clone());
+    }
     for (id, o) in &outcomes {
         Relay::mark(&tx, *id, o)?;
         if let (Outcome::Delivered { from, text }, Some(body)) = (o, bodies.get(id)) {
@@ -326,6 +392,10 @@ pub fn read(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
     let now_on_disk = read_limited(&paths.client(account), MAX_STATE_LEN).ok();
     if saved.is_some() && now_on_disk.as_deref() == saved.as_deref().map(|v| v.as_slice()) {
         client.take_inbox();
+        // Messages sent after this read's time stay saved for a later read.
+        for r in waiting {
+            client.keep_inbox(r);
+        }
         // The messages are shown and committed: a failure here only leaves the inbox on disk
         // until the next read (which drops it), so it is a warning, not a failure.
         if let Err(e) = paths.save_client(&client) {
@@ -348,10 +418,12 @@ fn shown(
     json: bool,
 ) -> Result<Vec<u8>> {
     let mut out: Vec<u8> = Vec::new();
-    let time_of = |id: &i64| {
+    // Every message shown carries its relay time (collected with the envelopes it came from).
+    let time_of = |id: &i64| -> Result<String> {
         times
             .get(id)
-            .map_or_else(|| "earlier".to_owned(), |t| rfc3339(*t))
+            .map(|t| rfc3339(*t))
+            .ok_or_else(|| anyhow::anyhow!("internal error: no relay time for envelope #{id}"))
     };
     if json {
         let mut messages = Vec::new();
@@ -360,7 +432,7 @@ fn shown(
         for (id, o) in outcomes {
             match o {
                 Outcome::Delivered { from, text } => messages.push(serde_json::json!({
-                    "relay_id": id, "from": from, "to": account, "sent_at": time_of(id), "text": text,
+                    "relay_id": id, "from": from, "to": account, "sent_at": time_of(id)?, "text": text,
                 })),
                 Outcome::Held => held.push(serde_json::json!({"relay_id": id})),
                 Outcome::Rejected { from, reason } => rejected.push(serde_json::json!({
@@ -384,7 +456,7 @@ fn shown(
             Outcome::Delivered { from, text } => writeln!(
                 out,
                 "{}  {from} → {account}: {}",
-                time_of(id),
+                time_of(id)?,
                 escrow::encoding::printable(text)
             )?,
             Outcome::Held => writeln!(

@@ -316,13 +316,11 @@ fn intercept(
         When::At(t) => t.unix_timestamp(),
         When::Clock => when.now()?,
     };
-    let mut capture = relay.capture(&messenger::relay::CaptureRequest::new(
-        &generations,
-        target,
-        from,
-        to,
-        requested,
-    ))?;
+    // The provider answers as of the export time: a window that ends later is cut there.
+    let mut capture = relay.capture(
+        &messenger::relay::CaptureRequest::new(&generations, target, from, to, requested)
+            .as_of_export(),
+    )?;
     // Without --at, the export time is the clock's once the capture is read.
     let at = match when {
         When::At(_) => requested,
@@ -333,7 +331,7 @@ fn intercept(
         }
     };
     // An export holds nothing the relay received after it (also no chain start from outside
-    // the window); a window that ends later is exported as far as the export time.
+    // the window): the cut above sees to it, and this checks it.
     if let Some((e, t)) = capture.newest_envelope() {
         not_before(
             "the export",

@@ -240,6 +240,11 @@ impl Relay {
         Self::registered_in(&self.conn, account)
     }
 
+    /// When `account` registered (Unix seconds), if it did.
+    pub fn registration_time(&self, account: &str) -> Result<Option<i64>> {
+        Self::registered_at(&self.conn, account)
+    }
+
     /// Whether an account is registered, inside a transaction.
     pub fn registered_in(conn: &Connection, account: &str) -> Result<bool> {
         Ok(conn
@@ -364,7 +369,10 @@ impl Relay {
         Ok(bundle)
     }
 
-    /// Stores an envelope with the relay's timestamp; returns its id.
+    /// Stores an envelope with the relay's timestamp; returns its id. Refuses an envelope
+    /// between accounts the directory does not know, one at a position the relay already
+    /// holds ([`Error::PositionTaken`]), and one dated before either account's registration
+    /// or before the sender's newest envelope ([`Relay::check_time`]).
     pub fn enqueue(tx: &Transaction<'_>, env: &Envelope, server_time: i64) -> Result<i64> {
         for who in [&env.from, &env.to] {
             let known: Option<i64> = tx
@@ -376,6 +384,7 @@ impl Relay {
                 return Err(row_err(format!("unknown account '{who}'")));
             }
         }
+        Self::check_time(tx, &env.from, &env.to, server_time)?;
         let taken = || Error::PositionTaken {
             from: env.from.clone(),
             to: env.to.clone(),
@@ -414,6 +423,37 @@ impl Relay {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Refuses a message from `from` to `to` at `time` (Unix seconds) dated before either
+    /// account's registration or before the newest envelope of `from` the relay holds (to any
+    /// recipient, whatever its status): simulated time never goes backwards, so a sender —
+    /// even a modified client that ignores its own record of time — cannot slip messages into
+    /// the past of a conversation or of an intercept window already exported. The same
+    /// second as the newest envelope is not before it. Ask it in the transaction that will
+    /// enqueue the message; [`Relay::enqueue`] asks it itself.
+    pub fn check_time(conn: &Connection, from: &str, to: &str, time: i64) -> Result<()> {
+        for who in [from, to] {
+            if let Some(registered) = Self::registered_at(conn, who)? {
+                not_before(time, &format!("{who}'s registration"), registered)?;
+            }
+        }
+        let newest: Option<(i64, i64)> = conn
+            .query_row(
+                "SELECT id, server_time FROM envelopes WHERE sender = ?1
+                 ORDER BY server_time DESC, id DESC LIMIT 1",
+                [from],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((id, newest)) = newest {
+            not_before(
+                time,
+                &format!("{from}'s newest envelope at the relay (#{id})"),
+                newest,
+            )?;
+        }
+        Ok(())
     }
 
     /// Whether the relay holds an envelope from `from` to `to` at position `n` of `chain`:
@@ -458,8 +498,12 @@ impl Relay {
 
     /// The relay time of envelope `id`, if the relay holds it.
     pub fn time_of(&self, id: i64) -> Result<Option<i64>> {
-        Ok(self
-            .conn
+        Self::time_in(&self.conn, id)
+    }
+
+    /// The relay time of envelope `id`, if the relay holds it, inside a transaction.
+    pub fn time_in(conn: &Connection, id: i64) -> Result<Option<i64>> {
+        Ok(conn
             .query_row(
                 "SELECT server_time FROM envelopes WHERE id = ?1",
                 [id],
@@ -545,7 +589,8 @@ impl Relay {
     /// recipient), whatever its time and status, so that two starts of one chain are visible;
     /// the first messages of the chains that the epoch chains among them step from (their
     /// epochs are needed to check the epoch step); and the directory entries of every account
-    /// involved.
+    /// involved. With [`CaptureRequest::as_of_export`], all of it only as far as the export
+    /// time: envelopes and chain starts with a relay time at or before `req.exported_at`.
     pub fn capture(&self, req: &CaptureRequest) -> Result<Capture> {
         let rows = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<CapturedEnvelope>> {
             let mut stmt = self.conn.prepare(sql)?;
@@ -573,11 +618,18 @@ impl Relay {
             }
             Ok(out)
         };
+        // An export as of its own time holds nothing the relay received after it.
+        let until = if req.as_of_export {
+            req.exported_at
+        } else {
+            i64::MAX
+        };
         let envelopes = rows(
             "SELECT id, server_time, status, note, body FROM envelopes
              WHERE (sender = ?1 OR recipient = ?1) AND server_time >= ?2 AND server_time < ?3
+                   AND server_time <= ?4
              ORDER BY id",
-            &[&req.account, &req.from, &req.to],
+            &[&req.account, &req.from, &req.to, &until],
         )?;
         let field =
             |e: &CapturedEnvelope, f: &str| e.envelope[f].as_str().unwrap_or_default().to_owned();
@@ -600,8 +652,9 @@ impl Relay {
                 let found = rows(
                     "SELECT id, server_time, status, note, body FROM envelopes
                      WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND has_start = 1
+                           AND server_time <= ?4
                      ORDER BY id",
-                    &[sender, recipient, chain],
+                    &[sender, recipient, chain, &until],
                 )?;
                 for f in found {
                     let start = &f.envelope["start"];
@@ -667,6 +720,11 @@ pub struct CaptureRequest {
     pub to: i64,
     /// Export time, Unix seconds.
     pub exported_at: i64,
+    /// Whether the export holds only what the relay held at `exported_at`: envelopes and
+    /// chain starts with a relay time at or before it, so that a window ending later is cut
+    /// there (what a provider answering the request at that time can hand over).
+    /// [`CaptureRequest::new`] leaves it off; [`CaptureRequest::as_of_export`] sets it.
+    pub as_of_export: bool,
     /// The realm the relay serves (the escrow parameters').
     pub realm: String,
     /// The escrow generations whose validity meets the window.
@@ -712,14 +770,38 @@ impl CaptureRequest {
             from,
             to,
             exported_at,
+            as_of_export: false,
             realm: generations.newest().realm().to_owned(),
             generations: named,
         }
+    }
+
+    /// The request answered as of its export time: the capture holds only envelopes and
+    /// chain starts with a relay time at or before `exported_at` (the window is cut there).
+    pub fn as_of_export(mut self) -> Self {
+        self.as_of_export = true;
+        self
     }
 }
 
 /// `kind` of a capture document.
 pub const CAPTURE_KIND: &str = "escrow-lab/capture";
+
+/// [`Error::TimeBackwards`] for a message at `time` before `newest` at `newest_time`.
+fn not_before(time: i64, newest: &str, newest_time: i64) -> Result<()> {
+    if time >= newest_time {
+        return Ok(());
+    }
+    let shown = |t: i64| rfc3339(t).unwrap_or_else(|_| t.to_string());
+    Err(Error::TimeBackwards(Box::new(
+        escrow::Error::TimeBackwards {
+            what: "the message".to_owned(),
+            time: shown(time),
+            newest: newest.to_owned(),
+            newest_time: shown(newest_time),
+        },
+    )))
+}
 
 fn rfc3339(t: i64) -> Result<String> {
     OffsetDateTime::from_unix_timestamp(t)

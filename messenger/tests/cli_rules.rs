@@ -354,10 +354,29 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
         "messenger: the message is empty\n"
     );
     assert_eq!(before, snapshot(&lab));
-    // One space is a message.
-    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", " ");
+    // Only whitespace shows as nothing: refused the same way, as an argument or on stdin.
+    for text in [" ", "\n", " \t\r\n ", "\u{3000}"] {
+        refused(
+            &lab,
+            &["send", "--as", "alice", "--recipient", "bob", text],
+            "the message is empty (only whitespace)",
+        );
+        let out = bin("messenger", &lab)
+            .args(["send", "--as", "alice", "--recipient", "bob", "-"])
+            .write_stdin(text)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{text:?}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            "messenger: the message is empty (only whitespace)\n"
+        );
+        assert_eq!(before, snapshot(&lab), "{text:?}");
+    }
+    // Text around whitespace is a message, whitespace and all.
+    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", " . \n");
     let (texts, _) = read_texts(&lab, "bob", "2026-11-27T09:00:00Z");
-    assert_eq!(texts, [" "]);
+    assert_eq!(texts, [" . \n"]);
 }
 
 #[test]
@@ -468,6 +487,102 @@ fn a_read_shows_only_what_was_sent_by_its_time() {
     assert_eq!(doc["queued_later"], 0);
 }
 
+/// Outside review: a `read` killed after saving its state (the inbox) at one time must not
+/// make a later read at an earlier time show what was sent after that earlier time: such a
+/// message stays saved and waiting, and comes, with its real send time, with a read at or
+/// after it.
+#[test]
+fn a_read_never_shows_what_was_sent_after_its_time_also_from_a_killed_reads_inbox() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    send(&lab, "alice", "bob", "2026-11-05T07:00:00Z", "sent at 7");
+    send(&lab, "alice", "bob", "2026-11-05T09:00:00Z", "sent at 9");
+    let out = bin("messenger", &lab)
+        .env("ESCROW_LAB_FAULT", "read-saved")
+        .args(["read", "--as", "bob", "--at", "2026-11-05T10:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let state = lab.join("clients/bob.json");
+    let inbox = || -> usize {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        v["inbox"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(inbox(), 2, "the killed read saved both messages");
+    let status = |id: i64| -> String {
+        let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
+        db.query_row("SELECT status FROM envelopes WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    // At 08:00: the 07:00 message with its real time; the 09:00 one neither shown nor marked,
+    // counted as waiting, and still saved.
+    let text =
+        ok(bin("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-05T08:00:00Z"]));
+    assert_eq!(
+        text,
+        "2026-11-05T07:00:00Z  alice → bob: sent at 7\n1 message sent after \
+         2026-11-05T08:00:00Z stays queued for a later read.\n"
+    );
+    assert_eq!(
+        (status(1).as_str(), status(2).as_str()),
+        ("delivered", "queued")
+    );
+    assert_eq!(inbox(), 1);
+    let (texts, doc) = read_texts(&lab, "bob", "2026-11-05T08:30:00Z");
+    assert!(texts.is_empty(), "{doc}");
+    assert_eq!(doc["queued_later"], 1);
+    assert_eq!(status(2), "queued");
+    // At 09:00 (the send time itself): shown once, with its send time, and marked.
+    let (texts, doc) = read_texts(&lab, "bob", "2026-11-05T09:00:00Z");
+    assert_eq!(texts, ["sent at 9"]);
+    assert_eq!(doc["messages"][0]["sent_at"], "2026-11-05T09:00:00Z");
+    assert_eq!(doc["messages"][0]["relay_id"], 2);
+    assert_eq!(doc["queued_later"], 0);
+    assert_eq!(status(2), "delivered");
+    assert_eq!(inbox(), 0, "no plaintext left on disk");
+    let (texts, doc) = read_texts(&lab, "bob", "2026-11-05T11:00:00Z");
+    assert!(texts.is_empty(), "{doc}");
+}
+
+/// Outside review: a modified client (its record of time set back) cannot backdate a message:
+/// the relay refuses an envelope dated before the sender's newest one at the relay — to any
+/// recipient — naming both times, and nothing changes.
+#[test]
+fn the_relay_refuses_a_message_dated_before_the_senders_newest_envelope() {
+    let tmp = lab_with(&["alice", "bob", "carol"]);
+    let lab = tmp.path().join("lab");
+    send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "one");
+    // The modified client: its state forgets when it last sent.
+    let state = lab.join("clients/alice.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    v["last_time"] = 0.into();
+    std::fs::write(&state, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    fn s<'a>(to: &'a str, at: &'a str) -> [&'a str; 8] {
+        ["send", "--as", "alice", "--recipient", to, "--at", at, "hi"]
+    }
+    refused(
+        &lab,
+        &s("bob", "2026-11-27T08:00:00Z"),
+        "the message at 2026-11-27T08:00:00Z is before alice's newest envelope at the relay \
+         (#1) at 2026-11-27T09:00:00Z: simulated time never goes backwards",
+    );
+    // Into a past day, to someone else (a new session): refused the same way.
+    refused(
+        &lab,
+        &s("carol", "2026-11-26T09:00:00Z"),
+        "the message at 2026-11-26T09:00:00Z is before alice's newest envelope at the relay \
+         (#1) at 2026-11-27T09:00:00Z: simulated time never goes backwards",
+    );
+    // The same second is not before it.
+    send(&lab, "alice", "carol", "2026-11-27T09:00:00Z", "two");
+    let (texts, _) = read_texts(&lab, "carol", "2026-11-27T10:00:00Z");
+    assert_eq!(texts, ["two"]);
+    let (texts, _) = read_texts(&lab, "bob", "2026-11-27T10:00:00Z");
+    assert_eq!(texts, ["one"]);
+}
+
 #[test]
 fn an_export_holds_nothing_from_after_its_own_time() {
     let tmp = lab_with(&["alice", "bob"]);
@@ -486,8 +601,8 @@ fn an_export_holds_nothing_from_after_its_own_time() {
         "2026-11-27T10:00:00Z",
         "in the window",
     );
-    let intercept = |from: &str, to: &str, at: &str| {
-        [
+    let capture = |from: &str, to: &str, at: &str| -> serde_json::Value {
+        let cap = ok(bin("messenger", &lab).args([
             "intercept",
             "--target",
             "alice",
@@ -497,45 +612,69 @@ fn an_export_holds_nothing_from_after_its_own_time() {
             to,
             "--at",
             at,
-        ]
-        .map(str::to_owned)
+        ]));
+        let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
+        assert_eq!((&cap["from"], &cap["to"]), (&from.into(), &to.into()));
+        assert_eq!(cap["exported_at"], at);
+        cap
     };
-    let refuse = |args: [String; 9], expect: &str| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        refused(&lab, &args, expect);
+    let ids = |cap: &serde_json::Value, field: &str| -> Vec<i64> {
+        cap[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["relay_id"].as_i64().unwrap())
+            .collect()
     };
-    refuse(
-        intercept(
-            "2026-11-27T00:00:00Z",
-            "2026-11-28T00:00:00Z",
-            "2026-11-27T09:30:00Z",
-        ),
-        "the export at 2026-11-27T09:30:00Z is before envelope #2 that it would include at \
-         2026-11-27T10:00:00Z: simulated time never goes backwards",
-    );
-    // What the relay received after the window is not in it, so it does not count.
-    let before = intercept(
+    // A window that ends after the export time is exported as far as that time: what the
+    // relay received later is not in it.
+    let cap = capture(
         "2026-11-27T00:00:00Z",
-        "2026-11-27T09:30:00Z",
+        "2026-11-28T00:00:00Z",
         "2026-11-27T09:30:00Z",
     );
-    let cap = ok(bin("messenger", &lab).args(&before));
-    let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
-    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 1);
-    let later = intercept(
+    assert_eq!(ids(&cap, "envelopes"), [1]);
+    assert!(ids(&cap, "chain_starts").is_empty());
+    // A window that starts after the relay's last envelope before the export: empty, and no
+    // chain start from after the export either.
+    let cap = capture(
         "2026-11-27T09:30:00Z",
         "2026-11-28T00:00:00Z",
         "2026-11-27T09:30:00Z",
     );
-    refuse(later, "before envelope #2");
-    // A window that ends after the export time is exported as far as that time.
-    let args = intercept(
+    assert!(ids(&cap, "envelopes").is_empty());
+    assert!(ids(&cap, "chain_starts").is_empty());
+    // The export time itself is in it (a relay time at or before it).
+    let cap = capture(
+        "2026-11-27T09:30:00Z",
+        "2026-11-28T00:00:00Z",
+        "2026-11-27T10:00:00Z",
+    );
+    assert_eq!(ids(&cap, "envelopes"), [2]);
+    assert_eq!(ids(&cap, "chain_starts"), [1]);
+    let cap = capture(
         "2026-11-27T00:00:00Z",
         "2026-11-28T00:00:00Z",
         "2026-11-27T10:00:00Z",
     );
-    let cap = ok(bin("messenger", &lab).args(&args));
-    let cap: serde_json::Value = serde_json::from_str(&cap).unwrap();
-    assert_eq!(cap["exported_at"], "2026-11-27T10:00:00Z");
-    assert_eq!(cap["envelopes"].as_array().unwrap().len(), 2);
+    assert_eq!(ids(&cap, "envelopes"), [1, 2]);
+    // With --out, the summary says the same.
+    let file = tmp.path().join("cap.json");
+    let out = ok(bin("messenger", &lab).args([
+        "--json",
+        "intercept",
+        "--target",
+        "alice",
+        "--from",
+        "2026-11-27T00:00:00Z",
+        "--to",
+        "2026-11-28T00:00:00Z",
+        "--at",
+        "2026-11-27T09:59:59Z",
+        "--out",
+        file.to_str().unwrap(),
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["exported_at"], "2026-11-27T09:59:59Z");
+    assert_eq!(doc["envelopes"], 1);
 }
