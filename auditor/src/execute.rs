@@ -163,16 +163,8 @@ fn check_execution_time(
     let time = now
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    let next = LogEntry::WarrantExecuted {
-        digest: String::new(),
-        messages_decrypted: 0,
-        time,
-    };
-    let check = escrow::transparency::store::check_after;
-    check(&store.entry(warrant_entry)?, warrant_entry, &next)?;
-    if let Some((i, newest)) = store.newest()? {
-        check(&newest, i, &next)?;
-    }
+    store.check_time_after("the execution", &time, warrant_entry)?;
+    store.check_time("the execution", &time)?;
     Ok(())
 }
 

@@ -81,27 +81,18 @@ pub fn approve(
         store.prove_consistency(a, b)
     })?;
     // Simulated time never goes backwards: no decision before the warrant was logged, and a
-    // new release not before the log's newest entry (checked here, before the journal is
-    // opened, and again inside the log's transaction).
+    // new release not before the log's newest entry nor ahead of the clock (checked here,
+    // before the journal is opened, and again inside the log's transaction).
     let time_str = at
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    let decision = LogEntry::KeyReleased {
-        digest: hex::encode(digest),
-        authority: authority.to_owned(),
-        identity_count: 0,
-        time: time_str,
-    };
-    let logged = store.entry(receipt.index)?;
-    crate::transparency::store::check_after(&logged, receipt.index, &decision)?;
+    store.check_time_after("the approval", &time_str, receipt.index)?;
     let released_before = store.find(|e| {
         matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
             if *d == hex::encode(digest) && a == authority)
     })?;
-    if released_before.is_none()
-        && let Some((i, newest)) = store.newest()?
-    {
-        crate::transparency::store::check_after(&newest, i, &decision)?;
+    if released_before.is_none() {
+        store.check_time("the approval", &time_str)?;
     }
     let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
     let mut journal = Journal::open(&journal_path)?;

@@ -255,6 +255,17 @@ pub fn json_error(message: &str, exit_code: u8, extra: Option<serde_json::Value>
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| String::from("{\"ok\": false}"))
 }
 
+/// For a usage error (exit 2) of a command line that asks for JSON: the JSON error document
+/// of its message's first line (the line stderr starts with), to print on stdout beside the
+/// usage text on stderr. `None` when the command line does not ask for JSON.
+pub fn usage_error_json(message: &str) -> Option<String> {
+    if !args_want_json(std::env::args_os()) {
+        return None;
+    }
+    let first = message.lines().next().unwrap_or("error: usage");
+    Some(json_error(&printable(first), 2, None))
+}
+
 /// Whether the command line asks for JSON output (`--json` before any `--`), for reporting a
 /// usage error that clap found before the options were parsed.
 pub fn args_want_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {

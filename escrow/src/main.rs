@@ -55,10 +55,8 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
-    if escrow::encoding::args_want_json(std::env::args_os()) {
-        let text = e.to_string();
-        let first = printable(text.lines().next().unwrap_or("usage error")).into_owned();
-        let _ = writeln!(std::io::stdout().lock(), "{}", json_error(&first, 2, None));
+    if let Some(doc) = escrow::encoding::usage_error_json(&e.to_string()) {
+        let _ = writeln!(std::io::stdout().lock(), "{doc}");
     }
     let _ = e.print();
     ExitCode::from(2)

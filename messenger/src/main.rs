@@ -40,10 +40,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            if code == 2 && escrow::encoding::args_want_json(std::env::args_os()) {
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or("usage error");
-                println!("{}", escrow::encoding::json_error(first, 2, None));
+            if let Some(doc) = (code == 2)
+                .then(|| escrow::encoding::usage_error_json(&e.to_string()))
+                .flatten()
+            {
+                println!("{doc}");
             }
             let _ = e.print();
             return ExitCode::from(code);

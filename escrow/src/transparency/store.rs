@@ -160,26 +160,21 @@ impl LogStore {
         entry_in(&self.conn, index)
     }
 
-    /// Refuses `time` (RFC 3339) for something recorded about the log (a cosignature) if it is
-    /// before the newest entry's time, or ahead of the clock.
+    /// Refuses `time` (RFC 3339) for `what` — a new entry, a cosignature, a decision — if it is
+    /// ahead of the clock or before the newest entry's time (simulated time never goes
+    /// backwards).
     pub fn check_time(&self, what: &str, time: &str) -> Result<()> {
         check_not_ahead(what, time)?;
-        if let Some((i, newest)) = self.newest()? {
-            let rfc = &time::format_description::well_known::Rfc3339;
-            if let (Ok(t), Ok(n)) = (
-                time::OffsetDateTime::parse(time, rfc),
-                time::OffsetDateTime::parse(newest.entry.time(), rfc),
-            ) && t < n
-            {
-                return Err(crate::Error::TimeBackwards {
-                    what: what.to_owned(),
-                    time: time.to_owned(),
-                    newest: format!("log entry {i} ({})", newest.entry.kind()),
-                    newest_time: newest.entry.time().to_owned(),
-                });
-            }
+        match self.newest()? {
+            Some((i, newest)) => not_before(what, time, i, &newest),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Refuses `time` for `what` if it is before entry `index`'s time (an approval or an
+    /// execution is never dated before its warrant's `warrant-logged` entry).
+    pub fn check_time_after(&self, what: &str, time: &str, index: u64) -> Result<()> {
+        not_before(what, time, index, &self.entry(index)?)
     }
 
     /// The newest entry's index, kind and time, if the log has any: every new record's time
@@ -502,17 +497,28 @@ fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
 /// Entry times never go backwards: `next` (to be entry `prev_index + 1`) may not be dated
 /// before `prev`. Equal times are fine (one instant can hold several records).
 pub fn check_after(prev: &LogRecord, prev_index: u64, next: &LogEntry) -> Result<()> {
+    not_before(
+        &format!("the new log entry ({})", next.kind()),
+        next.time(),
+        prev_index,
+        prev,
+    )
+}
+
+/// Refuses `time` (RFC 3339) for `what` if it is before the time of `entry` (entry `index`);
+/// times that do not parse are left to the entries' own validation.
+fn not_before(what: &str, time: &str, index: u64, entry: &LogRecord) -> Result<()> {
     let parse = |t: &str| {
         time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     };
-    if let (Some(p), Some(n)) = (parse(prev.entry.time()), parse(next.time()))
-        && n < p
+    if let (Some(t), Some(e)) = (parse(time), parse(entry.entry.time()))
+        && t < e
     {
         return Err(crate::Error::TimeBackwards {
-            what: format!("the new log entry ({})", next.kind()),
-            time: next.time().to_owned(),
-            newest: format!("log entry {prev_index} ({})", prev.entry.kind()),
-            newest_time: prev.entry.time().to_owned(),
+            what: what.to_owned(),
+            time: time.to_owned(),
+            newest: format!("log entry {index} ({})", entry.entry.kind()),
+            newest_time: entry.entry.time().to_owned(),
         });
     }
     Ok(())
