@@ -815,6 +815,33 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
         "the rotation at 2026-10-01T00:00:00Z is before log entry 0",
     );
     assert_eq!(size(), n);
+    // A retirement at a refused time destroys nothing; a send far ahead of the clock is
+    // refused too (it would block the client's every later step).
+    refused(
+        bin("escrow", &lab)
+            .args(["retire", "--as", "court", "--at", "2099-01-01T00:00:00Z"])
+            .output()
+            .unwrap(),
+        "the retirement at 2099-01-01T00:00:00Z is ahead of this machine's clock",
+    );
+    assert!(lab.join("authorities/court/share.json").exists());
+    refused(
+        bin("escrow", &lab)
+            .args(["retire", "--as", "court", "--at", "2026-10-01T00:00:00Z"])
+            .output()
+            .unwrap(),
+        "simulated time never goes backwards",
+    );
+    assert!(lab.join("authorities/court/share.json").exists());
+    assert_eq!(size(), n);
+    refused(
+        bin("messenger", &lab)
+            .args(["send", "--as", "alice", "--recipient", "bob"])
+            .args(["--at", "2099-01-01T00:00:00Z", "hi"])
+            .output()
+            .unwrap(),
+        "is ahead of this machine's clock",
+    );
     // A target that registered after the drafting time cannot be named at that time.
     bin("messenger", &lab)
         .args(["register", "--as", "zed", "--at", "2026-11-20T00:00:00Z"])

@@ -412,12 +412,17 @@ pub fn retire(
     let mut store = lab.open_log(&config)?;
     // Destroyed under the log's write lock: no seal or refresh can write the share back.
     let new = store.with_write_lock(|store| {
-        lab.destroy_share(authority, params.generation())?;
         let done = |e: &LogEntry| {
             matches!(e, LogEntry::GenerationRetired { realm, generation, authority: a, .. }
                 if realm == params.realm() && *generation == params.generation() && a == authority)
         };
-        if store.find(done)?.is_some() {
+        let logged = store.find(done)?.is_some();
+        // The time is checked before the share is destroyed: a refused time changes nothing.
+        if !logged {
+            store.check_time("the retirement", &time)?;
+        }
+        lab.destroy_share(authority, params.generation())?;
+        if logged {
             return Ok(false);
         }
         let rec = LogRecord::new(LogEntry::GenerationRetired {

@@ -173,17 +173,21 @@ fn new_log(seed: u8) -> NewLog {
     generate_log("lab", &names, &mut ChaCha20Rng::from_seed([seed; 32]))
 }
 
+/// A `warrant-logged` record (an entry with no precondition in the warrant process, which
+/// the monitor checks), with `i` targets.
 fn record(i: u64) -> LogRecord {
-    LogRecord::new(LogEntry::KeyReleased {
+    LogRecord::new(LogEntry::WarrantLogged {
         digest: format!("{i:064x}"),
-        authority: "court".into(),
-        identity_count: i as u32,
+        reference: format!("W-{i}"),
+        target_count: i as u32,
+        epoch_count: 1,
+        issuing_authority: "court".into(),
         time: "2026-11-27T00:00:00Z".into(),
     })
 }
 
 /// A log whose entry 0 is `generation-created` (checkpoint of size 1), then the batches of
-/// `key-released` records, one checkpoint per batch.
+/// `warrant-logged` records, one checkpoint per batch.
 fn filled(log: &NewLog, batches: &[usize]) -> LogStore {
     let mut store = LogStore::in_memory(&log.config.origin).unwrap();
     let signer = log_signer(&log.log_key).unwrap();
@@ -404,19 +408,9 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
     }
     let report = monitor::verify(&store, &log.config).unwrap();
     assert_eq!((report.size, report.checkpoints), (8, 3));
-    // Seven warrants released by court alone, threshold 2: shares, but no identity released.
+    // Seven warrants logged, none released.
+    assert_eq!(report.stats.warrants_per_month.get("2026-11"), Some(&7));
     assert_eq!(report.stats.identities_released, 0);
-    assert_eq!(
-        report.stats.identity_key_shares_released,
-        (0..7).sum::<u64>()
-    );
-    assert_eq!(
-        (
-            report.stats.warrants_with_releases,
-            report.stats.warrants_below_threshold
-        ),
-        (0, 7)
-    );
     assert_eq!(report.cosignatures.get("court"), Some(&1));
 
     // Dropping a trigger is itself reported; with the trigger back, the rewritten entry is.
@@ -430,7 +424,7 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
     let before = store.entry(3).unwrap().to_bytes().unwrap();
     let data = String::from_utf8(before.clone())
         .unwrap()
-        .replace("\"identity_count\":2", "\"identity_count\":9");
+        .replace("\"target_count\":2", "\"target_count\":9");
     assert_ne!(data.as_bytes(), &before[..], "the rewrite changes nothing");
     conn.execute(
         "UPDATE entries SET data = ?1 WHERE idx = 3",
@@ -683,7 +677,7 @@ fn entry_times_never_go_backwards() {
     let msg = err.to_string();
     assert!(
         msg.contains(
-            "2026-11-26T23:59:59Z is before log entry 1 (key-released) at 2026-11-27T00:00:00Z"
+            "2026-11-26T23:59:59Z is before log entry 1 (warrant-logged) at 2026-11-27T00:00:00Z"
         ),
         "{msg}"
     );
@@ -838,7 +832,23 @@ fn the_monitor_refuses_executions_the_process_forbids() {
         })
     };
     // `filled` starts with generation-created, threshold 2.
-    let cases: [(&str, Vec<LogRecord>); 4] = [
+    let big = LogRecord::new(LogEntry::KeyReleased {
+        digest: format!("{:064x}", 1),
+        authority: "court".into(),
+        identity_count: 1_000_000,
+        time: t.into(),
+    });
+    let cases: [(&str, Vec<LogRecord>); 8] = [
+        ("not logged before it", vec![rel(1, "court"), logged(1)]),
+        (
+            "'mallory', not an authority",
+            vec![logged(1), rel(1, "mallory")],
+        ),
+        ("a release of 1000000 identities", vec![logged(1), big]),
+        (
+            "a second release by 'court'",
+            vec![logged(1), rel(1, "court"), rel(1, "court")],
+        ),
         ("never logged", vec![exec(1)]),
         (
             "released by 1 authority",

@@ -95,7 +95,16 @@ impl When {
 }
 
 fn parse_time(what: &'static str, s: Option<&str>) -> Result<OffsetDateTime> {
-    Ok(escrow::identity::time_or_now(what, s)?)
+    let t = escrow::identity::time_or_now(what, s)?;
+    // A time this command stores (`--at`: a registration, a send, a read, an export) may lag
+    // the clock but not run ahead of it, as in the log: a client or relay record dated in the
+    // future would block every later step until then.
+    if what == "--at"
+        && let Some(v) = s
+    {
+        escrow::transparency::store::check_not_ahead("the time of --at", v)?;
+    }
+    Ok(t)
 }
 
 pub fn rfc3339(unix: i64) -> String {

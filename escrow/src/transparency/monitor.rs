@@ -256,7 +256,7 @@ pub fn verify_with(
             .into());
         }
     }
-    check_executions(&records)?;
+    check_process(&records)?;
     let witnessed_size = witnessed_by.values().copied().max().unwrap_or(0);
     Ok(Report {
         size: raw.len() as u64,
@@ -285,54 +285,107 @@ fn min_threshold(records: &[LogRecord]) -> u32 {
         .max(1)
 }
 
-/// The warrant process as the log records it: every `warrant-executed` follows its warrant's
-/// `warrant-logged` and releases by at least the smallest threshold of distinct authorities,
-/// and a warrant is executed once (docs/protocol.md §7). A log that breaks this was written
-/// around the tools (by whoever holds the log's key).
-fn check_executions(records: &[LogRecord]) -> Result<()> {
+/// The warrant process as the log records it (docs/protocol.md §7), which a log written
+/// around the tools (by whoever holds the log's key) can break:
+/// * a `key-released` follows its warrant's `warrant-logged`, comes from an authority of a
+///   generation the log announced, once per warrant and authority, with at most the warrant's
+///   scope of identities (targets × epochs);
+/// * a `warrant-executed` follows its `warrant-logged` and releases by at least the smallest
+///   threshold of distinct authorities, and a warrant is executed once;
+/// * no entry is dated ahead of the clock (it would block every party's appends).
+fn check_process(records: &[LogRecord]) -> Result<()> {
     let k = min_threshold(records);
-    let mut logged = std::collections::BTreeSet::new();
+    let bad = |i: usize, what: String| -> crate::Error {
+        LogError::Tampered(format!("entry {i}: {what}")).into()
+    };
+    let mut authorities = std::collections::BTreeSet::new();
+    let mut logged: BTreeMap<&str, u64> = BTreeMap::new();
     let mut released: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
     let mut executed: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
+        super::store::check_not_ahead(&format!("entry {i} ({})", r.entry.kind()), r.entry.time())
+            .map_err(|e| LogError::Tampered(e.to_string()))?;
         match &r.entry {
-            LogEntry::WarrantLogged { digest, .. } => {
-                logged.insert(digest.as_str());
+            LogEntry::GenerationCreated { authorities: a, .. }
+            | LogEntry::GenerationReshared { authorities: a, .. } => {
+                authorities.extend(a.iter().map(String::as_str))
+            }
+            LogEntry::WarrantLogged {
+                digest,
+                target_count,
+                epoch_count,
+                ..
+            } => {
+                logged
+                    .entry(digest.as_str())
+                    .or_insert(u64::from(*target_count) * u64::from(*epoch_count));
             }
             LogEntry::KeyReleased {
-                digest, authority, ..
+                digest,
+                authority,
+                identity_count,
+                ..
             } => {
-                released
+                let short = digest.get(..16).unwrap_or(digest);
+                let Some(scope) = logged.get(digest.as_str()) else {
+                    return Err(bad(
+                        i,
+                        format!("a release for warrant {short}… that was not logged before it"),
+                    ));
+                };
+                if !authorities.contains(authority.as_str()) {
+                    return Err(bad(
+                        i,
+                        format!("a release by '{authority}', not an authority of any generation"),
+                    ));
+                }
+                if u64::from(*identity_count) > *scope {
+                    return Err(bad(
+                        i,
+                        format!(
+                            "a release of {identity_count} identities for warrant {short}…, whose scope holds {scope}"
+                        ),
+                    ));
+                }
+                if !released
                     .entry(digest.as_str())
                     .or_default()
-                    .insert(authority.as_str());
+                    .insert(authority.as_str())
+                {
+                    return Err(bad(
+                        i,
+                        format!("a second release by '{authority}' for warrant {short}…"),
+                    ));
+                }
             }
             LogEntry::WarrantExecuted { digest, .. } => {
                 let short = digest.get(..16).unwrap_or(digest);
-                if !logged.contains(digest.as_str()) {
-                    return Err(LogError::Tampered(format!(
-                        "entry {i}: an execution of warrant {short}… that was never logged"
-                    ))
-                    .into());
+                if !logged.contains_key(digest.as_str()) {
+                    return Err(bad(
+                        i,
+                        format!("an execution of warrant {short}… that was never logged"),
+                    ));
                 }
                 let n = released.get(digest.as_str()).map_or(0, |a| a.len());
                 if (n as u64) < u64::from(k) {
-                    return Err(LogError::Tampered(format!(
-                        "entry {i}: an execution of warrant {short}… released by {n} \
-                         authorit{} before it, fewer than the threshold {k}",
-                        if n == 1 { "y" } else { "ies" }
-                    ))
-                    .into());
+                    return Err(bad(
+                        i,
+                        format!(
+                            "an execution of warrant {short}… released by {n} authorit{} before it, fewer than the threshold {k}",
+                            if n == 1 { "y" } else { "ies" }
+                        ),
+                    ));
                 }
                 if let Some(first) = executed.insert(digest.as_str(), i) {
-                    return Err(LogError::Tampered(format!(
-                        "entry {i}: a second execution of warrant {short}… (the first is \
-                         entry {first}); a warrant is executed once"
-                    ))
-                    .into());
+                    return Err(bad(
+                        i,
+                        format!(
+                            "a second execution of warrant {short}… (the first is entry {first}); a warrant is executed once"
+                        ),
+                    ));
                 }
             }
-            _ => {}
+            LogEntry::GenerationRetired { .. } | LogEntry::SharingRevoked { .. } => {}
         }
     }
     Ok(())
