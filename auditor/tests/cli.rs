@@ -736,6 +736,10 @@ fn an_output_path_that_is_taken_or_has_no_folder_is_named_plainly() {
             tmp.path().join("no/such/w.json"),
             "no/such/w.json: its folder does not exist",
         ),
+        (
+            lab.join("params.json/w.json"),
+            "params.json/w.json: its folder path goes through a file, not a folder",
+        ),
     ] {
         let out = new_warrant(&lab, &out, &[]);
         assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -806,6 +810,21 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
             .output()
             .unwrap(),
         "the cosignature at 2020-01-01T00:00:00Z is before log entry 0 (generation-created)",
+    );
+    // ministry cosigned at the set-up's clock time (now): not again at an earlier time.
+    refused(
+        bin("escrow", &lab)
+            .args([
+                "log",
+                "cosign",
+                "--as",
+                "ministry",
+                "--at",
+                "2026-11-29T00:00:00Z",
+            ])
+            .output()
+            .unwrap(),
+        "is before ministry's previous cosignature (size 1)",
     );
     refused(
         bin("escrow", &lab)

@@ -203,10 +203,31 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
     store.with_write_lock(|store| {
-        // A cosignature is not dated before the entries it covers, nor ahead of the clock.
+        // A cosignature is not dated before the entries it covers, nor ahead of the clock,
+        // nor before this witness's previous cosignature.
         store.check_time("the cosignature", &time)?;
         let mut state = lab.load_witness_state(authority)?;
-        let previous = state.last_checkpoint(&config)?.map(|c| c.label());
+        let last = state.last_checkpoint(&config)?;
+        if let Some(last) = &last
+            && let Some(line) = store.cosignature(last.size(), &witness_name)?
+            && let Ok(sig) =
+                signed_note::Signature::from_bytes(line.trim_end_matches('\n').as_bytes())
+            && let Some(prev) = crate::transparency::CosignatureVerifier::time_of(sig.signature())
+            && u64::try_from(at.unix_timestamp()).is_ok_and(|t| t < prev)
+        {
+            let prev_time = i64::try_from(prev)
+                .ok()
+                .and_then(|p| OffsetDateTime::from_unix_timestamp(p).ok())
+                .and_then(|p| p.format(&Rfc3339).ok())
+                .unwrap_or_else(|| prev.to_string());
+            return Err(Error::TimeBackwards {
+                what: "the cosignature".into(),
+                time: time.clone(),
+                newest: format!("{authority}'s previous cosignature (size {})", last.size()),
+                newest_time: prev_time,
+            });
+        }
+        let previous = last.map(|c| c.label());
         let (checkpoint, line) =
             witness_cosign(lab, store, &mut state, &config, &signer, &witness_name)?;
         Ok(Cosigned {

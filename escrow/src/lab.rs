@@ -1041,7 +1041,7 @@ pub fn check_output(path: &Path, bytes: &[u8]) -> Result<Option<Written>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(LabError::Io {
             path: path.to_owned(),
-            error,
+            error: plain_output_error(error),
         }
         .into()),
         Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
@@ -1051,6 +1051,21 @@ pub fn check_output(path: &Path, bytes: &[u8]) -> Result<Option<Written>> {
             }
         }
         Ok(m) => Err(taken(path, &m)),
+    }
+}
+
+/// An I/O error about an output path, in words for the usual cases (a missing folder, a file
+/// where a folder should be).
+fn plain_output_error(error: std::io::Error) -> std::io::Error {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => {
+            std::io::Error::new(error.kind(), "its folder does not exist")
+        }
+        std::io::ErrorKind::NotADirectory => std::io::Error::new(
+            error.kind(),
+            "its folder path goes through a file, not a folder",
+        ),
+        _ => error,
     }
 }
 
@@ -1080,7 +1095,7 @@ pub fn refuse_existing_output(path: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(error) => Err(LabError::Io {
             path: path.to_owned(),
-            error,
+            error: plain_output_error(error),
         }
         .into()),
         Ok(m) => Err(taken(path, &m)),
@@ -1124,11 +1139,7 @@ impl AtomicFile {
             .map_err(|error| LabError::Io {
                 // Named by the file asked for, not the temporary one beside it.
                 path: path.to_owned(),
-                error: if error.kind() == std::io::ErrorKind::NotFound {
-                    std::io::Error::new(error.kind(), "its folder does not exist")
-                } else {
-                    error
-                },
+                error: plain_output_error(error),
             })?;
         Ok(Self {
             file: Some(file),

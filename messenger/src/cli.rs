@@ -79,7 +79,8 @@ pub enum Command {
         /// nor the sender's previous send or read. Chains never cross an epoch boundary.
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
-        /// The text (not empty, not only whitespace); `-` reads it from standard input.
+        /// The text (not empty, not only whitespace or invisible characters); `-` reads it from
+        /// standard input.
         text: String,
         #[command(flatten)]
         passphrase: PassphraseArgs,

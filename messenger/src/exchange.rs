@@ -38,9 +38,13 @@ fn read_text(text: &str) -> Result<Vec<u8>> {
     if bytes.len() > MAX_TEXT_LEN {
         bail!("message text too large (at most {MAX_TEXT_LEN} bytes)");
     }
-    // Whitespace (Unicode White_Space: spaces, tabs, line breaks) shows as nothing.
-    if std::str::from_utf8(&bytes).is_ok_and(|t| t.trim().is_empty()) {
-        bail!("the message is empty (only whitespace)");
+    // Whitespace (Unicode White_Space: spaces, tabs, line breaks) and invisible characters
+    // (zero-width spaces, byte-order marks…: `escrow::encoding::is_hidden`) show as nothing.
+    if std::str::from_utf8(&bytes).is_ok_and(|t| {
+        t.chars()
+            .all(|c| c.is_whitespace() || (escrow::encoding::is_hidden(c) && !c.is_control()))
+    }) {
+        bail!("the message is empty (only whitespace or invisible characters)");
     }
     Ok(bytes)
 }

@@ -354,12 +354,20 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
         "messenger: the message is empty\n"
     );
     assert_eq!(before, snapshot(&lab));
-    // Only whitespace shows as nothing: refused the same way, as an argument or on stdin.
-    for text in [" ", "\n", " \t\r\n ", "\u{3000}"] {
+    // Only whitespace or invisible characters (zero-width space, byte-order mark) shows as
+    // nothing: refused the same way, as an argument or on stdin.
+    for text in [
+        " ",
+        "\n",
+        " \t\r\n ",
+        "\u{3000}",
+        "\u{200b}",
+        " \u{feff}\u{200b}",
+    ] {
         refused(
             &lab,
             &["send", "--as", "alice", "--recipient", "bob", text],
-            "the message is empty (only whitespace)",
+            "the message is empty (only whitespace or invisible characters)",
         );
         let out = bin("messenger", &lab)
             .args(["send", "--as", "alice", "--recipient", "bob", "-"])
@@ -369,7 +377,7 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
         assert_eq!(out.status.code(), Some(1), "{text:?}");
         assert_eq!(
             String::from_utf8(out.stderr).unwrap(),
-            "messenger: the message is empty (only whitespace)\n"
+            "messenger: the message is empty (only whitespace or invisible characters)\n"
         );
         assert_eq!(before, snapshot(&lab), "{text:?}");
     }
