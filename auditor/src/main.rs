@@ -186,10 +186,10 @@ fn run(cli: &Cli) -> Result<()> {
 
             // Months and names come from the log's entries: printed escaped.
             for (m, n) in &s.warrants_per_month {
-                writeln!(out, "  warrants in {}   {n}", printable(m))?;
+                writeln!(out, "  {:<20} {n}", format!("warrants in {}", printable(m)))?;
             }
             for (a, n) in &s.releases_by_authority {
-                writeln!(out, "  releases by {:<12} {n}", printable(a))?;
+                writeln!(out, "  {:<20} {n}", format!("releases by {}", printable(a)))?;
             }
         }
     }
