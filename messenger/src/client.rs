@@ -280,7 +280,14 @@ impl Client {
 
     /// The latest time (Unix seconds) recorded with [`Client::record_time`], if any.
     pub fn last_time(&self) -> Option<i64> {
-        self.last_time
+        // An unsent envelope of the outbox carries a time this client recorded too (a state
+        // written before `last_time` existed, or a modified one, still has its outbox): a new
+        // message dated before it would make the relay refuse the re-send, and drop it.
+        let pending = self.outbox.iter().map(|p| p.relay_time).max();
+        match (self.last_time, pending) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Records that a command (registration, send, read) ran at `unix` seconds; the state

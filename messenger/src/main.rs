@@ -331,15 +331,10 @@ fn intercept(
         &messenger::relay::CaptureRequest::new(&generations, target, from, to, requested)
             .as_of_export(),
     )?;
-    // Without --at, the export time is the clock's once the capture is read.
-    let at = match when {
-        When::At(_) => requested,
-        When::Clock => {
-            let now = when.now()?;
-            capture.exported_at = rfc3339(now);
-            now
-        }
-    };
+    // The export time is the one the capture was cut at (with or without --at), so that
+    // everything up to `exported_at` is in it.
+    let at = requested;
+    capture.exported_at = rfc3339(at);
     // An export holds nothing the relay received after it (also no chain start from outside
     // the window): the cut above sees to it, and this checks it.
     if let Some((e, t)) = capture.newest_envelope() {

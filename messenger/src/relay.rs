@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS envelopes (
 CREATE INDEX IF NOT EXISTS envelopes_recipient ON envelopes (recipient, status, id);
 CREATE INDEX IF NOT EXISTS envelopes_time ON envelopes (server_time);
 CREATE INDEX IF NOT EXISTS envelopes_chain ON envelopes (sender, chain, has_start);
+CREATE INDEX IF NOT EXISTS envelopes_sender_time ON envelopes (sender, server_time, id);
 CREATE TABLE IF NOT EXISTS relay_meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -433,6 +434,11 @@ impl Relay {
     /// second as the newest envelope is not before it. Ask it in the transaction that will
     /// enqueue the message; [`Relay::enqueue`] asks it itself.
     pub fn check_time(conn: &Connection, from: &str, to: &str, time: i64) -> Result<()> {
+        // Not ahead of the clock: an envelope dated in the future under someone's name would
+        // lock that sender out until then (the relay does not authenticate senders).
+        let stamp = rfc3339(time)?;
+        escrow::transparency::store::check_not_ahead("the message", &stamp)
+            .map_err(|e| Error::TimeBackwards(Box::new(e)))?;
         for who in [from, to] {
             if let Some(registered) = Self::registered_at(conn, who)? {
                 not_before(time, &format!("{who}'s registration"), registered)?;

@@ -562,10 +562,12 @@ fn the_relay_refuses_a_message_dated_before_the_senders_newest_envelope() {
     let tmp = lab_with(&["alice", "bob", "carol"]);
     let lab = tmp.path().join("lab");
     send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "one");
-    // The modified client: its state forgets when it last sent.
+    // The modified client: its state forgets when it last sent (its last time, and the
+    // envelopes its outbox still holds until its next command).
     let state = lab.join("clients/alice.json");
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     v["last_time"] = 0.into();
+    v["outbox"] = serde_json::json!([]);
     std::fs::write(&state, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     fn s<'a>(to: &'a str, at: &'a str) -> [&'a str; 8] {
         ["send", "--as", "alice", "--recipient", to, "--at", at, "hi"]
@@ -685,4 +687,41 @@ fn an_export_holds_nothing_from_after_its_own_time() {
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["exported_at"], "2026-11-27T09:59:59Z");
     assert_eq!(doc["envelopes"], 1);
+}
+
+/// An outbox envelope carries a time the client recorded: a state without `last_time` (written
+/// before it existed, or a modified one) still refuses a message dated before its unsent
+/// envelope, so the re-send is never refused by the relay and dropped.
+#[test]
+fn an_unsent_envelope_is_never_dropped_for_an_earlier_message() {
+    let tmp = lab_with(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let out = bin("messenger", &lab)
+        .args(["send", "--as", "alice", "--recipient", "bob"])
+        .args(["--at", "2026-11-27T10:00:00Z", "one"])
+        .env("ESCROW_LAB_FAULT", "send-saved")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    // Forget the client's last time, as a state written before it existed would.
+    let state = lab.join("clients/alice.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("last_time");
+    std::fs::write(&state, serde_json::to_vec(&v).unwrap()).unwrap();
+    // (The command re-sends the outbox first, as every command of alice's does.)
+    let out = bin("messenger", &lab)
+        .args(["send", "--as", "alice", "--recipient", "bob"])
+        .args(["--at", "2026-11-27T09:00:00Z", "two"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("is before alice's last send or read at 2026-11-27T10:00:00Z"),
+        "{err}"
+    );
+    let out = send(&lab, "alice", "bob", "2026-11-27T12:00:00Z", "three");
+    assert!(!out.contains("dropped"), "{out}");
+    let (texts, _) = read_texts(&lab, "bob", "2026-11-27T13:00:00Z");
+    assert_eq!(texts, ["one", "three"]);
 }
