@@ -282,23 +282,14 @@ impl World {
     /// without the drafting checks (`warrant-logged` appended directly) and return its receipt.
     /// The authorities' own checks are what must stop it then.
     pub fn submit_unchecked(&self, warrant: &Warrant, t: i64) -> Result<ProofBundle> {
-        use escrow::transparency::{LogEntry, LogRecord};
         let params = self
             .lab
             .load_generations()?
             .get(warrant.generation)?
             .clone();
-        let epochs = warrant.epochs(&params)?;
+        let record = auditor::logged_record(warrant, &params, at(t)?)?;
         let config = self.lab.load_log_config()?;
         let mut store = self.lab.open_log(&config)?;
-        let record = LogRecord::new(LogEntry::WarrantLogged {
-            digest: hex::encode(warrant.digest()?),
-            reference: warrant.reference.clone(),
-            target_count: warrant.targets.len() as u32,
-            epoch_count: (epochs.end() - epochs.start() + 1) as u32,
-            issuing_authority: warrant.issuing_authority.clone(),
-            time: at(t)?.format(&time::format_description::well_known::Rfc3339)?,
-        });
         let (index, _) = store.append(&record, &self.lab.log_signer()?)?;
         Ok(ProofBundle::build(&store, index)?)
     }

@@ -133,13 +133,32 @@ pub fn check_targets_in_lab(lab: &Lab, warrant: &Warrant, at: OffsetDateTime) ->
     check_targets(&relay, warrant, at)
 }
 
+/// The `warrant-logged` record of `warrant` at `time`: digest, reference, target and epoch
+/// counts, issuer — never the text.
+pub fn logged_record(
+    warrant: &Warrant,
+    params: &escrow::PublicParams,
+    time: OffsetDateTime,
+) -> escrow::Result<LogRecord> {
+    let epochs = warrant.epochs(params)?;
+    Ok(LogRecord::new(LogEntry::WarrantLogged {
+        digest: hex::encode(warrant.digest()?),
+        reference: warrant.reference.clone(),
+        target_count: warrant.targets.len() as u32,
+        epoch_count: (epochs.end() - epochs.start() + 1) as u32,
+        issuing_authority: warrant.issuing_authority.clone(),
+        time: time
+            .format(&Rfc3339)
+            .map_err(|_| escrow::Error::Internal("RFC 3339 formatting"))?,
+    }))
+}
+
 /// Logs a warrant: appends `warrant-logged` (digest, reference, counts, issuer, time — never
 /// the text) and returns the receipt. Submitting the same warrant again appends nothing and
 /// returns a receipt for the existing entry.
 pub fn submit_warrant(lab: &Lab, warrant: &Warrant, now: OffsetDateTime) -> Result<Submission> {
     let generations = lab.load_generations()?;
     let params = generations.get(warrant.generation)?;
-    let epochs = warrant.epochs(params)?;
     // Every check without a secret, before anything is logged: the scope's size by arithmetic
     // (nothing is built), the policy at the submission time, the targets' registration.
     let notes = check_draft(lab, warrant, now)?;
@@ -148,24 +167,13 @@ pub fn submit_warrant(lab: &Lab, warrant: &Warrant, now: OffsetDateTime) -> Resu
     let signer = lab.log_signer()?;
     let mut store = lab.open_log(&config)?;
     check_auditor_view(lab, &config, &store)?;
-    let time = now
-        .format(&Rfc3339)
-        .map_err(|_| escrow::Error::Internal("RFC 3339 formatting"))?;
     let (index, new) = store.with_write_lock(|store| {
         let logged =
             |e: &LogEntry| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest);
         if let Some(i) = store.find(logged)? {
             return Ok((i, false));
         }
-        let record = LogRecord::new(LogEntry::WarrantLogged {
-            digest: digest.clone(),
-            reference: warrant.reference.clone(),
-            target_count: warrant.targets.len() as u32,
-            epoch_count: (epochs.end() - epochs.start() + 1) as u32,
-            issuing_authority: warrant.issuing_authority.clone(),
-            time: time.clone(),
-        });
-        let (index, _) = store.append(&record, &signer)?;
+        let (index, _) = store.append(&logged_record(warrant, params, now)?, &signer)?;
         Ok((index, true))
     })?;
     let receipt = ProofBundle::build(&store, index)?;

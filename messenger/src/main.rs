@@ -117,16 +117,10 @@ pub fn rfc3339(unix: i64) -> String {
 /// Refuses a time earlier than a record it depends on, naming both: simulated time never goes
 /// backwards (the wording of `escrow::Error::TimeBackwards`).
 pub fn not_before(what: &str, time: i64, newest: &str, newest_time: i64) -> Result<()> {
-    if time < newest_time {
-        return Err(escrow::Error::TimeBackwards {
-            what: what.to_owned(),
-            time: rfc3339(time),
-            newest: newest.to_owned(),
-            newest_time: rfc3339(newest_time),
-        }
-        .into());
+    match messenger::relay::time_backwards(what, time, newest, newest_time) {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `n` things, in English: "1 envelope", "2 envelopes".

@@ -793,20 +793,30 @@ impl CaptureRequest {
 /// `kind` of a capture document.
 pub const CAPTURE_KIND: &str = "escrow-lab/capture";
 
+/// The refusal of `what` at `time` (Unix seconds) if it is before `newest` at `newest_time`
+/// (simulated time never goes backwards), with both times in RFC 3339: the one wording of the
+/// relay's and the client's time rules.
+pub fn time_backwards(
+    what: &str,
+    time: i64,
+    newest: &str,
+    newest_time: i64,
+) -> Option<escrow::Error> {
+    let shown = |t: i64| rfc3339(t).unwrap_or_else(|_| t.to_string());
+    (time < newest_time).then(|| escrow::Error::TimeBackwards {
+        what: what.to_owned(),
+        time: shown(time),
+        newest: newest.to_owned(),
+        newest_time: shown(newest_time),
+    })
+}
+
 /// [`Error::TimeBackwards`] for a message at `time` before `newest` at `newest_time`.
 fn not_before(time: i64, newest: &str, newest_time: i64) -> Result<()> {
-    if time >= newest_time {
-        return Ok(());
+    match time_backwards("the message", time, newest, newest_time) {
+        Some(e) => Err(Error::TimeBackwards(Box::new(e))),
+        None => Ok(()),
     }
-    let shown = |t: i64| rfc3339(t).unwrap_or_else(|_| t.to_string());
-    Err(Error::TimeBackwards(Box::new(
-        escrow::Error::TimeBackwards {
-            what: "the message".to_owned(),
-            time: shown(time),
-            newest: newest.to_owned(),
-            newest_time: shown(newest_time),
-        },
-    )))
 }
 
 fn rfc3339(t: i64) -> Result<String> {
