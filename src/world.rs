@@ -290,7 +290,7 @@ impl World {
         let record = auditor::logged_record(warrant, &params, at(t)?)?;
         let config = self.lab.load_log_config()?;
         let mut store = self.lab.open_log(&config)?;
-        let (index, _) = store.append(&record, &self.lab.log_signer()?)?;
+        let (index, _) = store.append(&record, &escrow::hazmat::log_operator_signer(&self.lab)?)?;
         Ok(ProofBundle::build(&store, index)?)
     }
 

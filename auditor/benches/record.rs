@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         },
     );
     let config = lab.load_log_config().unwrap();
-    let signer = lab.log_signer().unwrap();
+    let signer = escrow::hazmat::log_operator_signer(&lab).unwrap();
     g.bench_function("witness step alone (log cosign after one append)", |b| {
         b.iter_batched(
             || {

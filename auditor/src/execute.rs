@@ -23,8 +23,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use escrow::approval::Approval;
 use escrow::lab::Lab;
 use escrow::release::{IdentityKey, combine_identity_key, combine_warrant_signature};
+use escrow::transparency::api::{
+    LocalLog, TransparencyLog, check_in_log, check_time, check_time_after, prove,
+};
 use escrow::transparency::proof::ProofBundle;
-use escrow::transparency::witness::check_in_log;
 use escrow::transparency::{LogEntry, LogRecord};
 use escrow::warrant::Warrant;
 use escrow::{Error, KeyShare, PreparedIdentityKey, PublicParams, ScopeIdentity};
@@ -128,22 +130,19 @@ pub struct LogRef {
 }
 
 /// The `warrant-executed` entry of this digest, if the log holds one: its index and time.
-fn executed(
-    store: &escrow::transparency::store::LogStore,
-    digest_hex: &str,
-) -> escrow::Result<Option<(u64, String)>> {
-    let found = store
-        .find(|e| matches!(e, LogEntry::WarrantExecuted { digest: d, .. } if d == digest_hex))?;
-    Ok(match found {
-        Some(i) => Some((i, store.entry(i)?.entry.time().to_owned())),
-        None => None,
-    })
+fn executed(log: &dyn TransparencyLog, digest_hex: &str) -> escrow::Result<Option<(u64, String)>> {
+    Ok(
+        match log.lookup(&format!("execution/{digest_hex}"))?.first() {
+            Some(&i) => Some((i, log.entry(i)?.entry.time().to_owned())),
+            None => None,
+        },
+    )
 }
 
 /// An execution happens while the warrant is in force (before `expires`), and not before the
 /// warrant was logged nor before the log's newest entry (time never goes backwards).
 fn check_execution_time(
-    store: &escrow::transparency::store::LogStore,
+    log: &dyn TransparencyLog,
     warrant: &Warrant,
     warrant_entry: u64,
     now: OffsetDateTime,
@@ -163,8 +162,8 @@ fn check_execution_time(
     let time = now
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    store.check_time_after("the execution", &time, warrant_entry)?;
-    store.check_time("the execution", &time)?;
+    check_time_after(log, "the execution", &time, warrant_entry)?;
+    check_time(log, "the execution", &time)?;
     Ok(())
 }
 
@@ -238,13 +237,13 @@ pub fn check_capture(
     let mut ids = BTreeSet::new();
     for e in capture.envelopes.iter().chain(&capture.chain_starts) {
         for who in ["from", "to"] {
-            if let Some(name) = e.envelope.get(who).and_then(serde_json::Value::as_str) {
-                if !capture.directory.contains_key(name) {
-                    return Err(CaptureMismatch::Directory(
-                        escrow::encoding::printable(name).into_owned(),
-                    )
-                    .into());
-                }
+            if let Some(name) = e.envelope.get(who).and_then(serde_json::Value::as_str)
+                && !capture.directory.contains_key(name)
+            {
+                return Err(CaptureMismatch::Directory(
+                    escrow::encoding::printable(name).into_owned(),
+                )
+                .into());
             }
         }
         if !ids.insert(e.relay_id) {
@@ -296,10 +295,10 @@ pub fn check_capture(
         }
     }
     for g in &capture.generations {
-        if let Ok(p) = generations.get(g.generation) {
-            if escrow::encoding::g1_hex(p.master_public_key()) != g.master_public_key {
-                return Err(CaptureMismatch::MasterKey(g.generation).into());
-            }
+        if let Ok(p) = generations.get(g.generation)
+            && escrow::encoding::g1_hex(p.master_public_key()) != g.master_public_key
+        {
+            return Err(CaptureMismatch::MasterKey(g.generation).into());
         }
     }
     if !capture
@@ -324,28 +323,49 @@ pub fn execute(
     capture: &Capture,
     now: OffsetDateTime,
 ) -> Result<Report> {
+    execute_with(
+        lab,
+        &mut LocalLog::open(lab)?,
+        warrant,
+        approvals,
+        capture,
+        now,
+    )
+}
+
+/// [`execute`] against any log (the lab's, or a log service): the execution is submitted to
+/// `log`, which appends it once per warrant.
+pub fn execute_with(
+    lab: &Lab,
+    log: &mut dyn TransparencyLog,
+    warrant: &Warrant,
+    approvals: &[(String, Vec<u8>)],
+    capture: &Capture,
+    now: OffsetDateTime,
+) -> Result<Report> {
     let generations = lab.load_generations()?;
     let params = generations.get(warrant.generation)?.clone();
     check_capture(lab, &generations, &params, warrant, capture)?;
-    let config = lab.load_log_config()?;
-    let mut store = lab.open_log(&config)?;
-    crate::check_auditor_view(lab, &config, &store)?;
+    let config = log.config().clone();
+    crate::check_auditor_view(lab, log)?;
     let digest = warrant.digest()?;
     let digest_hex = hex::encode(digest);
     let scope: BTreeSet<ScopeIdentity> = warrant.scope(&params)?.into_iter().collect();
 
     // 2. The warrant is logged.
-    let warrant_entry = store
-        .find(|e| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest_hex))?;
+    let warrant_entry = log
+        .lookup(&format!("warrant/{digest_hex}"))?
+        .first()
+        .copied();
     let warrant_entry = warrant_entry.ok_or(escrow::WarrantError::Malformed {
         field: "warrant",
         reason: "is not in the transparency log",
     })?;
-    let (_, cp) = ProofBundle::build(&store, warrant_entry)?.verify(&config)?;
+    let (_, cp) = prove(log, warrant_entry)?.verify(&config)?;
     // The execution rule (docs/protocol.md §6): only while the warrant is in force, not
     // before it was logged, and once per warrant.
-    check_execution_time(&store, warrant, warrant_entry, now)?;
-    if let Some((entry, time)) = executed(&store, &digest_hex)? {
+    check_execution_time(log, warrant, warrant_entry, now)?;
+    if let Some((entry, time)) = executed(log, &digest_hex)? {
         return Err(crate::Error::AlreadyExecuted {
             reference: warrant.reference.clone(),
             entry,
@@ -374,7 +394,7 @@ pub fn execute(
                 let verdict = match a.check_release(&config) {
                     Ok(cp) => {
                         check_in_log(
-                            &store,
+                            log,
                             &cp,
                             &format!(" (cosigned by {} for its release)", a.authority),
                         )?;
@@ -402,7 +422,7 @@ pub fn execute(
     }
     if valid.len() < params.threshold() {
         // Say why when no number of approvals could suffice: the generation was retired.
-        let retired = escrow::authority::retired_by(lab, &params, &config)?;
+        let retired = escrow::authority::retired_by_in(log, &params)?;
         let n = params.authorities().len();
         if n.saturating_sub(retired.len()) < params.threshold() {
             return Err(Error::Unrecoverable {
@@ -459,7 +479,6 @@ pub fn execute(
     );
 
     // 6. Record the execution.
-    let signer = lab.log_signer()?;
     let time = now
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
@@ -468,22 +487,22 @@ pub fn execute(
         messages_decrypted: findings.decrypted.len() as u64,
         time,
     });
-    // Checked again under the log's write lock: two concurrent executions log one.
-    let execution_entry = store.with_write_lock(|store| {
-        if let Some((entry, time)) = executed(store, &digest_hex)? {
-            return Ok(Err(crate::Error::AlreadyExecuted {
-                reference: warrant.reference.clone(),
-                entry,
-                time,
-            }));
-        }
-        store.append(&record, &signer).map(|(i, _)| Ok(i))
-    })??;
+    // The log holds one execution per warrant: a concurrent run that logged first is found
+    // here and this one is refused.
+    let submitted = log.submit(&record)?;
+    if !submitted.new {
+        return Err(crate::Error::AlreadyExecuted {
+            reference: warrant.reference.clone(),
+            entry: submitted.index,
+            time: log.entry(submitted.index)?.entry.time().to_owned(),
+        });
+    }
+    let execution_entry = submitted.index;
     // The report carries the execution's inclusion proof; the auditor remembers the
     // checkpoint covering it, so a log that later drops the execution is caught.
-    let execution = ProofBundle::build(&store, execution_entry)?;
+    let execution = submitted.receipt;
     let (_, execution_cp) = execution.verify(&config)?;
-    crate::remember_checkpoint(lab, &config, &store, &execution.checkpoint)?;
+    crate::remember_checkpoint(lab, log, &execution.checkpoint)?;
     Ok(Report {
         version: 3,
         warrant: WarrantRef {

@@ -17,6 +17,7 @@ pub mod execute;
 pub use error::{CaptureMismatch, Error, Result};
 
 use escrow::lab::Lab;
+use escrow::transparency::api::{LocalLog, TransparencyLog};
 use escrow::transparency::monitor::{self, Report};
 use escrow::transparency::proof::ProofBundle;
 use escrow::transparency::{LogEntry, LogRecord};
@@ -157,64 +158,53 @@ pub fn logged_record(
 /// the text) and returns the receipt. Submitting the same warrant again appends nothing and
 /// returns a receipt for the existing entry.
 pub fn submit_warrant(lab: &Lab, warrant: &Warrant, now: OffsetDateTime) -> Result<Submission> {
+    submit_warrant_to(lab, &mut LocalLog::open(lab)?, warrant, now)
+}
+
+/// [`submit_warrant`] to any log (the lab's, or a log service).
+pub fn submit_warrant_to(
+    lab: &Lab,
+    log: &mut dyn TransparencyLog,
+    warrant: &Warrant,
+    now: OffsetDateTime,
+) -> Result<Submission> {
     let generations = lab.load_generations()?;
     let params = generations.get(warrant.generation)?;
     // Every check without a secret, before anything is logged: the scope's size by arithmetic
     // (nothing is built), the policy at the submission time, the targets' registration.
     let notes = check_draft(lab, warrant, now)?;
-    let digest = hex::encode(warrant.digest()?);
-    let config = lab.load_log_config()?;
-    let signer = lab.log_signer()?;
-    let mut store = lab.open_log(&config)?;
-    check_auditor_view(lab, &config, &store)?;
-    let (index, new) = store.with_write_lock(|store| {
-        let logged =
-            |e: &LogEntry| matches!(e, LogEntry::WarrantLogged { digest: d, .. } if *d == digest);
-        if let Some(i) = store.find(logged)? {
-            return Ok((i, false));
-        }
-        let (index, _) = store.append(&logged_record(warrant, params, now)?, &signer)?;
-        Ok((index, true))
-    })?;
-    let receipt = ProofBundle::build(&store, index)?;
-    remember_checkpoint(lab, &config, &store, &receipt.checkpoint)?;
+    check_auditor_view(lab, log)?;
+    let submitted = log.submit(&logged_record(warrant, params, now)?)?;
+    remember_checkpoint(lab, log, &submitted.receipt.checkpoint)?;
     Ok(Submission {
-        receipt,
-        index,
-        new,
+        receipt: submitted.receipt,
+        index: submitted.index,
+        new: submitted.new,
         notes,
     })
 }
 
 /// Before the auditor appends anything: the log's newest checkpoint must extend the last one
 /// the auditor accepted (else it rolled back or forked, and nothing is appended to it).
-pub fn check_auditor_view(
-    lab: &Lab,
-    config: &escrow::transparency::LogConfig,
-    store: &escrow::transparency::store::LogStore,
-) -> escrow::Result<()> {
+pub fn check_auditor_view(lab: &Lab, log: &dyn TransparencyLog) -> escrow::Result<()> {
     let state = lab.load_auditor_log_state()?;
     if state.last.is_some() {
-        state.check(config, &store.latest_checkpoint()?, &mut |a, b| {
-            store.prove_consistency(a, b)
+        state.check(log.config(), &log.checkpoint()?, &mut |a, b| {
+            log.prove_consistency(a, b)
         })?;
     }
     Ok(())
 }
 
-/// The auditor accepts `note` (a checkpoint of the log in `store` covering an entry it just
-/// appended or relies on): it must extend the last checkpoint the auditor accepted (else the
-/// log rolled back or forked, and the error says so), and is then remembered in
+/// The auditor accepts `note` (a checkpoint of `log` covering an entry it just appended or
+/// relies on): it must extend the last checkpoint the auditor accepted (else the log rolled
+/// back or forked, and the error says so), and is then remembered in
 /// `auditor/log-state.json`, which `log verify` checks the log against.
-pub fn remember_checkpoint(
-    lab: &Lab,
-    config: &escrow::transparency::LogConfig,
-    store: &escrow::transparency::store::LogStore,
-    note: &str,
-) -> escrow::Result<()> {
+pub fn remember_checkpoint(lab: &Lab, log: &dyn TransparencyLog, note: &str) -> escrow::Result<()> {
+    let config = log.config();
     let mut state = lab.load_auditor_log_state()?;
     let cp = state.check(config, note.as_bytes(), &mut |a, b| {
-        store.prove_consistency(a, b)
+        log.prove_consistency(a, b)
     })?;
     if state
         .last_checkpoint(config)?

@@ -117,7 +117,7 @@ impl World {
                     issuing_authority: "High Court".into(),
                     time: self.tick(0),
                 }),
-                &lab.log_signer().unwrap(),
+                &escrow::hazmat::log_operator_signer(&lab).unwrap(),
             )
             .unwrap();
         let w = self.tmp.path().join(format!("{name}.json"));

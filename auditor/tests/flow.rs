@@ -84,7 +84,7 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
             text,
         ));
         // The recipient reads every other message, so chains of all three kinds appear.
-        if rng.next_u32() % 2 == 0 {
+        if rng.next_u32().is_multiple_of(2) {
             let tx = relay.transaction().unwrap();
             let batch: Vec<Incoming> = Relay::queued(&tx, ACCOUNTS[to]).unwrap();
             let out = clients[to].receive(

@@ -16,8 +16,10 @@ use time::format_description::well_known::Rfc3339;
 use crate::approval::{Approval, ApprovalContext, Journal, check_warrant, make_approval};
 use crate::error::{Error, Result};
 use crate::lab::{Lab, write_atomic};
+use crate::transparency::api::{
+    LocalLog, ReadOnlyLog, TransparencyLog, Witness, check_in_log, check_time, check_time_after,
+};
 use crate::transparency::proof::ProofBundle;
-use crate::transparency::witness::check_in_log;
 use crate::transparency::{LogEntry, LogRecord};
 use crate::warrant::Warrant;
 
@@ -43,8 +45,36 @@ impl std::fmt::Debug for Approved {
 
 /// Runs `authority`'s checks on `warrant` and its `receipt` at time `at` and, if they pass,
 /// releases and records its approval. On a refusal nothing in the lab changes.
+///
+/// The lab's log is run in process ([`LocalLog`], the log role) with this authority's witness
+/// ([`LabWitness`]) asked to cosign after the release is appended.
 pub fn approve(
     lab: &Lab,
+    authority: &str,
+    warrant: &Warrant,
+    receipt: &ProofBundle,
+    at: OffsetDateTime,
+) -> Result<Approved> {
+    // Not an authority of the warrant's generation: refused before anything is opened.
+    let generations = lab.load_generations()?;
+    if generations
+        .get(warrant.generation)?
+        .authority(authority)
+        .is_none()
+    {
+        return Err(Error::NotAnAuthority(authority.to_owned()));
+    }
+    let mut log = LocalLog::open(lab)?.with_witness(Box::new(LabWitness::new(lab, authority, at)?));
+    approve_with(lab, &mut log, authority, warrant, receipt, at)
+}
+
+/// [`approve`] against any log: the authority's share, journal and witness state are in `lab`,
+/// the log is `log` (the lab's, or a log service). The release is submitted to the log, which
+/// answers with its inclusion proof in a checkpoint that this authority's witness must have
+/// cosigned (its own witness service, for a log service): the approval leaves only then.
+pub fn approve_with(
+    lab: &Lab,
+    log: &mut dyn TransparencyLog,
     authority: &str,
     warrant: &Warrant,
     receipt: &ProofBundle,
@@ -56,43 +86,37 @@ pub fn approve(
     if params.authority(authority).is_none() {
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
-    let config = lab.load_log_config()?;
-    if !retired_by(lab, &params, &config)?
-        .iter()
-        .all(|a| a != authority)
-    {
+    let config = log.config().clone();
+    if !retired_by_in(log, &params)?.iter().all(|a| a != authority) {
         return Err(Error::Retired {
             authority: authority.to_owned(),
             generation: params.generation(),
         });
     }
     warrant.check_generation_choice(&generations)?;
-    check_sharing(lab, &params, &config, Some(authority))?;
+    check_sharing_in(lab, log, &params, Some(authority))?;
     let share = lab.load_share(&params, authority)?;
-    let mut store = lab.open_log(&config)?;
-    let mut state = lab.load_witness_state(authority)?;
+    let state = lab.load_witness_state(authority)?;
     let ctx = ApprovalContext {
         params: &params,
         log: &config,
         witness: &state,
         at,
     };
-    let (digest, scope, cp) = check_warrant(&ctx, warrant, receipt, &mut |a, b| {
-        store.prove_consistency(a, b)
+    let (digest, scope, _cp) = check_warrant(&ctx, warrant, receipt, &mut |a, b| {
+        log.prove_consistency(a, b)
     })?;
     // Simulated time never goes backwards: no decision before the warrant was logged, and a
     // new release not before the log's newest entry nor ahead of the clock (checked here,
-    // before the journal is opened, and again inside the log's transaction).
+    // before the journal is opened, and again by the log when it appends).
     let time_str = at
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    store.check_time_after("the approval", &time_str, receipt.index)?;
-    let released_before = store.find(|e| {
-        matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
-            if *d == hex::encode(digest) && a == authority)
-    })?;
-    if released_before.is_none() {
-        store.check_time("the approval", &time_str)?;
+    check_time_after(log, "the approval", &time_str, receipt.index)?;
+    let digest_hex = hex::encode(digest);
+    let release_key = format!("release/{digest_hex}/{authority}");
+    if log.lookup(&release_key)?.is_empty() {
+        check_time(log, "the approval", &time_str)?;
     }
     let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
     let mut journal = Journal::open(&journal_path)?;
@@ -101,73 +125,107 @@ pub fn approve(
         Some(bytes) => {
             // Handed out before: only if the log still holds the release it proves.
             let cp = Approval::from_json(&bytes)?.check_release(&config)?;
-            check_in_log(&store, &cp, &format!(" (the release of {authority})"))?;
+            check_in_log(log, &cp, &format!(" (the release of {authority})"))?;
             (bytes, false)
         }
         None => {
             let mut approval = make_approval(&share, &params, warrant, &digest, &scope)?;
-            let time = at
-                .format(&Rfc3339)
-                .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-            let digest_hex = hex::encode(digest);
-            let signer = lab.log_signer()?;
-            let witness_signer = own_witness_signer(lab, &config, authority, at)?;
-            let witness_name = config.witness(authority)?.name().to_owned();
-            // 1. `key-released`, committed on its own (once per warrant and authority).
-            let index = store.with_write_lock(|store| {
-                let released = |e: &LogEntry| {
-                    matches!(e, LogEntry::KeyReleased { digest: d, authority: a, .. }
-                        if *d == digest_hex && a == authority)
-                };
-                if let Some(i) = store.find(released)? {
-                    return Ok(i);
-                }
-                let rec = LogRecord::new(LogEntry::KeyReleased {
-                    digest: digest_hex.clone(),
-                    authority: authority.to_owned(),
-                    identity_count: approval.identity_shares.len() as u32,
-                    time: time.clone(),
-                });
-                store.append(&rec, &signer).map(|(i, _)| i)
-            })?;
-            // 2. As a witness, the authority checks the log's newest checkpoint (which covers
-            //    the release) against the last one it accepted, remembers it, and cosigns it;
-            //    the approval carries the entry's inclusion proof at that checkpoint. From now
-            //    on a log without this release is a rollback this witness refuses and every
-            //    monitor reports.
-            let release = store.with_write_lock(|store| {
-                witness_cosign(
-                    lab,
-                    store,
-                    &mut state,
-                    &config,
-                    &witness_signer,
-                    &witness_name,
-                )?;
-                ProofBundle::build(store, index)
-            })?;
-            approval.release = Some(release);
+            // 1. `key-released`, submitted to the log (which holds one per warrant and
+            //    authority, even across a crash and a re-run: a repeat returns the entry).
+            // 2. The log asks the witnesses to cosign the checkpoint covering it; this
+            //    authority's witness checks it against the last one it accepted, remembers it
+            //    and cosigns. The approval carries the entry's inclusion proof at that
+            //    checkpoint: from now on a log without this release is a rollback this witness
+            //    refuses and every monitor reports.
+            let rec = LogRecord::new(LogEntry::KeyReleased {
+                digest: digest_hex.clone(),
+                authority: authority.to_owned(),
+                identity_count: approval.identity_shares.len() as u32,
+                time: time_str.clone(),
+            });
+            let submitted = log.submit(&rec)?;
+            approval.release = Some(submitted.receipt);
             let bytes = approval.to_json()?;
-            // The check an auditor makes, made here first.
+            // The check an auditor makes, made here first: the release is in a checkpoint
+            // this authority's own witness cosigned.
             approval.check_release(&config)?;
-            journal.record(&approval, &bytes, &time)?;
+            journal.record(&approval, &bytes, &time_str)?;
             (bytes, true)
         }
     };
-    // The receipt's checkpoint is now the last this authority accepted (if newer).
-    if state
-        .last_checkpoint(&config)?
-        .is_none_or(|l| l.size() < cp.size())
-    {
-        state.last = Some(receipt.checkpoint.clone());
-        write_atomic(&lab.witness_state_path(authority), &state.to_json()?, 0o600)?;
-    }
     let approval = Approval::from_json(&bytes)?;
     Ok(Approved {
         bytes: zeroize::Zeroizing::new(bytes),
         approval,
         new,
     })
+}
+
+/// An authority's witness in a lab (`authorities/<name>/witness.json`, `witness.key`), as the
+/// log sees it: C2SP tlog-witness `add-checkpoint` ([`crate::transparency::witness::add_checkpoint`])
+/// under the authority's witness lock (`witness.lock`), the state written before the
+/// cosignature is returned — a crash can lose a cosignature, never leave one the witness does
+/// not know it made. Cosignatures are dated `at`; `escrow log cosign` refuses a time before
+/// the witness's previous cosignature (`cosigned_at`, the latest it made).
+pub struct LabWitness {
+    lab: Lab,
+    authority: String,
+    config: crate::transparency::LogConfig,
+    signer: crate::transparency::CosignatureSigner,
+    at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for LabWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LabWitness({}, ***)", self.authority)
+    }
+}
+
+impl LabWitness {
+    /// `authority`'s witness in `lab`, cosigning at `at`.
+    pub fn new(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Self> {
+        let config = lab.load_log_config()?;
+        let signer = own_witness_signer(lab, &config, authority, at)?;
+        Ok(Self {
+            lab: lab.clone(),
+            authority: authority.to_owned(),
+            config,
+            signer,
+            at,
+        })
+    }
+}
+
+impl Witness for LabWitness {
+    fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    fn add_checkpoint(
+        &mut self,
+        old_size: u64,
+        proof: &[tlog_tiles::Hash],
+        checkpoint: &[u8],
+    ) -> Result<String> {
+        let _lock = self.lab.lock_witness(&self.authority)?;
+        let mut state = self.lab.load_witness_state(&self.authority)?;
+        let at = u64::try_from(self.at.unix_timestamp()).unwrap_or(0);
+        let (_, line) = crate::transparency::witness::add_checkpoint(
+            &mut state,
+            &self.config,
+            old_size,
+            proof,
+            checkpoint,
+            &self.signer,
+        )?;
+        state.cosigned_at = Some(state.cosigned_at.map_or(at, |p| p.max(at)));
+        write_atomic(
+            &self.lab.witness_state_path(&self.authority),
+            &state.to_json()?,
+            0o600,
+        )?;
+        Ok(line)
+    }
 }
 
 /// What [`cosign`] did.
@@ -196,86 +254,49 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
     let config = lab.load_log_config()?;
-    let mut store = lab.open_log(&config)?;
-    let signer = own_witness_signer(lab, &config, authority, at)?;
-    let witness_name = config.witness(authority)?.name().to_owned();
     let time = at
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    store.with_write_lock(|store| {
-        // A cosignature is not dated before the entries it covers, nor ahead of the clock,
-        // nor before this witness's previous cosignature.
-        store.check_time("the cosignature", &time)?;
-        let mut state = lab.load_witness_state(authority)?;
-        let last = state.last_checkpoint(&config)?;
-        if let Some(last) = &last
-            && let Some(line) = store.cosignature(last.size(), &witness_name)?
-            && let Ok(sig) =
-                signed_note::Signature::from_bytes(line.trim_end_matches('\n').as_bytes())
-            && let Some(prev) = crate::transparency::CosignatureVerifier::time_of(sig.signature())
-            && u64::try_from(at.unix_timestamp()).is_ok_and(|t| t < prev)
-        {
-            let prev_time = i64::try_from(prev)
-                .ok()
-                .and_then(|p| OffsetDateTime::from_unix_timestamp(p).ok())
-                .and_then(|p| p.format(&Rfc3339).ok())
-                .unwrap_or_else(|| prev.to_string());
-            return Err(Error::TimeBackwards {
-                what: "the cosignature".into(),
-                time: time.clone(),
-                newest: format!("{authority}'s previous cosignature (size {})", last.size()),
-                newest_time: prev_time,
-            });
-        }
-        let previous = last.map(|c| c.label());
-        let (checkpoint, line) =
-            witness_cosign(lab, store, &mut state, &config, &signer, &witness_name)?;
-        Ok(Cosigned {
-            checkpoint,
-            line,
-            previous,
-        })
-    })
-}
-
-/// The witness step shared by [`approve`] and [`cosign`], under the log's write lock: the
-/// witness checks the log's newest checkpoint against the last one it accepted (rollback and
-/// equivocation refused), remembers it, then stores its cosignature. If it already cosigned
-/// that very checkpoint, the stored line is returned and nothing is signed again.
-fn witness_cosign(
-    lab: &Lab,
-    store: &mut crate::transparency::store::LogStore,
-    state: &mut crate::transparency::witness::WitnessState,
-    config: &crate::transparency::LogConfig,
-    signer: &crate::transparency::CosignatureSigner,
-    witness_name: &str,
-) -> Result<(crate::transparency::SignedCheckpoint, String)> {
-    let size = store.size()?;
-    let note = store.checkpoint_note(size)?;
-    if let Some(line) = store.cosignature(size, witness_name)? {
-        let cp = state.check(config, &note, &mut |old, new| {
-            store.prove_consistency(old, new)
-        })?;
-        if state
-            .last_checkpoint(config)?
-            .is_some_and(|l| l.size() == size)
-        {
-            return Ok((cp, line));
-        }
+    let witness = LabWitness::new(lab, authority, at)?;
+    let mut log = LocalLog::open(lab)?.with_witness(Box::new(witness));
+    // A cosignature is not dated before the entries it covers, nor ahead of the clock, nor
+    // before this witness's previous cosignature.
+    check_time(&log, "the cosignature", &time)?;
+    let state = lab.load_witness_state(authority)?;
+    let last = state.last_checkpoint(&config)?;
+    if let Some(prev) = state.cosigned_at
+        && u64::try_from(at.unix_timestamp()).is_ok_and(|t| t < prev)
+    {
+        let prev_time = i64::try_from(prev)
+            .ok()
+            .and_then(|p| OffsetDateTime::from_unix_timestamp(p).ok())
+            .and_then(|p| p.format(&Rfc3339).ok())
+            .unwrap_or_else(|| prev.to_string());
+        return Err(Error::TimeBackwards {
+            what: "the cosignature".into(),
+            time,
+            newest: format!(
+                "{authority}'s previous cosignature (size {})",
+                last.as_ref().map_or(0, |c| c.size())
+            ),
+            newest_time: prev_time,
+        });
     }
-    let (cp, line) = state.cosign(
-        config,
-        &note,
-        &mut |old, new| store.prove_consistency(old, new),
-        signer,
+    let size = log.collect_cosignatures()?;
+    let witness_name = config.witness(authority)?.name().to_owned();
+    let line = log
+        .store()
+        .cosignature(size, &witness_name)?
+        .ok_or(crate::LogError::NoCheckpoint { size })?;
+    let checkpoint = crate::transparency::SignedCheckpoint::verify(
+        &log.store().checkpoint_note(size)?,
+        &config,
     )?;
-    write_atomic(
-        &lab.witness_state_path(&state.authority),
-        &state.to_json()?,
-        0o600,
-    )?;
-    store.add_cosignature(cp.size(), witness_name, &line)?;
-    Ok((cp, line))
+    Ok(Cosigned {
+        checkpoint,
+        line,
+        previous: last.map(|c| c.label()),
+    })
 }
 
 /// `authority`'s witness signer, refused unless it is the key `log.json` lists for it.
@@ -302,14 +323,23 @@ fn own_witness_signer(
 pub fn check_sharing(
     lab: &Lab,
     params: &crate::PublicParams,
-    config: &crate::transparency::LogConfig,
+    _config: &crate::transparency::LogConfig,
     authority: Option<&str>,
 ) -> Result<()> {
-    let store = lab.open_log_read_only(config)?;
+    check_sharing_in(lab, &ReadOnlyLog::open(lab)?, params, authority)
+}
+
+/// [`check_sharing`] against any log (the entries of the generation, by index lookup).
+pub fn check_sharing_in(
+    lab: &Lab,
+    log: &dyn TransparencyLog,
+    params: &crate::PublicParams,
+    authority: Option<&str>,
+) -> Result<()> {
     let mut logged: Option<String> = None;
     let mut revoked = false;
-    for i in 0..store.size()? {
-        match store.entry(i)?.entry {
+    for i in log.lookup(&generation_key(params))? {
+        match log.entry(i)?.entry {
             LogEntry::GenerationReshared {
                 realm,
                 generation,
@@ -359,12 +389,24 @@ pub fn check_sharing(
 pub fn retired_by(
     lab: &Lab,
     params: &crate::PublicParams,
-    config: &crate::transparency::LogConfig,
+    _config: &crate::transparency::LogConfig,
 ) -> Result<Vec<String>> {
-    let store = lab.open_log_read_only(config)?;
+    retired_by_in(&ReadOnlyLog::open(lab)?, params)
+}
+
+/// The lookup key of the entries about the generation of `params`.
+fn generation_key(params: &crate::PublicParams) -> String {
+    format!("generation/{}/{}", params.realm(), params.generation())
+}
+
+/// [`retired_by`] against any log (the entries of the generation, by index lookup).
+pub fn retired_by_in(
+    log: &dyn TransparencyLog,
+    params: &crate::PublicParams,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for i in 0..store.size()? {
-        match store.entry(i)?.entry {
+    for i in log.lookup(&generation_key(params))? {
+        match log.entry(i)?.entry {
             LogEntry::GenerationRetired {
                 realm,
                 generation,
@@ -424,23 +466,22 @@ pub fn retire(
     if params.authority(authority).is_none() {
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
-    let config = lab.load_log_config()?;
     // Everything needed to log the retirement is loaded before the share is destroyed.
     let time = at
         .format(&Rfc3339)
         .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
-    let signer = lab.log_signer()?;
-    let mut store = lab.open_log(&config)?;
+    let mut log = LocalLog::open(lab)?;
     // Destroyed under the log's write lock: no seal or refresh can write the share back.
-    let new = store.with_write_lock(|store| {
-        let done = |e: &LogEntry| {
-            matches!(e, LogEntry::GenerationRetired { realm, generation, authority: a, .. }
-                if realm == params.realm() && *generation == params.generation() && a == authority)
-        };
-        let logged = store.find(done)?.is_some();
+    let new = log.locked(|log| {
+        let key = format!(
+            "retired/{}/{}/{authority}",
+            params.realm(),
+            params.generation()
+        );
+        let logged = !log.lookup(&key)?.is_empty();
         // The time is checked before the share is destroyed: a refused time changes nothing.
         if !logged {
-            store.check_time("the retirement", &time)?;
+            check_time(log, "the retirement", &time)?;
         }
         lab.destroy_share(authority, params.generation())?;
         if logged {
@@ -452,10 +493,10 @@ pub fn retire(
             authority: authority.to_owned(),
             time: time.clone(),
         });
-        store.append(&rec, &signer).map(|_| true)
+        log.submit(&rec).map(|s| s.new)
     })?;
-    drop(store);
-    let retired = retired_by(lab, &params, &config)?;
+    let retired = retired_by_in(&log, &params)?;
+    drop(log);
     let unrecoverable =
         params.authorities().len().saturating_sub(retired.len()) < params.threshold();
     Ok(Retirement {

@@ -502,7 +502,7 @@ fn count(n: u64, thing: &str) -> String {
 /// An epoch length in the largest unit that divides it: `(1, "day")`, `(6, "hour")`.
 fn unit(secs: u64) -> (u64, &'static str) {
     for (unit, m) in [("day", 86_400), ("hour", 3_600), ("minute", 60)] {
-        if secs % m == 0 {
+        if secs.is_multiple_of(m) {
             return (secs / m, unit);
         }
     }
@@ -589,6 +589,35 @@ pub enum LogError {
     NoCheckpoint {
         /// The size asked for.
         size: u64,
+    },
+    /// A witness last cosigned another size than the log assumed (C2SP tlog-witness's 409).
+    #[error("witness {witness} last cosigned a checkpoint of size {size}")]
+    WitnessConflict {
+        /// The witness.
+        witness: String,
+        /// The size it last cosigned.
+        size: u64,
+    },
+    /// A read-only view of the log was asked to append.
+    #[error("the log was opened read-only: nothing can be submitted through it")]
+    ReadOnly,
+    /// A log service could not be reached or answered something unusable.
+    #[error("log service {url}: {reason}")]
+    Unreachable {
+        /// The service's address.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A log service refused a request.
+    #[error("log service {url} refused the request ({status}): {reason}")]
+    Refused {
+        /// The service's address.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// Its one-line reason.
+        reason: String,
     },
     /// An index is beyond the log.
     #[error("entry {index} is not in the log (size {size})")]

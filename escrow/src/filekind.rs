@@ -160,7 +160,7 @@ pub fn kind_of(bytes: &[u8]) -> Option<FileKind> {
         Some(FileKind::ClientState)
     } else if has(&["origin", "log_key", "witnesses"]) {
         Some(FileKind::LogConfig)
-    } else if has(&["authority", "last"]) && doc.len() <= 3 {
+    } else if has(&["authority", "last"]) && doc.len() <= 4 {
         Some(FileKind::WitnessState)
     } else {
         None

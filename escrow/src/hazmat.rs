@@ -90,3 +90,10 @@ pub fn g2_not_in_subgroup() -> [u8; 96] {
     }
     unreachable!("half of all x are on the curve, nearly all outside the subgroup")
 }
+
+/// The log operator's checkpoint signer, outside the log role
+/// ([`crate::transparency::api::LocalLog`]): for attack scenarios in which the operator (or
+/// whoever took its key) appends or rewrites the log around the tools.
+pub fn log_operator_signer(lab: &crate::lab::Lab) -> Result<signed_note::StandardSigner> {
+    lab.log_signer()
+}

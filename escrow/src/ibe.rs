@@ -85,7 +85,7 @@ impl Ciphertext {
     /// `V`, `W` of equal length between 1 and 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let rest = bytes.len().wrapping_sub(U_LEN);
-        if bytes.len() <= U_LEN || rest % 2 != 0 || rest / 2 > MAX_MSG_LEN {
+        if bytes.len() <= U_LEN || !rest.is_multiple_of(2) || rest / 2 > MAX_MSG_LEN {
             return Err(Error::Length {
                 what: "IBE ciphertext",
                 found: bytes.len(),

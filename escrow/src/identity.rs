@@ -86,7 +86,7 @@ pub fn parse_epoch_length(s: &str) -> Result<u64> {
 /// Formats an epoch length in the largest unit that divides it (`86400` → `1d`).
 pub fn format_epoch_length(secs: u64) -> String {
     for (unit, m) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs % m == 0 {
+        if secs.is_multiple_of(m) {
             return format!("{}{unit}", secs / m);
         }
     }

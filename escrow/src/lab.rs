@@ -386,6 +386,14 @@ impl Lab {
                 let _ = fs::remove_dir_all(&target);
                 return Err(e.into());
             }
+            // The auditor's request-signing key (registered in log.json's submitters).
+            let auditor = self.root.join("auditor");
+            create_dir_all_private(&auditor)?;
+            write_atomic(
+                &auditor.join("submit.key"),
+                log.auditor_key.as_bytes(),
+                0o600,
+            )?;
             if let Err(e) = write_atomic(&self.params_path(), &params_json, 0o644) {
                 let _ = fs::remove_dir_all(&target);
                 let _ = fs::remove_dir_all(&log_target);
@@ -833,8 +841,10 @@ impl Lab {
         LogStore::open(&path, &config.origin)
     }
 
-    /// The log operator's checkpoint signer.
-    pub fn log_signer(&self) -> Result<StandardSigner> {
+    /// The log operator's checkpoint signer (the log role only:
+    /// [`crate::transparency::api::LocalLog`]; the attacks' rogue operator through
+    /// [`crate::hazmat::log_operator_signer`]).
+    pub(crate) fn log_signer(&self) -> Result<StandardSigner> {
         let path = self.log_dir().join("log.key");
         let key = Zeroizing::new(read_limited(&path, 4096)?);
         let key = std::str::from_utf8(&key)
@@ -850,6 +860,25 @@ impl Lab {
         let key = std::str::from_utf8(&key)
             .map_err(|_| Error::InconsistentParameters("witness key is not UTF-8"))?;
         CosignatureSigner::new(key.trim_end(), time).map_err(|e| invalid(&path, e))
+    }
+
+    /// Takes `authority`'s witness lock (`authorities/<name>/witness.lock`, an exclusive
+    /// advisory lock held until the returned file is dropped): one cosignature at a time.
+    pub fn lock_witness(&self, authority: &str) -> Result<File> {
+        crate::identity::check_name("authority", authority)?;
+        let path = self.authorities_dir().join(authority).join("witness.lock");
+        let io = |error| LabError::Io {
+            path: path.clone(),
+            error,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
     }
 
     /// `<lab>/authorities/<name>/witness.json`.
@@ -872,6 +901,33 @@ impl Lab {
             });
         }
         Ok(state)
+    }
+
+    /// `<lab>/auditor/submit.key`: the auditor's request-signing key for a log service.
+    pub fn auditor_submit_key_path(&self) -> PathBuf {
+        self.root.join("auditor").join("submit.key")
+    }
+
+    /// The request signer of `name`: an authority signs with its witness key, the auditor
+    /// (`auditor`) with `auditor/submit.key`.
+    pub fn request_signer(&self, name: &str) -> Result<crate::transparency::submit::RequestSigner> {
+        let path = if name == "auditor" {
+            self.auditor_submit_key_path()
+        } else {
+            crate::identity::check_name("authority", name)?;
+            self.authorities_dir().join(name).join("witness.key")
+        };
+        let key = Zeroizing::new(read_limited(&path, 4096)?);
+        let key = std::str::from_utf8(&key)
+            .map_err(|_| Error::InconsistentParameters("request signing key is not UTF-8"))?;
+        crate::transparency::submit::RequestSigner::from_key(name, key.trim_end())
+            .map_err(|e| invalid(&path, e))
+    }
+
+    /// `<lab>/auditor/served-logs.json`: the checkpoint `auditor log verify --url` verified
+    /// last, per log.
+    pub fn served_logs_state_path(&self) -> PathBuf {
+        self.root.join("auditor").join("served-logs.json")
     }
 
     /// `<lab>/auditor/log-state.json`: the last checkpoint the auditor accepted (the one

@@ -258,12 +258,12 @@ impl PublicParams {
                 ));
             }
         }
-        if let (Some(from), Some(until)) = (self.valid_from, self.valid_until) {
-            if from >= until {
-                return Err(Error::InconsistentParameters(
-                    "validity must end after it starts",
-                ));
-            }
+        if let (Some(from), Some(until)) = (self.valid_from, self.valid_until)
+            && from >= until
+        {
+            return Err(Error::InconsistentParameters(
+                "validity must end after it starts",
+            ));
         }
         let mut indices = BTreeSet::new();
         for a in &self.authorities {

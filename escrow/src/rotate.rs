@@ -104,10 +104,9 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
         if let LogEntry::GenerationCreated {
             realm, generation, ..
         } = &entry
+            && realm == newest.realm()
         {
-            if realm == newest.realm() {
-                announced = announced.max(*generation);
-            }
+            announced = announced.max(*generation);
         }
     }
     let next_boundary = (epoch_of(now, len)? + 1) as i64 * len_i;

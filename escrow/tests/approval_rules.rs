@@ -99,7 +99,9 @@ fn log_warrant(lab: &Lab, warrant: &Warrant) -> ProofBundle {
         issuing_authority: warrant.issuing_authority.clone(),
         time: LOGGED_AT.into(),
     });
-    let (index, _) = store.append(&record, &lab.log_signer().unwrap()).unwrap();
+    let (index, _) = store
+        .append(&record, &escrow::hazmat::log_operator_signer(lab).unwrap())
+        .unwrap();
     ProofBundle::build(&store, index).unwrap()
 }
 

@@ -68,7 +68,9 @@ impl Case {
             issuing_authority: warrant.issuing_authority.clone(),
             time: "2026-11-28T08:00:00Z".into(),
         });
-        let (index, _) = store.append(&record, &l.log_signer().unwrap()).unwrap();
+        let (index, _) = store
+            .append(&record, &escrow::hazmat::log_operator_signer(&l).unwrap())
+            .unwrap();
         let receipt = ProofBundle::build(&store, index).unwrap();
         let w = tmp.path().join("w.json");
         let r = tmp.path().join("w.json.receipt.json");

@@ -83,7 +83,9 @@ fn the_files_of_a_lab_are_told_apart() {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap(),
         });
-    let (index, _) = store.append(&record, &l.log_signer().unwrap()).unwrap();
+    let (index, _) = store
+        .append(&record, &escrow::hazmat::log_operator_signer(&l).unwrap())
+        .unwrap();
     drop(store);
     let receipt = ok(&lab, &["log", "prove", "--index", &index.to_string()]);
     assert_eq!(kind_of(&receipt), Some(FileKind::Receipt));

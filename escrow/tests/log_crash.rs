@@ -35,7 +35,7 @@ fn append_until_killed() {
     let lab = Lab::new(dir);
     let config = lab.load_log_config().unwrap();
     let mut store = lab.open_log(&config).unwrap();
-    let signer = lab.log_signer().unwrap();
+    let signer = escrow::hazmat::log_operator_signer(&lab).unwrap();
     for i in 0u64.. {
         // `warrant-logged`: an entry with no precondition in the log (an execution needs its
         // warrant logged and released first, which the monitor checks).

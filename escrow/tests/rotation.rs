@@ -215,7 +215,9 @@ fn announce(lab: &Lab, p: &PublicParams) {
         valid_from: Some("2026-09-02T00:00:00Z".into()),
         valid_until: None,
     });
-    store.append(&rec, &lab.log_signer().unwrap()).unwrap();
+    store
+        .append(&rec, &escrow::hazmat::log_operator_signer(lab).unwrap())
+        .unwrap();
 }
 
 #[test]
@@ -414,7 +416,9 @@ fn the_monitor_refuses_a_generation_announced_twice() {
         valid_from: None,
         valid_until: None,
     });
-    store.append(&rec, &lab.log_signer().unwrap()).unwrap();
+    store
+        .append(&rec, &escrow::hazmat::log_operator_signer(&lab).unwrap())
+        .unwrap();
     let err = escrow::transparency::monitor::verify_with(&store, &config, &[]).unwrap_err();
     assert!(
         err.to_string()

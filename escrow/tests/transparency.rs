@@ -146,6 +146,7 @@ fn c2sp_signed_note_example() {
                \n\
                — PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
     let config = LogConfig {
+        submitters: Vec::new(),
         version: 1,
         origin: "PeterNeumann".into(),
         log_key: vkey.into(),

@@ -745,12 +745,12 @@ impl Client {
             Some(ChainKind::X3dh(init)) => Some(init.as_ref().clone()),
             _ => None,
         };
-        if let Some(init) = &x3dh_start {
-            if self.seen_starts.contains(&start_id(&env.from, init)) {
-                return Err(fail(Error::Misaddressed(
-                    "replayed session start: this X3DH message was accepted before",
-                )));
-            }
+        if let Some(init) = &x3dh_start
+            && self.seen_starts.contains(&start_id(&env.from, init))
+        {
+            return Err(fail(Error::Misaddressed(
+                "replayed session start: this X3DH message was accepted before",
+            )));
         }
         // One start per chain, ever: a second one is a replay or a re-opened chain.
         let chain_seen = env.start.as_ref().map(|_| chain_id(&env.from, &env.chain));

@@ -333,10 +333,11 @@ pub fn read(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
     // not retried now: they stay held, and count as waiting (a queued one is counted).
     let held_later = client.take_held_after(now);
     for h in &held_later {
-        if let Some((status, recipient, _)) = Relay::status(&tx, h.relay_id)? {
-            if status == "held" && recipient == account {
-                later += 1;
-            }
+        if let Some((status, recipient, _)) = Relay::status(&tx, h.relay_id)?
+            && status == "held"
+            && recipient == account
+        {
+            later += 1;
         }
     }
     times.extend(

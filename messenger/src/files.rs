@@ -132,10 +132,10 @@ impl Paths {
         let path = self.client(client.account());
         let plain = client.to_json()?;
         let mut key = self.key.borrow_mut();
-        if key.is_none() {
-            if let Some(p) = &self.passphrase {
-                *key = Some(SealKey::new(p, KdfParams::DEFAULT, &mut OsRng)?);
-            }
+        if key.is_none()
+            && let Some(p) = &self.passphrase
+        {
+            *key = Some(SealKey::new(p, KdfParams::DEFAULT, &mut OsRng)?);
         }
         let bytes = match key.as_ref() {
             Some(k) => Zeroizing::new(k.seal(STATE_CONTENT, &plain)?),

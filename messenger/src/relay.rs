@@ -761,13 +761,13 @@ impl CaptureRequest {
             .filter(|e| *e > first && *e <= last);
         let mut named: Vec<CaptureGeneration> = Vec::new();
         for e in std::iter::once(first).chain(bounds) {
-            if let Some(p) = generations.for_epoch(e) {
-                if !named.iter().any(|g| g.generation == p.generation()) {
-                    named.push(CaptureGeneration {
-                        generation: p.generation(),
-                        master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
-                    });
-                }
+            if let Some(p) = generations.for_epoch(e)
+                && !named.iter().any(|g| g.generation == p.generation())
+            {
+                named.push(CaptureGeneration {
+                    generation: p.generation(),
+                    master_public_key: escrow::encoding::g1_hex(p.master_public_key()),
+                });
             }
         }
         named.sort_by_key(|g| g.generation);

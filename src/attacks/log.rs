@@ -127,7 +127,7 @@ fn raw_sql(lab: &Lab, origin: &str, sql: &str, params: &[&dyn rusqlite::ToSql]) 
 fn rebuild(lab: &Lab, origin: &str, records: &[LogRecord]) -> Result<()> {
     let path = lab.log_dir().join("log.sqlite");
     let rebuilt = lab.log_dir().join("rebuilt.sqlite");
-    let signer = lab.log_signer()?;
+    let signer = escrow::hazmat::log_operator_signer(lab)?;
     let mut store = LogStore::open(&rebuilt, origin)?;
     for r in records {
         store.append(r, &signer)?;

@@ -129,7 +129,7 @@ pub fn collide(
 ) -> Result<Vec<u8>> {
     let len = text.len() + free;
     ensure!(
-        len % 16 == 0 && free * 7 >= 133 && text.is_ascii(),
+        len.is_multiple_of(16) && free * 7 >= 133 && text.is_ascii(),
         "bad layout"
     );
     let (a, b) = (View::new(k1, n1), View::new(k2, n2));

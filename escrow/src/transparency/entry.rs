@@ -136,6 +136,53 @@ impl LogEntry {
         }
     }
 
+    /// The lookup keys the log indexes this entry under (`transparency::store`): a warrant by
+    /// digest (`warrant/<digest>`), its releases (`release/<digest>/<authority>`), its
+    /// execution (`execution/<digest>`), and every entry about a generation
+    /// (`generation/<realm>/<generation>`, with `retired/<realm>/<generation>/<authority>`).
+    pub fn index_keys(&self) -> Vec<String> {
+        match self {
+            LogEntry::WarrantLogged { digest, .. } => vec![format!("warrant/{digest}")],
+            LogEntry::KeyReleased {
+                digest, authority, ..
+            } => vec![format!("release/{digest}/{authority}")],
+            LogEntry::WarrantExecuted { digest, .. } => vec![format!("execution/{digest}")],
+            LogEntry::GenerationRetired {
+                realm,
+                generation,
+                authority,
+                ..
+            } => vec![
+                format!("generation/{realm}/{generation}"),
+                format!("retired/{realm}/{generation}/{authority}"),
+            ],
+            LogEntry::GenerationCreated {
+                realm, generation, ..
+            }
+            | LogEntry::SharingRevoked {
+                realm, generation, ..
+            }
+            | LogEntry::GenerationReshared {
+                realm, generation, ..
+            } => vec![format!("generation/{realm}/{generation}")],
+        }
+    }
+
+    /// The key under which the log holds at most one entry of this kind
+    /// ([`super::store::LogStore::submit`]): a warrant is logged once, an authority releases
+    /// for a warrant once, a warrant is executed once, an authority retires a generation once.
+    /// Other entries have none (a submitted record that is already in the log, byte for byte,
+    /// is still not appended twice).
+    pub fn once_key(&self) -> Option<String> {
+        match self {
+            LogEntry::WarrantLogged { .. }
+            | LogEntry::KeyReleased { .. }
+            | LogEntry::WarrantExecuted { .. } => self.index_keys().into_iter().next(),
+            LogEntry::GenerationRetired { .. } => self.index_keys().into_iter().nth(1),
+            _ => None,
+        }
+    }
+
     /// The entry's time (RFC 3339).
     pub fn time(&self) -> &str {
         match self {

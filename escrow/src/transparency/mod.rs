@@ -18,10 +18,12 @@
 //!   append-only triggers, and consistency with checkpoints that witnesses accepted; computes
 //!   public statistics.
 
+pub mod api;
 pub mod entry;
 pub mod monitor;
 pub mod proof;
 pub mod store;
+pub mod submit;
 pub mod witness;
 
 use std::fmt;
@@ -71,6 +73,11 @@ pub struct LogConfig {
     pub log_key: String,
     /// Witnesses: authority name and cosignature verifier key (`name+id+base64(0x04 ‖ key)`).
     pub witnesses: Vec<WitnessKey>,
+    /// Registered submitters other than the authorities (the auditor), whose signed
+    /// `add-entry` requests the log accepts ([`submit`]); authorities sign theirs with their
+    /// witness keys. Absent in a lab made before the log was a service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submitters: Vec<submit::SubmitterKey>,
 }
 
 /// A witness's public key.
@@ -90,6 +97,13 @@ impl LogConfig {
         c.log_verifier()?;
         for w in &c.witnesses {
             CosignatureVerifier::new(&w.key)?;
+        }
+        for sub in &c.submitters {
+            crate::identity::check_name("submitter", &sub.name)?;
+            StandardVerifier::new(&sub.key).map_err(|e| malformed("submitter key", e))?;
+            if c.witnesses.iter().any(|w| w.authority == sub.name) {
+                return Err(malformed("submitter", "a submitter named like an authority").into());
+            }
         }
         Ok(c)
     }
@@ -128,6 +142,9 @@ pub struct NewLog {
     pub log_key: Zeroizing<String>,
     /// Per authority, its witness signer key.
     pub witness_keys: Vec<(String, Zeroizing<String>)>,
+    /// The auditor's request-signing key (`auditor/submit.key`), registered in
+    /// `config.submitters`.
+    pub auditor_key: Zeroizing<String>,
 }
 
 impl fmt::Debug for NewLog {
@@ -160,15 +177,18 @@ pub fn log_with_witnesses<R: RngCore + CryptoRng>(
 ) -> NewLog {
     let origin = origin_for(realm);
     let (skey, vkey) = signed_note::generate_key(rng, &origin);
+    let (auditor, auditor_key) = submit::generate_submitter_key(realm, "auditor", rng);
     NewLog {
         config: LogConfig {
             version: 1,
             origin,
             log_key: vkey,
             witnesses,
+            submitters: vec![auditor],
         },
         log_key: Zeroizing::new(skey),
         witness_keys: Vec::new(),
+        auditor_key,
     }
 }
 

@@ -82,28 +82,11 @@ pub struct Report {
     pub stats: Stats,
 }
 
-/// Runs every check; the first failure is the error.
-pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
-    verify_with(store, config, &[])
-}
-
-/// [`verify`], and also requires the log to contain each `trusted` checkpoint (for instance
-/// those the witnesses accepted): a log truncated or rewritten below a checkpoint someone
-/// accepted is reported.
-pub fn verify_with(
-    store: &LogStore,
-    config: &LogConfig,
-    trusted: &[(String, SignedCheckpoint)],
-) -> Result<Report> {
-    let missing = store.missing_schema()?;
-    if !missing.is_empty() {
-        return Err(LogError::Tampered(format!(
-            "the database lacks {} (the append-only triggers were dropped?)",
-            missing.join(", ")
-        ))
-        .into());
-    }
-    let raw = store.raw_entries()?;
+/// The checks a monitor makes on the entries alone (from a database or from tiles): each is a
+/// canonical record, entry 0 announces the first generation, times never go backwards, a
+/// generation is announced once. Returns the records and the tree's stored hashes recomputed
+/// from the entries (tlog stored-hash order).
+pub fn check_entries(raw: &[Vec<u8>]) -> Result<(Vec<LogRecord>, Vec<Hash>)> {
     let mut records = Vec::with_capacity(raw.len());
     let mut hashes: Vec<Hash> = Vec::new();
     for (i, data) in raw.iter().enumerate() {
@@ -141,15 +124,40 @@ pub fn verify_with(
         if let LogEntry::GenerationCreated {
             realm, generation, ..
         } = &r.entry
+            && !announced.insert((realm.clone(), *generation))
         {
-            if !announced.insert((realm.clone(), *generation)) {
-                return Err(LogError::Tampered(format!(
-                    "entry {i} announces generation {generation} of realm '{realm}' a second time"
-                ))
-                .into());
-            }
+            return Err(LogError::Tampered(format!(
+                "entry {i} announces generation {generation} of realm '{realm}' a second time"
+            ))
+            .into());
         }
     }
+    Ok((records, hashes))
+}
+
+/// Runs every check; the first failure is the error.
+pub fn verify(store: &LogStore, config: &LogConfig) -> Result<Report> {
+    verify_with(store, config, &[])
+}
+
+/// [`verify`], and also requires the log to contain each `trusted` checkpoint (for instance
+/// those the witnesses accepted): a log truncated or rewritten below a checkpoint someone
+/// accepted is reported.
+pub fn verify_with(
+    store: &LogStore,
+    config: &LogConfig,
+    trusted: &[(String, SignedCheckpoint)],
+) -> Result<Report> {
+    let missing = store.missing_schema()?;
+    if !missing.is_empty() {
+        return Err(LogError::Tampered(format!(
+            "the database lacks {} (the append-only triggers were dropped?)",
+            missing.join(", ")
+        ))
+        .into());
+    }
+    let raw = store.raw_entries()?;
+    let (records, hashes) = check_entries(&raw)?;
     // The stored hashes must be exactly the recomputed ones.
     let mut stmt = store
         .connection()
@@ -293,7 +301,7 @@ fn min_threshold(records: &[LogRecord]) -> u32 {
 /// * a `warrant-executed` follows its `warrant-logged` and releases by at least the smallest
 ///   threshold of distinct authorities, and a warrant is executed once;
 /// * no entry is dated ahead of the clock (it would block every party's appends).
-fn check_process(records: &[LogRecord]) -> Result<()> {
+pub fn check_process(records: &[LogRecord]) -> Result<()> {
     let k = min_threshold(records);
     let bad = |i: usize, what: String| -> crate::Error {
         LogError::Tampered(format!("entry {i}: {what}")).into()

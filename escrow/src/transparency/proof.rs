@@ -108,6 +108,26 @@ impl ProofBundle {
         })
     }
 
+    /// The bundle of `record` at `index` with inclusion `proof` in the checkpoint `note`.
+    pub fn from_parts(
+        index: u64,
+        record: &LogRecord,
+        proof: &[Hash],
+        note: Vec<u8>,
+    ) -> Result<Self> {
+        Ok(Self {
+            version: 1,
+            kind: "escrow-lab/log-proof".into(),
+            index,
+            entry: B64.encode(record.to_bytes()?),
+            inclusion_proof: proof.iter().map(|h| B64.encode(h.0)).collect(),
+            checkpoint: String::from_utf8(note).map_err(|_| LogError::Malformed {
+                what: "checkpoint note",
+                reason: "not UTF-8".into(),
+            })?,
+        })
+    }
+
     /// Parses a bundle document.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         let b: Self = crate::encoding::from_json("proof bundle", bytes)?;

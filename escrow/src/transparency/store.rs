@@ -5,6 +5,16 @@
 //! witness's signature line). Triggers abort every UPDATE and DELETE. One append is one
 //! transaction: entry, its stored hashes, and the new signed checkpoint — a crash leaves the
 //! log with the whole entry or none of it.
+//!
+//! Lookups use an index, never a scan: `entry_keys` maps each entry's
+//! [`LogEntry::index_keys`] (a warrant by digest, its releases, its execution, the entries of
+//! a generation) and a digest of its bytes to its index, written in the append's transaction;
+//! `indexed` says how many entries it covers (a log written before the index existed is
+//! indexed when it is next opened for writing). The index is the operator's derived data: the
+//! monitor recomputes everything from `entries`.
+//!
+//! Tiles: [`LogStore::hash_tile`] and [`LogStore::entry_bundle`] serve the C2SP tlog-tiles
+//! read API (tile height 8) from the stored hashes and entries.
 
 use std::path::Path;
 
@@ -22,6 +32,10 @@ CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT 
 CREATE TABLE IF NOT EXISTS cosignatures (
     size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
     PRIMARY KEY (size, witness));
+CREATE INDEX IF NOT EXISTS cosignatures_by_witness ON cosignatures (witness, size);
+CREATE TABLE IF NOT EXISTS entry_keys (
+    key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS indexed (id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
     BEGIN SELECT RAISE(ABORT, 'append-only log'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
@@ -100,10 +114,32 @@ impl LogStore {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(LogError::Db)?;
         conn.execute_batch(SCHEMA).map_err(LogError::Db)?;
-        Ok(Self {
+        let store = Self {
             conn,
             origin: origin.to_owned(),
-        })
+        };
+        store.index_missing()?;
+        Ok(store)
+    }
+
+    /// Indexes the entries the key index does not cover yet (a log from before the index).
+    fn index_missing(&self) -> Result<()> {
+        let size = self.size()?;
+        if indexed_in(&self.conn)? >= size {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction().map_err(LogError::Db)?;
+        for i in indexed_in(&tx)?..size {
+            let data: Vec<u8> = tx
+                .query_row("SELECT data FROM entries WHERE idx = ?1", [i as i64], |r| {
+                    r.get(0)
+                })
+                .map_err(LogError::Db)?;
+            index_in(&tx, i, &data, &LogRecord::from_bytes(&data)?)?;
+        }
+        set_indexed_in(&tx, size)?;
+        tx.commit().map_err(LogError::Db)?;
+        Ok(())
     }
 
     /// An in-memory log (tests, benchmarks).
@@ -194,6 +230,121 @@ impl LogStore {
             }
         }
         Ok(None)
+    }
+
+    /// Indexes of the entries stored under lookup key `key` (see [`LogEntry::index_keys`]),
+    /// ascending: an index lookup, not a scan.
+    pub fn lookup(&self, key: &str) -> Result<Vec<u64>> {
+        lookup_in(&self.conn, key, false)
+    }
+
+    /// Indexes of the entries with a lookup key starting with `prefix` (for example every
+    /// release of a warrant: `release/<digest>/`), ascending.
+    pub fn lookup_prefix(&self, prefix: &str) -> Result<Vec<u64>> {
+        lookup_in(&self.conn, prefix, true)
+    }
+
+    /// The log operator's append of submitted records: in one transaction with one new signed
+    /// checkpoint, each record is appended unless the log already holds it — an entry under
+    /// its [`LogEntry::once_key`] (a warrant logged, an authority's release, an execution, a
+    /// retirement) or the same record byte for byte — in which case the existing entry's index
+    /// is returned with `false`. Records that fail validation or the time rules are refused
+    /// one by one (`Err` in their slot) without affecting the others. Returns, per record,
+    /// its index and whether it was appended, and the checkpoint note.
+    pub fn submit_batch(&mut self, records: &[LogRecord], log_key: &dyn Signer) -> Result<Batch> {
+        // The write lock first (`BEGIN IMMEDIATE`), unless the caller holds it: reading
+        // under a deferred transaction and then writing can fail as "database is locked"
+        // when another writer went first.
+        let outer = self.conn.is_autocommit();
+        let conn = &self.conn;
+        let exec = |sql: &str| conn.execute_batch(sql).map_err(LogError::Db);
+        exec(if outer {
+            "BEGIN IMMEDIATE"
+        } else {
+            "SAVEPOINT batch"
+        })?;
+        let run = || -> Result<Batch> {
+            let mut out = Vec::with_capacity(records.len());
+            let mut appended = false;
+            for r in records {
+                let result = match existing_in(conn, r)? {
+                    Some(i) => Ok((i, false)),
+                    None => {
+                        // Each record in its own savepoint: a refused one leaves no trace.
+                        exec("SAVEPOINT one")?;
+                        match append_in(conn, r) {
+                            Ok(i) => {
+                                exec("RELEASE one")?;
+                                appended = true;
+                                Ok((i, true))
+                            }
+                            Err(e) => {
+                                exec("ROLLBACK TO one")?;
+                                exec("RELEASE one")?;
+                                Err(e)
+                            }
+                        }
+                    }
+                };
+                out.push(result);
+            }
+            let size = size_in(conn)?;
+            let note = match checkpoint_note_in(conn, size)? {
+                Some(n) if !appended => n,
+                _ => sign_checkpoint_in(conn, &self.origin, log_key)?,
+            };
+            Ok((out, note))
+        };
+        match run() {
+            Ok(v) => {
+                exec(if outer { "COMMIT" } else { "RELEASE batch" })?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = exec(if outer {
+                    "ROLLBACK"
+                } else {
+                    "ROLLBACK TO batch; RELEASE batch"
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// The hash tile of tile height 8 at `level` and tile index `n`, `width` hashes wide
+    /// (C2SP tlog-tiles `tile/<L>/<N>[.p/<W>]`): the concatenated 32-byte hashes.
+    pub fn hash_tile(&self, level: u8, n: u64, width: u32) -> Result<Vec<u8>> {
+        let size = self.size()?;
+        check_tile(size, level, n, width)?;
+        let tile = tlog_tiles::Tile::new(TILE_HEIGHT, level, n, width, false);
+        Ok(tile.read_data(&DbHashes(&self.conn)).map_err(proof_err)?)
+    }
+
+    /// The entry bundle of tile index `n`, `width` entries wide (C2SP tlog-tiles
+    /// `tile/entries/<N>[.p/<W>]`): each entry as a big-endian 16-bit length and its bytes.
+    pub fn entry_bundle(&self, n: u64, width: u32) -> Result<Vec<u8>> {
+        let size = self.size()?;
+        check_tile(size, 0, n, width)?;
+        let first = n * TILE_WIDTH;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
+            .map_err(LogError::Db)?;
+        let rows = stmt
+            .query_map(
+                params![first as i64, (first + u64::from(width)) as i64],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .map_err(LogError::Db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let data = r.map_err(LogError::Db)?;
+            let len = u16::try_from(data.len())
+                .map_err(|_| LogError::Tampered("an entry longer than 65535 bytes".into()))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&data);
+        }
+        Ok(out)
     }
 
     /// Every record's raw bytes, in order (the monitor parses them itself).
@@ -357,6 +508,38 @@ impl LogStore {
         }
     }
 
+    /// Takes the database's write lock (`BEGIN IMMEDIATE`), for [`super::api::LocalLog::locked`].
+    pub(crate) fn begin_immediate(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(LogError::Db)?;
+        Ok(())
+    }
+
+    /// Commits what was written under [`LogStore::begin_immediate`].
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(LogError::Db)?;
+        Ok(())
+    }
+
+    /// Rolls back what was written under [`LogStore::begin_immediate`].
+    pub(crate) fn rollback(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    /// The largest checkpoint size `witness` (its key name) cosigned in this log.
+    pub fn last_cosigned(&self, witness: &str) -> Result<Option<u64>> {
+        let n: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MAX(size) FROM cosignatures WHERE witness = ?1",
+                [witness],
+                |r| r.get(0),
+            )
+            .map_err(LogError::Db)?;
+        Ok(n.map(|n| n as u64))
+    }
+
     /// Inside [`LogStore::with_write_lock`]: makes what `f` appended so far durable, then
     /// takes the write lock again (another writer may run in between).
     pub fn commit_and_relock(&mut self) -> Result<()> {
@@ -434,6 +617,45 @@ impl LogStore {
     }
 }
 
+/// What [`LogStore::submit_batch`] did: per record its index and whether it was appended (or
+/// why it was refused), and the checkpoint note covering the batch.
+pub type Batch = (Vec<Result<(u64, bool)>>, Vec<u8>);
+
+/// Tile height of the C2SP tlog-tiles read API: 8 (256 hashes or entries per full tile).
+pub const TILE_HEIGHT: u8 = 8;
+/// Entries or hashes in a full tile.
+pub const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
+
+/// Refuses a tile that the tree of `size` entries does not have: a full tile must be
+/// complete, a partial one (`width` < 256) must be exactly the tree's partial tile.
+fn check_tile(size: u64, level: u8, n: u64, width: u32) -> Result<()> {
+    let missing = || LogError::NotInLog { index: n, size };
+    if width == 0 || u64::from(width) > TILE_WIDTH || u32::from(level) * 8 >= 64 {
+        return Err(missing().into());
+    }
+    // Hashes at `level` of tiles: one per 256^level entries.
+    let at_level = size >> (u32::from(level) * u32::from(TILE_HEIGHT));
+    let start = n.checked_mul(TILE_WIDTH).ok_or_else(missing)?;
+    let end = start + u64::from(width);
+    let full = u64::from(width) == TILE_WIDTH;
+    if end > at_level || (!full && end != at_level) {
+        return Err(missing().into());
+    }
+    Ok(())
+}
+
+fn checkpoint_note_in(conn: &Connection, size: u64) -> Result<Option<Vec<u8>>> {
+    let note: Option<String> = conn
+        .query_row(
+            "SELECT note FROM checkpoints WHERE size = ?1",
+            [size as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(LogError::Db)?;
+    Ok(note.map(String::into_bytes))
+}
+
 /// The number of entries, as the next index: `MAX(idx) + 1` is a lookup on the primary key
 /// (COUNT(*) would scan the table on every append). Entries are contiguous by construction;
 /// the monitor checks it.
@@ -491,7 +713,112 @@ fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
         )
         .map_err(LogError::Db)?;
     }
+    if indexed_in(tx)? == n {
+        index_in(tx, n, &data, record)?;
+        set_indexed_in(tx, n + 1)?;
+    }
     Ok(n)
+}
+
+/// How many entries the key index covers.
+fn indexed_in(conn: &Connection) -> Result<u64> {
+    let n: Option<i64> = conn
+        .query_row("SELECT size FROM indexed WHERE id = 0", [], |r| r.get(0))
+        .optional()
+        .map_err(LogError::Db)?;
+    Ok(n.unwrap_or(0) as u64)
+}
+
+fn set_indexed_in(conn: &Connection, size: u64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO indexed VALUES (0, ?1) ON CONFLICT (id) DO UPDATE SET size = ?1",
+        [size as i64],
+    )
+    .map_err(LogError::Db)?;
+    Ok(())
+}
+
+/// The key under which an exact copy of `data` is found.
+fn record_key(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("record/{}", hex::encode(sha2::Sha256::digest(data)))
+}
+
+fn index_in(conn: &Connection, index: u64, data: &[u8], record: &LogRecord) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached("INSERT OR IGNORE INTO entry_keys VALUES (?1, ?2)")
+        .map_err(LogError::Db)?;
+    for key in record
+        .entry
+        .index_keys()
+        .into_iter()
+        .chain([record_key(data)])
+    {
+        stmt.execute(params![key, index as i64])
+            .map_err(LogError::Db)?;
+    }
+    Ok(())
+}
+
+/// Indexes of the entries stored under `key` (ascending), from the index where it covers the
+/// log and by reading the rest (a log opened read-only before it was indexed).
+fn lookup_in(conn: &Connection, key: &str, prefix: bool) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    {
+        let (sql, arg) = if prefix {
+            (
+                "SELECT idx FROM entry_keys WHERE key >= ?1 AND key < ?1 || x'ff' ORDER BY idx",
+                key,
+            )
+        } else {
+            (
+                "SELECT idx FROM entry_keys WHERE key = ?1 ORDER BY idx",
+                key,
+            )
+        };
+        let mut stmt = conn.prepare_cached(sql).map_err(LogError::Db)?;
+        let rows = stmt
+            .query_map([arg], |r| r.get::<_, i64>(0))
+            .map_err(LogError::Db)?;
+        for r in rows {
+            out.push(r.map_err(LogError::Db)? as u64);
+        }
+    }
+    let size = size_in(conn)?;
+    let indexed = indexed_in(conn)?.min(size);
+    for i in indexed..size {
+        let data: Vec<u8> = conn
+            .query_row("SELECT data FROM entries WHERE idx = ?1", [i as i64], |r| {
+                r.get(0)
+            })
+            .map_err(LogError::Db)?;
+        let record = LogRecord::from_bytes(&data)?;
+        let hit = record
+            .entry
+            .index_keys()
+            .into_iter()
+            .chain([record_key(&data)])
+            .any(|k| if prefix { k.starts_with(key) } else { k == key });
+        if hit {
+            out.push(i);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// The entry that makes `record` a repeat: one under its [`LogEntry::once_key`], else an
+/// identical record.
+fn existing_in(conn: &Connection, record: &LogRecord) -> Result<Option<u64>> {
+    if let Some(key) = record.entry.once_key()
+        && let Some(&i) = lookup_in(conn, &key, false)?.first()
+    {
+        return Ok(Some(i));
+    }
+    Ok(lookup_in(conn, &record_key(&record.to_bytes()?), false)?
+        .first()
+        .copied())
 }
 
 /// Entry times never go backwards: `next` (to be entry `prev_index + 1`) may not be dated
@@ -507,7 +834,7 @@ pub fn check_after(prev: &LogRecord, prev_index: u64, next: &LogEntry) -> Result
 
 /// Refuses `time` (RFC 3339) for `what` if it is before the time of `entry` (entry `index`);
 /// times that do not parse are left to the entries' own validation.
-fn not_before(what: &str, time: &str, index: u64, entry: &LogRecord) -> Result<()> {
+pub(crate) fn not_before(what: &str, time: &str, index: u64, entry: &LogRecord) -> Result<()> {
     let parse = |t: &str| {
         time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     };

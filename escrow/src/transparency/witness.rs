@@ -25,6 +25,9 @@ pub struct WitnessState {
     pub authority: String,
     /// The last checkpoint accepted (signed note), if any.
     pub last: Option<String>,
+    /// When it last cosigned (Unix seconds; its cosignatures are never dated earlier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosigned_at: Option<u64>,
 }
 
 impl WitnessState {
@@ -34,6 +37,7 @@ impl WitnessState {
             version: 1,
             authority: authority.to_owned(),
             last: None,
+            cosigned_at: None,
         }
     }
 
@@ -106,6 +110,44 @@ impl WitnessState {
         self.last = Some(String::from_utf8_lossy(presented).into_owned());
         Ok((cp, line))
     }
+}
+
+/// C2SP tlog-witness `add-checkpoint` for the witness with `state`: `old_size` must be the size
+/// of the checkpoint it last accepted (else [`LogError::WitnessConflict`] with its size, the
+/// spec's 409), `checkpoint` must be signed by the log, and `proof` must prove it consistent
+/// with that checkpoint (rollbacks and forks are refused as equivocation). Returns the
+/// checkpoint and the cosignature line, and remembers the checkpoint in `state` (the caller
+/// persists it before publishing the line).
+pub fn add_checkpoint(
+    state: &mut WitnessState,
+    config: &LogConfig,
+    old_size: u64,
+    proof: &[Hash],
+    checkpoint: &[u8],
+    signer: &CosignatureSigner,
+) -> Result<(SignedCheckpoint, String)> {
+    let cp = SignedCheckpoint::verify(checkpoint, config)?;
+    let have = state.last_checkpoint(config)?.map_or(0, |c| c.size());
+    if old_size != have {
+        return Err(LogError::WitnessConflict {
+            witness: state.authority.clone(),
+            size: have,
+        }
+        .into());
+    }
+    let new_size = cp.size();
+    state.cosign(
+        config,
+        checkpoint,
+        &mut |a, b| {
+            if (a, b) == (old_size, new_size) {
+                Ok(proof.to_vec())
+            } else {
+                Err(LogError::NotInLog { index: b, size: a }.into())
+            }
+        },
+        signer,
+    )
 }
 
 /// Checks that checkpoint `old` is a prefix of `new` (`old.size() <= new.size()`): equal roots
