@@ -93,6 +93,9 @@ struct Shared {
     lab: Lab,
     config: LogConfig,
     queue: mpsc::SyncSender<Job>,
+    /// Read-only connections kept between requests (opening one per read costs more than
+    /// the read).
+    readers: std::sync::Mutex<Vec<LogStore>>,
 }
 
 /// A running log service (tests, benches, `escrow log serve`).
@@ -220,6 +223,7 @@ pub fn app(lab: &Lab, opts: Options) -> escrow::Result<Router> {
         lab: lab.clone(),
         config,
         queue: tx,
+        readers: std::sync::Mutex::new(Vec::new()),
     });
     Ok(Router::new()
         .route("/checkpoint", get(checkpoint))
@@ -351,8 +355,18 @@ async fn read<T: Send + 'static>(
 ) -> Result<T, Response> {
     let s = s.clone();
     tokio::task::spawn_blocking(move || {
-        let store = s.lab.open_log_read_only(&s.config)?;
-        f(&store)
+        let pooled = s.readers.lock().ok().and_then(|mut p| p.pop());
+        let store = match pooled {
+            Some(st) => st,
+            None => s.lab.open_log_read_only(&s.config)?,
+        };
+        let r = f(&store);
+        if let Ok(mut p) = s.readers.lock()
+            && p.len() < 16
+        {
+            p.push(store);
+        }
+        r
     })
     .await
     .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
