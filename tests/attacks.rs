@@ -3,15 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use assert_cmd::Command;
 use serde_json::Value;
+use test_support::run;
 
 #[test]
 fn every_attack_ends_as_expected_and_the_docs_are_current() {
     let tmp = tempfile::tempdir().unwrap();
     let md = tmp.path().join("attacks.md");
-    let out = Command::cargo_bin("escrow-lab")
-        .unwrap()
+    let out = run::tool("escrow-lab")
         .args(["attacks", "--json", "--markdown"])
         .arg(&md)
         .output()
@@ -85,8 +84,7 @@ fn every_attack_ends_as_expected_and_the_docs_are_current() {
 #[test]
 fn the_text_table_fits_80_columns_and_usage_errors_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("escrow-lab")
-        .unwrap()
+    let out = run::tool("escrow-lab")
         .args(["attacks", "--lab"])
         .arg(tmp.path().join("kept"))
         .output()
@@ -103,16 +101,14 @@ fn the_text_table_fits_80_columns_and_usage_errors_exit_2() {
     // --lab keeps the attack worlds for inspection.
     assert!(tmp.path().join("kept/shared/log/log.sqlite").exists());
     // A non-empty --lab is refused, untouched.
-    let out = Command::cargo_bin("escrow-lab")
-        .unwrap()
+    let out = run::tool("escrow-lab")
         .args(["attacks", "--lab"])
         .arg(tmp.path().join("kept"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
-    let out = Command::cargo_bin("escrow-lab")
-        .unwrap()
+    let out = run::tool("escrow-lab")
         .args(["attacks", "--seed", "x"])
         .output()
         .unwrap();

@@ -8,29 +8,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
+use test_support::clock::{self, DAY, HOUR, rfc3339 as rfc};
+use test_support::json::edit_pretty as json_edit;
+use test_support::snapshot;
 
-const T0: i64 = 1_795_600_800; // 2026-11-25T10:00:00Z
-const DAY: i64 = 86_400;
-
-fn rfc(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
+/// 2026-11-25T10:00:00Z.
+const T0: i64 = clock::NOV_25 + 10 * HOUR;
 
 fn run(tool: &str, dir: &Path, args: &[String]) -> std::process::Output {
-    Command::new(assert_cmd::cargo::cargo_bin(tool))
+    test_support::run::process(tool)
         .current_dir(dir)
         .args(args)
-        .stdin(std::process::Stdio::null())
         .env_remove("SHARE_PASS")
         .output()
         .unwrap()
@@ -191,34 +184,6 @@ fn case_dir() -> tempfile::TempDir {
     tmp
 }
 
-/// Every file under `dir` (SQLite's transient -wal/-shm aside) with the SHA-256 of its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.strip_prefix(dir).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            if meta.is_dir() {
-                stack.push(p);
-            } else if name.ends_with("-wal") || name.ends_with("-shm") {
-            } else if meta.file_type().is_symlink() {
-                out.insert(
-                    name,
-                    format!("-> {}", std::fs::read_link(&p).unwrap().display()),
-                );
-            } else if meta.is_file() {
-                let bytes = std::fs::read(&p).unwrap();
-                out.insert(name, hex::encode(Sha256::digest(&bytes)));
-            } else {
-                out.insert(name, "special".into());
-            }
-        }
-    }
-    out
-}
-
 type Prepare = fn(&Path);
 
 struct Row {
@@ -230,12 +195,6 @@ struct Row {
     code: i32,
     /// A part of the error line that names the problem.
     expect: &'static str,
-}
-
-fn json_edit(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    f(&mut v);
-    std::fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
 }
 
 fn truncate(path: &Path) {
@@ -1661,7 +1620,7 @@ fn rows() -> Vec<Row> {
 /// oversight's share sealed with the passphrase "correct horse" (the wrong-passphrase row
 /// passes the value of $HOME).
 fn seal(d: &Path, who: &str) {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("escrow"))
+    let out = test_support::run::process("escrow")
         .current_dir(d)
         .env("P", "correct horse")
         .args(["--lab", "lab", "seal", "--as", who, "--passphrase-env", "P"])
@@ -1684,21 +1643,13 @@ fn tamper_log(d: &Path) {
         .unwrap()
     };
     let before = last(&conn);
-    let trigger: String = conn
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'entries_no_update'",
+    test_support::sqlite::without_trigger(&conn, "entries_no_update", || {
+        conn.execute(
+            "UPDATE entries SET data = CAST(replace(data, '\"time\":\"2026-', '\"time\":\"2027-') AS BLOB) WHERE idx = (SELECT max(idx) FROM entries)",
             [],
-            |r| r.get(0),
         )
         .unwrap();
-    conn.execute_batch("DROP TRIGGER entries_no_update")
-        .unwrap();
-    conn.execute(
-        "UPDATE entries SET data = CAST(replace(data, '\"time\":\"2026-', '\"time\":\"2027-') AS BLOB) WHERE idx = (SELECT max(idx) FROM entries)",
-        [],
-    )
-    .unwrap();
-    conn.execute_batch(&trigger).unwrap();
+    });
     assert_ne!(last(&conn), before, "the rewrite changed nothing");
 }
 
@@ -1821,10 +1772,10 @@ fn every_bad_input_is_refused_cleanly_and_the_page_is_current() {
         let tmp = case_dir();
         let d = tmp.path();
         (row.prepare)(d);
-        let before = tree(d);
+        let before = snapshot::digests(d);
         let args: Vec<String> = row.args.iter().map(|s| (*s).to_owned()).collect();
         let out = if row.args.last() == Some(&"-") {
-            let mut child = Command::new(assert_cmd::cargo::cargo_bin(row.tool))
+            let mut child = test_support::run::process(row.tool)
                 .current_dir(d)
                 .args(&args)
                 .stdin(std::process::Stdio::piped())
@@ -1860,7 +1811,7 @@ fn every_bad_input_is_refused_cleanly_and_the_page_is_current() {
         if stderr.contains("panicked") {
             why.push("panicked".to_owned());
         }
-        if tree(d) != before {
+        if snapshot::digests(d) != before {
             why.push("a file changed".to_owned());
         }
         if !why.is_empty() {

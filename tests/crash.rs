@@ -22,27 +22,12 @@ use escrow::transparency::LogEntry;
 use messenger::{Client, Relay};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use test_support::clock::{self, DAY, HOUR, rfc3339 as rfc};
+use test_support::lab::{self, THREE};
+use test_support::run::{ok, process_on_lab};
 
-const T0: i64 = 1_795_600_800; // 2026-11-25T10:00:00Z
-
-fn rfc(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
-fn tool(name: &str, lab: &Path) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin(name));
-    c.arg("--lab").arg(lab).stdin(Stdio::null());
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{c:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
+/// 2026-11-25T10:00:00Z.
+const T0: i64 = clock::NOV_25 + 10 * HOUR;
 
 /// Runs `c`, killing it with SIGKILL after `delay` if it has not finished: whether it was
 /// killed, and what it printed (a killed run may have printed everything, some or nothing).
@@ -180,11 +165,9 @@ impl Kills {
 
 fn new_lab(dir: &Path, accounts: &[&str]) -> PathBuf {
     let lab = dir.join("lab");
-    ok(tool("escrow", &lab)
-        .args(["setup", "--authorities", "court,ministry,oversight"])
-        .args(["--threshold", "2", "--at", &rfc(T0 - 86_400)]));
+    lab::set_up(&lab, &THREE, 2, &rfc(T0 - DAY), &[]);
     for a in accounts {
-        ok(tool("messenger", &lab).args(["register", "--as", a, "--at", &rfc(T0 - 3_600)]));
+        lab::register(&lab, a, &rfc(T0 - HOUR));
     }
     lab
 }
@@ -217,8 +200,14 @@ fn add_shown(shown: &mut Shown, doc: &serde_json::Value) {
 
 /// One `messenger read --json`: what it showed, and how many envelopes it held and rejected.
 fn read_all(lab: &Path, account: &str, at: i64) -> (Shown, usize, usize) {
-    let out =
-        ok(tool("messenger", lab).args(["read", "--as", account, "--json", "--at", &rfc(at)]));
+    let out = ok(process_on_lab("messenger", lab).args([
+        "read",
+        "--as",
+        account,
+        "--json",
+        "--at",
+        &rfc(at),
+    ]));
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let mut got = Shown::new();
     add_shown(&mut got, &doc);
@@ -236,7 +225,7 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
     let lab = new_lab(tmp.path(), &accounts);
     let mut rng = ChaCha20Rng::seed_from_u64(90);
     let send = |text: &str, t: i64| {
-        let mut c = tool("messenger", &lab);
+        let mut c = process_on_lab("messenger", &lab);
         c.args([
             "send",
             "--as",
@@ -264,7 +253,7 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
             for (text, ids) in got {
                 delivered.entry(text).or_default().extend(ids);
             }
-            ok(tool("messenger", &lab)
+            ok(process_on_lab("messenger", &lab)
                 .args([
                     "send",
                     "--as",
@@ -275,13 +264,19 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
                     &rfc(t + 1),
                 ])
                 .arg(format!("reply {i}")));
-            ok(tool("messenger", &lab).args(["read", "--as", "alice", "--at", &rfc(t + 2)]));
+            ok(process_on_lab("messenger", &lab).args([
+                "read",
+                "--as",
+                "alice",
+                "--at",
+                &rfc(t + 2),
+            ]));
             t += 3;
         }
         if i % 3 == 1 {
             // bob reads, killed at random: what a killed read decrypted comes back later.
             let delay = typical.mul_f64(rng.next_u32() as f64 / u32::MAX as f64 * 1.5);
-            let mut c = tool("messenger", &lab);
+            let mut c = process_on_lab("messenger", &lab);
             c.args(["read", "--as", "bob", "--json", "--at", &rfc(t)]);
             let (was_killed, out) = run_or_kill(&mut c, delay);
             killed_reads += usize::from(was_killed);
@@ -309,7 +304,7 @@ fn killing_messenger_send_and_read_loses_no_message_reported_sent() {
         "only {killed} of 60 runs were killed: the delays are too long"
     );
     // One more command of alice's re-sends whatever a kill left in her outbox.
-    ok(tool("messenger", &lab).args(["read", "--as", "alice", "--at", &rfc(t + 5)]));
+    ok(process_on_lab("messenger", &lab).args(["read", "--as", "alice", "--at", &rfc(t + 5)]));
     let (got, held, rejected) = read_all(&lab, "bob", t + 10);
     for (text, ids) in got {
         delivered.entry(text).or_default().extend(ids);
@@ -345,7 +340,7 @@ fn killing_submit_and_approve_never_releases_a_key_unlogged() {
     // A new warrant on alice: its file and digest.
     let new_warrant = |reference: &str| -> (PathBuf, String) {
         let path = tmp.path().join(format!("{reference}.json"));
-        ok(tool("auditor", &lab)
+        ok(process_on_lab("auditor", &lab)
             .args([
                 "warrant",
                 "new",
@@ -371,7 +366,7 @@ fn killing_submit_and_approve_never_releases_a_key_unlogged() {
             .count()
     };
     let submit = |w: &Path| {
-        let mut c = tool("auditor", &lab);
+        let mut c = process_on_lab("auditor", &lab);
         c.args(["warrant", "submit", "--at", &rfc(now)]).arg(w);
         c
     };
@@ -423,7 +418,7 @@ fn killing_submit_and_approve_never_releases_a_key_unlogged() {
     );
 
     let approve = |w: &Path, who: &str| {
-        let mut c = tool("escrow", &lab);
+        let mut c = process_on_lab("escrow", &lab);
         c.args(["approve", "--as", who, "--at", &rfc(now)]) // = the submissions: log times never go backwards
             .arg("--warrant")
             .arg(w)
@@ -515,7 +510,7 @@ fn concurrent_appenders_lose_and_duplicate_nothing() {
     let warrants: Vec<PathBuf> = (0..24)
         .map(|i| {
             let path = tmp.path().join(format!("w{i}.json"));
-            ok(tool("auditor", &lab)
+            ok(process_on_lab("auditor", &lab)
                 .args(["warrant", "new", "--reference", &format!("W-{i}")])
                 .args([
                     "--target",
@@ -537,7 +532,7 @@ fn concurrent_appenders_lose_and_duplicate_nothing() {
             let lab = &lab;
             s.spawn(move || {
                 for w in half {
-                    ok(tool("auditor", lab)
+                    ok(process_on_lab("auditor", lab)
                         .args(["warrant", "submit", "--at", &rfc(T0 + 86_400)])
                         .arg(w));
                 }
@@ -549,7 +544,7 @@ fn concurrent_appenders_lose_and_duplicate_nothing() {
             let lab = &lab;
             s.spawn(move || {
                 for i in 0..10 {
-                    ok(tool("messenger", lab)
+                    ok(process_on_lab("messenger", lab)
                         .args([
                             "send",
                             "--as",
@@ -620,11 +615,17 @@ fn killing_first_messages_never_hands_a_prekey_out_twice() {
         }
     };
     let register = |who: &str| {
-        ok(tool("messenger", &lab).args(["register", "--as", who, "--at", &rfc(T0 - 3_600)]));
+        ok(process_on_lab("messenger", &lab).args([
+            "register",
+            "--as",
+            who,
+            "--at",
+            &rfc(T0 - 3_600),
+        ]));
         client(who)
     };
     let send = |who: &str, to: &str, text: &str, t: i64| {
-        let mut c = tool("messenger", &lab);
+        let mut c = process_on_lab("messenger", &lab);
         c.args(["send", "--as", who, "--recipient", to, "--at", &rfc(T0 + t)])
             .arg(format!("{text} from {who}"));
         c
@@ -707,7 +708,7 @@ fn the_windows_between_state_and_relay_lose_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = new_lab(tmp.path(), &["bob", "carol", "dave"]);
     let send = |from: &str, text: &str, t: i64| {
-        let mut c = tool("messenger", &lab);
+        let mut c = process_on_lab("messenger", &lab);
         c.args([
             "send",
             "--as",
@@ -725,7 +726,7 @@ fn the_windows_between_state_and_relay_lose_nothing() {
     // dave's first message must not get the prekey carol's aborted send took.
     ok(&mut send("dave", "dave 1", T0 + 1));
     ok(&mut send("carol", "carol 2", T0 + 2));
-    let mut read = tool("messenger", &lab);
+    let mut read = process_on_lab("messenger", &lab);
     read.args(["read", "--as", "bob", "--json", "--at", &rfc(T0 + 10)]);
     let out = with_fault(&mut read, "read-saved");
     assert!(!out.status.success() && out.stdout.is_empty());

@@ -4,10 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use assert_cmd::Command;
+use test_support::run;
 use time::macros::datetime;
 
 fn demo_in(cwd: &std::path::Path) -> Command {
-    let mut c = Command::cargo_bin("escrow-lab").unwrap();
+    let mut c = run::tool("escrow-lab");
     c.current_dir(cwd).arg("demo");
     c
 }
@@ -99,7 +100,7 @@ fn demo_by_hand_commands_run() {
     for line in text[start..end].lines().skip(1) {
         let mut line = line.to_owned();
         for tool in ["escrow", "messenger", "auditor"] {
-            let bin = assert_cmd::cargo::cargo_bin(tool);
+            let bin = run::path(tool);
             line = line.replace(
                 &format!("cargo run -q --release -p {tool} --"),
                 &bin.display().to_string(),
@@ -206,8 +207,7 @@ fn demo_refuses_a_non_empty_lab_and_leaves_it_alone() {
         .arg(tmp.path().join("new/lab"))
         .assert()
         .success();
-    let bad = Command::cargo_bin("escrow-lab")
-        .unwrap()
+    let bad = run::tool("escrow-lab")
         .arg("demo")
         .arg("--bogus")
         .output()
@@ -230,7 +230,7 @@ fn json_everywhere_and_generated_pages_only_replace_themselves() {
     assert_eq!(doc["outcome"]["two_approvals_refused"], true);
     assert!(doc["outcome"]["decrypted"].as_u64().unwrap() > 0);
 
-    let bin = || Command::cargo_bin("escrow-lab").unwrap();
+    let bin = || run::tool("escrow-lab");
     let out = bin()
         .current_dir(tmp.path())
         .args([
@@ -305,8 +305,7 @@ fn the_attack_page_replaces_only_a_page_it_generated() {
     let link = tmp.path().join("link.md");
     std::os::unix::fs::symlink(tmp.path().join("nowhere.md"), &link).unwrap();
     for path in [&quoted, &link] {
-        let out = Command::cargo_bin("escrow-lab")
-            .unwrap()
+        let out = run::tool("escrow-lab")
             .args(["attacks", "--json", "--markdown"])
             .arg(path)
             .output()

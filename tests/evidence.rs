@@ -18,9 +18,10 @@ use messenger::{Envelope, Outcome};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
+use test_support::clock;
+use test_support::lab::THREE;
 
-/// 2026-11-02T00:00:00Z.
-const DAY0: i64 = 1_793_577_600;
+const DAY0: i64 = clock::NOV_2;
 const NINE: i64 = DAY0 + 9 * 3_600;
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
@@ -28,7 +29,7 @@ fn world(seed: u64) -> (tempfile::TempDir, World) {
     let tmp = tempfile::tempdir().unwrap();
     let mut w = World::create(
         &tmp.path().join("lab"),
-        &["court", "ministry", "oversight"],
+        &THREE,
         2,
         DAY0 - 30 * DAY,
         ChaCha20Rng::seed_from_u64(seed),

@@ -114,7 +114,11 @@ fn acknowledged_entries_survive_sigkill() {
         let acked = acked.lock().unwrap();
         assert!(!acked.is_empty(), "round {round}: nothing was acknowledged");
         for (index, r) in acked.iter() {
-            assert_eq!(&log.entry(*index).unwrap(), r, "round {round}: entry {index}");
+            assert_eq!(
+                &log.entry(*index).unwrap(),
+                r,
+                "round {round}: entry {index}"
+            );
         }
         child.kill().unwrap();
         child.wait().unwrap();

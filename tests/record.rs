@@ -18,11 +18,11 @@ use escrow::warrant::Warrant;
 use escrow_lab::world::{DAY, World};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use test_support::lab::THREE;
+use test_support::{clock, json, run};
 
-/// 2026-11-02T00:00:00Z.
-const DAY0: i64 = 1_793_577_600;
+const DAY0: i64 = clock::NOV_2;
 const NOW: i64 = DAY0 + 2 * DAY;
-const AUTHORITIES: [&str; 3] = ["court", "ministry", "oversight"];
 
 struct Case {
     _tmp: tempfile::TempDir,
@@ -37,7 +37,7 @@ fn case(seed: u64) -> Case {
     let tmp = tempfile::tempdir().unwrap();
     let mut w = World::create(
         &tmp.path().join("lab"),
-        &AUTHORITIES,
+        &THREE,
         2,
         DAY0 - 30 * DAY,
         ChaCha20Rng::seed_from_u64(seed),
@@ -52,7 +52,7 @@ fn case(seed: u64) -> Case {
         .warrant("W-1", &["alice"], DAY0, DAY0 + DAY, NOW + 7 * DAY)
         .unwrap();
     let receipt = w.submit(&warrant, NOW).unwrap();
-    let approvals = AUTHORITIES
+    let approvals = THREE
         .iter()
         .map(|a| w.approve(a, &warrant, &receipt, NOW + 60).unwrap())
         .collect();
@@ -152,7 +152,7 @@ fn a_log_without_the_releases_fails_the_monitor_the_witnesses_and_the_auditor() 
     assert!(err.contains("log equivocation"), "{err}");
     assert!(err.contains("accepted by court"), "{err}");
     // No witness cosigns the truncated log.
-    for a in AUTHORITIES {
+    for a in THREE {
         let err = c.w.cosign(a, NOW + 400).unwrap_err().to_string();
         assert!(err.contains("rollback"), "{a}: {err}");
     }
@@ -301,13 +301,12 @@ fn a_reapproval_checks_that_the_log_still_holds_the_release() {
 fn dropping_witnesses_from_log_json_does_not_hide_an_erasure() {
     let c = case(6);
     let path = c.w.lab.log_dir().join("log.json");
-    let mut config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    config["witnesses"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|w| w["authority"] == "oversight");
-    std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    json::edit_pretty(&path, |config| {
+        config["witnesses"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|w| w["authority"] == "oversight");
+    });
     truncate_from(&c, first_release(&c));
     let err = auditor::verify_log(&c.w.lab).unwrap_err().to_string();
     assert!(
@@ -366,7 +365,7 @@ fn file_names_cannot_forge_a_line_of_the_output() {
     let name = "w\nauditor: forged\u{1b}[31m\u{2028}.json";
     std::fs::write(dir.join(name), c.warrant.to_json().unwrap()).unwrap();
     let run = |tool: &str, args: &[&str]| {
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin(tool))
+        let out = run::process(tool)
             .current_dir(&dir)
             .arg("--lab")
             .arg(c.w.lab.root())
@@ -404,7 +403,7 @@ fn file_names_cannot_forge_a_line_of_the_output() {
         assert!(out.contains("\\n"), "{out}");
     }
     // A warrant drafted into such a name: the confirmation (on stderr) is one escaped line.
-    let drafted = std::process::Command::new(assert_cmd::cargo::cargo_bin("auditor"))
+    let drafted = run::process("auditor")
         .current_dir(&dir)
         .arg("--lab")
         .arg(c.w.lab.root())

@@ -9,9 +9,10 @@ use escrow_lab::world::{DAY, World};
 use messenger::{Client, Outcome, Relay, Sent};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use test_support::clock;
+use test_support::lab::THREE;
 
-/// 2026-11-02T00:00:00Z.
-const DAY0: i64 = 1_793_577_600;
+const DAY0: i64 = clock::NOV_2;
 const NINE: i64 = DAY0 + 9 * 3_600;
 
 /// What the `messenger send` command does: ask the relay, encrypt, enqueue, in one
@@ -42,7 +43,7 @@ fn the_auditor_reads_the_new_session_of_a_restored_state() {
     let tmp = tempfile::tempdir().unwrap();
     let mut w = World::create(
         &tmp.path().join("lab"),
-        &["court", "ministry", "oversight"],
+        &THREE,
         2,
         DAY0 - 30 * DAY,
         ChaCha20Rng::seed_from_u64(6),

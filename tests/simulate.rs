@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use assert_cmd::Command;
 use escrow_lab::simulate::{Config, FILES, run};
+use test_support::run;
 
 /// The runs measure time: one at a time, so they do not slow each other down.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -344,7 +345,7 @@ fn bad_parameters_are_refused_in_one_line() {
 }
 
 fn binary(out: &Path) -> Command {
-    let mut c = Command::cargo_bin("escrow-lab").unwrap();
+    let mut c = run::tool("escrow-lab");
     c.args([
         "simulate",
         "--users",

@@ -4,40 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use escrow::approval::Approval;
 use escrow::lab::Lab;
 use escrow::transparency::LogEntry;
-
-fn bin(name: &str, lab: &Path) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.strip_prefix(dir).unwrap().display().to_string();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
-                out.insert(name, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
+use test_support::clock::{Minutes, SET_UP, parse};
+use test_support::lab::THREE;
+use test_support::run::on_lab;
+use test_support::{json, lab, snapshot, warrant};
 
 struct World {
-    /// Minutes after 2026-11-28T09:00:00Z of the next drafting or submission.
-    clock: std::cell::Cell<u32>,
+    /// The next drafting or submission: at 2026-11-28T09:00:00Z or after.
+    clock: Minutes,
     tmp: tempfile::TempDir,
     lab: PathBuf,
 }
@@ -46,23 +25,9 @@ impl World {
     fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let lab = tmp.path().join("lab");
-        bin("escrow", &lab)
-            .args([
-                "setup",
-                "--authorities",
-                "court,ministry,oversight",
-                "--threshold",
-                "2",
-            ])
-            .args(["--at", "2026-11-01T00:00:00Z"])
-            .assert()
-            .success();
-        bin("messenger", &lab)
-            .args(["register", "--as", "alice", "--at", "2026-11-01T00:00:00Z"])
-            .assert()
-            .success();
+        lab::set_up(&lab, &THREE, 2, SET_UP, &["alice"]);
         World {
-            clock: std::cell::Cell::new(0),
+            clock: Minutes::new("2026-11-28T09:00:00Z"),
             tmp,
             lab,
         }
@@ -70,10 +35,8 @@ impl World {
 
     /// The next step's time (simulated time moves forward), at least `min` minutes after
     /// 2026-11-28T09:00:00Z.
-    fn tick(&self, min: u32) -> String {
-        let m = self.clock.get().max(min);
-        self.clock.set(m + 1);
-        format!("2026-11-28T{:02}:{:02}:00Z", 9 + m / 60, m % 60)
+    fn tick(&self, min: i64) -> String {
+        self.clock.at_least(min)
     }
 
     /// A warrant the tools would refuse to draft or submit, written and logged through the
@@ -87,51 +50,25 @@ impl World {
         targets: &[String],
     ) -> (PathBuf, PathBuf) {
         use escrow::transparency::LogRecord;
-        use escrow::transparency::proof::ProofBundle;
-        let t = |s: &str| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
-        };
+        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         let draft = escrow::warrant::WarrantDraft {
-            reference: reference.into(),
             legal_type: "lawful-interception".into(),
-            issuing_authority: "High Court".into(),
-            jurisdiction: "escrow-lab".into(),
-            targets: targets.to_vec(),
-            start: t(span.0),
-            end: t(span.1),
-            expires: t("2026-12-05T09:00:00Z"),
-            justification: "inquiry".into(),
-            generation: 1,
+            expires: parse("2026-12-05T09:00:00Z"),
+            ..warrant::high_court(reference, &targets, parse(span.0), parse(span.1))
         };
         let warrant = escrow::warrant::Warrant::new(draft, &mut rand_core::OsRng).unwrap();
-        let lab = Lab::new(&self.lab);
-        let config = lab.load_log_config().unwrap();
-        let mut store = lab.open_log(&config).unwrap();
-        let (index, _) = store
-            .append(
-                &LogRecord::new(LogEntry::WarrantLogged {
-                    digest: hex::encode(warrant.digest().unwrap()),
-                    reference: reference.into(),
-                    target_count: targets.len() as u32,
-                    epoch_count: 1,
-                    issuing_authority: "High Court".into(),
-                    time: self.tick(0),
-                }),
-                &escrow::hazmat::log_operator_signer(&lab).unwrap(),
-            )
-            .unwrap();
-        let w = self.tmp.path().join(format!("{name}.json"));
-        let r = self.tmp.path().join(format!("{name}.json.receipt.json"));
-        std::fs::write(&w, warrant.to_json().unwrap()).unwrap();
-        std::fs::write(
-            &r,
-            ProofBundle::build(&store, index)
-                .unwrap()
-                .to_json()
-                .unwrap(),
-        )
-        .unwrap();
-        (w, r)
+        let receipt = lab::append(
+            &Lab::new(&self.lab),
+            &LogRecord::new(LogEntry::WarrantLogged {
+                digest: hex::encode(warrant.digest().unwrap()),
+                reference: reference.into(),
+                target_count: targets.len() as u32,
+                epoch_count: 1,
+                issuing_authority: "High Court".into(),
+                time: self.tick(0),
+            }),
+        );
+        warrant::write(self.tmp.path(), &format!("{name}.json"), &warrant, &receipt)
     }
 
     /// Drafts (and by default submits) a warrant; returns (warrant, receipt) paths.
@@ -143,7 +80,7 @@ impl World {
         submit: bool,
     ) -> (PathBuf, PathBuf) {
         let w = self.tmp.path().join(format!("{name}.json"));
-        let mut c = bin("auditor", &self.lab);
+        let mut c = on_lab("auditor", &self.lab);
         c.args([
             "warrant",
             "new",
@@ -167,19 +104,18 @@ impl World {
         let out = c.output().unwrap();
         assert!(out.status.success(), "{out:?}");
         if submit {
-            bin("auditor", &self.lab)
+            on_lab("auditor", &self.lab)
                 .args(["warrant", "submit", "--at", &self.tick(0)])
                 .arg(&w)
                 .assert()
                 .success();
         }
-        let mut r = w.clone().into_os_string();
-        r.push(".receipt.json");
-        (w, r.into())
+        let r = warrant::receipt_path(&w);
+        (w, r)
     }
 
     fn approve(&self, who: &str, w: &Path, r: &Path, at: &str) -> std::process::Output {
-        bin("escrow", &self.lab)
+        on_lab("escrow", &self.lab)
             .args(["approve", "--as", who, "--at", at, "--warrant"])
             .arg(w)
             .arg("--receipt")
@@ -189,22 +125,17 @@ impl World {
     }
 
     fn refused(&self, who: &str, w: &Path, r: &Path, at: &str, expect: &str) {
-        let before = snapshot(self.tmp.path());
+        let before = snapshot::files(self.tmp.path());
         let out = self.approve(who, w, r, at);
         assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(expect), "{expect}: {err}");
-        assert_eq!(before, snapshot(self.tmp.path()), "{expect}: files changed");
-    }
-
-    fn log_entries(&self) -> Vec<LogEntry> {
-        let l = Lab::new(&self.lab);
-        let config = l.load_log_config().unwrap();
-        let store = l.open_log(&config).unwrap();
-        (0..store.size().unwrap())
-            .map(|i| store.entry(i).unwrap().entry)
-            .collect()
+        assert_eq!(
+            before,
+            snapshot::files(self.tmp.path()),
+            "{expect}: files changed"
+        );
     }
 }
 
@@ -225,14 +156,13 @@ fn approvals_release_shares_that_combine_into_the_scope_keys() {
             .unwrap()
             .contains("already approved")
     );
-    let releases = w
-        .log_entries()
+    let releases = lab::log_entries(&w.lab)
         .into_iter()
         .filter(|e| matches!(e, LogEntry::KeyReleased { .. }))
         .count();
     assert_eq!(releases, 2);
     assert!(
-        bin("auditor", &w.lab)
+        on_lab("auditor", &w.lab)
             .args(["log", "verify"])
             .output()
             .unwrap()
@@ -355,9 +285,9 @@ fn each_refusal_rule_changes_nothing() {
     );
     // 6'. a receipt whose proof does not verify (it claims another index)
     let forged = w.tmp.path().join("forged.receipt.json");
-    let mut r: serde_json::Value = serde_json::from_slice(&std::fs::read(&rf).unwrap()).unwrap();
+    let mut r = json::read(&rf);
     r["index"] = 0.into();
-    std::fs::write(&forged, serde_json::to_vec(&r).unwrap()).unwrap();
+    json::write(&forged, &r);
     w.refused(
         "court",
         &wf,
@@ -392,7 +322,7 @@ fn an_older_receipt_is_accepted_after_the_authority_saw_a_newer_checkpoint() {
     let (wf, rf) = w.warrant("w", "W-1", &[], true);
     let (w2, r2) = w.warrant("w2", "W-2", &[], true);
     // court first cosigns the newest checkpoint, then approves with the older receipt of W-1.
-    bin("escrow", &w.lab)
+    on_lab("escrow", &w.lab)
         .args(["log", "cosign", "--as", "court"])
         .assert()
         .success();

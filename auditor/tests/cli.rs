@@ -5,37 +5,20 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use test_support::clock::SET_UP;
+use test_support::lab::THREE;
+use test_support::run::on_lab;
+use test_support::sqlite::without_trigger;
+use test_support::{clock, lab, snapshot};
 
-fn bin(name: &str, lab: &Path) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
-
+/// A lab (court, ministry, oversight; 2 of 3) with alice and bob, whose first checkpoint court
+/// and ministry cosigned.
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    bin("escrow", &lab)
-        .args([
-            "setup",
-            "--authorities",
-            "court,ministry,oversight",
-            "--threshold",
-            "2",
-            "--at",
-            "2026-11-01T00:00:00Z",
-        ])
-        .assert()
-        .success();
-    for a in ["alice", "bob"] {
-        bin("messenger", &lab)
-            .args(["register", "--as", a, "--at", "2026-11-01T00:00:00Z"])
-            .assert()
-            .success();
-    }
+    lab::set_up(&lab, &THREE, 2, SET_UP, &["alice", "bob"]);
     for a in ["court", "ministry"] {
-        bin("escrow", &lab)
+        on_lab("escrow", &lab)
             .args(["log", "cosign", "--as", a])
             .assert()
             .success();
@@ -46,7 +29,7 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
 #[test]
 fn verify_and_stats_of_an_honest_log() {
     let (_tmp, lab) = setup();
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["log", "verify", "--json"])
         .output()
         .unwrap();
@@ -56,28 +39,12 @@ fn verify_and_stats_of_an_honest_log() {
     assert_eq!(doc["report"]["size"], 1);
     assert_eq!(doc["report"]["cosignatures"]["court"], 1);
     assert_eq!(doc["report"]["cosignatures"]["ministry"], 1);
-    let stats = bin("auditor", &lab)
+    let stats = on_lab("auditor", &lab)
         .args(["log", "stats"])
         .output()
         .unwrap();
     let text = String::from_utf8(stats.stdout).unwrap();
     assert!(text.contains("generation-created   1"), "{text}");
-}
-
-/// Runs `rewrite` with the append-only trigger `name` dropped, then recreates that trigger
-/// from the SQL the database held for it, so that a monitor finds the rewrite and not a
-/// missing trigger.
-fn without_trigger(db: &rusqlite::Connection, name: &str, rewrite: impl FnOnce()) {
-    let sql: String = db
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .unwrap();
-    db.execute_batch(&format!("DROP TRIGGER {name};")).unwrap();
-    rewrite();
-    db.execute_batch(&sql).unwrap();
 }
 
 #[test]
@@ -98,7 +65,7 @@ fn direct_tampering_with_the_database_is_detected() {
     let err = db.execute(rewrite, []).unwrap_err().to_string();
     assert!(err.contains("append-only"), "{err}");
     drop(db);
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["log", "verify"])
         .output()
         .unwrap();
@@ -142,7 +109,7 @@ fn a_forged_cosignature_is_detected() {
         assert_eq!(n, 1);
     });
     drop(db);
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["log", "verify"])
         .output()
         .unwrap();
@@ -164,7 +131,7 @@ fn verify_opens_the_log_read_only() {
     conn.execute_batch("DROP TRIGGER hashes_no_delete;")
         .unwrap();
     drop(conn);
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["log", "verify"])
         .output()
         .unwrap();
@@ -175,7 +142,7 @@ fn verify_opens_the_log_read_only() {
             .contains("trigger hashes_no_delete")
     );
     // The monitor did not recreate the trigger (a second run still sees it missing).
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["log", "verify"])
         .output()
         .unwrap();
@@ -186,7 +153,7 @@ fn verify_opens_the_log_read_only() {
 #[test]
 fn missing_log_and_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = bin("auditor", &tmp.path().join("none"))
+    let out = on_lab("auditor", &tmp.path().join("none"))
         .args(["log", "verify"])
         .output()
         .unwrap();
@@ -196,29 +163,15 @@ fn missing_log_and_usage_errors() {
             .unwrap()
             .contains("run 'escrow setup' first")
     );
-    let out = bin("auditor", tmp.path()).args(["log"]).output().unwrap();
+    let out = on_lab("auditor", tmp.path())
+        .args(["log"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
-fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.strip_prefix(dir).unwrap().display().to_string();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
-                out.insert(name, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 fn new_warrant(lab: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    bin("auditor", lab)
+    on_lab("auditor", lab)
         .args([
             "warrant",
             "new",
@@ -250,7 +203,7 @@ fn warrant_new_and_submit_log_the_digest_and_return_a_receipt() {
     assert!(new_warrant(&lab, &w, &[]).status.success());
     let warrant = escrow::warrant::Warrant::from_json(&std::fs::read(&w).unwrap()).unwrap();
     assert_eq!(warrant.targets.len(), 2);
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args([
             "warrant",
             "submit",
@@ -297,7 +250,7 @@ fn warrant_new_and_submit_log_the_digest_and_return_a_receipt() {
             .contains("fraud")
     );
     // Submitting again appends nothing.
-    let again = bin("auditor", &lab)
+    let again = on_lab("auditor", &lab)
         .args(["warrant", "submit"])
         .arg(&w)
         .output()
@@ -308,7 +261,7 @@ fn warrant_new_and_submit_log_the_digest_and_return_a_receipt() {
             .contains("already logged as entry 1")
     );
     assert_eq!(l.open_log(&config).unwrap().size().unwrap(), 2);
-    let v = bin("auditor", &lab)
+    let v = on_lab("auditor", &lab)
         .args(["log", "verify"])
         .output()
         .unwrap();
@@ -320,17 +273,21 @@ fn warrant_refusals_change_nothing() {
     let (tmp, lab) = setup();
     let w = tmp.path().join("w.json");
     assert!(new_warrant(&lab, &w, &[]).status.success());
-    let before = snapshot(tmp.path());
+    let before = snapshot::files(tmp.path());
     let refused = |out: std::process::Output, expect: &str| {
         assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(expect), "{expect}: {err}");
-        assert_eq!(before, snapshot(tmp.path()), "{expect}: files changed");
+        assert_eq!(
+            before,
+            snapshot::files(tmp.path()),
+            "{expect}: files changed"
+        );
     };
     refused(new_warrant(&lab, &w, &[]), "already exists");
     let w2 = tmp.path().join("w2.json");
-    let bad = bin("auditor", &lab)
+    let bad = on_lab("auditor", &lab)
         .args(["warrant", "new", "--reference", "W-8", "--target", "Alice"])
         .args([
             "--from",
@@ -343,7 +300,7 @@ fn warrant_refusals_change_nothing() {
         .output()
         .unwrap();
     refused(bad, "invalid account name");
-    let reversed = bin("auditor", &lab)
+    let reversed = on_lab("auditor", &lab)
         .args(["warrant", "new", "--reference", "W-8", "--target", "alice"])
         .args([
             "--from",
@@ -362,8 +319,8 @@ fn warrant_refusals_change_nothing() {
         .replace("\"generation\": 1", "\"generation\": 2");
     let other = tmp.path().join("other.json");
     std::fs::write(&other, text).unwrap();
-    let before = snapshot(tmp.path());
-    let out = bin("auditor", &lab)
+    let before = snapshot::files(tmp.path());
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "submit"])
         .arg(&other)
         .output()
@@ -374,10 +331,10 @@ fn warrant_refusals_change_nothing() {
             .unwrap()
             .contains("generation 2")
     );
-    assert_eq!(before, snapshot(tmp.path()));
+    assert_eq!(before, snapshot::files(tmp.path()));
     std::fs::write(&other, b"{\"version\":1}").unwrap();
-    let before = snapshot(tmp.path());
-    let out = bin("auditor", &lab)
+    let before = snapshot::files(tmp.path());
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "submit"])
         .arg(&other)
         .output()
@@ -388,8 +345,8 @@ fn warrant_refusals_change_nothing() {
             .unwrap()
             .contains("malformed JSON")
     );
-    assert_eq!(before, snapshot(tmp.path()));
-    let out = bin("auditor", &lab)
+    assert_eq!(before, snapshot::files(tmp.path()));
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "submit", "missing.json"])
         .output()
         .unwrap();
@@ -398,7 +355,7 @@ fn warrant_refusals_change_nothing() {
 
 /// `warrant new` flags for W-9 on alice, drafted at 2026-11-29T08:00:00Z, with `span`.
 fn draft(lab: &Path, out: &Path, span: (&str, &str), extra: &[&str]) -> std::process::Output {
-    bin("auditor", lab)
+    on_lab("auditor", lab)
         .args(["warrant", "new", "--reference", "W-9", "--target", "alice"])
         .args(["--from", span.0, "--to", span.1])
         .args(["--issuer", "court", "--justification", "inquiry"])
@@ -413,18 +370,18 @@ fn draft(lab: &Path, out: &Path, span: (&str, &str), extra: &[&str]) -> std::pro
 fn drafting_applies_every_check_that_needs_no_secret() {
     let (tmp, lab) = setup();
     let w = tmp.path().join("w.json");
-    let before = snapshot(tmp.path());
-    let size = || {
-        let l = escrow::lab::Lab::new(&lab);
-        let config = l.load_log_config().unwrap();
-        l.open_log(&config).unwrap().size().unwrap()
-    };
+    let before = snapshot::files(tmp.path());
+    let size = || lab::log_size(&lab);
     let refused = |out: std::process::Output, expect: &str| {
         assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(expect), "{expect}: {err}");
-        assert_eq!(before, snapshot(tmp.path()), "{expect}: files changed");
+        assert_eq!(
+            before,
+            snapshot::files(tmp.path()),
+            "{expect}: files changed"
+        );
     };
     let day = ("2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z");
     refused(
@@ -478,9 +435,7 @@ fn drafting_applies_every_check_that_needs_no_secret() {
 
     // A warrant the tools would not draft, made with the library: `submit` refuses it too and
     // logs nothing.
-    let t = |s: &str| {
-        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
-    };
+    let t = clock::parse;
     let rogue = escrow::warrant::Warrant::new(
         escrow::warrant::WarrantDraft {
             reference: "W-10".into(),
@@ -500,7 +455,7 @@ fn drafting_applies_every_check_that_needs_no_secret() {
     let rogue_path = tmp.path().join("rogue.json");
     std::fs::write(&rogue_path, rogue.to_json().unwrap()).unwrap();
     let n = size();
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "submit", "--at", "2026-11-29T08:00:00Z"])
         .arg(&rogue_path)
         .output()
@@ -513,7 +468,7 @@ fn drafting_applies_every_check_that_needs_no_secret() {
     );
     assert_eq!(size(), n);
     assert!(!tmp.path().join("rogue.json.receipt.json").exists());
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "submit", "--at", "2026-12-09T08:00:00Z"])
         .arg(&rogue_path)
         .output()
@@ -526,7 +481,7 @@ fn drafting_applies_every_check_that_needs_no_secret() {
 
     // A timespan not aligned to epochs is drafted, with a note naming the whole epochs its
     // keys open; targets may be given comma-separated.
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args([
             "warrant",
             "new",
@@ -562,7 +517,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
     let w = tmp.path().join("w.json");
     assert!(new_warrant(&lab, &w, &[]).status.success());
     // Submitted at 08:05; a second warrant submitted at 08:00 would date entry 2 before 1.
-    let ok = bin("auditor", &lab)
+    let ok = on_lab("auditor", &lab)
         .args(["warrant", "submit", "--at", "2026-11-29T08:05:00Z"])
         .arg(&w)
         .output()
@@ -576,7 +531,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
         &[],
     );
     assert!(out.status.success(), "{out:?}");
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args([
             "--json",
             "warrant",
@@ -606,7 +561,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
     );
     assert!(!tmp.path().join("w2.json.receipt.json").exists());
     // A usage error under --json: exit 2, a JSON document too.
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["--json", "warrant", "submit", "--bogus"])
         .output()
         .unwrap();
@@ -617,7 +572,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
     // that path is refused before anything is logged.
     let receipt = tmp.path().join("w.json.receipt.json");
     let kept = std::fs::read(&receipt).unwrap();
-    let again = bin("auditor", &lab)
+    let again = on_lab("auditor", &lab)
         .args(["warrant", "submit"])
         .arg(&w)
         .output()
@@ -631,7 +586,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
     assert_eq!(std::fs::read(&receipt).unwrap(), kept);
     let other = tmp.path().join("other.json");
     std::fs::write(&other, b"notes").unwrap();
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "submit", "--at", "2026-11-29T09:00:00Z", "--out"])
         .arg(&other)
         .arg(&w2)
@@ -645,7 +600,7 @@ fn times_never_go_backwards_and_errors_are_json_under_json() {
     );
     assert_eq!(std::fs::read(&other).unwrap(), b"notes");
     // Help: the subcommand's own options first, global ones under their own heading.
-    let help = bin("auditor", &lab)
+    let help = on_lab("auditor", &lab)
         .args(["warrant", "submit", "--help"])
         .output()
         .unwrap();
@@ -666,7 +621,7 @@ fn a_file_of_the_wrong_kind_is_named_with_the_kind_expected() {
     let w = tmp.path().join("w.json");
     assert!(new_warrant(&lab, &w, &[]).status.success());
     assert!(
-        bin("auditor", &lab)
+        on_lab("auditor", &lab)
             .args(["warrant", "submit", "--at", "2026-11-29T08:05:00Z"])
             .arg(&w)
             .output()
@@ -680,7 +635,7 @@ fn a_file_of_the_wrong_kind_is_named_with_the_kind_expected() {
         String::from_utf8(out.stderr).unwrap()
     };
     // The receipt given as the warrant to submit.
-    let e = err(bin("auditor", &lab)
+    let e = err(on_lab("auditor", &lab)
         .args(["warrant", "submit"])
         .arg(&receipt)
         .output()
@@ -688,7 +643,7 @@ fn a_file_of_the_wrong_kind_is_named_with_the_kind_expected() {
     assert!(e.contains("expected a warrant"), "{e}");
     assert!(e.contains("found a receipt"), "{e}");
     // The warrant given as an approval, and as the capture; a missing approval file.
-    let e = err(bin("auditor", &lab)
+    let e = err(on_lab("auditor", &lab)
         .args(["execute", "--warrant"])
         .arg(&w)
         .arg("--approval")
@@ -701,7 +656,7 @@ fn a_file_of_the_wrong_kind_is_named_with_the_kind_expected() {
         e.contains("expected an approval") && e.contains("found a warrant"),
         "{e}"
     );
-    let e = err(bin("auditor", &lab)
+    let e = err(on_lab("auditor", &lab)
         .args(["execute", "--warrant"])
         .arg(&w)
         .arg("--approval")
@@ -753,11 +708,7 @@ fn an_output_path_that_is_taken_or_has_no_folder_is_named_plainly() {
 #[test]
 fn no_time_ahead_of_the_clock_or_behind_the_record() {
     let (tmp, lab) = setup();
-    let size = || {
-        let l = escrow::lab::Lab::new(&lab);
-        let config = l.load_log_config().unwrap();
-        l.open_log(&config).unwrap().size().unwrap()
-    };
+    let size = || lab::log_size(&lab);
     let refused = |out: std::process::Output, expect: &str| {
         assert_eq!(out.status.code(), Some(1), "{expect}: {out:?}");
         let err = String::from_utf8(out.stderr).unwrap();
@@ -766,7 +717,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
     let n = size();
     // A far-future submission would block every party: refused, nothing logged.
     let w = tmp.path().join("wf.json");
-    let out = bin("auditor", &lab)
+    let out = on_lab("auditor", &lab)
         .args(["warrant", "new", "--reference", "W-F", "--target", "bob"])
         .args([
             "--from",
@@ -787,7 +738,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     refused(
-        bin("auditor", &lab)
+        on_lab("auditor", &lab)
             .args(["warrant", "submit", "--at", "2099-01-01T00:00:00Z"])
             .arg(&w)
             .output()
@@ -798,7 +749,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
     // A cosignature dated before the entries it covers, and a rotation before the log's
     // newest entry (set up at 2026-11-01): refused.
     refused(
-        bin("escrow", &lab)
+        on_lab("escrow", &lab)
             .args([
                 "log",
                 "cosign",
@@ -813,7 +764,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
     );
     // ministry cosigned at the set-up's clock time (now): not again at an earlier time.
     refused(
-        bin("escrow", &lab)
+        on_lab("escrow", &lab)
             .args([
                 "log",
                 "cosign",
@@ -827,7 +778,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
         "is before ministry's previous cosignature (size 1)",
     );
     refused(
-        bin("escrow", &lab)
+        on_lab("escrow", &lab)
             .args(["rotate", "--at", "2026-10-01T00:00:00Z"])
             .output()
             .unwrap(),
@@ -837,7 +788,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
     // A retirement at a refused time destroys nothing; a send far ahead of the clock is
     // refused too (it would block the client's every later step).
     refused(
-        bin("escrow", &lab)
+        on_lab("escrow", &lab)
             .args(["retire", "--as", "court", "--at", "2099-01-01T00:00:00Z"])
             .output()
             .unwrap(),
@@ -845,7 +796,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
     );
     assert!(lab.join("authorities/court/share.json").exists());
     refused(
-        bin("escrow", &lab)
+        on_lab("escrow", &lab)
             .args(["retire", "--as", "court", "--at", "2026-10-01T00:00:00Z"])
             .output()
             .unwrap(),
@@ -854,7 +805,7 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
     assert!(lab.join("authorities/court/share.json").exists());
     assert_eq!(size(), n);
     refused(
-        bin("messenger", &lab)
+        on_lab("messenger", &lab)
             .args(["send", "--as", "alice", "--recipient", "bob"])
             .args(["--at", "2099-01-01T00:00:00Z", "hi"])
             .output()
@@ -862,12 +813,12 @@ fn no_time_ahead_of_the_clock_or_behind_the_record() {
         "is ahead of this machine's clock",
     );
     // A target that registered after the drafting time cannot be named at that time.
-    bin("messenger", &lab)
+    on_lab("messenger", &lab)
         .args(["register", "--as", "zed", "--at", "2026-11-20T00:00:00Z"])
         .assert()
         .success();
     refused(
-        bin("auditor", &lab)
+        on_lab("auditor", &lab)
             .args(["warrant", "new", "--reference", "W-Z", "--target", "zed"])
             .args([
                 "--from",

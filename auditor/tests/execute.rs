@@ -7,46 +7,24 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn bin(name: &str, lab: &Path) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
+use test_support::clock::{Minutes, SET_UP};
+use test_support::lab::FIVE;
+use test_support::run::{ok, on_lab};
+use test_support::{json, lab, warrant};
 
 struct Story {
     tmp: tempfile::TempDir,
     lab: PathBuf,
-    /// Minutes after 2026-11-28T08:00:00Z of the next step (simulated time moves forward).
-    clock: std::cell::Cell<u32>,
+    /// The next step, from 2026-11-28T08:00:00Z on (simulated time moves forward).
+    clock: Minutes,
     /// (from, to, day, text) of every message sent.
     sent: Vec<(String, String, u32, String)>,
 }
 
-const AUTHORITIES: [&str; 5] = ["court", "ministry", "oversight", "provider", "ombudsman"];
-
 fn story() -> Story {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    ok(bin("escrow", &lab)
-        .args([
-            "setup",
-            "--authorities",
-            &AUTHORITIES.join(","),
-            "--threshold",
-            "3",
-        ])
-        .args(["--at", "2026-11-01T00:00:00Z"]));
-    for a in ["alice", "bob", "carol"] {
-        ok(bin("messenger", &lab).args(["register", "--as", a, "--at", "2026-11-01T00:00:00Z"]));
-    }
+    lab::set_up(&lab, &FIVE, 3, SET_UP, &["alice", "bob", "carol"]);
     let mut sent = Vec::new();
     for day in [25u32, 26, 27] {
         for (h, from, to) in [
@@ -58,7 +36,7 @@ fn story() -> Story {
         ] {
             let text = format!("{from} to {to} on the {day}th at {h}h");
             let at = format!("2026-11-{day}T{h:02}:00:00Z");
-            ok(bin("messenger", &lab).args([
+            ok(on_lab("messenger", &lab).args([
                 "send",
                 "--as",
                 from,
@@ -71,7 +49,7 @@ fn story() -> Story {
             sent.push((from.to_owned(), to.to_owned(), day, text));
             if h == 11 {
                 for u in ["alice", "bob", "carol"] {
-                    ok(bin("messenger", &lab).args([
+                    ok(on_lab("messenger", &lab).args([
                         "read",
                         "--as",
                         u,
@@ -86,16 +64,14 @@ fn story() -> Story {
         tmp,
         lab,
         sent,
-        clock: std::cell::Cell::new(0),
+        clock: Minutes::new("2026-11-28T08:00:00Z"),
     }
 }
 
 impl Story {
     /// The next step's time: one minute after the previous one.
     fn tick(&self) -> String {
-        let m = self.clock.get();
-        self.clock.set(m + 1);
-        format!("2026-11-28T{:02}:{:02}:00Z", 8 + m / 60, m % 60)
+        self.clock.tick()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -104,7 +80,7 @@ impl Story {
 
     fn warrant(&self, name: &str, target: &str, day: u32) -> PathBuf {
         let w = self.path(name);
-        ok(bin("auditor", &self.lab)
+        ok(on_lab("auditor", &self.lab)
             .args(["warrant", "new", "--reference", name, "--target", target])
             .args(["--from", &format!("2026-11-{day}T00:00:00Z")])
             .args(["--to", &format!("2026-11-{}T00:00:00Z", day + 1)])
@@ -118,24 +94,22 @@ impl Story {
                 "--out",
             ])
             .arg(&w));
-        ok(bin("auditor", &self.lab)
+        ok(on_lab("auditor", &self.lab)
             .args(["warrant", "submit", "--at", &self.tick()])
             .arg(&w));
         w
     }
 
     fn approve(&self, who: &str, w: &Path) -> PathBuf {
-        let mut r = w.to_path_buf().into_os_string();
-        r.push(".receipt.json");
         let out = self.path(&format!(
             "{}.{who}.approval",
             w.file_name().unwrap().to_string_lossy()
         ));
-        ok(bin("escrow", &self.lab)
+        ok(on_lab("escrow", &self.lab)
             .args(["approve", "--as", who, "--at", &self.tick(), "--warrant"])
             .arg(w)
             .arg("--receipt")
-            .arg(PathBuf::from(r))
+            .arg(warrant::receipt_path(w))
             .arg("--out")
             .arg(&out));
         out
@@ -143,7 +117,7 @@ impl Story {
 
     fn capture(&self, account: &str) -> PathBuf {
         let c = self.path(&format!("capture-{account}.json"));
-        ok(bin("messenger", &self.lab)
+        ok(on_lab("messenger", &self.lab)
             .args([
                 "intercept",
                 "--target",
@@ -174,7 +148,7 @@ impl Story {
         approvals: &[PathBuf],
         capture: &Path,
     ) -> std::process::Output {
-        let mut c = bin("auditor", &self.lab);
+        let mut c = on_lab("auditor", &self.lab);
         c.args(["execute", "--json", "--at", at, "--warrant"])
             .arg(w);
         for a in approvals {
@@ -184,9 +158,7 @@ impl Story {
     }
 
     fn log_size(&self) -> u64 {
-        let l = escrow::lab::Lab::new(&self.lab);
-        let config = l.load_log_config().unwrap();
-        l.open_log(&config).unwrap().size().unwrap()
+        lab::log_size(&self.lab)
     }
 }
 
@@ -195,7 +167,7 @@ fn three_approvals_open_exactly_the_warrant_and_two_open_nothing() {
     let s = story();
     let w = s.warrant("W-1", "bob", 26);
     let capture = s.capture("bob");
-    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
+    let approvals: Vec<PathBuf> = FIVE[..3].iter().map(|a| s.approve(a, &w)).collect();
 
     // Two approvals: nothing decrypted, exit 1, nothing appended to the log.
     let size = s.log_size();
@@ -247,7 +219,7 @@ fn three_approvals_open_exactly_the_warrant_and_two_open_nothing() {
     assert_eq!(report["warrant"]["reference"], "W-1");
     assert_eq!(report["approvals"].as_array().unwrap().len(), 3);
     assert_eq!(s.log_size(), size + 1);
-    let stats = ok(bin("auditor", &s.lab).args(["log", "stats", "--json"]));
+    let stats = ok(on_lab("auditor", &s.lab).args(["log", "stats", "--json"]));
     let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert_eq!(
         stats["stats"]["messages_decrypted"].as_u64().unwrap() as usize,
@@ -260,14 +232,12 @@ fn a_corrupted_approval_is_named_and_replayed_approvals_count_for_nothing() {
     let s = story();
     let w = s.warrant("W-2", "carol", 27);
     let capture = s.capture("carol");
-    let approvals: Vec<PathBuf> = AUTHORITIES[..4].iter().map(|a| s.approve(a, &w)).collect();
+    let approvals: Vec<PathBuf> = FIVE[..4].iter().map(|a| s.approve(a, &w)).collect();
     // ministry's warrant share replaced by oversight's: a valid point, the wrong share.
-    let mut bad: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&approvals[1]).unwrap()).unwrap();
-    let other: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&approvals[2]).unwrap()).unwrap();
-    bad["warrant_share"] = other["warrant_share"].clone();
-    std::fs::write(&approvals[1], serde_json::to_vec(&bad).unwrap()).unwrap();
+    let other = json::read(&approvals[2]);
+    json::edit(&approvals[1], |bad| {
+        bad["warrant_share"] = other["warrant_share"].clone();
+    });
     let out = s.execute(&w, &approvals, &capture);
     assert!(out.status.success(), "{out:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -322,7 +292,7 @@ fn a_warrant_is_executed_once_and_only_before_it_expires() {
     let s = story();
     let w = s.warrant("W-4", "bob", 26);
     let capture = s.capture("bob");
-    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
+    let approvals: Vec<PathBuf> = FIVE[..3].iter().map(|a| s.approve(a, &w)).collect();
     let out = s.execute(&w, &approvals, &capture);
     assert!(out.status.success(), "{out:?}");
     let size = s.log_size();
@@ -338,13 +308,13 @@ fn a_warrant_is_executed_once_and_only_before_it_expires() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["executed_entry"].as_u64(), Some(size - 1));
     assert_eq!(s.log_size(), size);
-    let stats = ok(bin("auditor", &s.lab).args(["log", "stats"]));
+    let stats = ok(on_lab("auditor", &s.lab).args(["log", "stats"]));
     assert!(stats.contains("warrants executed    1 ("), "{stats}");
 
     // Another warrant, executed after its expiry (drafted 2026-11-28, default expiry seven
     // days later): refused, nothing logged.
     let w5 = s.warrant("W-5", "alice", 26);
-    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w5)).collect();
+    let approvals: Vec<PathBuf> = FIVE[..3].iter().map(|a| s.approve(a, &w5)).collect();
     let capture = s.capture("alice");
     let size = s.log_size();
     let out = s.execute_at("2026-12-05T09:00:00Z", &w5, &approvals, &capture);
@@ -364,7 +334,7 @@ fn a_warrant_is_executed_once_and_only_before_it_expires() {
 #[test]
 fn a_text_cannot_forge_a_line_of_the_report() {
     let s = story();
-    ok(bin("messenger", &s.lab).args([
+    ok(on_lab("messenger", &s.lab).args([
         "send",
         "--as",
         "alice",
@@ -376,8 +346,8 @@ fn a_text_cannot_forge_a_line_of_the_report() {
     ]));
     let w = s.warrant("W-3", "alice", 27);
     let capture = s.capture("alice");
-    let approvals: Vec<PathBuf> = AUTHORITIES[..3].iter().map(|a| s.approve(a, &w)).collect();
-    let mut c = bin("auditor", &s.lab);
+    let approvals: Vec<PathBuf> = FIVE[..3].iter().map(|a| s.approve(a, &w)).collect();
+    let mut c = on_lab("auditor", &s.lab);
     c.args(["execute", "--at", &s.tick(), "--warrant"])
         .arg(&w)
         .arg("--capture")
@@ -404,18 +374,13 @@ fn discarded_approvals_are_named_by_authority_with_the_exact_reason() {
     let s = story();
     let w = s.warrant("W-6", "bob", 26);
     let capture = s.capture("bob");
-    let approvals: Vec<PathBuf> = AUTHORITIES[..4].iter().map(|a| s.approve(a, &w)).collect();
+    let approvals: Vec<PathBuf> = FIVE[..4].iter().map(|a| s.approve(a, &w)).collect();
     // oversight's approval carries its identity share twice; provider's share is not hex.
-    let edit = |p: &Path, f: &dyn Fn(&mut serde_json::Value)| {
-        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-        f(&mut v);
-        std::fs::write(p, serde_json::to_vec(&v).unwrap()).unwrap();
-    };
-    edit(&approvals[2], &|v| {
+    json::edit(&approvals[2], |v| {
         let first = v["identity_shares"][0].clone();
         v["identity_shares"].as_array_mut().unwrap().push(first);
     });
-    edit(&approvals[3], &|v| v["warrant_share"] = "zz".into());
+    json::edit(&approvals[3], |v| v["warrant_share"] = "zz".into());
     let out = s.execute(&w, &approvals, &capture);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

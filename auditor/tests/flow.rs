@@ -9,21 +9,17 @@
 use std::collections::BTreeSet;
 
 use escrow::lab::Lab;
-use escrow::warrant::{Warrant, WarrantDraft};
+use escrow::warrant::Warrant;
 use escrow::{AuthorityShare, SetupRequest};
 use messenger::{Client, EscrowContext, Incoming, Relay};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use time::OffsetDateTime;
+use test_support::clock::{DAY, at as t};
+use test_support::{clock, lab, warrant};
 
-const DAY: i64 = 86_400;
-const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
+const T0: i64 = clock::NOV_25;
 const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
-
-fn t(unix: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(unix).unwrap()
-}
 
 struct Run {
     _tmp: tempfile::TempDir,
@@ -37,12 +33,9 @@ struct Run {
 fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: usize) -> Run {
     let mut rng = ChaCha20Rng::from_seed(seed);
     let tmp = tempfile::tempdir().unwrap();
-    let lab = Lab::new(tmp.path().join("lab"));
     let names: Vec<String> = (0..n).map(|i| format!("auth{i}")).collect();
-    let req = SetupRequest::new(names.clone(), k, t(T0 - 30 * DAY));
-    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let req = SetupRequest::new(names, k, t(T0 - 30 * DAY));
+    let (lab, params, shares) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
 
     let mut escrow_ctx = EscrowContext::new(params.clone());
     let mut relay = Relay::open(&lab.root().join("relay.sqlite")).unwrap();
@@ -133,18 +126,13 @@ proptest! {
         let r = run(n, k, &msgs, seed, target);
         let now = t(T0 + 3 * DAY + 3_600);
         let warrant = Warrant::new(
-            WarrantDraft {
-                reference: "W".into(),
-                legal_type: "interception".into(),
-                issuing_authority: "court".into(),
-                jurisdiction: "lab".into(),
-                targets: vec![ACCOUNTS[target].to_owned()],
-                start: t(T0 + day * DAY),
-                end: t(T0 + (day + 1) * DAY),
-                expires: t(T0 + 10 * DAY),
-                justification: "test".into(),
-                generation: 1,
-            },
+            warrant::draft(
+                "W",
+                &[ACCOUNTS[target]],
+                t(T0 + day * DAY),
+                t(T0 + (day + 1) * DAY),
+                t(T0 + 10 * DAY),
+            ),
             &mut ChaCha20Rng::from_seed(seed),
         )
         .unwrap();

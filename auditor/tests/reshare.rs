@@ -9,30 +9,23 @@
 
 use escrow::dkg::reshare::simulate as reshare_all;
 use escrow::hazmat::{identity_key_unchecked, interpolate_unchecked};
-use escrow::lab::Lab;
-use escrow::warrant::{Warrant, WarrantDraft};
+use escrow::warrant::Warrant;
 use escrow::{KeyShare, SetupRequest};
 use messenger::relay::CaptureRequest;
 use messenger::{Client, EscrowContext, Relay};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use time::OffsetDateTime;
+use test_support::clock::{DAY, at as t};
+use test_support::lab::FIVE;
+use test_support::{clock, lab, warrant};
 
-const DAY: i64 = 86_400;
-const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
-
-fn t(u: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(u).unwrap()
-}
+const T0: i64 = clock::NOV_25;
 
 #[test]
 fn reshared_generation_opens_old_traffic_through_the_auditor() {
     let mut rng = ChaCha20Rng::seed_from_u64(21);
-    let old_names: Vec<String> = ["court", "ministry", "oversight", "provider", "ombudsman"]
-        .map(str::to_owned)
-        .to_vec();
-    let req = SetupRequest::new(old_names, 3, t(T0 - 10 * DAY));
+    let req = lab::request(&FIVE, 3, t(T0 - 10 * DAY));
     let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
 
     // Traffic escrowed under the old sharing.
@@ -75,14 +68,7 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
     // The resharing runs over the lab's board, each authority from its own state: ministry,
     // oversight and ombudsman deal; three old authorities revoke (n − k + 1 = 3).
     let tmp = tempfile::tempdir().unwrap();
-    let lab = Lab::new(tmp.path().join("lab"));
-    let names: Vec<String> = params
-        .authorities()
-        .iter()
-        .map(|a| a.name.clone())
-        .collect();
-    let log = escrow::transparency::generate_log(params.realm(), &names, &mut rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let lab = lab::install(tmp.path().join("lab"), &req, &params, &shares, &mut rng);
     use escrow::dkg::reshare_board as board;
     let from: Vec<String> = ["ministry", "oversight", "ombudsman"]
         .map(str::to_owned)
@@ -141,18 +127,7 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
 
     let now = t(T0 + 2 * DAY);
     let warrant = Warrant::new(
-        WarrantDraft {
-            reference: "W-1".into(),
-            legal_type: "interception".into(),
-            issuing_authority: "court".into(),
-            jurisdiction: "lab".into(),
-            targets: vec!["alice".into()],
-            start: t(T0),
-            end: t(T0 + DAY),
-            expires: t(T0 + 9 * DAY),
-            justification: "test".into(),
-            generation: 1,
-        },
+        warrant::draft("W-1", &["alice"], t(T0), t(T0 + DAY), t(T0 + 9 * DAY)),
         &mut rng,
     )
     .unwrap();

@@ -4,34 +4,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use escrow::lab::Lab;
+use escrow::Error;
 use escrow::transparency::LogEntry;
-use escrow::warrant::{Warrant, WarrantDraft};
-use escrow::{Error, SetupRequest};
+use escrow::warrant::Warrant;
 use messenger::relay::CaptureRequest;
 use messenger::{Client, EscrowContext, Relay};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use time::OffsetDateTime;
+use test_support::clock::{DAY, at as t};
+use test_support::lab::FIVE as NAMES;
+use test_support::{clock, lab, warrant};
 
-const DAY: i64 = 86_400;
-const T0: i64 = 1_795_564_800; // 2026-11-25T00:00:00Z
-const NAMES: [&str; 5] = ["court", "ministry", "oversight", "provider", "ombudsman"];
-
-fn t(u: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(u).unwrap()
-}
+const T0: i64 = clock::NOV_25;
 
 #[test]
 fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why() {
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let tmp = tempfile::tempdir().unwrap();
-    let lab = Lab::new(tmp.path().join("lab"));
-    let names: Vec<String> = NAMES.map(str::to_owned).to_vec();
-    let req = SetupRequest::new(names.clone(), 3, t(T0 - 10 * DAY));
+    let req = lab::request(&NAMES, 3, t(T0 - 10 * DAY));
     let (params, shares, _, _) = escrow::dkg::run_all(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let lab = lab::install(tmp.path().join("lab"), &req, &params, &shares, &mut rng);
 
     let mut ctx = EscrowContext::new(params.clone());
     let mut relay = Relay::in_memory().unwrap();
@@ -64,18 +56,7 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
 
     let now = t(T0 + 2 * DAY);
     let warrant = Warrant::new(
-        WarrantDraft {
-            reference: "W-1".into(),
-            legal_type: "interception".into(),
-            issuing_authority: "court".into(),
-            jurisdiction: "lab".into(),
-            targets: vec!["alice".into()],
-            start: t(T0),
-            end: t(T0 + DAY),
-            expires: t(T0 + 9 * DAY),
-            justification: "test".into(),
-            generation: 1,
-        },
+        warrant::draft("W-1", &["alice"], t(T0), t(T0 + DAY), t(T0 + 9 * DAY)),
         &mut rng,
     )
     .unwrap();

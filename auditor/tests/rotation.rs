@@ -8,22 +8,19 @@
 use escrow::lab::Lab;
 use escrow::rotate::{RotateRequest, rotate};
 use escrow::warrant::{Warrant, WarrantDraft, generation_for};
-use escrow::{Error, Generations, SetupRequest, WarrantError};
+use escrow::{Error, Generations, WarrantError};
 use messenger::relay::Capture;
 use messenger::relay::CaptureRequest;
 use messenger::{Client, EscrowContext, EscrowViolation, Relay};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use test_support::clock::{DAY, at as t};
+use test_support::lab::FIVE as NAMES;
+use test_support::{clock, lab, warrant};
 use time::OffsetDateTime;
 
-const DAY: i64 = 86_400;
 // In the past of the clock with room for the schedule below: log times may not run ahead of it.
-const T0: i64 = 1_788_220_800; // 2026-09-01T00:00:00Z
-const NAMES: [&str; 5] = ["court", "ministry", "oversight", "provider", "ombudsman"];
-
-fn t(u: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(u).unwrap()
-}
+const T0: i64 = clock::SEP_1;
 
 fn warrant(
     reference: &str,
@@ -34,16 +31,8 @@ fn warrant(
 ) -> Warrant {
     Warrant::new(
         WarrantDraft {
-            reference: reference.into(),
-            legal_type: "interception".into(),
-            issuing_authority: "court".into(),
-            jurisdiction: "lab".into(),
-            targets: vec!["alice".into()],
-            start: t(start),
-            end: t(end),
-            expires: t(T0 + 9 * DAY),
-            justification: "test".into(),
             generation,
+            ..warrant::draft(reference, &["alice"], t(start), t(end), t(T0 + 9 * DAY))
         },
         rng,
     )
@@ -74,12 +63,8 @@ fn open(
 fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let tmp = tempfile::tempdir().unwrap();
-    let lab = Lab::new(tmp.path().join("lab"));
-    let names: Vec<String> = NAMES.map(str::to_owned).to_vec();
-    let req = SetupRequest::new(names.clone(), 3, t(T0 - 10 * DAY));
-    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let req = lab::request(&NAMES, 3, t(T0 - 10 * DAY));
+    let (lab, params, _) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
 
     // Rotate during day 0 with the DKG: generation 2 from the start of day 1.
     let mut r = RotateRequest::new(t(T0 + 3_600));
@@ -281,14 +266,10 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
 fn a_schedule_is_kept_and_generations_load_in_order() {
     let mut rng = ChaCha20Rng::seed_from_u64(10);
     let tmp = tempfile::tempdir().unwrap();
-    let lab = Lab::new(tmp.path().join("lab"));
-    let names: Vec<String> = NAMES[..3].iter().map(|s| (*s).to_owned()).collect();
-    let mut req = SetupRequest::new(names.clone(), 2, t(T0));
+    let mut req = lab::request(&NAMES[..3], 2, t(T0));
     req.valid_from = Some(t(T0));
     req.valid_until = Some(t(T0 + 7 * DAY));
-    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let (lab, _, _) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
     // Two scheduled rotations: each starts where the last ends and lasts seven days.
     for (g, at) in [(2u32, T0 + 6 * DAY), (3, T0 + 13 * DAY)] {
         let p = rotate(&lab, &RotateRequest::new(t(at)), &mut rng).unwrap();
@@ -321,16 +302,12 @@ fn a_schedule_is_kept_and_generations_load_in_order() {
 fn an_unannounced_generation_fails_the_monitor() {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let tmp = tempfile::tempdir().unwrap();
-    let lab = Lab::new(tmp.path().join("lab"));
-    let names: Vec<String> = NAMES[..3].iter().map(|s| (*s).to_owned()).collect();
-    let req = SetupRequest::new(names.clone(), 2, t(T0));
-    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let req = lab::request(&NAMES[..3], 2, t(T0));
+    let (lab, _, _) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
     rotate(&lab, &RotateRequest::new(t(T0 + 3_600)), &mut rng).unwrap();
     assert!(auditor::verify_log(&lab).is_ok());
     // Generation 2's parameters swapped for another key of the same number and validity.
-    let mut fake = SetupRequest::new(names, 2, t(T0 + 3_600));
+    let mut fake = lab::request(&NAMES[..3], 2, t(T0 + 3_600));
     fake.generation = 2;
     fake.valid_from = Some(t(T0 + DAY));
     let (other, _) = escrow::dealer_setup(&fake, &mut rng).unwrap();

@@ -14,21 +14,22 @@ use escrow::lab::Lab;
 use escrow::transparency::proof::ProofBundle;
 use escrow::transparency::store::LogStore;
 use escrow::transparency::witness::WitnessState;
-use escrow::transparency::{LogEntry, LogRecord, generate_log, log_signer};
-use escrow::warrant::{Warrant, WarrantDraft};
-use escrow::{Error, LogError, PublicParams, SetupRequest, WarrantError};
+use escrow::transparency::{LogRecord, generate_log, log_signer};
+use escrow::warrant::Warrant;
+use escrow::{Error, LogError, PublicParams, WarrantError};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use test_support::lab::THREE;
+use test_support::{lab, warrant};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-const AUTHORITIES: [&str; 3] = ["court", "ministry", "oversight"];
 const SETUP_AT: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
 /// The warrants' default timespan, and the time of the decisions.
 const START: OffsetDateTime = datetime!(2026-11-27 00:00 UTC);
 const END: OffsetDateTime = datetime!(2026-11-28 00:00 UTC);
 const AT: OffsetDateTime = datetime!(2026-11-28 09:00 UTC);
-const LOGGED_AT: &str = "2026-11-28T08:00:00Z";
+const LOGGED_AT: OffsetDateTime = datetime!(2026-11-28 08:00 UTC);
 
 struct World {
     tmp: tempfile::TempDir,
@@ -42,16 +43,12 @@ impl World {
     fn new(seed: u64, validity: Option<(OffsetDateTime, OffsetDateTime)>) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let names: Vec<String> = AUTHORITIES.map(str::to_owned).to_vec();
-        let mut req = SetupRequest::new(names.clone(), 2, SETUP_AT);
+        let mut req = lab::request(&THREE, 2, SETUP_AT);
         if let Some((from, until)) = validity {
             req.valid_from = Some(from);
             req.valid_until = Some(until);
         }
-        let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-        let log = generate_log(&req.realm, &names, &mut rng);
-        let lab = Lab::new(tmp.path().join("lab"));
-        lab.write_setup(&params, &shares, &log).unwrap();
+        let (lab, _, _) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
         World { tmp, lab, rng }
     }
 
@@ -62,18 +59,7 @@ impl World {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> Warrant {
-        let draft = WarrantDraft {
-            reference: reference.into(),
-            legal_type: "interception".into(),
-            issuing_authority: "High Court".into(),
-            jurisdiction: "escrow-lab".into(),
-            targets: vec![target.into()],
-            start,
-            end,
-            expires: datetime!(2026-12-31 00:00 UTC),
-            justification: "inquiry".into(),
-            generation: 1,
-        };
+        let draft = warrant::high_court(reference, &[target], start, end);
         Warrant::new(draft, &mut self.rng).unwrap()
     }
 
@@ -87,22 +73,7 @@ impl World {
 /// key) and returns its receipt. The auditor's own checks before logging are left out on
 /// purpose: what is tested here is what the authority checks for itself.
 fn log_warrant(lab: &Lab, warrant: &Warrant) -> ProofBundle {
-    let params = lab.load_generation(warrant.generation).unwrap();
-    let epochs = warrant.epochs(&params).unwrap();
-    let config = lab.load_log_config().unwrap();
-    let mut store = lab.open_log(&config).unwrap();
-    let record = LogRecord::new(LogEntry::WarrantLogged {
-        digest: hex::encode(warrant.digest().unwrap()),
-        reference: warrant.reference.clone(),
-        target_count: warrant.targets.len() as u32,
-        epoch_count: (epochs.end() - epochs.start() + 1) as u32,
-        issuing_authority: warrant.issuing_authority.clone(),
-        time: LOGGED_AT.into(),
-    });
-    let (index, _) = store
-        .append(&record, &escrow::hazmat::log_operator_signer(lab).unwrap())
-        .unwrap();
-    ProofBundle::build(&store, index).unwrap()
+    warrant::log_unchecked(lab, warrant, LOGGED_AT)
 }
 
 /// Everything an approval may change: the log (size and newest checkpoint), the authority's
@@ -266,7 +237,7 @@ fn rule_6b_a_checkpoint_signed_by_another_log_key_is_refused() {
     // the checkpoint's text, are identical; only the signature differs.
     let store = open_store(&w.lab);
     let config = w.lab.load_log_config().unwrap();
-    let names: Vec<String> = AUTHORITIES.map(str::to_owned).to_vec();
+    let names: Vec<String> = THREE.map(str::to_owned).to_vec();
     let rogue_key = generate_log("escrow-lab", &names, &mut w.rng).log_key;
     let mut rogue = LogStore::in_memory(&config.origin).unwrap();
     let records: Vec<LogRecord> = (0..store.size().unwrap())

@@ -3,56 +3,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use assert_cmd::Command;
 use escrow::PublicParams;
 use escrow::lab::Lab;
+use test_support::run::on_lab;
+use test_support::{json, run, snapshot};
 
 const FIVE: &str = "court,ministry,oversight,provider,ombudsman";
-
-fn escrow(lab: &Path) -> Command {
-    let mut c = Command::cargo_bin("escrow").unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
-
-/// Every file under `dir` with its bytes and mode, to compare before and after a command.
-fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
-    let mut out = BTreeMap::new();
-    if !dir.exists() {
-        return out;
-    }
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let meta = std::fs::metadata(&p).unwrap();
-            let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            if meta.is_dir() {
-                out.insert(rel + "/", (Vec::new(), meta.permissions().mode()));
-                stack.push(p);
-            } else {
-                out.insert(rel, (std::fs::read(&p).unwrap(), meta.permissions().mode()));
-            }
-        }
-    }
-    out
-}
-
-fn stderr_line(out: &std::process::Output) -> String {
-    let s = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(s.lines().count(), 1, "expected one stderr line, got {s:?}");
-    s
-}
 
 #[test]
 fn setup_writes_parameters_and_private_shares() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["setup", "--authorities", FIVE, "--threshold", "3"])
         .output()
         .unwrap();
@@ -70,12 +35,11 @@ fn setup_writes_parameters_and_private_shares() {
         let share = Lab::new(&lab).load_share(&params, &a.name).unwrap();
         assert_eq!(share.index(), a.index);
         // The secret is in the file, never on stdout.
-        let file: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let file = json::read(&path);
         assert!(!text.contains(file["secret_share"].as_str().unwrap()));
     }
     // No staging or temporary files left behind.
-    let names: Vec<String> = snapshot(&lab).into_keys().collect();
+    let names: Vec<String> = snapshot::with_modes(&lab).into_keys().collect();
     assert!(
         names
             .iter()
@@ -88,7 +52,7 @@ fn setup_writes_parameters_and_private_shares() {
 fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["setup", "--authorities", FIVE, "--threshold", "3", "--dkg"])
         .output()
         .unwrap();
@@ -105,7 +69,10 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
     let params = l.load_params().unwrap();
     assert_eq!(params.setup(), escrow::params::SetupKind::SimulatedDkg);
     // The transcript lets anyone recompute the key, from the public files alone.
-    let v = escrow(&lab).args(["dkg", "verify"]).output().unwrap();
+    let v = on_lab("escrow", &lab)
+        .args(["dkg", "verify"])
+        .output()
+        .unwrap();
     assert!(v.status.success(), "{v:?}");
     let vt = String::from_utf8(v.stdout).unwrap();
     assert!(
@@ -126,7 +93,7 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
         })
         .collect();
     escrow::combine_identity_key(&params, &id, &shares).unwrap();
-    let info = escrow(&lab).arg("info").output().unwrap();
+    let info = on_lab("escrow", &lab).arg("info").output().unwrap();
     let info = String::from_utf8(info.stdout).unwrap();
     assert!(
         info.contains("simulated in one process (which saw every share)"),
@@ -138,7 +105,7 @@ fn setup_with_a_dkg_makes_a_working_generation_and_publishes_the_transcript() {
 fn a_dkg_step_by_step_over_the_board() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let run = |args: &[&str]| escrow(&lab).args(args).output().unwrap();
+    let run = |args: &[&str]| on_lab("escrow", &lab).args(args).output().unwrap();
     let ok = |args: &[&str]| {
         let out = run(args);
         assert!(out.status.success(), "{args:?}: {out:?}");
@@ -150,7 +117,7 @@ fn a_dkg_step_by_step_over_the_board() {
     let out = run(&["dkg", "deal", "--as", "a"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr_line(&out).contains("a has not joined: run `escrow dkg join --as a` first"),
+        run::one_line(&out).contains("a has not joined: run `escrow dkg join --as a` first"),
         "{out:?}"
     );
     for a in ["a", "b", "c"] {
@@ -158,17 +125,17 @@ fn a_dkg_step_by_step_over_the_board() {
         assert!(text.contains("fingerprint"), "{text}");
     }
     // A step before the previous one of every authority names who is missing, changes nothing.
-    let snap = snapshot(&lab);
+    let snap = snapshot::with_modes(&lab);
     let out = run(&["dkg", "respond", "--as", "a"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stderr_line(&out).trim_end(),
+        run::one_line(&out).trim_end(),
         "escrow: DKG: waiting for the deal of 'a'"
     );
-    assert_eq!(snapshot(&lab), snap);
+    assert_eq!(snapshot::with_modes(&lab), snap);
     let out = run(&["dkg", "deal", "--as", "zed"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("'zed' is not an authority"));
+    assert!(run::one_line(&out).contains("'zed' is not an authority"));
     for step in ["deal", "respond", "justify"] {
         for a in ["a", "b", "c"] {
             ok(&["dkg", step, "--as", a]);
@@ -217,9 +184,7 @@ fn a_dkg_step_by_step_over_the_board() {
     assert!(ok(&["info"]).contains("one command each (no one held it if each"));
     let config = l.load_log_config().unwrap();
     for a in ["a", "b", "c"] {
-        let join: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(lab.join(format!("dkg/join-{a}.json"))).unwrap())
-                .unwrap();
+        let join = json::read(&lab.join(format!("dkg/join-{a}.json")));
         let w = config.witnesses.iter().find(|w| w.authority == a).unwrap();
         assert_eq!(join["witness_key"].as_str().unwrap(), w.key);
     }
@@ -231,20 +196,20 @@ fn a_dkg_step_by_step_over_the_board() {
 fn refresh_and_retire_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    escrow(&lab)
+    on_lab("escrow", &lab)
         .args(["setup", "--authorities", FIVE, "--threshold", "3"])
         .assert()
         .success();
     let l = Lab::new(&lab);
     let before = l.load_params().unwrap();
     let old_share = std::fs::read(l.share_path("court")).unwrap();
-    let out = escrow(&lab).arg("refresh").output().unwrap();
+    let out = on_lab("escrow", &lab).arg("refresh").output().unwrap();
     assert!(out.status.success(), "{out:?}");
     // A refresh is the resharing protocol to the same authorities, each from its own state.
     let names: Vec<&str> = FIVE.split(',').collect();
     for step in ["join", "deal", "respond", "justify", "finish"] {
         for a in &names {
-            let out = escrow(&lab)
+            let out = on_lab("escrow", &lab)
                 .args(["reshare", step, "--as", a])
                 .output()
                 .unwrap();
@@ -253,7 +218,7 @@ fn refresh_and_retire_from_the_command_line() {
     }
     // Until n − k + 1 = 3 old shares are destroyed, the old sharing stays in force.
     for (i, a) in names[..3].iter().enumerate() {
-        let out = escrow(&lab)
+        let out = on_lab("escrow", &lab)
             .args(["reshare", "revoke", "--as", a])
             .output()
             .unwrap();
@@ -272,25 +237,28 @@ fn refresh_and_retire_from_the_command_line() {
     assert!(escrow::AuthorityShare::from_json(&old_share, &after).is_err());
 
     // Retire: wrong generation and unknown authority refused, nothing changed.
-    let snap = snapshot(&lab);
-    let out = escrow(&lab)
+    let snap = snapshot::with_modes(&lab);
+    let out = on_lab("escrow", &lab)
         .args(["retire", "--as", "court", "--generation", "2"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr_line(&out).contains("generation 2 does not exist in this lab (it holds 1)"),
+        run::one_line(&out).contains("generation 2 does not exist in this lab (it holds 1)"),
         "{out:?}"
     );
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["retire", "--as", "nobody"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("'nobody' is not an authority"));
-    assert_eq!(snapshot(&lab), snap);
+    assert!(run::one_line(&out).contains("'nobody' is not an authority"));
+    assert_eq!(snapshot::with_modes(&lab), snap);
     for (i, a) in ["court", "ministry", "oversight"].iter().enumerate() {
-        let out = escrow(&lab).args(["retire", "--as", a]).output().unwrap();
+        let out = on_lab("escrow", &lab)
+            .args(["retire", "--as", a])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{out:?}");
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(
@@ -309,7 +277,7 @@ fn refresh_and_retire_from_the_command_line() {
 fn setup_options_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args([
             "setup",
             "--authorities",
@@ -330,11 +298,14 @@ fn setup_options_and_json() {
     assert_eq!(doc["params"]["epoch_length_secs"], 43_200);
     assert_eq!(doc["params"]["created_at"], "2026-11-27T08:00:00Z");
     assert_eq!(doc["share_files"].as_array().unwrap().len(), 3);
-    let info = escrow(&lab).args(["info", "--json"]).output().unwrap();
+    let info = on_lab("escrow", &lab)
+        .args(["info", "--json"])
+        .output()
+        .unwrap();
     assert!(info.status.success());
     let p = PublicParams::from_json(&info.stdout).unwrap();
     assert_eq!(p.realm(), "test.realm");
-    let text = escrow(&lab).arg("info").output().unwrap();
+    let text = on_lab("escrow", &lab).arg("info").output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("2 of 3") && text.contains("12h"), "{text}");
 }
@@ -343,7 +314,7 @@ fn setup_options_and_json() {
 fn refusals_exit_1_with_one_line_and_touch_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    escrow(&lab)
+    on_lab("escrow", &lab)
         .args(["setup", "--authorities", FIVE, "--threshold", "3"])
         .assert()
         .success();
@@ -448,15 +419,23 @@ fn refusals_exit_1_with_one_line_and_touch_nothing() {
         "between 2 and 64",
     ));
     for (dir, args, expect) in cases {
-        let before = snapshot(&lab);
-        let out = escrow(dir).arg("setup").args(&args).output().unwrap();
+        let before = snapshot::with_modes(&lab);
+        let out = on_lab("escrow", dir)
+            .arg("setup")
+            .args(&args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
-        let line = stderr_line(&out);
+        let line = run::one_line(&out);
         assert!(
             line.starts_with("escrow: ") && line.contains(expect),
             "{args:?}: {line}"
         );
-        assert_eq!(before, snapshot(&lab), "{args:?} changed the lab");
+        assert_eq!(
+            before,
+            snapshot::with_modes(&lab),
+            "{args:?} changed the lab"
+        );
         assert!(!fresh.exists(), "{args:?} created the fresh lab");
     }
 }
@@ -467,14 +446,14 @@ fn a_leftover_authorities_folder_also_blocks_setup() {
     let lab = tmp.path().join("lab");
     std::fs::create_dir_all(lab.join("authorities/court")).unwrap();
     std::fs::write(lab.join("authorities/court/share.json"), b"precious").unwrap();
-    let before = snapshot(&lab);
-    let out = escrow(&lab)
+    let before = snapshot::with_modes(&lab);
+    let out = on_lab("escrow", &lab)
         .args(["setup", "--authorities", FIVE, "--threshold", "3"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("already holds"));
-    assert_eq!(before, snapshot(&lab));
+    assert!(run::one_line(&out).contains("already holds"));
+    assert_eq!(before, snapshot::with_modes(&lab));
 }
 
 #[test]
@@ -487,11 +466,11 @@ fn usage_errors_exit_2_and_help_exits_0() {
         vec!["frobnicate"],
         vec![],
     ] {
-        let out = escrow(&lab).args(&args).output().unwrap();
+        let out = on_lab("escrow", &lab).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!lab.exists());
     }
-    let help = escrow(&lab).arg("--help").output().unwrap();
+    let help = on_lab("escrow", &lab).arg("--help").output().unwrap();
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8(help.stdout).unwrap().contains("setup"));
 }
@@ -500,11 +479,11 @@ fn usage_errors_exit_2_and_help_exits_0() {
 fn info_reports_missing_and_corrupt_parameters() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let out = escrow(&lab).arg("info").output().unwrap();
+    let out = on_lab("escrow", &lab).arg("info").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("run 'escrow setup' first"));
+    assert!(run::one_line(&out).contains("run 'escrow setup' first"));
 
-    escrow(&lab)
+    on_lab("escrow", &lab)
         .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
         .assert()
         .success();
@@ -531,9 +510,9 @@ fn info_reports_missing_and_corrupt_parameters() {
     ];
     for (bytes, expect) in corruptions {
         std::fs::write(&path, &bytes).unwrap();
-        let out = escrow(&lab).arg("info").output().unwrap();
+        let out = on_lab("escrow", &lab).arg("info").output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{expect}");
-        let line = stderr_line(&out);
+        let line = run::one_line(&out);
         assert!(
             line.contains(expect) && line.contains("params.json"),
             "{line}"
@@ -546,11 +525,11 @@ fn info_reports_missing_and_corrupt_parameters() {
 fn log_show_prove_and_cosign() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    escrow(&lab)
+    on_lab("escrow", &lab)
         .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
         .assert()
         .success();
-    let show = escrow(&lab)
+    let show = on_lab("escrow", &lab)
         .args(["log", "show", "--json"])
         .output()
         .unwrap();
@@ -561,7 +540,7 @@ fn log_show_prove_and_cosign() {
     assert_eq!(doc["entries"][0]["threshold"], 2);
 
     // An offline proof bundle checks with log.json alone.
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["log", "prove", "--index", "0"])
         .output()
         .unwrap();
@@ -569,16 +548,16 @@ fn log_show_prove_and_cosign() {
     let bundle = escrow::transparency::proof::ProofBundle::from_json(&out.stdout).unwrap();
     let config = Lab::new(&lab).load_log_config().unwrap();
     bundle.verify(&config).unwrap();
-    let before = snapshot(&lab);
-    let bad = escrow(&lab)
+    let before = snapshot::with_modes(&lab);
+    let bad = on_lab("escrow", &lab)
         .args(["log", "prove", "--index", "5"])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr_line(&bad).contains("not in the log"));
-    assert_eq!(before, snapshot(&lab));
+    assert!(run::one_line(&bad).contains("not in the log"));
+    assert_eq!(before, snapshot::with_modes(&lab));
 
-    let c = escrow(&lab)
+    let c = on_lab("escrow", &lab)
         .args(["log", "cosign", "--as", "b"])
         .output()
         .unwrap();
@@ -590,7 +569,10 @@ fn log_show_prove_and_cosign() {
     );
     let state = std::fs::read(lab.join("authorities/b/witness.json")).unwrap();
     assert!(String::from_utf8(state).unwrap().contains("\"last\""));
-    let note = escrow(&lab).args(["log", "show"]).output().unwrap();
+    let note = on_lab("escrow", &lab)
+        .args(["log", "show"])
+        .output()
+        .unwrap();
     assert!(
         String::from_utf8(note.stdout)
             .unwrap()
@@ -600,11 +582,11 @@ fn log_show_prove_and_cosign() {
         (vec!["log", "cosign", "--as", "z"], "not an authority"),
         (vec!["log", "cosign", "--as", "B"], "not an authority"),
     ] {
-        let before = snapshot(&lab);
-        let out = escrow(&lab).args(&args).output().unwrap();
+        let before = snapshot::with_modes(&lab);
+        let out = on_lab("escrow", &lab).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(stderr_line(&out).contains(expect), "{args:?}");
-        assert_eq!(before, snapshot(&lab));
+        assert!(run::one_line(&out).contains(expect), "{args:?}");
+        assert_eq!(before, snapshot::with_modes(&lab));
     }
 }
 
@@ -612,7 +594,7 @@ fn log_show_prove_and_cosign() {
 fn rotate_on_a_schedule_from_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args([
             "setup",
             "--authorities",
@@ -635,7 +617,7 @@ fn rotate_on_a_schedule_from_the_command_line() {
     );
 
     // Refusals: each exits 1 with one line and changes nothing.
-    let snap = snapshot(&lab);
+    let snap = snapshot::with_modes(&lab);
     for (args, expect) in [
         (
             vec!["--valid-from", "2026-11-27T12:00:00Z"],
@@ -677,15 +659,19 @@ fn rotate_on_a_schedule_from_the_command_line() {
             "--valid-days must be at least 1",
         ),
     ] {
-        let out = escrow(&lab).arg("rotate").args(&args).output().unwrap();
+        let out = on_lab("escrow", &lab)
+            .arg("rotate")
+            .args(&args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
-        let line = stderr_line(&out);
+        let line = run::one_line(&out);
         assert!(line.contains(expect), "{args:?}: {line}");
-        assert_eq!(snapshot(&lab), snap, "{args:?} changed the lab");
+        assert_eq!(snapshot::with_modes(&lab), snap, "{args:?} changed the lab");
     }
 
     // The scheduled rotation: starts where generation 1 ends, lasts as long, 3 of 3 now.
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["rotate", "--at", "2026-11-26T09:00:00Z", "--dkg"])
         .args([
             "--authorities",
@@ -722,16 +708,16 @@ fn rotate_on_a_schedule_from_the_command_line() {
     // Generation 1's files are untouched.
     for (name, before) in &snap {
         if name.starts_with("authorities/") && name.ends_with("share.json") {
-            assert_eq!(&snapshot(&lab)[name], before);
+            assert_eq!(&snapshot::with_modes(&lab)[name], before);
         }
     }
-    let info = escrow(&lab).arg("info").output().unwrap();
+    let info = on_lab("escrow", &lab).arg("info").output().unwrap();
     let info = String::from_utf8(info.stdout).unwrap();
     assert!(
         info.contains("Generation 1 of realm") && info.contains("Generation 2 of realm"),
         "{info}"
     );
-    let json = escrow(&lab)
+    let json = on_lab("escrow", &lab)
         .args(["info", "--json", "--generation", "1"])
         .output()
         .unwrap();
@@ -739,24 +725,26 @@ fn rotate_on_a_schedule_from_the_command_line() {
         PublicParams::from_json(&json.stdout).unwrap().generation(),
         1
     );
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["info", "--generation", "9"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("generation 9 does not exist in this lab (it holds 1, 2)"));
+    assert!(
+        run::one_line(&out).contains("generation 9 does not exist in this lab (it holds 1, 2)")
+    );
 
     // With two generations, retire must be told which.
-    let snap2 = snapshot(&lab);
-    let out = escrow(&lab)
+    let snap2 = snapshot::with_modes(&lab);
+    let out = on_lab("escrow", &lab)
         .args(["retire", "--as", "court"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("name the one to retire with --generation N"));
-    assert_eq!(snapshot(&lab), snap2);
+    assert!(run::one_line(&out).contains("name the one to retire with --generation N"));
+    assert_eq!(snapshot::with_modes(&lab), snap2);
     // Retiring generation 1 leaves generation 2 alone.
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["retire", "--as", "court", "--generation", "1"])
         .output()
         .unwrap();
@@ -766,7 +754,7 @@ fn rotate_on_a_schedule_from_the_command_line() {
     // Refreshing generation 2 keeps its key and leaves generation 1's files alone.
     let before = l.load_generation(2).unwrap();
     let g1_ministry = std::fs::read(l.share_path_of("ministry", 1)).unwrap();
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["refresh", "--generation", "2"])
         .output()
         .unwrap();
@@ -778,7 +766,10 @@ fn rotate_on_a_schedule_from_the_command_line() {
         std::fs::read(l.share_path_of("ministry", 1)).unwrap(),
         g1_ministry
     );
-    let log = escrow(&lab).args(["log", "show"]).output().unwrap();
+    let log = on_lab("escrow", &lab)
+        .args(["log", "show"])
+        .output()
+        .unwrap();
     let log = String::from_utf8(log.stdout).unwrap();
     assert!(log.contains("generation 2: 3 of 3"), "{log}");
 }
@@ -787,7 +778,7 @@ fn rotate_on_a_schedule_from_the_command_line() {
 fn sealed_shares_need_their_passphrase() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .env("SHARE_PASS", "correct horse battery staple")
         .args([
             "setup",
@@ -806,19 +797,25 @@ fn sealed_shares_need_their_passphrase() {
         let bytes = std::fs::read(l.share_path(a)).unwrap();
         assert!(escrow::sealed::is_sealed(&bytes), "{a}");
     }
-    let info = escrow(&lab).arg("info").output().unwrap();
+    let info = on_lab("escrow", &lab).arg("info").output().unwrap();
     assert!(info.status.success() && info.stderr.is_empty(), "{info:?}");
 
     // Only the steps that read or write a share take the passphrase.
     let pass = |args: &[&str], secret: &str| {
-        escrow(&lab)
+        on_lab("escrow", &lab)
             .env("SHARE_PASS", secret)
             .args(args)
             .args(["--passphrase-env", "SHARE_PASS"])
             .output()
             .unwrap()
     };
-    let plain = |args: &[&str]| escrow(&lab).args(args).write_stdin("").output().unwrap();
+    let plain = |args: &[&str]| {
+        on_lab("escrow", &lab)
+            .args(args)
+            .write_stdin("")
+            .output()
+            .unwrap()
+    };
     let good = "correct horse battery staple";
     for args in [
         &["refresh"][..],
@@ -842,13 +839,13 @@ fn sealed_shares_need_their_passphrase() {
     let out = plain(&["reshare", "deal", "--as", "court"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr_line(&out).contains("is sealed with a passphrase: pass --passphrase-env VAR"),
+        run::one_line(&out).contains("is sealed with a passphrase: pass --passphrase-env VAR"),
         "{out:?}"
     );
     // A dealer with the wrong passphrase cannot open its share: refused, nothing dealt.
     let out = pass(&["reshare", "deal", "--as", "court"], "wrong");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("wrong passphrase"), "{out:?}");
+    assert!(run::one_line(&out).contains("wrong passphrase"), "{out:?}");
     assert!(!lab.join("reshare/deal-court.json").exists());
     for step in ["deal", "respond", "justify", "finish", "revoke"] {
         // n − k + 1 = 2 revocations put the new sharing in force.
@@ -860,14 +857,14 @@ fn sealed_shares_need_their_passphrase() {
         for a in who {
             if step == "finish" {
                 // A new share is never written plain into a lab whose shares are sealed.
-                let snap = snapshot(&lab);
+                let snap = snapshot::with_modes(&lab);
                 let out = plain(&["reshare", step, "--as", a]);
                 assert_eq!(out.status.code(), Some(1));
                 assert!(
-                    stderr_line(&out).contains("shares are sealed: pass --passphrase-env VAR"),
+                    run::one_line(&out).contains("shares are sealed: pass --passphrase-env VAR"),
                     "{out:?}"
                 );
-                assert_eq!(snapshot(&lab), snap);
+                assert_eq!(snapshot::with_modes(&lab), snap);
             }
             let out = if matches!(step, "deal" | "finish") {
                 pass(&["reshare", step, "--as", a], good)
@@ -880,7 +877,7 @@ fn sealed_shares_need_their_passphrase() {
     let late = plain(&["reshare", "revoke", "--as", "oversight"]);
     assert_eq!(late.status.code(), Some(1));
     assert!(
-        stderr_line(&late).contains("no resharing is open"),
+        run::one_line(&late).contains("no resharing is open"),
         "{late:?}"
     );
     let bytes = std::fs::read(l.share_path("court")).unwrap();
@@ -897,7 +894,7 @@ fn sealed_shares_need_their_passphrase() {
 fn plain_shares_are_warned_about_and_can_be_sealed() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    escrow(&lab)
+    on_lab("escrow", &lab)
         .args([
             "setup",
             "--authorities",
@@ -907,23 +904,23 @@ fn plain_shares_are_warned_about_and_can_be_sealed() {
         ])
         .assert()
         .success();
-    let info = escrow(&lab).arg("info").output().unwrap();
+    let info = on_lab("escrow", &lab).arg("info").output().unwrap();
     assert!(info.status.success());
     assert!(
-        stderr_line(&info).contains(
+        run::one_line(&info).contains(
             "warning: 3 share files stored without a passphrase (court, ministry, oversight); \
              seal each with `escrow seal --as A --passphrase-env VAR`"
         ),
         "{info:?}"
     );
-    let out = escrow(&lab)
+    let out = on_lab("escrow", &lab)
         .args(["seal", "--as", "court"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("needs the passphrase"));
+    assert!(run::one_line(&out).contains("needs the passphrase"));
     let seal = |who: &str| {
-        escrow(&lab)
+        on_lab("escrow", &lab)
             .env("P", "court's own passphrase")
             .args(["seal", "--as", who, "--passphrase-env", "P"])
             .output()
@@ -940,10 +937,10 @@ fn plain_shares_are_warned_about_and_can_be_sealed() {
     ));
     let out = seal("court");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_line(&out).contains("already sealed"));
-    let info = escrow(&lab).arg("info").output().unwrap();
+    assert!(run::one_line(&out).contains("already sealed"));
+    let info = on_lab("escrow", &lab).arg("info").output().unwrap();
     assert!(
-        stderr_line(&info)
+        run::one_line(&info)
             .contains("warning: 2 share files stored without a passphrase (ministry, oversight)"),
         "{info:?}"
     );
@@ -959,13 +956,13 @@ fn far_future_times_are_refused_not_panicked_on() {
         vec!["--valid-days", "0"],
         vec!["--valid-days", "18446744073709551615"],
     ] {
-        let out = escrow(&lab)
+        let out = on_lab("escrow", &lab)
             .args(["setup", "--authorities", "a,b,c", "--threshold", "2"])
             .args(&args)
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
-        stderr_line(&out);
+        run::one_line(&out);
         assert!(!lab.exists(), "{args:?} left a lab");
     }
 }
@@ -985,7 +982,7 @@ fn passphrases_typed_on_a_terminal() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let bin = assert_cmd::cargo::cargo_bin("escrow");
+    let bin = run::path("escrow");
     let on_tty = |args: &str, typed: &str| {
         let mut child = std::process::Command::new("script")
             .args(["-q", "-e", "-c"])
@@ -1019,18 +1016,14 @@ fn passphrases_typed_on_a_terminal() {
     // No option: approving reads a sealed share, so it is asked for.
     let warrant = tmp.path().join("w.json");
     let auditor = |args: &[&str]| {
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("auditor"))
-            .arg("--lab")
-            .arg(&lab)
+        let out = run::process_on_lab("auditor", &lab)
             .args(args)
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
     };
     // The auditor drafts warrants only for accounts the lab's relay knows.
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("messenger"))
-        .arg("--lab")
-        .arg(&lab)
+    let out = run::process_on_lab("messenger", &lab)
         .args(["register", "--as", "alice"])
         .output()
         .unwrap();
@@ -1091,13 +1084,11 @@ fn passphrases_typed_on_a_terminal() {
 fn a_closed_pipe_is_not_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    escrow(&lab)
+    on_lab("escrow", &lab)
         .args(["setup", "--authorities", FIVE, "--threshold", "3"])
         .assert()
         .success();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("escrow"))
-        .arg("--lab")
-        .arg(&lab)
+    let mut child = run::process_on_lab("escrow", &lab)
         .arg("info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

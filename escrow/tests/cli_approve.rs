@@ -9,18 +9,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
-use assert_cmd::Command;
 use escrow::lab::Lab;
 use escrow::transparency::proof::ProofBundle;
-use escrow::transparency::{LogEntry, LogRecord};
-use escrow::warrant::{Warrant, WarrantDraft};
+use escrow::warrant::Warrant;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use test_support::clock::SET_UP;
+use test_support::lab::THREE;
+use test_support::run::on_lab;
+use test_support::{clock, lab, run, snapshot, warrant};
 use time::macros::datetime;
 
 const AT: &str = "2026-11-28T09:00:00Z";
@@ -38,44 +39,20 @@ impl Case {
     fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let lab = tmp.path().join("lab");
-        let out = escrow(&lab)
-            .args(["setup", "--authorities", "court,ministry,oversight"])
-            .args(["--threshold", "2", "--at", "2026-11-01T00:00:00Z"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let draft = WarrantDraft {
-            reference: "W-1".into(),
-            legal_type: "interception".into(),
-            issuing_authority: "High Court".into(),
-            jurisdiction: "escrow-lab".into(),
-            targets: vec!["alice".into()],
-            start: datetime!(2026-11-27 00:00 UTC),
-            end: datetime!(2026-11-28 00:00 UTC),
-            expires: datetime!(2026-12-31 00:00 UTC),
-            justification: "inquiry".into(),
-            generation: 1,
-        };
+        lab::set_up(&lab, &THREE, 2, SET_UP, &[]);
+        let draft = warrant::high_court(
+            "W-1",
+            &["alice"],
+            datetime!(2026-11-27 00:00 UTC),
+            datetime!(2026-11-28 00:00 UTC),
+        );
         let warrant = Warrant::new(draft, &mut ChaCha20Rng::seed_from_u64(17)).unwrap();
-        let l = Lab::new(&lab);
-        let config = l.load_log_config().unwrap();
-        let mut store = l.open_log(&config).unwrap();
-        let record = LogRecord::new(LogEntry::WarrantLogged {
-            digest: hex::encode(warrant.digest().unwrap()),
-            reference: warrant.reference.clone(),
-            target_count: 1,
-            epoch_count: 1,
-            issuing_authority: warrant.issuing_authority.clone(),
-            time: "2026-11-28T08:00:00Z".into(),
-        });
-        let (index, _) = store
-            .append(&record, &escrow::hazmat::log_operator_signer(&l).unwrap())
-            .unwrap();
-        let receipt = ProofBundle::build(&store, index).unwrap();
-        let w = tmp.path().join("w.json");
-        let r = tmp.path().join("w.json.receipt.json");
-        std::fs::write(&w, warrant.to_json().unwrap()).unwrap();
-        std::fs::write(&r, receipt.to_json().unwrap()).unwrap();
+        let receipt = warrant::log_unchecked(
+            &Lab::new(&lab),
+            &warrant,
+            clock::parse("2026-11-28T08:00:00Z"),
+        );
+        let (w, r) = warrant::write(tmp.path(), "w.json", &warrant, &receipt);
         Case {
             tmp,
             lab,
@@ -85,7 +62,7 @@ impl Case {
     }
 
     fn approve(&self, who: &str, extra: &[&str]) -> Output {
-        escrow(&self.lab)
+        on_lab("escrow", &self.lab)
             .args(["approve", "--as", who, "--at", AT, "--warrant"])
             .arg(&self.warrant)
             .arg("--receipt")
@@ -102,8 +79,8 @@ impl Case {
     /// Runs `escrow ARGS`, expects exit 1 with `expect` as the one line on stderr (after
     /// `escrow: `), and no file changed anywhere in the case's folder.
     fn refused(&self, args: &[&str], expect: &str) {
-        let before = snapshot(self.tmp.path());
-        let out = escrow(&self.lab).args(args).output().unwrap();
+        let before = snapshot::with_modes(self.tmp.path());
+        let out = on_lab("escrow", &self.lab).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
         assert_eq!(
             String::from_utf8(out.stderr).unwrap(),
@@ -111,43 +88,16 @@ impl Case {
             "{args:?}"
         );
         assert!(out.stdout.is_empty());
-        assert_eq!(before, snapshot(self.tmp.path()), "{args:?} changed a file");
+        assert_eq!(
+            before,
+            snapshot::with_modes(self.tmp.path()),
+            "{args:?} changed a file"
+        );
     }
 
     fn path(&self, name: &str) -> String {
         self.tmp.path().join(name).display().to_string()
     }
-}
-
-fn escrow(lab: &Path) -> Command {
-    let mut c = Command::cargo_bin("escrow").unwrap();
-    c.arg("--lab").arg(lab).write_stdin("");
-    c
-}
-
-/// Every file under `dir` with its bytes and mode.
-fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            if meta.is_dir() {
-                out.insert(rel + "/", (Vec::new(), meta.permissions().mode()));
-                stack.push(p);
-            } else {
-                out.insert(rel, (std::fs::read(&p).unwrap(), meta.permissions().mode()));
-            }
-        }
-    }
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[test]
@@ -184,14 +134,14 @@ fn an_approval_is_never_written_over_another_file() {
     );
     // A folder that does not exist: refused before anything is released either.
     let nowhere = c.path("missing/court.json");
-    let before = snapshot(c.tmp.path());
+    let before = snapshot::with_modes(c.tmp.path());
     let out = c.approve("court", &["--out", &nowhere]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("court.json: its folder does not exist"));
-    assert_eq!(before, snapshot(c.tmp.path()));
+    assert_eq!(before, snapshot::with_modes(c.tmp.path()));
     std::fs::remove_file(&court).unwrap();
 
-    let text = stdout(&c.approve("court", &[]));
+    let text = run::success(&c.approve("court", &[]));
     assert!(
         text.contains("court approved warrant W-1: 1 identity-key share released"),
         "{text}"
@@ -209,7 +159,7 @@ fn an_approval_is_never_written_over_another_file() {
     );
     let first = std::fs::read(&court).unwrap();
     // The same command again: the file holds exactly this approval, so it is left as it is.
-    let text = stdout(&c.approve("court", &[]));
+    let text = run::success(&c.approve("court", &[]));
     assert!(
         text.contains(
             "court had already approved warrant W-1: same approval, nothing new released."
@@ -221,7 +171,7 @@ fn an_approval_is_never_written_over_another_file() {
     );
     assert_eq!(std::fs::read(&court).unwrap(), first);
     let json = c.approve("court", &["--json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&stdout(&json).into_bytes()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&run::success(&json).into_bytes()).unwrap();
     assert_eq!(
         (doc["new"].clone(), doc["result"].clone()),
         (false.into(), "unchanged".into())
@@ -229,7 +179,7 @@ fn an_approval_is_never_written_over_another_file() {
     // A new file elsewhere: written again (the journaled approval).
     let copy = c.path("copy.json");
     let json = c.approve("court", &["--json", "--out", &copy]);
-    let doc: serde_json::Value = serde_json::from_slice(&stdout(&json).into_bytes()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&run::success(&json).into_bytes()).unwrap();
     assert_eq!(
         (doc["new"].clone(), doc["result"].clone()),
         (false.into(), "written".into())
@@ -346,7 +296,7 @@ fn the_usual_mistakes_say_what_to_do() {
         ),
     );
     let bundle = c.path("entry-0.json");
-    let out = escrow(&c.lab)
+    let out = on_lab("escrow", &c.lab)
         .args(["log", "prove", "--index", "0", "--out", &bundle])
         .output()
         .unwrap();
@@ -377,7 +327,7 @@ fn the_usual_mistakes_say_what_to_do() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["exit_code"], 2);
-    let out = escrow(&c.lab)
+    let out = on_lab("escrow", &c.lab)
         .args(["--json", "approve", "--as", "court", "--at", AT])
         .args(["--warrant", &w, "--receipt", &missing])
         .output()
@@ -395,13 +345,13 @@ fn a_proof_bundle_file_is_written_once() {
     let c = Case::new();
     let path = c.path("p.json");
     let prove = |extra: &[&str]| {
-        escrow(&c.lab)
+        on_lab("escrow", &c.lab)
             .args(["log", "prove", "--index", "1", "--out", &path])
             .args(extra)
             .output()
             .unwrap()
     };
-    let text = stdout(&prove(&[]));
+    let text = run::success(&prove(&[]));
     assert_eq!(
         text,
         format!("Proof bundle of entry 1 written to {path}.\n")
@@ -411,16 +361,16 @@ fn a_proof_bundle_file_is_written_once() {
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o644
     );
-    let text = stdout(&prove(&[]));
+    let text = run::success(&prove(&[]));
     assert_eq!(
         text,
         format!("Proof bundle of entry 1 unchanged: {path} already holds exactly this bundle.\n")
     );
     let doc: serde_json::Value =
-        serde_json::from_slice(&stdout(&prove(&["--json"])).into_bytes()).unwrap();
+        serde_json::from_slice(&run::success(&prove(&["--json"])).into_bytes()).unwrap();
     assert_eq!(doc["result"], "unchanged");
     // A cosignature changes the newest checkpoint, hence the bundle: the file is kept.
-    let out = escrow(&c.lab)
+    let out = on_lab("escrow", &c.lab)
         .args(["log", "cosign", "--as", "court", "--at", AT])
         .output()
         .unwrap();
@@ -434,9 +384,9 @@ fn a_proof_bundle_file_is_written_once() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), first);
     // `-` is standard output.
-    let out = escrow(&c.lab)
+    let out = on_lab("escrow", &c.lab)
         .args(["log", "prove", "--index", "1", "--out", "-"])
         .output()
         .unwrap();
-    ProofBundle::from_json(&stdout(&out).into_bytes()).unwrap();
+    ProofBundle::from_json(&run::success(&out).into_bytes()).unwrap();
 }

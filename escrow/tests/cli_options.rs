@@ -7,46 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::path::Path;
-use std::process::Output;
-
-use assert_cmd::Command;
 use escrow::lab::Lab;
 use serde_json::Value;
+use test_support::run::{self, json_in, ok_in, on_lab, output};
 
-fn escrow(lab: &Path) -> Command {
-    let mut c = Command::cargo_bin("escrow").unwrap();
-    c.arg("--lab").arg(lab).write_stdin("");
-    c
-}
-
-fn run(lab: &Path, args: &[&str]) -> Output {
-    escrow(lab).args(args).output().unwrap()
-}
-
-fn ok(lab: &Path, args: &[&str]) -> String {
-    let out = run(lab, args);
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs with `--json`: success, and standard output is exactly one JSON document.
-fn ok_json(lab: &Path, args: &[&str]) -> Value {
-    let out = escrow(lab).arg("--json").args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {out:?}"))
-}
-
+/// The help of the subcommand `args` (`escrow args --help`).
 fn help(args: &[&str]) -> String {
-    let out = Command::cargo_bin("escrow")
-        .unwrap()
-        .args(args)
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{args:?}");
-    String::from_utf8(out.stdout).unwrap()
+    run::help("escrow", &[args, &["--help"]].concat())
 }
 
 /// The long options of a help text, in order, each with the heading it is listed under.
@@ -157,7 +124,7 @@ fn passphrase_options_are_refused_where_no_share_is_read() {
         &["log", "show", "--passphrase-prompt"],
         &["retire", "--as", "a", "--passphrase-env", "P"],
     ] {
-        let out = run(&lab, args);
+        let out = output("escrow", &lab, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains("unexpected argument '--passphrase-"), "{err}");
@@ -169,7 +136,8 @@ fn passphrase_options_are_refused_where_no_share_is_read() {
 fn list_options_take_commas_and_repetition() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    ok(
+    ok_in(
+        "escrow",
         &lab,
         &[
             "setup",
@@ -193,7 +161,8 @@ fn list_options_take_commas_and_repetition() {
         names(&l.load_params().unwrap()),
         ["court", "ministry", "oversight", "press"]
     );
-    ok(
+    ok_in(
+        "escrow",
         &lab,
         &[
             "rotate",
@@ -210,7 +179,8 @@ fn list_options_take_commas_and_repetition() {
         ["court", "ministry", "oversight"]
     );
     // The renamed resharing options: --authorities (new) and --dealers (old), lists both.
-    let text = ok(
+    let text = ok_in(
+        "escrow",
         &lab,
         &[
             "reshare",
@@ -233,7 +203,7 @@ fn list_options_take_commas_and_repetition() {
         text.contains("dealt by court, ministry, press to 2 of 3 (court, ministry, oversight)"),
         "{text}"
     );
-    ok(&lab, &["reshare", "abandon"]);
+    ok_in("escrow", &lab, &["reshare", "abandon"]);
     // --to and --from name a time window wherever they exist: no longer accepted here.
     for old in [
         &["--to", "court,ministry", "--threshold", "2"][..],
@@ -246,7 +216,7 @@ fn list_options_take_commas_and_repetition() {
             "court,ministry",
         ],
     ] {
-        let out = escrow(&lab)
+        let out = on_lab("escrow", &lab)
             .args(["reshare", "start"])
             .args(old)
             .output()
@@ -256,7 +226,8 @@ fn list_options_take_commas_and_repetition() {
 
     // --fingerprint, repeated: every value is checked (here the second one is wrong).
     let dkg = tmp.path().join("dkg");
-    ok(
+    ok_in(
+        "escrow",
         &dkg,
         &[
             "dkg",
@@ -271,18 +242,19 @@ fn list_options_take_commas_and_repetition() {
     );
     let mut fps = Vec::new();
     for a in ["a", "b", "c"] {
-        let text = ok(&dkg, &["dkg", "join", "--as", a]);
+        let text = ok_in("escrow", &dkg, &["dkg", "join", "--as", a]);
         let fp = text.split("fingerprint ").nth(1).unwrap()[..16].to_owned();
         fps.push(fp);
     }
     for step in ["deal", "respond", "justify"] {
         for a in ["a", "b", "c"] {
-            ok(&dkg, &["dkg", step, "--as", a]);
+            ok_in("escrow", &dkg, &["dkg", step, "--as", a]);
         }
     }
     let wrong = format!("b={}", "0".repeat(16));
     let own = fps[0].clone();
-    let out = run(
+    let out = output(
+        "escrow",
         &dkg,
         &[
             "dkg",
@@ -302,7 +274,8 @@ fn list_options_take_commas_and_repetition() {
         "{err}"
     );
     let right = format!("b={},c={}", fps[1], fps[2]);
-    ok(
+    ok_in(
+        "escrow",
         &dkg,
         &[
             "dkg",
@@ -322,7 +295,8 @@ fn list_options_take_commas_and_repetition() {
 fn every_subcommand_prints_one_json_document() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &[
             "setup",
@@ -335,14 +309,15 @@ fn every_subcommand_prints_one_json_document() {
         ],
     );
     assert_eq!(doc["params"]["threshold"], 2);
-    assert_eq!(ok_json(&lab, &["info"])["generation"], 1);
-    assert_eq!(ok_json(&lab, &["log", "show"])["size"], 1);
+    assert_eq!(json_in("escrow", &lab, &["info"])["generation"], 1);
+    assert_eq!(json_in("escrow", &lab, &["log", "show"])["size"], 1);
     assert_eq!(
-        ok_json(&lab, &["log", "prove", "--index", "0"])["kind"],
+        json_in("escrow", &lab, &["log", "prove", "--index", "0"])["kind"],
         "escrow-lab/log-proof"
     );
     let out = tmp.path().join("p.json");
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &[
             "log",
@@ -357,17 +332,23 @@ fn every_subcommand_prints_one_json_document() {
         (doc["index"].clone(), doc["result"].clone()),
         (0.into(), "written".into())
     );
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &["log", "cosign", "--as", "a", "--at", "2026-11-20T10:01:00Z"],
     );
     assert_eq!(doc["authority"], "a");
-    let doc = ok_json(&lab, &["seal", "--as", "a", "--passphrase-env", "HOME"]);
+    let doc = json_in(
+        "escrow",
+        &lab,
+        &["seal", "--as", "a", "--passphrase-env", "HOME"],
+    );
     assert_eq!(
         (doc["authority"].clone(), doc["generation"].clone()),
         ("a".into(), 1.into())
     );
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &[
             "rotate",
@@ -378,7 +359,8 @@ fn every_subcommand_prints_one_json_document() {
         ],
     );
     assert_eq!(doc["params"]["generation"], 2);
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &[
             "retire",
@@ -396,12 +378,13 @@ fn every_subcommand_prints_one_json_document() {
     );
 
     // A refresh and a resharing, step by step.
-    let doc = ok_json(&lab, &["refresh", "--generation", "2"]);
+    let doc = json_in("escrow", &lab, &["refresh", "--generation", "2"]);
     let proposal = doc["proposal"].as_str().unwrap().to_owned();
     assert_eq!(doc["parties"], serde_json::json!(["a", "b", "c"]));
     let mut fingerprints = serde_json::Map::new();
     for a in ["a", "b", "c"] {
-        let doc = ok_json(
+        let doc = json_in(
+            "escrow",
             &lab,
             &["reshare", "join", "--as", a, "--proposal", &proposal],
         );
@@ -410,29 +393,31 @@ fn every_subcommand_prints_one_json_document() {
     for a in ["a", "b", "c"] {
         // The rotation sealed generation 2's shares (a's share of generation 1 was sealed).
         let args = ["reshare", "deal", "--as", a, "--passphrase-env", "HOME"];
-        assert_eq!(ok_json(&lab, &args)["values"], 3);
+        assert_eq!(json_in("escrow", &lab, &args)["values"], 3);
     }
     for a in ["a", "b", "c"] {
         assert_eq!(
-            ok_json(&lab, &["reshare", "respond", "--as", a])["complaints"],
+            json_in("escrow", &lab, &["reshare", "respond", "--as", a])["complaints"],
             serde_json::json!([])
         );
     }
     for a in ["a", "b", "c"] {
         assert_eq!(
-            ok_json(&lab, &["reshare", "justify", "--as", a])["revealed"],
+            json_in("escrow", &lab, &["reshare", "justify", "--as", a])["revealed"],
             0
         );
     }
     for a in ["a", "b", "c"] {
-        let doc = ok_json(
+        let doc = json_in(
+            "escrow",
             &lab,
             &["reshare", "finish", "--as", a, "--passphrase-env", "HOME"],
         );
         assert_eq!(doc["revocations_needed"], 2);
         assert_eq!(doc["fingerprints"], Value::Object(fingerprints.clone()));
     }
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &[
             "reshare",
@@ -444,7 +429,8 @@ fn every_subcommand_prints_one_json_document() {
         ],
     );
     assert_eq!(doc["completed"], false);
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &lab,
         &[
             "reshare",
@@ -457,34 +443,44 @@ fn every_subcommand_prints_one_json_document() {
     );
     assert_eq!(doc["completed"], true);
     assert_eq!(doc["revoked"], serde_json::json!(["a", "b"]));
-    ok_json(&lab, &["refresh", "--generation", "2"]);
-    assert_eq!(ok_json(&lab, &["reshare", "abandon"])["generation"], 2);
+    json_in("escrow", &lab, &["refresh", "--generation", "2"]);
+    assert_eq!(
+        json_in("escrow", &lab, &["reshare", "abandon"])["generation"],
+        2
+    );
 
     // A dealerless generation, step by step.
     let dkg = tmp.path().join("dkg");
-    let doc = ok_json(
+    let doc = json_in(
+        "escrow",
         &dkg,
         &["dkg", "start", "--authorities", "a,b,c", "--threshold", "2"],
     );
     assert_eq!(doc["threshold"], 2);
     for a in ["a", "b", "c"] {
-        assert_eq!(ok_json(&dkg, &["dkg", "join", "--as", a])["authority"], a);
+        assert_eq!(
+            json_in("escrow", &dkg, &["dkg", "join", "--as", a])["authority"],
+            a
+        );
     }
     for a in ["a", "b", "c"] {
-        assert_eq!(ok_json(&dkg, &["dkg", "deal", "--as", a])["rows"], 3);
+        assert_eq!(
+            json_in("escrow", &dkg, &["dkg", "deal", "--as", a])["rows"],
+            3
+        );
     }
     for a in ["a", "b", "c"] {
-        ok_json(&dkg, &["dkg", "respond", "--as", a]);
+        json_in("escrow", &dkg, &["dkg", "respond", "--as", a]);
     }
     for a in ["a", "b", "c"] {
-        ok_json(&dkg, &["dkg", "justify", "--as", a]);
+        json_in("escrow", &dkg, &["dkg", "justify", "--as", a]);
     }
     for (i, a) in ["a", "b", "c"].iter().enumerate() {
-        let doc = ok_json(&dkg, &["dkg", "finish", "--as", a]);
+        let doc = json_in("escrow", &dkg, &["dkg", "finish", "--as", a]);
         assert_eq!(doc["installed"], i == 2, "{doc}");
         assert_eq!(doc["qualified"], serde_json::json!(["a", "b", "c"]));
     }
-    let doc = ok_json(&dkg, &["dkg", "verify"]);
+    let doc = json_in("escrow", &dkg, &["dkg", "verify"]);
     assert_eq!(
         (doc["installed"].clone(), doc["markers_agree"].clone()),
         (true.into(), true.into())
@@ -526,7 +522,11 @@ fn errors_under_json_are_json_documents() {
             "error: unexpected argument '--passphrase-env' found",
         ),
     ] {
-        let out = escrow(&lab).args(args).arg("--json").output().unwrap();
+        let out = on_lab("escrow", &lab)
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
         let doc: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"));
@@ -544,7 +544,7 @@ fn errors_under_json_are_json_documents() {
             assert_eq!(err.lines().next(), Some(message), "{err}");
         }
         // Without --json: nothing on standard output.
-        let plain = run(&lab, args);
+        let plain = output("escrow", &lab, args);
         assert_eq!(plain.status.code(), Some(code));
         assert!(plain.stdout.is_empty(), "{args:?}: {plain:?}");
         assert!(!lab.exists(), "{args:?} made the lab");
@@ -559,7 +559,8 @@ fn errors_under_json_are_json_documents() {
 fn text_output_counts_in_the_right_number_and_aligns() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let text = ok(
+    let text = ok_in(
+        "escrow",
         &lab,
         &[
             "setup",
@@ -586,22 +587,30 @@ fn text_output_counts_in_the_right_number_and_aligns() {
     assert_eq!(rows.len(), 3, "{text}");
     let col = |l: &str| l.find("public key share").unwrap();
     assert!(rows.iter().all(|r| col(r) == col(rows[0])), "{text}");
-    let log = ok(&lab, &["log", "show"]);
+    let log = ok_in("escrow", &lab, &["log", "show"]);
     assert!(log.contains("— 1 entry, root"), "{log}");
     assert!(
         log.contains("generation 1: 2 of 3 (a, oversight-board, c)"),
         "{log}"
     );
     // One warning, naming every plain share, on one line.
-    let info = run(&lab, &["info"]);
+    let info = output("escrow", &lab, &["info"]);
     assert_eq!(
         String::from_utf8(info.stderr).unwrap(),
         "escrow: warning: 3 share files stored without a passphrase (a, oversight-board, c); \
          seal each with `escrow seal --as A --passphrase-env VAR`\n"
     );
-    ok(&lab, &["seal", "--as", "a", "--passphrase-env", "HOME"]);
-    ok(&lab, &["seal", "--as", "c", "--passphrase-env", "HOME"]);
-    let info = run(&lab, &["info"]);
+    ok_in(
+        "escrow",
+        &lab,
+        &["seal", "--as", "a", "--passphrase-env", "HOME"],
+    );
+    ok_in(
+        "escrow",
+        &lab,
+        &["seal", "--as", "c", "--passphrase-env", "HOME"],
+    );
+    let info = output("escrow", &lab, &["info"]);
     assert!(
         String::from_utf8_lossy(&info.stderr).contains(
             "warning: 1 share file stored without a passphrase (oversight-board); seal it"
@@ -609,7 +618,8 @@ fn text_output_counts_in_the_right_number_and_aligns() {
         "{info:?}"
     );
     // A rotation: the older generation's validity ends where the newer one takes over.
-    let rot = ok(
+    let rot = ok_in(
+        "escrow",
         &lab,
         &[
             "rotate",
@@ -624,13 +634,14 @@ fn text_output_counts_in_the_right_number_and_aligns() {
             && rot.contains("older generations stay until their authorities retire them"),
         "{rot}"
     );
-    let info = ok(&lab, &["info"]);
+    let info = ok_in("escrow", &lab, &["info"]);
     assert!(
         info.contains("valid:          from the beginning until 2026-11-21T00:00:00Z (generation 2 takes over)"),
         "{info}"
     );
     assert!(info.contains("\n\nGeneration 2 of realm"), "{info}");
-    let out = ok(
+    let out = ok_in(
+        "escrow",
         &lab,
         &[
             "retire",
@@ -643,7 +654,8 @@ fn text_output_counts_in_the_right_number_and_aligns() {
         ],
     );
     assert!(out.contains("(1 of 3 authorities has retired it)"), "{out}");
-    let out = ok(
+    let out = ok_in(
+        "escrow",
         &lab,
         &[
             "retire",
@@ -660,7 +672,8 @@ fn text_output_counts_in_the_right_number_and_aligns() {
             && out.contains("Fewer than 2 shares remain"),
         "{out}"
     );
-    let out = ok(
+    let out = ok_in(
+        "escrow",
         &lab,
         &[
             "retire",
@@ -676,7 +689,7 @@ fn text_output_counts_in_the_right_number_and_aligns() {
         out.contains("c had already retired generation 1: nothing new logged"),
         "{out}"
     );
-    let info = ok(&lab, &["info", "--generation", "1"]);
+    let info = ok_in("escrow", &lab, &["info", "--generation", "1"]);
     assert!(
         info.contains("retired by:     a, c (1 share remains: unrecoverable)"),
         "{info}"

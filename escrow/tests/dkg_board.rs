@@ -7,16 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use escrow::dkg::signing::MessageKey;
 use escrow::dkg::{Deal, Response, Signed};
 use escrow::lab::Lab;
-
-fn escrow(lab: &Path) -> Command {
-    let mut c = Command::cargo_bin("escrow").unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
+use test_support::{json, run, snapshot};
 
 struct Board {
     _tmp: tempfile::TempDir,
@@ -39,22 +33,12 @@ impl Board {
         b
     }
 
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        escrow(&self.lab).args(args).output().unwrap()
-    }
-
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
+        run::ok_in("escrow", &self.lab, args)
     }
 
     fn refused(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(err.lines().count(), 1, "{err}");
-        err
+        run::refused_in("escrow", &self.lab, args)
     }
 
     fn step(&self, step: &str, who: &[&str]) {
@@ -69,9 +53,7 @@ impl Board {
 
     /// Mallory's own signing key, from its own state.
     fn mallory_key(&self) -> MessageKey {
-        let v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(self.file("private/mallory/keys.json")).unwrap())
-                .unwrap();
+        let v = json::read(&self.file("private/mallory/keys.json"));
         MessageKey::from_secret_hex(v["signing_secret"].as_str().unwrap()).unwrap()
     }
 
@@ -244,7 +226,7 @@ fn messages_in_another_partys_name_are_refused() {
 #[test]
 fn the_starter_holds_no_secret() {
     let b = Board::new();
-    let files: Vec<String> = walk(&b.lab);
+    let files: Vec<String> = snapshot::names(&b.lab);
     assert_eq!(files, ["dkg/session.json"]);
     let session = std::fs::read_to_string(b.file("session.json")).unwrap();
     assert!(
@@ -252,7 +234,7 @@ fn the_starter_holds_no_secret() {
         "{session}"
     );
     b.step("join", &["alice"]);
-    let mine = walk(&b.lab);
+    let mine = snapshot::names(&b.lab);
     assert!(
         mine.iter()
             .all(|f| !f.starts_with("dkg/private/") || f.starts_with("dkg/private/alice/")),
@@ -268,23 +250,6 @@ fn the_starter_holds_no_secret() {
     }
 }
 
-fn walk(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// A party's kept copy of the deals it checked is held to its own signed response: trimmed
 /// (an honest deal removed, hoping the party sees "no deal"), its finish refuses.
 #[test]
@@ -294,10 +259,12 @@ fn a_trimmed_copy_of_the_checked_deals_is_refused() {
         b.step(step, &ALL);
     }
     let path = b.file("private/alice/deals.json");
-    let mut deals: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    deals.retain(|d| d["dealer"] != "bob");
-    std::fs::write(&path, serde_json::to_vec(&deals).unwrap()).unwrap();
+    json::edit(&path, |deals| {
+        deals
+            .as_array_mut()
+            .unwrap()
+            .retain(|d| d["dealer"] != "bob");
+    });
     let err = b.refused(&["dkg", "finish", "--as", "alice"]);
     assert!(err.contains("its state was altered"), "{err}");
 }
@@ -343,7 +310,7 @@ fn swapped_state_is_caught_by_the_fingerprint_its_join_printed() {
     let other = scratch.path().join("lab");
     std::fs::create_dir_all(other.join("dkg")).unwrap();
     std::fs::copy(b.file("session.json"), other.join("dkg/session.json")).unwrap();
-    escrow(&other)
+    run::on_lab("escrow", &other)
         .args(["dkg", "join", "--as", "bob"])
         .assert()
         .success();
@@ -404,7 +371,7 @@ fn keys_planted_before_an_authority_joins_are_refused() {
     let other = scratch.path().join("lab");
     std::fs::create_dir_all(other.join("dkg")).unwrap();
     std::fs::copy(b.file("session.json"), other.join("dkg/session.json")).unwrap();
-    escrow(&other)
+    run::on_lab("escrow", &other)
         .args(["dkg", "join", "--as", "bob"])
         .assert()
         .success();
@@ -440,7 +407,7 @@ fn an_edited_proposal_and_another_partys_keys_are_caught() {
         // Board::new ran start; the id is what describe prints on join too.
         let tmp = tempfile::tempdir().unwrap();
         let lab = tmp.path().join("lab");
-        let out = escrow(&lab)
+        let out = run::on_lab("escrow", &lab)
             .args(["dkg", "start", "--authorities", "a,b", "--threshold", "2"])
             .output()
             .unwrap();

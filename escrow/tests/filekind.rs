@@ -7,20 +7,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use escrow::filekind::{FileKind, kind_of, wrong_kind};
+use test_support::{lab, run};
 
 fn ok(lab: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::cargo_bin("escrow")
-        .unwrap()
-        .arg("--lab")
-        .arg(lab)
-        .args(args)
-        .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    out.stdout
+    run::ok_in("escrow", lab, args).into_bytes()
 }
 
 fn kind_of_file(path: &Path) -> Option<FileKind> {
@@ -66,9 +57,6 @@ fn the_files_of_a_lab_are_told_apart() {
         assert_eq!(kind_of_file(&lab.join(file)), Some(kind), "{file}");
     }
     // A logged warrant's proof bundle is a receipt (what `auditor warrant submit` writes).
-    let l = escrow::lab::Lab::new(&lab);
-    let config = l.load_log_config().unwrap();
-    let mut store = l.open_log(&config).unwrap();
     let record =
         escrow::transparency::LogRecord::new(escrow::transparency::LogEntry::WarrantLogged {
             digest: "ab".repeat(32),
@@ -83,10 +71,7 @@ fn the_files_of_a_lab_are_told_apart() {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap(),
         });
-    let (index, _) = store
-        .append(&record, &escrow::hazmat::log_operator_signer(&l).unwrap())
-        .unwrap();
-    drop(store);
+    let index = lab::append(&escrow::lab::Lab::new(&lab), &record).index;
     let receipt = ok(&lab, &["log", "prove", "--index", &index.to_string()]);
     assert_eq!(kind_of(&receipt), Some(FileKind::Receipt));
     // `log prove` of the first entry (generation-created): a proof bundle, not a receipt.

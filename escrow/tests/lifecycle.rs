@@ -22,6 +22,7 @@ use escrow::{AuthorityShare, KeyShare, SetupRequest, combine_identity_key};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use test_support::lab::{self, THREE};
 use time::OffsetDateTime;
 
 proptest! {
@@ -95,17 +96,10 @@ fn a_refresh_needs_k_dealers_in_any_order() {
 /// interrupted before it is undone (staged copies destroyed); retirement leaves no staged copy.
 #[test]
 fn an_interrupted_refresh_is_finished_or_undone() {
-    use escrow::lab::Lab;
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(14);
-    let names: Vec<String> = ["court", "ministry", "oversight"]
-        .map(str::to_owned)
-        .to_vec();
-    let req = SetupRequest::new(names.clone(), 2, OffsetDateTime::UNIX_EPOCH);
-    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    let lab = Lab::new(tmp.path().join("lab"));
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let req = lab::request(&THREE, 2, OffsetDateTime::UNIX_EPOCH);
+    let (lab, params, shares) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
     let (fresh, new_shares) = refresh_all(&params, &shares, &mut rng).unwrap();
     let stage = |with_record: bool| {
         for s in &new_shares {
@@ -139,7 +133,7 @@ fn an_interrupted_refresh_is_finished_or_undone() {
     assert!(!lab.rotation_pending());
     let p = lab.load_params().unwrap();
     assert_eq!(p.commitment(), fresh.commitment());
-    for a in &names {
+    for a in THREE {
         lab.load_share(&p, a).unwrap();
     }
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("lab/authorities/court"))

@@ -19,6 +19,8 @@ use escrow::lab::Lab;
 use escrow::transparency::{LogEntry, LogRecord, monitor};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use test_support::clock::SET_UP;
+use test_support::lab;
 
 /// The child process: this test binary re-run with only this (ignored) test selected. It
 /// appends to the log named by `LOG_CRASH_LAB` until it is killed, writing `begin i` before
@@ -141,22 +143,7 @@ fn killing_an_append_leaves_a_log_that_verifies() {
     let tmp = tempfile::tempdir().unwrap();
     let lab_dir = tmp.path().join("lab");
     let progress_file: PathBuf = tmp.path().join("progress");
-    let escrow = env!("CARGO_BIN_EXE_escrow");
-    let ok = Command::new(escrow)
-        .arg("--lab")
-        .arg(&lab_dir)
-        .args([
-            "setup",
-            "--authorities",
-            "a,b,c",
-            "--threshold",
-            "2",
-            "--at",
-            "2026-11-01T00:00:00Z",
-        ])
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
+    lab::set_up(&lab_dir, &["a", "b", "c"], 2, SET_UP, &[]);
     let lab = Lab::new(&lab_dir);
     let config = lab.load_log_config().unwrap();
     let window = calibrate(&lab_dir, &progress_file);

@@ -6,19 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use escrow::dkg::signing::MessageKey;
 use escrow::dkg::{Deal, Signed};
 use escrow::lab::Lab;
 use escrow::{AuthorityShare, KeyShare, combine_identity_key};
-
-fn escrow(lab: &Path) -> Command {
-    let mut c = Command::cargo_bin("escrow").unwrap();
-    c.arg("--lab").arg(lab);
-    c
-}
+use test_support::{json, run};
 
 struct Case {
     _tmp: tempfile::TempDir,
@@ -53,17 +47,11 @@ impl Case {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = escrow(&self.lab).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
+        run::ok_in("escrow", &self.lab, args)
     }
 
     fn refused(&self, args: &[&str]) -> String {
-        let out = escrow(&self.lab).args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(err.lines().count(), 1, "{err}");
-        err
+        run::refused_in("escrow", &self.lab, args)
     }
 
     fn step(&self, step: &str, who: &[&str]) -> Vec<String> {
@@ -81,10 +69,7 @@ impl Case {
     }
 
     fn key_of(&self, who: &str) -> MessageKey {
-        let v: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(self.board(&format!("private/{who}/keys.json"))).unwrap(),
-        )
-        .unwrap();
+        let v = json::read(&self.board(&format!("private/{who}/keys.json")));
         MessageKey::from_secret_hex(v["signing_secret"].as_str().unwrap()).unwrap()
     }
 }
@@ -353,12 +338,7 @@ fn a_proposal_edited_before_the_joins_is_refused_by_its_published_id() {
 fn a_new_authority_withdrawing_its_staged_share_cannot_stall_the_resharing() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
-    let run = |args: &[&str]| escrow(&lab).args(args).output().unwrap();
-    let ok = |args: &[&str]| {
-        let out = run(args);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let ok = |args: &[&str]| run::ok_in("escrow", &lab, args);
     ok(&["setup", "--authorities", "a,b,mallory", "--threshold", "2"]);
     ok(&["refresh"]);
     for step in ["join", "deal", "respond", "justify", "finish"] {
@@ -369,7 +349,7 @@ fn a_new_authority_withdrawing_its_staged_share_cannot_stall_the_resharing() {
     ok(&["reshare", "revoke", "--as", "a"]);
     std::fs::remove_file(lab.join("reshare/private/mallory/share.json")).unwrap();
     // Abandoning is no longer possible once an old share was destroyed for it.
-    let out = run(&["reshare", "abandon"]);
+    let out = run::output("escrow", &lab, &["reshare", "abandon"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be abandoned"));
     let last = ok(&["reshare", "revoke", "--as", "b"]);

@@ -11,35 +11,26 @@ use escrow::{Error, Generations, PublicParams, SetupRequest};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use time::OffsetDateTime;
+use test_support::clock::{DAY, at as t};
+use test_support::lab::THREE;
+use test_support::{clock, lab};
 
-const DAY: i64 = 86_400;
 // In the past of the clock, with room for the rotations of the property test (up to ~30 days
 // later): log times may not run ahead of the clock.
-const T0: i64 = 1_788_220_800; // 2026-09-01T00:00:00Z
+const T0: i64 = clock::SEP_1;
 const E0: u64 = (T0 / DAY) as u64;
-
-fn t(u: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(u).unwrap()
-}
 
 fn new_lab(
     dir: &std::path::Path,
     validity: Option<(i64, i64)>,
     rng: &mut ChaCha20Rng,
 ) -> (Lab, PublicParams) {
-    let lab = Lab::new(dir.join("lab"));
-    let names: Vec<String> = ["court", "ministry", "oversight"]
-        .map(str::to_owned)
-        .to_vec();
-    let mut req = SetupRequest::new(names.clone(), 2, t(T0));
+    let mut req = lab::request(&THREE, 2, t(T0));
     if let Some((a, b)) = validity {
         req.valid_from = Some(t(a));
         req.valid_until = Some(t(b));
     }
-    let (params, shares) = escrow::dealer_setup(&req, rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, rng);
-    lab.write_setup(&params, &shares, &log).unwrap();
+    let (lab, params, _) = lab::dealer(dir.join("lab"), &req, rng);
     (lab, params)
 }
 

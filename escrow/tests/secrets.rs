@@ -10,6 +10,7 @@ use escrow::{Error, SetupRequest};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use test_support::lab::{self, THREE};
 use time::OffsetDateTime;
 
 /// The cheapest parameters a reader accepts, for tests that open many files.
@@ -232,14 +233,8 @@ fn debug_never_shows_a_secret() {
 fn sealing_wipes_the_plain_share_and_never_resurrects_a_retired_one() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(12);
-    let names: Vec<String> = ["court", "ministry", "oversight"]
-        .map(str::to_owned)
-        .to_vec();
-    let req = SetupRequest::new(names.clone(), 2, OffsetDateTime::UNIX_EPOCH);
-    let (params, shares) = escrow::dealer_setup(&req, &mut rng).unwrap();
-    let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-    let plain_lab = escrow::lab::Lab::new(tmp.path().join("lab"));
-    plain_lab.write_setup(&params, &shares, &log).unwrap();
+    let req = lab::request(&THREE, 2, OffsetDateTime::UNIX_EPOCH);
+    let (plain_lab, params, _) = lab::dealer(tmp.path().join("lab"), &req, &mut rng);
     let lab = plain_lab.clone().with_passphrase(pass("p"));
 
     // court: sealed; the old inode, seen through a hard link, holds zeros only.

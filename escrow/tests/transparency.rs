@@ -20,28 +20,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use sha2::Digest;
 use signed_note::{Note, StandardVerifier, VerifierList};
+use test_support::sqlite::{trigger_sql, without_trigger};
 use tlog_tiles::{Hash, record_hash};
-
-/// The SQL the database holds for the trigger `name` (as the schema created it).
-fn schema_sql(conn: &rusqlite::Connection, name: &str) -> String {
-    conn.query_row(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-        [name],
-        |r| r.get(0),
-    )
-    .unwrap()
-}
-
-/// Runs `rewrite` with the append-only trigger `name` dropped, then recreates exactly that
-/// trigger, so that the monitor finds the rewrite and not a missing trigger.
-fn without_trigger(conn: &rusqlite::Connection, name: &str, rewrite: impl FnOnce()) {
-    let sql = schema_sql(conn, name);
-    conn.execute_batch(&format!("DROP TRIGGER {name};"))
-        .unwrap();
-    rewrite();
-    conn.execute_batch(&sql).unwrap();
-    assert_eq!(schema_sql(conn, name), sql);
-}
 
 fn vectors(kind: &str) -> Vec<(String, serde_json::Value)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -415,7 +395,7 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
     assert_eq!(report.cosignatures.get("court"), Some(&1));
 
     // Dropping a trigger is itself reported; with the trigger back, the rewritten entry is.
-    let trigger = schema_sql(conn, "entries_no_update");
+    let trigger = trigger_sql(conn, "entries_no_update");
     conn.execute_batch("DROP TRIGGER entries_no_update;")
         .unwrap();
     let err = monitor::verify(&store, &log.config)

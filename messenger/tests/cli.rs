@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-mod cmd;
-
-use cmd::{SET_UP, bin, lab_with, ok, refused, snapshot};
+use test_support::clock::SET_UP;
+use test_support::run::{ok, on_lab};
+use test_support::{json, lab, run, snapshot};
 
 #[test]
 fn register_send_read_intercept_round_trip() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(lab.join("clients/alice.json"))
@@ -17,7 +17,7 @@ fn register_send_read_intercept_round_trip() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let m = |args: &[&str]| ok(bin("messenger", &lab).args(args));
+    let m = |args: &[&str]| ok(on_lab("messenger", &lab).args(args));
     let sent = m(&[
         "send",
         "--as",
@@ -43,7 +43,7 @@ fn register_send_read_intercept_round_trip() {
         "again",
     ]);
     assert!(sent.contains("message 1 of its chain"), "{sent}");
-    let mut stdin_send = bin("messenger", &lab);
+    let mut stdin_send = on_lab("messenger", &lab);
     stdin_send
         .args([
             "send",
@@ -85,7 +85,7 @@ fn register_send_read_intercept_round_trip() {
 
     // The provider's capture of bob's second day: one envelope, with its escrow block.
     let out = tmp.path().join("capture.json");
-    let mut c = bin("messenger", &lab);
+    let mut c = on_lab("messenger", &lab);
     c.args([
         "intercept",
         "--target",
@@ -108,11 +108,10 @@ fn register_send_read_intercept_round_trip() {
         ),
         "{said}"
     );
-    let cap: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let cap = json::read(&out);
     assert_eq!(cap["version"], 2);
     // It names its realm, its relay and the generation of its window.
-    let params: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lab.join("params.json")).unwrap()).unwrap();
+    let params = json::read(&lab.join("params.json"));
     assert_eq!(cap["realm"], params["realm"]);
     assert_eq!(
         cap["relay"].as_str().unwrap(),
@@ -171,11 +170,12 @@ fn register_send_read_intercept_round_trip() {
         "--out",
         out.to_str().unwrap(),
     ];
-    let before = snapshot(tmp.path());
+    let before = snapshot::files(tmp.path());
     let said = m(&[&again[..], &["--at", "2026-12-01T00:00:00Z"]].concat());
     assert!(said.contains(" unchanged: the capture of 'bob'"), "{said}");
-    assert_eq!(before, snapshot(tmp.path()));
-    let err = refused(
+    assert_eq!(before, snapshot::files(tmp.path()));
+    let err = run::refused_unchanged(
+        "messenger",
         &lab,
         &[&again[..], &["--at", "2026-12-01T00:00:01Z"]].concat(),
         "already exists with other content; outputs are never overwritten, choose a new file",
@@ -185,44 +185,52 @@ fn register_send_read_intercept_round_trip() {
 
 #[test]
 fn refusals_leave_everything_unchanged() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["register", "--as", "Bad Name"],
         "invalid account name",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["register", "--as", "../evil"],
         "invalid account name",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["register", "--as", "alice"],
         "already has a client state",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "nobody", "hi"],
         "unknown recipient 'nobody'; run messenger register --as nobody first",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "ghost", "--recipient", "bob", "hi"],
         "sender 'ghost' is not registered here",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "x y", "hi"],
         "invalid account name",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "alice", "hi"],
         "cannot send to yourself",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &[
             "send",
@@ -236,12 +244,18 @@ fn refusals_leave_everything_unchanged() {
         ],
         "RFC 3339",
     );
-    let err = refused(&lab, &["read", "--as", "ghost"], "not registered");
+    let err = run::refused_unchanged(
+        "messenger",
+        &lab,
+        &["read", "--as", "ghost"],
+        "not registered",
+    );
     assert!(
         err.ends_with("; run messenger register --as ghost first\n"),
         "{err}"
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &[
             "intercept",
@@ -254,7 +268,8 @@ fn refusals_leave_everything_unchanged() {
         ],
         "--to 2026-11-27T00:00:00Z is before --from 2026-11-28T00:00:00Z",
     );
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &[
             "intercept",
@@ -268,12 +283,13 @@ fn refusals_leave_everything_unchanged() {
         "unknown account 'nobody': not in the relay's directory; run messenger register --as nobody first",
     );
     let big = "x".repeat(messenger::envelope::MAX_TEXT_LEN + 1);
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "bob", &big],
         "too large",
     );
-    let usage = bin("messenger", &lab)
+    let usage = on_lab("messenger", &lab)
         .args(["send", "--from", "alice"])
         .output()
         .unwrap();
@@ -285,9 +301,10 @@ fn a_lab_without_escrow_parameters_refuses_to_send() {
     let tmp = tempfile::tempdir().unwrap();
     let lab = tmp.path().join("lab");
     std::fs::create_dir(&lab).unwrap();
-    ok(bin("messenger", &lab).args(["register", "--as", "alice"]));
-    ok(bin("messenger", &lab).args(["register", "--as", "bob"]));
-    refused(
+    ok(on_lab("messenger", &lab).args(["register", "--as", "alice"]));
+    ok(on_lab("messenger", &lab).args(["register", "--as", "bob"]));
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "bob", "hi"],
         "run 'escrow setup' first",
@@ -296,9 +313,9 @@ fn a_lab_without_escrow_parameters_refuses_to_send() {
 
 #[test]
 fn corrupted_state_and_relay_rows_are_refused() {
-    let tmp = lab_with(&["alice", "bob", "carol"]);
+    let tmp = lab::with_accounts(&["alice", "bob", "carol"]);
     let lab = tmp.path().join("lab");
-    ok(bin("messenger", &lab).args(["send", "--as", "alice", "--recipient", "bob", "hi"]));
+    ok(on_lab("messenger", &lab).args(["send", "--as", "alice", "--recipient", "bob", "hi"]));
     let state = lab.join("clients/alice.json");
     let good = std::fs::read(&state).unwrap();
     for (bytes, expect) in [
@@ -313,7 +330,8 @@ fn corrupted_state_and_relay_rows_are_refused() {
         ),
     ] {
         std::fs::write(&state, &bytes).unwrap();
-        refused(
+        run::refused_unchanged(
+            "messenger",
             &lab,
             &["send", "--as", "alice", "--recipient", "bob", "hi"],
             expect,
@@ -322,7 +340,8 @@ fn corrupted_state_and_relay_rows_are_refused() {
     std::fs::write(&state, &good).unwrap();
     // Another account's state under alice's name.
     std::fs::copy(lab.join("clients/bob.json"), &state).unwrap();
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "bob", "hi"],
         "holds the state of 'bob'",
@@ -338,7 +357,8 @@ fn corrupted_state_and_relay_rows_are_refused() {
     )
     .unwrap();
     drop(db);
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "carol", "hi"],
         "directory entry of 'carol' is corrupt",
@@ -347,12 +367,12 @@ fn corrupted_state_and_relay_rows_are_refused() {
 
 #[test]
 fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     // An established session: concurrent sends would share alice's current chain.
-    ok(bin("messenger", &lab).args(["send", "--as", "bob", "--recipient", "alice", "hi"]));
-    ok(bin("messenger", &lab).args(["read", "--as", "alice"]));
-    ok(bin("messenger", &lab).args(["send", "--as", "alice", "--recipient", "bob", "m"]));
+    ok(on_lab("messenger", &lab).args(["send", "--as", "bob", "--recipient", "alice", "hi"]));
+    ok(on_lab("messenger", &lab).args(["read", "--as", "alice"]));
+    ok(on_lab("messenger", &lab).args(["send", "--as", "alice", "--recipient", "bob", "m"]));
     let handles: Vec<_> = (0..12)
         .map(|i| {
             let lab = lab.clone();
@@ -369,7 +389,7 @@ fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
                 } else {
                     vec!["read".into(), "--as".into(), "alice".into()]
                 };
-                bin("messenger", &lab).args(&args).output().unwrap()
+                on_lab("messenger", &lab).args(&args).output().unwrap()
             })
         })
         .collect();
@@ -386,16 +406,16 @@ fn concurrent_commands_of_one_client_never_reuse_a_message_key() {
         )
         .unwrap();
     assert_eq!(reused, 0);
-    let read = ok(bin("messenger", &lab).args(["read", "--as", "bob", "--json"]));
+    let read = ok(on_lab("messenger", &lab).args(["read", "--as", "bob", "--json"]));
     let doc: serde_json::Value = serde_json::from_str(&read).unwrap();
     assert_eq!(doc["messages"].as_array().unwrap().len(), 7, "{read}");
 }
 
 #[test]
 fn a_sealed_client_state_needs_its_passphrase() {
-    let tmp = lab_with(&["bob"]);
+    let tmp = lab::with_accounts(&["bob"]);
     let lab = tmp.path().join("lab");
-    ok(bin("messenger", &lab)
+    ok(on_lab("messenger", &lab)
         .env("ALICE_PASS", "alice's long passphrase")
         .args([
             "register",
@@ -411,19 +431,21 @@ fn a_sealed_client_state_needs_its_passphrase() {
     let send = ["send", "--as", "alice", "--recipient", "bob", "hello"];
     // stdin is not a terminal here: no prompt, one clear line, nothing changed.
     let mut args = send.to_vec();
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &args,
         "is sealed with a passphrase: pass --passphrase-env VAR",
     );
     args.extend(["--passphrase-env", "NOT_SET_ANYWHERE"]);
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &args,
         "NOT_SET_ANYWHERE (--passphrase-env) is not set",
     );
-    let before = snapshot(&lab);
-    let out = bin("messenger", &lab)
+    let before = snapshot::files(&lab);
+    let out = on_lab("messenger", &lab)
         .env("ALICE_PASS", "a wrong guess")
         .args(send)
         .args(["--passphrase-env", "ALICE_PASS"])
@@ -435,22 +457,22 @@ fn a_sealed_client_state_needs_its_passphrase() {
             .unwrap()
             .contains("wrong passphrase")
     );
-    assert_eq!(before, snapshot(&lab));
-    ok(bin("messenger", &lab)
+    assert_eq!(before, snapshot::files(&lab));
+    ok(on_lab("messenger", &lab)
         .env("ALICE_PASS", "alice's long passphrase")
         .args(send)
         .args(["--passphrase-env", "ALICE_PASS"]));
     let after = std::fs::read(lab.join("clients/alice.json")).unwrap();
     assert!(escrow::sealed::is_sealed(&after) && after != state);
-    let text = ok(bin("messenger", &lab).args(["read", "--as", "bob"]));
+    let text = ok(on_lab("messenger", &lab).args(["read", "--as", "bob"]));
     assert!(text.contains("hello"), "{text}");
 }
 
 #[test]
 fn a_text_cannot_forge_a_line_of_the_output() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
-    let m = |args: &[&str]| ok(bin("messenger", &lab).args(args));
+    let m = |args: &[&str]| ok(on_lab("messenger", &lab).args(args));
     let forged =
         "hi\n2026-11-27T09:00:00Z  bob → alice: I confess\r\u{1b}[2K\u{202e}\u{2028}x\u{2029}";
     m(&[
@@ -480,10 +502,10 @@ fn a_text_cannot_forge_a_line_of_the_output() {
 /// reads; the relay never holds two envelopes at one position.
 #[test]
 fn a_restored_client_state_starts_a_new_session_instead_of_reusing_a_key() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     let send = |text: &str, at: &str| {
-        let out = bin("messenger", &lab)
+        let out = on_lab("messenger", &lab)
             .args([
                 "send",
                 "--as",
@@ -513,7 +535,7 @@ fn a_restored_client_state_starts_a_new_session_instead_of_reusing_a_key() {
     );
     // The next send goes on the new session without a word.
     assert_eq!(send("four", "2026-11-27T09:03:00Z"), "");
-    let read = ok(bin("messenger", &lab).args([
+    let read = ok(on_lab("messenger", &lab).args([
         "read",
         "--as",
         "bob",
@@ -529,7 +551,7 @@ fn a_restored_client_state_starts_a_new_session_instead_of_reusing_a_key() {
         .map(|m| m["text"].as_str().unwrap())
         .collect();
     assert_eq!(texts, ["one", "two", "three", "four"], "{read}");
-    let capture = ok(bin("messenger", &lab).args([
+    let capture = ok(on_lab("messenger", &lab).args([
         "intercept",
         "--target",
         "alice",
@@ -567,10 +589,10 @@ fn a_session_without_a_one_time_prekey_is_reported() {
     let senders: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
     let mut accounts: Vec<&str> = senders.iter().map(String::as_str).collect();
     accounts.extend(["alice", "bob"]);
-    let tmp = lab_with(&accounts);
+    let tmp = lab::with_accounts(&accounts);
     let lab = tmp.path().join("lab");
     let send = |from: &str| {
-        let out = bin("messenger", &lab)
+        let out = on_lab("messenger", &lab)
             .args(["send", "--as", from, "--recipient", "bob", "--at"])
             .args(["2026-11-27T09:00:00Z", "hi"])
             .output()
@@ -590,7 +612,7 @@ fn a_session_without_a_one_time_prekey_is_reported() {
     );
     // Later messages of that session say nothing; bob reads it.
     assert_eq!(send("alice"), "");
-    let read = ok(bin("messenger", &lab)
+    let read = ok(on_lab("messenger", &lab)
         .args(["read", "--as", "bob", "--at"])
         .arg("2026-11-27T09:05:00Z"));
     assert_eq!(read.matches("alice → bob: hi").count(), 2, "{read}");
@@ -602,10 +624,10 @@ fn a_session_without_a_one_time_prekey_is_reported() {
 /// the message lost. It goes on a new session instead, and bob reads everything.
 #[test]
 fn a_restored_state_is_caught_across_an_epoch_step_too() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     let send = |text: &str, at: &str| {
-        let out = bin("messenger", &lab)
+        let out = on_lab("messenger", &lab)
             .args([
                 "send",
                 "--as",
@@ -629,7 +651,7 @@ fn a_restored_state_is_caught_across_an_epoch_step_too() {
     let err = send("three", "2026-11-28T09:00:00Z");
     assert!(err.contains("state rolled back"), "{err}");
     assert_eq!(send("four", "2026-11-28T09:01:00Z"), "");
-    let read = ok(bin("messenger", &lab).args([
+    let read = ok(on_lab("messenger", &lab).args([
         "read",
         "--as",
         "bob",
@@ -654,9 +676,9 @@ fn a_restored_state_is_caught_across_an_epoch_step_too() {
 /// key and nonce. The error says what happened, not "the relay already holds" it.
 #[test]
 fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
-    ok(bin("messenger", &lab).args([
+    ok(on_lab("messenger", &lab).args([
         "send",
         "--as",
         "alice",
@@ -671,7 +693,7 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
         "CREATE TRIGGER refuse BEFORE INSERT ON envelopes BEGIN SELECT RAISE(ABORT, 'no'); END;",
     )
     .unwrap();
-    let out = bin("messenger", &lab)
+    let out = on_lab("messenger", &lab)
         .args([
             "send",
             "--as",
@@ -694,7 +716,7 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
     assert!(!err.contains("already holds"), "{err}");
     db.execute_batch("DROP TRIGGER refuse;").unwrap();
     drop(db);
-    ok(bin("messenger", &lab).args([
+    ok(on_lab("messenger", &lab).args([
         "send",
         "--as",
         "alice",
@@ -704,7 +726,7 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
         "2026-11-27T09:02:00Z",
         "attack at dawn",
     ]));
-    let read = ok(bin("messenger", &lab).args([
+    let read = ok(on_lab("messenger", &lab).args([
         "read",
         "--as",
         "bob",
@@ -750,7 +772,7 @@ fn a_refused_insert_never_makes_the_next_message_reuse_its_key() {
 /// one-time prekey is spent (a failed command changes no file).
 #[test]
 fn a_bundle_with_a_bad_signature_spends_no_prekey() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     let db = rusqlite::Connection::open(lab.join("relay.sqlite")).unwrap();
     let old: String = db
@@ -769,7 +791,8 @@ fn a_bundle_with_a_bad_signature_spends_no_prekey() {
     )
     .unwrap();
     drop(db);
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "bob", "x"],
         "invalid signature",

@@ -6,32 +6,35 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-mod cmd;
-
 use std::path::Path;
 
-use cmd::{SET_UP, bin, lab_with, ok, read_texts, refused, snapshot};
+use test_support::clock::SET_UP;
+use test_support::run::{ok, on_lab};
+use test_support::{json, lab, run, snapshot};
 
 fn send(lab: &Path, from: &str, to: &str, at: &str, text: &str) -> String {
-    ok(bin("messenger", lab).args(["send", "--as", from, "--recipient", to, "--at", at, text]))
+    ok(on_lab("messenger", lab).args(["send", "--as", from, "--recipient", to, "--at", at, text]))
 }
 
 fn usage_error(lab: &Path, args: &[&str]) -> String {
-    let before = snapshot(lab);
-    let out = bin("messenger", lab).args(args).output().unwrap();
+    let before = snapshot::files(lab);
+    let out = on_lab("messenger", lab).args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
-    assert_eq!(before, snapshot(lab));
+    assert_eq!(before, snapshot::files(lab));
     String::from_utf8(out.stderr).unwrap()
 }
 
-fn help(args: &[&str]) -> String {
-    let out = assert_cmd::Command::cargo_bin("messenger")
+/// `messenger read --as account --at at --json`: the texts it shows, and its document.
+fn read_texts(lab: &Path, account: &str, at: &str) -> (Vec<String>, serde_json::Value) {
+    let out = ok(on_lab("messenger", lab).args(["read", "--as", account, "--at", at, "--json"]));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let texts = doc["messages"]
+        .as_array()
         .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect();
+    (texts, doc)
 }
 
 /// The option names listed under `heading` in a help text, in order.
@@ -48,7 +51,7 @@ fn options_under(help: &str, heading: &str) -> Vec<String> {
 
 #[test]
 fn one_flag_per_concept_and_no_hidden_aliases() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     // The old spellings are gone, not kept as aliases.
     for args in [
@@ -69,7 +72,7 @@ fn one_flag_per_concept_and_no_hidden_aliases() {
         let err = usage_error(&lab, args);
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
-    ok(bin("messenger", &lab).args(["register", "--as", "carol", "--at", SET_UP]));
+    lab::register(&lab, "carol", SET_UP);
     let said = send(&lab, "alice", "carol", "2026-11-27T09:00:00Z", "hi carol");
     assert!(
         said.starts_with("Sent #1 alice → carol at 2026-11-27T09:00:00Z"),
@@ -77,7 +80,7 @@ fn one_flag_per_concept_and_no_hidden_aliases() {
     );
     let (texts, _) = read_texts(&lab, "carol", "2026-11-27T10:00:00Z");
     assert_eq!(texts, ["hi carol"]);
-    let cap = ok(bin("messenger", &lab).args([
+    let cap = ok(on_lab("messenger", &lab).args([
         "intercept",
         "--target",
         "carol",
@@ -95,13 +98,13 @@ fn one_flag_per_concept_and_no_hidden_aliases() {
 
 #[test]
 fn intercept_windows_are_half_open() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "at nine");
     send(&lab, "alice", "bob", "2026-11-27T10:00:00Z", "at ten");
     send(&lab, "alice", "bob", "2026-11-27T11:00:00Z", "at eleven");
     let capture = |from: &str, to: &str| -> Vec<String> {
-        let cap = ok(bin("messenger", &lab).args([
+        let cap = ok(on_lab("messenger", &lab).args([
             "intercept",
             "--target",
             "alice",
@@ -140,7 +143,8 @@ fn intercept_windows_are_half_open() {
     .concat();
     assert_eq!(day, halves);
     // An empty window is refused, with what to do.
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &[
             "intercept",
@@ -154,17 +158,17 @@ fn intercept_windows_are_half_open() {
         "--to equals --from (2026-11-27T10:00:00Z): the window [--from, --to) is empty (--to is \
          exclusive); give a later --to",
     );
-    let h = help(&["intercept", "--help"]);
+    let h = run::help("messenger", &["intercept", "--help"]);
     assert!(h.contains("[--from, --to)"), "{h}");
     assert!(h.contains("exclusive"), "{h}");
 }
 
 #[test]
 fn json_on_every_subcommand_and_for_failures() {
-    let tmp = lab_with(&["bob"]);
+    let tmp = lab::with_accounts(&["bob"]);
     let lab = tmp.path().join("lab");
     let json = |args: &[&str]| -> serde_json::Value {
-        let out = ok(bin("messenger", &lab).arg("--json").args(args));
+        let out = ok(on_lab("messenger", &lab).arg("--json").args(args));
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
     };
     let doc = json(&["register", "--as", "alice", "--at", SET_UP]);
@@ -175,7 +179,7 @@ fn json_on_every_subcommand_and_for_failures() {
     assert_eq!(doc["one_time_prekeys"], 20);
     assert_eq!(doc["sealed"], false);
     // --json after the subcommand too (a global option).
-    let out = ok(bin("messenger", &lab).args([
+    let out = ok(on_lab("messenger", &lab).args([
         "send",
         "--as",
         "alice",
@@ -226,8 +230,8 @@ fn json_on_every_subcommand_and_for_failures() {
     assert_eq!(doc["out"], file.to_str().unwrap());
     assert_eq!(json(&with_out)["result"], "unchanged");
     // A failure: the error document on stdout, the line on stderr, exit 1, nothing changed.
-    let before = snapshot(&lab);
-    let out = bin("messenger", &lab)
+    let before = snapshot::files(&lab);
+    let out = on_lab("messenger", &lab)
         .args([
             "send",
             "--as",
@@ -250,7 +254,7 @@ fn json_on_every_subcommand_and_for_failures() {
         line
     );
     assert!(line.contains("unknown recipient 'nobody'"), "{line}");
-    assert_eq!(before, snapshot(&lab));
+    assert_eq!(before, snapshot::files(&lab));
     // A usage error under --json: the document (exit code 2, clap's first line), then clap's
     // message on stderr.
     for args in [
@@ -258,7 +262,7 @@ fn json_on_every_subcommand_and_for_failures() {
         &["read", "--json"],
         &["--json", "frobnicate"],
     ] {
-        let out = bin("messenger", &lab).args(args).output().unwrap();
+        let out = on_lab("messenger", &lab).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let err = String::from_utf8(out.stderr).unwrap();
@@ -268,19 +272,19 @@ fn json_on_every_subcommand_and_for_failures() {
         assert!(err.starts_with("error: "), "{err}");
     }
     // Without --json a usage error prints nothing on stdout; --help and --version are as ever.
-    let out = bin("messenger", &lab).args(["read"]).output().unwrap();
+    let out = on_lab("messenger", &lab).args(["read"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert_eq!(
-        help(&["--json", "read", "--help"]),
-        help(&["read", "--help"])
+        run::help("messenger", &["--json", "read", "--help"]),
+        run::help("messenger", &["read", "--help"])
     );
-    assert!(help(&["--json", "--version"]).starts_with("messenger "));
+    assert!(run::help("messenger", &["--json", "--version"]).starts_with("messenger "));
 }
 
 #[test]
 fn help_lists_the_subcommands_own_options_first_and_passphrases_only_where_a_state_is_opened() {
-    let top = help(&["--help"]);
+    let top = run::help("messenger", &["--help"]);
     assert!(!top.contains("passphrase"), "{top}");
     assert_eq!(options_under(&top, "Global options:"), ["--lab", "--json"]);
     for (sub, own) in [
@@ -292,7 +296,7 @@ fn help_lists_the_subcommands_own_options_first_and_passphrases_only_where_a_sta
             &["--target", "--from", "--to", "--out", "--at"],
         ),
     ] {
-        let h = help(&[sub, "--help"]);
+        let h = run::help("messenger", &[sub, "--help"]);
         let options = options_under(&h, "Options:");
         assert_eq!(&options[..own.len()], own, "{sub}: {h}");
         assert_eq!(
@@ -314,7 +318,7 @@ fn help_lists_the_subcommands_own_options_first_and_passphrases_only_where_a_sta
         }
     }
     // A passphrase option on a subcommand that opens no client state is a usage error.
-    let tmp = lab_with(&["bob"]);
+    let tmp = lab::with_accounts(&["bob"]);
     let lab = tmp.path().join("lab");
     usage_error(
         &lab,
@@ -335,15 +339,16 @@ fn help_lists_the_subcommands_own_options_first_and_passphrases_only_where_a_sta
 
 #[test]
 fn an_empty_message_is_refused_and_nothing_is_sent() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["send", "--as", "alice", "--recipient", "bob", ""],
         "the message is empty",
     );
-    let before = snapshot(&lab);
-    let out = bin("messenger", &lab)
+    let before = snapshot::files(&lab);
+    let out = on_lab("messenger", &lab)
         .args(["send", "--as", "alice", "--recipient", "bob", "-"])
         .write_stdin("")
         .output()
@@ -353,7 +358,7 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
         String::from_utf8(out.stderr).unwrap(),
         "messenger: the message is empty\n"
     );
-    assert_eq!(before, snapshot(&lab));
+    assert_eq!(before, snapshot::files(&lab));
     // Only whitespace or invisible characters (zero-width space, byte-order mark) shows as
     // nothing: refused the same way, as an argument or on stdin.
     for text in [
@@ -364,12 +369,13 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
         "\u{200b}",
         " \u{feff}\u{200b}",
     ] {
-        refused(
+        run::refused_unchanged(
+            "messenger",
             &lab,
             &["send", "--as", "alice", "--recipient", "bob", text],
             "the message is empty (only whitespace or invisible characters)",
         );
-        let out = bin("messenger", &lab)
+        let out = on_lab("messenger", &lab)
             .args(["send", "--as", "alice", "--recipient", "bob", "-"])
             .write_stdin(text)
             .output()
@@ -379,7 +385,7 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
             String::from_utf8(out.stderr).unwrap(),
             "messenger: the message is empty (only whitespace or invisible characters)\n"
         );
-        assert_eq!(before, snapshot(&lab), "{text:?}");
+        assert_eq!(before, snapshot::files(&lab), "{text:?}");
     }
     // Text around whitespace is a message, whitespace and all.
     send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", " . \n");
@@ -389,17 +395,19 @@ fn an_empty_message_is_refused_and_nothing_is_sent() {
 
 #[test]
 fn registration_is_not_before_the_lab_was_set_up() {
-    let tmp = lab_with(&[]);
+    let tmp = lab::with_accounts(&[]);
     let lab = tmp.path().join("lab");
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["register", "--as", "alice", "--at", "2026-10-31T23:59:59Z"],
         "the registration at 2026-10-31T23:59:59Z is before the lab's set-up (generation 1 \
          created) at 2026-11-01T00:00:00Z: simulated time never goes backwards",
     );
-    ok(bin("messenger", &lab).args(["register", "--as", "alice", "--at", SET_UP]));
+    lab::register(&lab, "alice", SET_UP);
     // A time that is not RFC 3339 shows an example.
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["register", "--as", "bob", "--at", "noon"],
         "--at 'noon' is not an RFC 3339 time (for example ",
@@ -408,16 +416,22 @@ fn registration_is_not_before_the_lab_was_set_up() {
 
 #[test]
 fn a_send_is_not_before_either_registration_nor_the_senders_last_command() {
-    let tmp = lab_with(&["alice"]);
+    let tmp = lab::with_accounts(&["alice"]);
     let lab = tmp.path().join("lab");
-    ok(bin("messenger", &lab).args(["register", "--as", "bob", "--at", "2026-11-20T00:00:00Z"]));
-    ok(bin("messenger", &lab).args(["register", "--as", "carol", "--at", "2026-11-02T00:00:00Z"]));
+    ok(on_lab("messenger", &lab).args(["register", "--as", "bob", "--at", "2026-11-20T00:00:00Z"]));
+    ok(on_lab("messenger", &lab).args([
+        "register",
+        "--as",
+        "carol",
+        "--at",
+        "2026-11-02T00:00:00Z",
+    ]));
     let s = |from: &str, to: &str, at: &str| {
         ["send", "--as", from, "--recipient", to, "--at", at, "hi"].map(str::to_owned)
     };
     let refuse = |args: [String; 8], expect: &str| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        refused(&lab, &args, expect);
+        run::refused_unchanged("messenger", &lab, &args, expect);
     };
     refuse(
         s("bob", "alice", "2026-11-19T00:00:00Z"),
@@ -438,7 +452,7 @@ fn a_send_is_not_before_either_registration_nor_the_senders_last_command() {
     // The same second is not before it.
     send(&lab, "alice", "carol", "2026-11-27T09:00:00Z", "two");
     // A read counts too.
-    ok(bin("messenger", &lab).args(["read", "--as", "carol", "--at", "2026-11-27T12:00:00Z"]));
+    ok(on_lab("messenger", &lab).args(["read", "--as", "carol", "--at", "2026-11-27T12:00:00Z"]));
     refuse(
         s("carol", "alice", "2026-11-27T11:00:00Z"),
         "the message at 2026-11-27T11:00:00Z is before carol's last send or read at \
@@ -451,26 +465,27 @@ fn a_send_is_not_before_either_registration_nor_the_senders_last_command() {
 
 #[test]
 fn a_read_shows_only_what_was_sent_by_its_time() {
-    let tmp = lab_with(&["alice"]);
+    let tmp = lab::with_accounts(&["alice"]);
     let lab = tmp.path().join("lab");
-    ok(bin("messenger", &lab).args(["register", "--as", "bob", "--at", "2026-11-20T00:00:00Z"]));
+    ok(on_lab("messenger", &lab).args(["register", "--as", "bob", "--at", "2026-11-20T00:00:00Z"]));
     send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "nine");
     send(&lab, "alice", "bob", "2026-11-27T10:00:00Z", "ten");
     send(&lab, "alice", "bob", "2026-11-27T11:00:00Z", "eleven");
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &["read", "--as", "bob", "--at", "2026-11-19T00:00:00Z"],
         "the read at 2026-11-19T00:00:00Z is before bob's registration at 2026-11-20T00:00:00Z",
     );
     let text =
-        ok(bin("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-27T08:00:00Z"]));
+        ok(on_lab("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-27T08:00:00Z"]));
     assert_eq!(
         text,
         "No new messages for bob.\n3 messages sent after 2026-11-27T08:00:00Z stay queued for \
          a later read.\n"
     );
     let text =
-        ok(bin("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-27T10:00:00Z"]));
+        ok(on_lab("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-27T10:00:00Z"]));
     assert_eq!(
         text,
         "2026-11-27T09:00:00Z  alice → bob: nine\n2026-11-27T10:00:00Z  alice → bob: ten\n\
@@ -501,11 +516,11 @@ fn a_read_shows_only_what_was_sent_by_its_time() {
 /// after it.
 #[test]
 fn a_read_never_shows_what_was_sent_after_its_time_also_from_a_killed_reads_inbox() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     send(&lab, "alice", "bob", "2026-11-05T07:00:00Z", "sent at 7");
     send(&lab, "alice", "bob", "2026-11-05T09:00:00Z", "sent at 9");
-    let out = bin("messenger", &lab)
+    let out = on_lab("messenger", &lab)
         .env("ESCROW_LAB_FAULT", "read-saved")
         .args(["read", "--as", "bob", "--at", "2026-11-05T10:00:00Z"])
         .output()
@@ -513,7 +528,7 @@ fn a_read_never_shows_what_was_sent_after_its_time_also_from_a_killed_reads_inbo
     assert!(!out.status.success(), "{out:?}");
     let state = lab.join("clients/bob.json");
     let inbox = || -> usize {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let v = json::read(&state);
         v["inbox"].as_array().map_or(0, Vec::len)
     };
     assert_eq!(inbox(), 2, "the killed read saved both messages");
@@ -527,7 +542,7 @@ fn a_read_never_shows_what_was_sent_after_its_time_also_from_a_killed_reads_inbo
     // At 08:00: the 07:00 message with its real time; the 09:00 one neither shown nor marked,
     // counted as waiting, and still saved.
     let text =
-        ok(bin("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-05T08:00:00Z"]));
+        ok(on_lab("messenger", &lab).args(["read", "--as", "bob", "--at", "2026-11-05T08:00:00Z"]));
     assert_eq!(
         text,
         "2026-11-05T07:00:00Z  alice → bob: sent at 7\n1 message sent after \
@@ -559,27 +574,29 @@ fn a_read_never_shows_what_was_sent_after_its_time_also_from_a_killed_reads_inbo
 /// recipient — naming both times, and nothing changes.
 #[test]
 fn the_relay_refuses_a_message_dated_before_the_senders_newest_envelope() {
-    let tmp = lab_with(&["alice", "bob", "carol"]);
+    let tmp = lab::with_accounts(&["alice", "bob", "carol"]);
     let lab = tmp.path().join("lab");
     send(&lab, "alice", "bob", "2026-11-27T09:00:00Z", "one");
     // The modified client: its state forgets when it last sent (its last time, and the
     // envelopes its outbox still holds until its next command).
     let state = lab.join("clients/alice.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    v["last_time"] = 0.into();
-    v["outbox"] = serde_json::json!([]);
-    std::fs::write(&state, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    json::edit_pretty(&state, |v| {
+        v["last_time"] = 0.into();
+        v["outbox"] = serde_json::json!([]);
+    });
     fn s<'a>(to: &'a str, at: &'a str) -> [&'a str; 8] {
         ["send", "--as", "alice", "--recipient", to, "--at", at, "hi"]
     }
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &s("bob", "2026-11-27T08:00:00Z"),
         "the message at 2026-11-27T08:00:00Z is before alice's newest envelope at the relay \
          (#1) at 2026-11-27T09:00:00Z: simulated time never goes backwards",
     );
     // Into a past day, to someone else (a new session): refused the same way.
-    refused(
+    run::refused_unchanged(
+        "messenger",
         &lab,
         &s("carol", "2026-11-26T09:00:00Z"),
         "the message at 2026-11-26T09:00:00Z is before alice's newest envelope at the relay \
@@ -595,7 +612,7 @@ fn the_relay_refuses_a_message_dated_before_the_senders_newest_envelope() {
 
 #[test]
 fn an_export_holds_nothing_from_after_its_own_time() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
     send(
         &lab,
@@ -612,7 +629,7 @@ fn an_export_holds_nothing_from_after_its_own_time() {
         "in the window",
     );
     let capture = |from: &str, to: &str, at: &str| -> serde_json::Value {
-        let cap = ok(bin("messenger", &lab).args([
+        let cap = ok(on_lab("messenger", &lab).args([
             "intercept",
             "--target",
             "alice",
@@ -670,7 +687,7 @@ fn an_export_holds_nothing_from_after_its_own_time() {
     assert_eq!(ids(&cap, "envelopes"), [1, 2]);
     // With --out, the summary says the same.
     let file = tmp.path().join("cap.json");
-    let out = ok(bin("messenger", &lab).args([
+    let out = ok(on_lab("messenger", &lab).args([
         "--json",
         "intercept",
         "--target",
@@ -694,9 +711,9 @@ fn an_export_holds_nothing_from_after_its_own_time() {
 /// envelope, so the re-send is never refused by the relay and dropped.
 #[test]
 fn an_unsent_envelope_is_never_dropped_for_an_earlier_message() {
-    let tmp = lab_with(&["alice", "bob"]);
+    let tmp = lab::with_accounts(&["alice", "bob"]);
     let lab = tmp.path().join("lab");
-    let out = bin("messenger", &lab)
+    let out = on_lab("messenger", &lab)
         .args(["send", "--as", "alice", "--recipient", "bob"])
         .args(["--at", "2026-11-27T10:00:00Z", "one"])
         .env("ESCROW_LAB_FAULT", "send-saved")
@@ -705,11 +722,11 @@ fn an_unsent_envelope_is_never_dropped_for_an_earlier_message() {
     assert!(!out.status.success(), "{out:?}");
     // Forget the client's last time, as a state written before it existed would.
     let state = lab.join("clients/alice.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    v.as_object_mut().unwrap().remove("last_time");
-    std::fs::write(&state, serde_json::to_vec(&v).unwrap()).unwrap();
+    json::edit(&state, |v| {
+        v.as_object_mut().unwrap().remove("last_time");
+    });
     // (The command re-sends the outbox first, as every command of alice's does.)
-    let out = bin("messenger", &lab)
+    let out = on_lab("messenger", &lab)
         .args(["send", "--as", "alice", "--recipient", "bob"])
         .args(["--at", "2026-11-27T09:00:00Z", "two"])
         .output()

@@ -14,9 +14,9 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use time::OffsetDateTime;
 
-pub const DAY: i64 = 86_400;
-/// 2026-11-27T00:00:00Z
-pub const T0: i64 = 1_795_737_600;
+pub use test_support::clock::DAY;
+/// Day 0 of the conversations: 2026-11-27T00:00:00Z.
+pub const T0: i64 = test_support::clock::NOV_27;
 
 pub struct Sent {
     pub from: String,
