@@ -1,5 +1,5 @@
-//! `messenger`: users' and the provider's tool. Thin: parse, open files, call the library,
-//! print.
+//! `messenger`: users' and the provider's tool. Thin: parse the options, open the lab's client
+//! states, call one procedure of [`messenger::procedure`], print what it did.
 //!
 //! With `--json`, every subcommand prints one JSON document on stdout, a failure too
 //! (`escrow::encoding::json_error`, beside the usual one line on stderr).
@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod error;
 mod exchange;
 mod files;
 
@@ -14,24 +15,31 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Parser;
-use escrow::lab::{Lab, Written, create_dir_all_private, write_output};
-use messenger::account::check_account;
-use messenger::{Client, Relay};
+use escrow::lab::{Written, write_output};
+use messenger::procedure::{ClientFiles, Observer, Point, When, intercept, register, rfc3339};
 use rand_core::OsRng;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use cli::{Cli, Command};
-use files::{Paths, register_first};
 
-/// Fault injection for the crash tests: a process whose `ESCROW_LAB_FAULT` names this point
-/// aborts there, as a SIGKILL would (the points sit in the windows between writing the
-/// client state and committing the relay, which random kills rarely hit).
-fn fault(point: &str) {
-    if std::env::var_os("ESCROW_LAB_FAULT").is_some_and(|v| v == point) {
-        std::process::abort();
+/// The tool's observer of the procedures: warnings on standard error, and the fault injection
+/// of the crash tests — a process whose `ESCROW_LAB_FAULT` names a point aborts there, as a
+/// SIGKILL would (the points sit in the windows between writing the client state and
+/// committing the relay, which random kills rarely hit).
+#[derive(Debug)]
+pub struct Tool;
+
+impl Observer for Tool {
+    fn reached(&mut self, point: Point) {
+        if std::env::var_os("ESCROW_LAB_FAULT").is_some_and(|v| v == point.name()) {
+            std::process::abort();
+        }
+    }
+
+    fn warn(&mut self, text: &str) {
+        eprintln!("messenger: {text}");
     }
 }
 
@@ -55,8 +63,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(escrow::encoding::is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
-            let line =
-                escrow::encoding::printable(&format!("{e:#}").replace('\n', " ")).into_owned();
+            let line = error::one_line(&e);
             if json {
                 println!("{}", escrow::encoding::json_error(&line, 1, None));
             }
@@ -66,32 +73,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// The time of a command: its `--at`, or the clock, read when the command asks (inside the
-/// relay's lock, so that concurrent commands of one client record times in the order they
-/// run).
-#[derive(Clone, Copy, Debug)]
-pub enum When {
-    /// `--at`.
-    At(OffsetDateTime),
-    /// No `--at`: now.
-    Clock,
-}
-
-impl When {
-    fn parse(at: Option<&str>) -> Result<Self> {
-        Ok(match at {
-            Some(s) => Self::At(parse_time("--at", Some(s))?),
-            None => Self::Clock,
-        })
-    }
-
-    /// The time in Unix seconds (the clock's, to the second, read now).
-    pub fn now(self) -> Result<i64> {
-        Ok(match self {
-            Self::At(t) => t.unix_timestamp(),
-            Self::Clock => parse_time("--at", None)?.unix_timestamp(),
-        })
-    }
+/// The time of `--at`, or the clock when the procedure asks.
+fn when(at: Option<&str>) -> Result<When> {
+    Ok(match at {
+        Some(s) => When::At(parse_time("--at", Some(s))?),
+        None => When::Clock,
+    })
 }
 
 fn parse_time(what: &'static str, s: Option<&str>) -> Result<OffsetDateTime> {
@@ -105,22 +92,6 @@ fn parse_time(what: &'static str, s: Option<&str>) -> Result<OffsetDateTime> {
         escrow::transparency::store::check_not_ahead("the time of --at", v)?;
     }
     Ok(t)
-}
-
-pub fn rfc3339(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| unix.to_string())
-}
-
-/// Refuses a time earlier than a record it depends on, naming both: simulated time never goes
-/// backwards (the wording of `escrow::Error::TimeBackwards`).
-pub fn not_before(what: &str, time: i64, newest: &str, newest_time: i64) -> Result<()> {
-    match messenger::relay::time_backwards(what, time, newest, newest_time) {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }
 
 /// `n` things, in English: "1 envelope", "2 envelopes".
@@ -160,10 +131,10 @@ fn run(cli: Cli) -> Result<()> {
         } => Some((account.as_str(), passphrase)),
         Command::Intercept { .. } => None,
     };
-    let paths = Paths::new(&cli.lab, state)?;
+    let mut files = files::open(&cli.lab, state)?;
     match cli.command {
         Command::Register { account, at, .. } => {
-            register(&paths, &account, When::parse(at.as_deref())?, json)
+            register(&mut files, &account, when(at.as_deref())?, json)
         }
         Command::Send {
             account,
@@ -172,15 +143,15 @@ fn run(cli: Cli) -> Result<()> {
             text,
             ..
         } => exchange::send(
-            &paths,
+            &mut files,
             &account,
             &recipient,
-            When::parse(at.as_deref())?,
+            when(at.as_deref())?,
             &text,
             json,
         ),
         Command::Read { account, at, .. } => {
-            exchange::read(&paths, &account, When::parse(at.as_deref())?, json)
+            exchange::read(&mut files, &account, when(at.as_deref())?, json)
         }
         Command::Intercept {
             target,
@@ -188,70 +159,24 @@ fn run(cli: Cli) -> Result<()> {
             to,
             out,
             at,
-        } => intercept(
-            &paths,
-            &target,
-            (&from, &to),
-            out.as_deref(),
-            When::parse(at.as_deref())?,
-            json,
-        ),
+        } => {
+            let at = when(at.as_deref())?;
+            messenger::account::check_account(&target)?;
+            let window = (
+                parse_time("--from", Some(&from))?.unix_timestamp(),
+                parse_time("--to", Some(&to))?.unix_timestamp(),
+            );
+            intercept(&files, &target, window, out.as_deref(), at, json)
+        }
     }
 }
 
-/// The lab's set-up: the earliest generation's number and creation time (Unix seconds), if
-/// the lab has escrow parameters.
-fn set_up_at(lab: &Lab) -> Result<Option<(u32, i64)>> {
-    if lab.params_path().symlink_metadata().is_err() {
-        return Ok(None);
-    }
-    Ok(lab
-        .load_generations()?
-        .iter()
-        .map(|p| (p.generation(), p.created_at().unix_timestamp()))
-        .min_by_key(|(_, t)| *t))
-}
-
-fn register(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> {
-    check_account(account)?;
-    let state = paths.client(account);
-    if state.exists() {
-        bail!(
-            "account '{account}' already has a client state at {}",
-            state.display()
-        );
-    }
-    if !paths.lab.root().is_dir() {
-        bail!(
-            "{}: no lab directory; run 'escrow setup' first",
-            paths.lab.root().display()
-        );
-    }
-    let now = when.now()?;
-    if let Some((generation, created)) = set_up_at(&paths.lab)? {
-        not_before(
-            "the registration",
-            now,
-            &format!("the lab's set-up (generation {generation} created)"),
-            created,
-        )?;
-    }
-    let mut relay =
-        Relay::open(&paths.relay()).with_context(|| paths.relay().display().to_string())?;
-    if relay.is_registered(account)? {
-        bail!("account '{account}' is already registered at the relay");
-    }
-    let (mut client, reg) = Client::register(account, &mut OsRng)?;
-    client.record_time(now);
-    let tx = relay.transaction()?;
-    Relay::register(&tx, &reg, now)?;
-    create_dir_all_private(&paths.lab.root().join("clients"))?;
-    paths.save_client(&client)?;
-    if let Err(e) = tx.commit() {
-        // Not at the relay, so no state either: the command can simply be run again.
-        let _ = std::fs::remove_file(&state);
-        return Err(e.into());
-    }
+fn register(files: &mut ClientFiles, account: &str, when: When, json: bool) -> Result<()> {
+    let register::Registered {
+        registration: reg,
+        time: now,
+    } = register::register_in_lab(files, account, when, &mut OsRng)?;
+    let state = files.client(account);
     let identity = messenger::keys::public_hex(&reg.bundle.identity.sign);
     let shown = escrow::encoding::printable(&state.display().to_string()).into_owned();
     let doc = serde_json::json!({
@@ -261,7 +186,7 @@ fn register(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
         "identity_key": identity,
         "one_time_prekeys": reg.one_time_prekeys.len(),
         "state": state.display().to_string(),
-        "sealed": paths.sealed(),
+        "sealed": files.sealed(),
     });
     let text = format!(
         "Registered '{account}' at {}: identity key {}…, {} one-time prekeys published.\n\
@@ -269,7 +194,7 @@ fn register(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
         rfc3339(now),
         &identity[..16],
         reg.one_time_prekeys.len(),
-        if paths.sealed() {
+        if files.sealed() {
             ", sealed with the passphrase"
         } else {
             ""
@@ -279,66 +204,14 @@ fn register(paths: &Paths, account: &str, when: When, json: bool) -> Result<()> 
 }
 
 fn intercept(
-    paths: &Paths,
+    files: &ClientFiles,
     target: &str,
-    (from, to): (&str, &str),
+    window: (i64, i64),
     out: Option<&Path>,
     when: When,
     json: bool,
 ) -> Result<()> {
-    check_account(target)?;
-    let from = parse_time("--from", Some(from))?.unix_timestamp();
-    let to = parse_time("--to", Some(to))?.unix_timestamp();
-    if to < from {
-        bail!(
-            "--to {} is before --from {}: the window [--from, --to) would be empty; give a later --to",
-            rfc3339(to),
-            rfc3339(from)
-        );
-    }
-    if to == from {
-        bail!(
-            "--to equals --from ({}): the window [--from, --to) is empty (--to is exclusive); give a later --to",
-            rfc3339(to)
-        );
-    }
-    let generations = paths.lab.load_generations()?;
-    let unknown = || {
-        anyhow::anyhow!(
-            "unknown account '{target}': not in the relay's directory; {}",
-            register_first(target)
-        )
-    };
-    if !paths.relay().exists() {
-        return Err(unknown());
-    }
-    let relay = paths.open_relay(target)?;
-    if !relay.is_registered(target)? {
-        return Err(unknown());
-    }
-    let requested = match when {
-        When::At(t) => t.unix_timestamp(),
-        When::Clock => when.now()?,
-    };
-    // The provider answers as of the export time: a window that ends later is cut there.
-    let mut capture = relay.capture(
-        &messenger::relay::CaptureRequest::new(&generations, target, from, to, requested)
-            .as_of_export(),
-    )?;
-    // The export time is the one the capture was cut at (with or without --at), so that
-    // everything up to `exported_at` is in it.
-    let at = requested;
-    capture.exported_at = rfc3339(at);
-    // An export holds nothing the relay received after it (also no chain start from outside
-    // the window): the cut above sees to it, and this checks it.
-    if let Some((e, t)) = capture.newest_envelope() {
-        not_before(
-            "the export",
-            at,
-            &format!("envelope #{} that it would include", e.relay_id),
-            t,
-        )?;
-    }
+    let capture = intercept::intercept_in_lab(files, target, window, when)?;
     let mut bytes = serde_json::to_vec_pretty(&capture)?;
     bytes.push(b'\n');
     let Some(path) = out.filter(|p| *p != Path::new("-")) else {
