@@ -16,7 +16,7 @@
 //! * [`approve`] — an authority's approval, released and written to its file under the one
 //!   output rule of the lab.
 //!
-//! Errors are the crate's [`Error`](crate::Error); none names a command-line option (the
+//! Errors are the crate's [`Error`]; none names a command-line option (the
 //! tool words its own hints).
 
 pub mod approve;

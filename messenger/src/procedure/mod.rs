@@ -1,8 +1,8 @@
 //! The users' and the provider's procedures: one function per command of the `messenger`
-//! tool (`register`, `send`, `read`, `intercept`), over a [`Relay`] and a [`ClientStore`] that
-//! holds the accounts' private states. The tool runs them over the lab's files
-//! ([`ClientFiles`]); the scenarios of the root package run the same functions over states
-//! kept in memory (a `BTreeMap` of clients), so that they exercise the tool's own paths.
+//! tool (`register`, `send`, `read`, `intercept`), over a [`Relay`](crate::Relay) and a
+//! [`ClientStore`] that holds the accounts' private states. The tool runs them over the lab's
+//! files ([`ClientFiles`]); the scenarios of the root package run the same functions over
+//! states kept in memory (a `BTreeMap` of clients), so that they exercise the tool's own paths.
 //!
 //! * [`store`] — where client states live between commands: files (plain or sealed) or memory;
 //! * [`register`] — a new account, published to the relay's directory;
