@@ -257,13 +257,8 @@ pub fn run(
     n.step("court and ministry approve: 2 of the 3 approvals needed")?;
     let mut approvals = Vec::new();
     for a in &AUTHORITIES[..2] {
-        let ap = w.approve(a, &warrant, &receipt, now - 540)?;
-        write_atomic(
-            &lab_dir.join(format!("warrant.json.{a}.approval.json")),
-            &ap.bytes,
-            0o600,
-        )?;
-        approvals.push(ap);
+        let out = escrow::procedure::approve::default_path(&warrant_path, a);
+        approvals.push(w.approve_to(a, &warrant, &receipt, &out, now - 540)?);
     }
     n.say("Each checked the warrant (not expired, within policy, in the log) and")?;
     n.say("released its share of alice's key for that one day; each release is")?;
@@ -285,19 +280,15 @@ pub fn run(
 
     // 5. The third approval.
     n.step("oversight approves too: 3 of 5")?;
-    let third = w.approve(AUTHORITIES[2], &warrant, &receipt, now - 420)?;
-    write_atomic(
-        &lab_dir.join(format!("warrant.json.{}.approval.json", AUTHORITIES[2])),
-        &third.bytes,
-        0o600,
-    )?;
-    approvals.push(third);
+    let out = escrow::procedure::approve::default_path(&warrant_path, AUTHORITIES[2]);
+    approvals.push(w.approve_to(AUTHORITIES[2], &warrant, &receipt, &out, now - 420)?);
     let refs: Vec<&escrow::authority::Approved> = approvals.iter().collect();
-    let report = w.execute(&warrant, &refs, &capture, now - 360)?;
-    write_atomic(
+    let report = w.execute_to(
+        &warrant,
+        &refs,
+        &capture,
+        now - 360,
         &lab_dir.join("report.json"),
-        &serde_json::to_vec_pretty(&report)?,
-        0o600,
     )?;
     n.say("The auditor checks every share, combines three into alice's key for")?;
     n.say("that day (verified by a pairing), and opens what it covers:")?;
@@ -484,7 +475,7 @@ fn by_hand(n: &mut Narrator<'_>, lab: &Path, start: i64, end: i64) -> Result<()>
     for tool in ["escrow", "messenger", "auditor"] {
         let f = tool[..1].to_uppercase();
         n.line(&format!(
-            "  {f}() {{ cargo run -q --release -p {tool} -- --lab \"$L\" \"$@\"; }}"
+            "  {f}() {{ cargo run -q --release -p {tool}-cli -- --lab \"$L\" \"$@\"; }}"
         ))?;
     }
     let approvals = |who: &[&str]| -> String {

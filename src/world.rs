@@ -12,11 +12,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use escrow::authority::Approved;
-use escrow::lab::{Lab, create_dir_all_private, write_atomic};
+use escrow::lab::{Lab, create_dir_all_private};
+use escrow::procedure::setup::{SetUp, SetupOptions};
 use escrow::transparency::proof::ProofBundle;
 use escrow::warrant::{Warrant, WarrantDraft};
 use escrow::{AuthorityShare, PublicParams, SetupRequest};
-use messenger::relay::{Capture, CaptureRequest};
+use messenger::procedure::{ClientFiles, ClientStore, Quiet, When};
+use messenger::relay::Capture;
 use messenger::{Client, Envelope, EscrowContext, Outcome, Relay};
 use rand_chacha::ChaCha20Rng;
 use time::OffsetDateTime;
@@ -112,10 +114,10 @@ impl World {
     ) -> Result<Self> {
         let lab = Lab::new(dir);
         let names: Vec<String> = authorities.iter().map(|s| (*s).to_owned()).collect();
-        let req = SetupRequest::new(names.clone(), k, at(created)?);
-        let (params, shares) = escrow::dealer_setup(&req, &mut rng)?;
-        let log = escrow::transparency::generate_log(&req.realm, &names, &mut rng);
-        lab.write_setup(&params, &shares, &log)?;
+        // `escrow setup`'s procedure: a trusted dealer, the log, the lab's files.
+        let options = SetupOptions::new(SetupRequest::new(names, k, at(created)?));
+        let SetUp { params, shares, .. } =
+            escrow::procedure::setup::setup(&lab, &options, &mut rng)?;
         Ok(Self {
             lab,
             escrow: EscrowContext::new(params.clone()),
@@ -128,13 +130,15 @@ impl World {
         })
     }
 
-    /// Registers `account` at the relay at time `t`.
+    /// Registers `account` at the relay at time `t` (`messenger register`'s procedure).
     pub fn register(&mut self, account: &str, t: i64) -> Result<()> {
-        let (client, reg) = Client::register(account, &mut self.rng)?;
-        let tx = self.relay.transaction()?;
-        Relay::register(&tx, &reg, t)?;
-        tx.commit()?;
-        self.clients.insert(account.to_owned(), client);
+        messenger::procedure::register::register(
+            &mut self.relay,
+            &mut self.clients,
+            account,
+            t,
+            &mut self.rng,
+        )?;
         Ok(())
     }
 
@@ -181,24 +185,18 @@ impl World {
         t: i64,
         rng: &mut R,
     ) -> Result<Vec<(i64, Outcome)>> {
-        let tx = self.relay.transaction()?;
-        let batch = Relay::queued(&tx, account)?;
-        let client = self
-            .clients
-            .get_mut(account)
-            .with_context(|| format!("'{account}' is not registered"))?;
-        let outcomes = client.receive(
-            batch,
-            t,
+        // `messenger read`'s procedure, the states kept in memory.
+        let inbox = messenger::procedure::read::read(
+            &mut self.relay,
+            &mut self.clients,
             &mut self.escrow,
-            &mut |a| Relay::identity(&tx, a),
+            account,
+            When::At(at(t)?),
             rng,
-        );
-        for (id, o) in &outcomes {
-            Relay::mark(&tx, *id, o)?;
-        }
-        tx.commit()?;
-        Ok(outcomes)
+            &mut Quiet,
+            |_| Ok::<(), anyhow::Error>(()),
+        )?;
+        Ok(inbox.outcomes)
     }
 
     /// Hands the relay an envelope made by other means (a modified client, an outsider: the
@@ -216,12 +214,13 @@ impl World {
             .with_context(|| format!("no envelope #{relay_id} at the relay"))
     }
 
-    /// Writes every client state to `clients/<account>.json` (mode 0600).
+    /// Writes every client state to `clients/<account>.json` (mode 0600, plain), as
+    /// `messenger` keeps them ([`ClientFiles`]).
     pub fn save_clients(&self) -> Result<()> {
-        let dir = self.lab.root().join("clients");
-        create_dir_all_private(&dir)?;
-        for (name, c) in &self.clients {
-            write_atomic(&dir.join(format!("{name}.json")), &c.to_json()?, 0o600)?;
+        create_dir_all_private(&self.lab.root().join("clients"))?;
+        let mut files = ClientFiles::new(Lab::new(self.lab.root()), None);
+        for c in self.clients.values() {
+            files.save(c)?;
         }
         Ok(())
     }
@@ -271,11 +270,9 @@ impl World {
 
     /// Logs a warrant at time `t` (`auditor warrant submit`); returns the receipt.
     pub fn submit(&self, warrant: &Warrant, t: i64) -> Result<ProofBundle> {
-        // The tool's checks, in its order: the drafting checks, the targets registered with
-        // this world's relay, then the log.
-        auditor::check_draft(&self.lab, warrant, at(t)?)?;
-        auditor::check_targets(&self.relay, warrant, at(t)?)?;
-        Ok(auditor::submit_warrant(&self.lab, warrant, at(t)?)?.receipt)
+        // `auditor warrant submit`'s procedure: the drafting checks, the targets registered
+        // with this world's relay, then the log.
+        Ok(auditor::procedure::submit(&self.lab, Some(&self.relay), warrant, at(t)?)?.receipt)
     }
 
     /// What a rogue auditor holding the log's key can do that the tools refuse: log a warrant
@@ -313,10 +310,36 @@ impl World {
 
     /// The provider's capture of `account` over `[from, to)` (`messenger intercept`).
     pub fn capture(&self, account: &str, from: i64, to: i64, t: i64) -> Result<Capture> {
+        // `messenger intercept`'s procedure.
         let generations = self.lab.load_generations()?;
-        Ok(self
-            .relay
-            .capture(&CaptureRequest::new(&generations, account, from, to, t))?)
+        Ok(messenger::procedure::intercept::intercept(
+            &self.relay,
+            &generations,
+            account,
+            (from, to),
+            t,
+        )?)
+    }
+
+    /// `authority` approves at time `t` and writes its approval to `out` (`escrow approve`:
+    /// the lab's output rule, the file reserved before the release is logged).
+    pub fn approve_to(
+        &self,
+        authority: &str,
+        warrant: &Warrant,
+        receipt: &ProofBundle,
+        out: &Path,
+        t: i64,
+    ) -> Result<Approved> {
+        Ok(escrow::procedure::approve::approve_to(
+            &self.lab,
+            authority,
+            warrant,
+            receipt,
+            out,
+            at(t)?,
+        )?
+        .approved)
     }
 
     /// Runs the auditor (`auditor execute`) with the given approvals.
@@ -338,6 +361,32 @@ impl World {
             capture,
             at(t)?,
         )?)
+    }
+
+    /// Like [`World::execute`], writing the report to `out` (`auditor execute --out`: the
+    /// file reserved before the execution is logged).
+    pub fn execute_to(
+        &self,
+        warrant: &Warrant,
+        approvals: &[&Approved],
+        capture: &Capture,
+        t: i64,
+        out: &Path,
+    ) -> Result<auditor::execute::Report> {
+        let files: Vec<(String, Vec<u8>)> = approvals
+            .iter()
+            .map(|a| (a.approval.authority.clone(), a.bytes.to_vec()))
+            .collect();
+        let reserved = auditor::procedure::reserve_report(Some(out))?;
+        let (report, _) = auditor::procedure::execute_into(
+            &self.lab,
+            warrant,
+            &files,
+            capture,
+            at(t)?,
+            reserved,
+        )?;
+        Ok(report)
     }
 
     /// The share of `authority`.
@@ -377,25 +426,19 @@ impl World {
         text: &str,
         t: i64,
     ) -> Result<(Sent, Envelope)> {
-        let (env, id) = {
-            let client = self
-                .clients
-                .get_mut(from)
-                .with_context(|| format!("'{from}' is not registered"))?;
-            let tx = self.relay.transaction()?;
-            let env = client.send(
-                to,
-                text.as_bytes(),
-                t,
-                &mut self.escrow,
-                &mut |a| Relay::take_bundle(&tx, a),
-                &mut self.rng,
-            )?;
-            let id = Relay::enqueue(&tx, &env, t)?;
-            tx.commit()?;
-            (env, id)
-        };
-        let sent = self.record(from, to, text, t, &env, id)?;
+        // `messenger send`'s procedure, the states kept in memory.
+        let d = messenger::procedure::send::send(
+            &mut self.relay,
+            &mut self.clients,
+            &mut self.escrow,
+            (from, to),
+            text.as_bytes(),
+            When::At(at(t)?),
+            &mut self.rng,
+            &mut Quiet,
+        )?;
+        let env = d.sent.envelope;
+        let sent = self.record(from, to, text, t, &env, d.relay_id)?;
         Ok((sent, env))
     }
 }

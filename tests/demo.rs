@@ -102,7 +102,7 @@ fn demo_by_hand_commands_run() {
         for tool in ["escrow", "messenger", "auditor"] {
             let bin = run::path(tool);
             line = line.replace(
-                &format!("cargo run -q --release -p {tool} --"),
+                &format!("cargo run -q --release -p {tool}-cli --"),
                 &bin.display().to_string(),
             );
         }

@@ -78,9 +78,7 @@ pub enum Error {
     #[error("{0}")]
     Draft(escrow::Error),
     /// A target the lab's relay does not know: no traffic of it can exist.
-    #[error(
-        "refused: target '{0}' is not registered with this lab's relay (`messenger register --as {0}` first)"
-    )]
+    #[error("refused: target '{0}' is not registered with this lab's relay")]
     UnknownTarget(String),
     /// A target that registered after the drafting or submission time.
     #[error(
@@ -118,6 +116,27 @@ pub enum Error {
         /// Its time.
         time: String,
     },
+    /// The drafting time is so late that the default expiry (seven days later) is past year
+    /// 9999.
+    #[error("the drafting time is too late for the default expiry (seven days later)")]
+    DefaultExpiry,
+    /// A capture file that is not JSON of a capture.
+    #[error("malformed capture: {0}")]
+    MalformedCapture(serde_json::Error),
+    /// A file given as a proof holds none.
+    #[error("{0}")]
+    NotAProof(NotAProof),
+    /// The report file cannot be created.
+    #[error("{}: {}", path.display(), report_text(.error))]
+    Report {
+        /// The report file.
+        path: std::path::PathBuf,
+        /// What failed.
+        error: Box<escrow::Error>,
+    },
+    /// The report could not be encoded (a bug, never bad input).
+    #[error("report: {0}")]
+    ReportJson(serde_json::Error),
     /// The warrant expired before this execution.
     #[error(
         "refused: warrant {reference} expired at {expires}; an expired warrant is not executed"
@@ -128,6 +147,35 @@ pub enum Error {
         /// Its expiry.
         expires: String,
     },
+}
+
+/// Why a file given as a proof holds none.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum NotAProof {
+    /// Not JSON.
+    #[error("malformed JSON: {0}")]
+    Json(serde_json::Error),
+    /// An approval without the proof of its release.
+    #[error("the approval carries no release proof")]
+    NoReleaseProof,
+    /// An execution report whose proof does not parse.
+    #[error("malformed execution proof: {0}")]
+    Execution(serde_json::Error),
+    /// Neither a receipt, an approval nor an execution report.
+    #[error("not a receipt, an approval or an execution report (no proof to check)")]
+    Unknown,
+}
+
+/// The report file of an execution cannot be written: `cannot write the report` for an I/O
+/// failure, the escrow library's error otherwise.
+fn report_text(error: &escrow::Error) -> String {
+    match error {
+        escrow::Error::Lab(escrow::LabError::Io { error, .. }) => {
+            format!("cannot write the report: {error}")
+        }
+        e => e.to_string(),
+    }
 }
 
 fn discarded(verdicts: &[crate::execute::ApprovalVerdict]) -> String {

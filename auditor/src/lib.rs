@@ -4,7 +4,8 @@
 //! (docs/protocol.md §6–7): drafting a warrant and submitting it to the log, which returns a
 //! receipt (the proof bundle authorities check before approving), and executing it
 //! ([`execute`]): checking approvals, combining keys, and examining a capture under the
-//! recipient's rules ([`evidence`], docs/protocol.md §7.1). The auditor uses the public
+//! recipient's rules ([`evidence`], docs/protocol.md §7.1); [`procedure`] holds every command
+//! of the `auditor` tool as one library call. The auditor uses the public
 //! surfaces of `escrow` only — never code that holds key shares.
 
 #![forbid(unsafe_code)]
@@ -13,8 +14,9 @@
 pub mod error;
 pub mod evidence;
 pub mod execute;
+pub mod procedure;
 
-pub use error::{CaptureMismatch, Error, Result};
+pub use error::{CaptureMismatch, Error, NotAProof, Result};
 
 use escrow::lab::Lab;
 use escrow::transparency::api::{LocalLog, TransparencyLog};

@@ -207,9 +207,7 @@ pub enum Error {
     #[error("wrong passphrase (or the sealed file was altered)")]
     WrongPassphrase,
     /// A sealed file was found and no passphrase was given.
-    #[error(
-        "{} is sealed with a passphrase: pass --passphrase-env VAR or run on a terminal to be asked", path.display()
-    )]
+    #[error("{} is sealed with a passphrase", path.display())]
     PassphraseRequired {
         /// The file.
         path: std::path::PathBuf,
@@ -318,6 +316,92 @@ pub enum Error {
     /// The name is not one of the generation's authorities.
     #[error("'{0}' is not an authority of this generation")]
     NotAnAuthority(String),
+    /// The environment variable meant to hold a passphrase is unset or not UTF-8.
+    #[error("sealed file: the environment variable {var} is not {}", if *.unset { "set" } else { "UTF-8" })]
+    PassphraseVariable {
+        /// The variable's name.
+        var: String,
+        /// True if it is unset, false if it is not UTF-8.
+        unset: bool,
+    },
+    /// Sealing a share needs a passphrase, and none was given.
+    #[error("sealing a share needs the passphrase")]
+    NoPassphraseToSeal,
+    /// The share file is sealed already.
+    #[error("{}: already sealed", path.display())]
+    AlreadySealed {
+        /// The share file.
+        path: std::path::PathBuf,
+    },
+    /// New shares would be written plain into a lab whose shares are sealed.
+    #[error(
+        "this lab's shares are sealed: give the passphrase so that the new shares are sealed too"
+    )]
+    SharesSealed,
+    /// The lab holds several generations and the command must be told which one.
+    #[error("this lab holds generations {known}: name the one to retire")]
+    WhichGeneration {
+        /// The generations the lab holds, as a list.
+        known: String,
+    },
+    /// A validity in days is zero, or ends after year 9999.
+    #[error("a validity of {days} days: must be at least 1 and end before year 10000")]
+    ValidDays {
+        /// The days asked for.
+        days: u64,
+    },
+    /// A rotation's validity in days is zero or too large.
+    #[error(
+        "rotation refused: a validity of {days} days {}",
+        if *.days == 0 { "is too short (at least 1)" } else { "is too large" }
+    )]
+    RotationDays {
+        /// The days asked for.
+        days: u64,
+    },
+    /// The open proposal of a board is not the one the party was told to join.
+    #[error(
+        "the open proposal is {open}, not {expected}: it was changed after it was published; do not join"
+    )]
+    ProposalChanged {
+        /// The proposal on the board.
+        open: String,
+        /// The proposal the party expected (printable form).
+        expected: String,
+    },
+    /// The authorities' finished markers of a DKG do not name the transcript on its board.
+    #[error("the authorities' finished markers do not name this transcript and key")]
+    MarkersDisagree,
+    /// The installed generation is not the key a DKG transcript makes.
+    #[error("generation {generation} in params.json is not the key this transcript makes")]
+    NotThisTranscript {
+        /// The generation.
+        generation: u32,
+    },
+    /// A party of a DKG or resharing acts before joining it.
+    #[error("{who} has not joined")]
+    NotJoined {
+        /// The party.
+        who: String,
+        /// The board: "dkg" or "reshare".
+        board: &'static str,
+    },
+    /// A party of a DKG or resharing skipped a step it needs first.
+    #[error("{who} has not run its {step} step of the {board} yet")]
+    StepMissing {
+        /// The party.
+        who: String,
+        /// The board: "dkg" or "reshare".
+        board: &'static str,
+        /// The step it must run first ("respond").
+        step: &'static str,
+    },
+    /// A list of expected join fingerprints names one authority twice.
+    #[error("the fingerprints name {name} twice; give each authority's once")]
+    FingerprintTwice {
+        /// The authority.
+        name: String,
+    },
     /// An internal invariant was violated (a bug, never bad input).
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -328,7 +412,7 @@ pub enum Error {
 #[non_exhaustive]
 pub enum LabError {
     /// The lab already holds escrow parameters.
-    #[error("{path}: the lab already holds escrow parameters; use another --lab")]
+    #[error("{path}: the lab already holds escrow parameters")]
     AlreadySetUp {
         /// The existing file or folder.
         path: std::path::PathBuf,

@@ -20,6 +20,8 @@
 //! * [`release`] — key shares, warrant signature shares, verified combination;
 //! * [`approval`] — an authority's checks, approval shares and journal;
 //! * [`authority`] — the whole approval procedure of one authority in a lab directory;
+//! * [`procedure`] — every command of the `escrow` tool as one library call (setup, the DKG
+//!   and resharing boards, sealing, rotation, retirement, `info`, the log, approvals to files);
 //! * [`warrant`] — warrants (ETSI TS 103 120 vocabulary), their JCS digest, scope and the
 //!   authorities' policy checks;
 //! * [`transparency`] — the RFC 6962 log of warrants and key releases, C2SP checkpoints,
@@ -45,6 +47,7 @@ pub mod ibe;
 pub mod identity;
 pub mod lab;
 pub mod params;
+pub mod procedure;
 pub mod release;
 pub mod rotate;
 pub mod sealed;

@@ -154,11 +154,11 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
         )));
     }
     let period = match (req.valid_days, newest.valid_from(), newest.valid_until()) {
-        (Some(0), _, _) => return Err(refuse("--valid-days must be at least 1".into())),
+        (Some(0), _, _) => return Err(Error::RotationDays { days: 0 }),
         (Some(d), _, _) => Some(
             d.checked_mul(86_400)
                 .and_then(|s| i64::try_from(s).ok())
-                .ok_or_else(|| refuse("--valid-days is too large".into()))?,
+                .ok_or(Error::RotationDays { days: d })?,
         ),
         (None, Some(a), Some(b)) => Some((b - a).whole_seconds()),
         _ => None,

@@ -106,12 +106,14 @@ impl fmt::Debug for Passphrase {
 pub fn passphrase_from_env(var: &str) -> Result<Passphrase> {
     match std::env::var(var) {
         Ok(v) => Passphrase::new(v),
-        Err(std::env::VarError::NotPresent) => Err(Error::Sealed(format!(
-            "the environment variable {var} (--passphrase-env) is not set"
-        ))),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Sealed(format!(
-            "the environment variable {var} (--passphrase-env) is not UTF-8"
-        ))),
+        Err(std::env::VarError::NotPresent) => Err(Error::PassphraseVariable {
+            var: var.to_owned(),
+            unset: true,
+        }),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::PassphraseVariable {
+            var: var.to_owned(),
+            unset: false,
+        }),
     }
 }
 

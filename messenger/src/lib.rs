@@ -9,7 +9,10 @@
 //! * [`escrow_block`] — every new sending chain's first key wrapped to (sender, epoch) and
 //!   (recipient, epoch); recipients recompute both wraps and refuse a chain that differs;
 //! * [`envelope`] — the versioned wire format; [`client`] — one account's state;
-//! * [`relay`] — the provider's SQLite store and the lawful-intercept capture.
+//! * [`relay`] — the provider's SQLite store and the lawful-intercept capture;
+//! * [`procedure`] — every command of the `messenger` tool as one library call (register,
+//!   crash-safe send and read with the outbox and inbox, intercept), over client states in
+//!   files or in memory.
 //!
 //! Deviations from Signal are listed in `docs/messenger.md`: P-256 instead of X25519, ECDSA
 //! with a separate signing key instead of XEdDSA, AES-256-GCM instead of AES-CBC + HMAC, the
@@ -26,6 +29,7 @@ pub mod escrow_block;
 pub mod hazmat;
 pub mod kdf;
 pub mod keys;
+pub mod procedure;
 pub mod ratchet;
 pub mod relay;
 pub mod x3dh;

@@ -520,17 +520,25 @@ impl Relay {
 
     /// Whether the relay holds exactly `env` (these bytes at its position): a client's outbox
     /// envelope counts as delivered only then — another envelope at its position (posted under
-    /// the sender's name) is not it.
+    /// the sender's name) is not it. (A relay that keeps duplicates,
+    /// [`crate::hazmat::relay_keeps_duplicates`], may hold several at one position: any of
+    /// them counts.)
     pub fn holds_exactly(conn: &Connection, env: &Envelope) -> Result<bool> {
-        let body: Option<String> = conn
-            .query_row(
-                "SELECT body FROM envelopes
-                 WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND n = ?4 LIMIT 1",
-                params![env.from, env.to, public_hex(&env.chain), env.n],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(body.is_some_and(|b| b.as_bytes() == env.to_json().as_slice()))
+        let mut stmt = conn.prepare(
+            "SELECT body FROM envelopes
+             WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND n = ?4",
+        )?;
+        let bytes = env.to_json();
+        let bodies = stmt.query_map(
+            params![env.from, env.to, public_hex(&env.chain), env.n],
+            |r| r.get::<_, String>(0),
+        )?;
+        for body in bodies {
+            if body?.as_bytes() == bytes.as_slice() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether the relay holds an envelope at `env`'s position (sender, recipient, chain and

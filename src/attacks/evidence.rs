@@ -248,19 +248,20 @@ pub(crate) fn reopened(dir: &std::path::Path, seed: u64) -> Observed {
     let first = w.send("alice", "bob", "one", NINE)?.relay_id;
     let key = sending_chain_secret(&w.clients["alice"], "bob").context("alice's first chain")?;
     w.read("bob", NINE + 10)?;
+    // Every client's time moves forward (a send or read never before its own last one).
     talk(&mut w, "bob", "alice", "two", NINE + 20)?;
-    talk(&mut w, "alice", "bob", "three", NINE + 30)?;
-    w.send("bob", "alice", "four", NINE + 40)?;
+    talk(&mut w, "alice", "bob", "three", NINE + 60)?;
+    w.send("bob", "alice", "four", NINE + 100)?;
     let mut rigged = ReplayRng::new(key, ChaCha20Rng::seed_from_u64(seed));
-    w.read_with("alice", NINE + 50, &mut rigged)?;
-    let again = w.send("alice", "bob", "re-opened", NINE + 60)?.relay_id;
-    let out = w.read("bob", NINE + 70)?;
+    w.read_with("alice", NINE + 110, &mut rigged)?;
+    let again = w.send("alice", "bob", "re-opened", NINE + 120)?.relay_id;
+    let out = w.read("bob", NINE + 130)?;
     // An epoch chain in the same epoch.
     messenger::hazmat::pretend_epoch_ended(w.clients.get_mut("bob").context("bob")?, "alice")?;
     let at_will = w
-        .send("bob", "alice", "a chain at will", NINE + 80)?
+        .send("bob", "alice", "a chain at will", NINE + 140)?
         .relay_id;
-    let out2 = w.read("alice", NINE + 90)?;
+    let out2 = w.read("alice", NINE + 150)?;
     let report = serve_alice_day0(&mut w)?;
     let shown = texts(&report);
     let equivocation = report

@@ -289,9 +289,9 @@ pub fn check_fingerprints(
             None => (who, item.trim()),
         };
         if !seen.insert(name) {
-            return Err(refused(format!(
-                "--fingerprint names {name} twice; give each authority's once"
-            )));
+            return Err(Error::FingerprintTwice {
+                name: name.to_owned(),
+            });
         }
         let Some((_, have)) = found.iter().find(|(a, _)| a == name) else {
             return Err(Error::NotAnAuthority(name.to_owned()));
@@ -391,7 +391,7 @@ pub fn justify_as(lab: &Lab, who: &str) -> Result<Justification> {
 
 /// The deals `who` checked when it responded (its own copy).
 fn own_deals(lab: &Lab, who: &str) -> Result<Vec<Deal>> {
-    place(lab).load_view(who, "deals.json", &format!("escrow dkg respond --as {who}"))
+    place(lab).load_view(who, "deals.json", "respond")
 }
 
 /// What [`finish_as`] did.

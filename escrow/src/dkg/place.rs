@@ -74,6 +74,15 @@ impl Place {
             .unwrap_or_default()
     }
 
+    /// The board's command family: "reshare" for the resharing board, "dkg" otherwise.
+    pub(crate) fn board(&self) -> &'static str {
+        if self.name() == "reshare" {
+            "reshare"
+        } else {
+            "dkg"
+        }
+    }
+
     pub(crate) fn private(&self, who: &str) -> PathBuf {
         self.dir.join("private").join(who)
     }
@@ -116,10 +125,10 @@ impl Place {
                     create_dir_all_private(&path)?;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(refused(format!(
-                        "{who} has not joined: run `escrow {} join --as {who}` first",
-                        self.name()
-                    )));
+                    return Err(Error::NotJoined {
+                        who: who.to_owned(),
+                        board: self.board(),
+                    });
                 }
                 Err(error) => return Err(LabError::Io { path, error }.into()),
             }
@@ -234,11 +243,15 @@ impl Place {
         &self,
         who: &str,
         file: &str,
-        before: &str,
+        before: &'static str,
     ) -> Result<T> {
         let path = self.own_dir(who, false)?.join(file);
         if !path.exists() {
-            return Err(refused(format!("{who} has not run `{before}` yet")));
+            return Err(Error::StepMissing {
+                who: who.to_owned(),
+                board: self.board(),
+                step: before,
+            });
         }
         serde_json::from_slice(&read_limited(&path, MAX_FILE)?)
             .map_err(|_| refused(format!("{}: unreadable", path.display())))

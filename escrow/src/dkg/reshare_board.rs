@@ -395,11 +395,7 @@ pub fn finish_as(lab: &Lab, who: &str) -> Result<Progress> {
         )));
     }
     let pl = place(lab);
-    let deals: Vec<Deal> = pl.load_view(
-        who,
-        "deals.json",
-        &format!("escrow reshare respond --as {who}"),
-    )?;
+    let deals: Vec<Deal> = pl.load_view(who, "deals.json", "respond")?;
     let justs = all(&c, lab, &c.from, "justification", Justification::from_json)?;
     super::check_own_view(&c, who, &deals, &justs)?;
     let (r, share) = reshare::finish(&c, who, &keys.transport, &deals, &justs)?;

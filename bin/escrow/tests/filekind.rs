@@ -95,7 +95,7 @@ fn the_files_of_a_lab_are_told_apart() {
 
 #[test]
 fn the_files_of_the_other_tools_are_told_apart() {
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
     for (file, kind) in [
         ("warrant/warrant.json", FileKind::Warrant),
         // The seed named "receipt" is the proof bundle of a `warrant-executed` entry.
