@@ -333,6 +333,7 @@ impl World {
     ) -> Result<Approved> {
         Ok(escrow::procedure::approve::approve_to(
             &self.lab,
+            None,
             authority,
             warrant,
             receipt,
@@ -380,6 +381,7 @@ impl World {
         let reserved = auditor::procedure::reserve_report(Some(out))?;
         let (report, _) = auditor::procedure::execute_into(
             &self.lab,
+            None,
             warrant,
             &files,
             capture,

@@ -10,6 +10,7 @@
 //! it) before the execution is logged: a report that cannot be written leaves no
 //! `warrant-executed` entry behind.
 
+use escrow::transparency::api::TransparencyLog;
 use std::path::{Path, PathBuf};
 
 use escrow::Generations;
@@ -145,6 +146,7 @@ pub struct SubmittedTo {
 /// anything is logged.
 pub fn submit_to(
     lab: &Lab,
+    log: Option<&mut dyn TransparencyLog>,
     warrant: &Warrant,
     receipt: &Path,
     now: OffsetDateTime,
@@ -152,7 +154,10 @@ pub fn submit_to(
     check_draft(lab, warrant, now)?;
     check_targets_in_lab(lab, warrant, now)?;
     let kept = existing_receipt(lab, receipt, &hex::encode(warrant.digest()?))?;
-    let submission = submit_warrant(lab, warrant, now)?;
+    let submission = match log {
+        None => submit_warrant(lab, warrant, now)?,
+        Some(log) => crate::submit_warrant_to(lab, log, warrant, now)?,
+    };
     if kept.is_none() {
         write_output(receipt, &submission.receipt.to_json()?, 0o644)?;
     }
@@ -218,13 +223,17 @@ pub fn parse_capture(bytes: &[u8]) -> Result<Capture> {
 /// returned) committed to the file reserved with [`reserve_report`].
 pub fn execute_into(
     lab: &Lab,
+    log: Option<&mut dyn TransparencyLog>,
     warrant: &Warrant,
     approvals: &[(String, Vec<u8>)],
     capture: &Capture,
     now: OffsetDateTime,
     report_file: Option<AtomicFile>,
 ) -> Result<(Report, Vec<u8>)> {
-    let report = crate::execute::execute(lab, warrant, approvals, capture, now)?;
+    let report = match log {
+        None => crate::execute::execute(lab, warrant, approvals, capture, now)?,
+        Some(log) => crate::execute::execute_with(lab, log, warrant, approvals, capture, now)?,
+    };
     let doc = serde_json::to_vec_pretty(&report).map_err(Error::ReportJson)?;
     if let Some(file) = report_file {
         file.commit_new(&doc)?;

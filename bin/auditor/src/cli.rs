@@ -60,6 +60,10 @@ pub enum Command {
         /// Also write the report here (never overwritten: an existing file is refused).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Record the execution through the log service at URL (`escrow log serve`), signed
+        /// with the auditor's key, instead of the lab's log file.
+        #[arg(long, value_name = "URL")]
+        log: Option<String>,
     },
 }
 
@@ -126,6 +130,10 @@ pub enum WarrantCommand {
         /// Submission time recorded in the log (RFC 3339; default: now).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Submit through the log service at URL (`escrow log serve`), signed with the
+        /// auditor's key, instead of the lab's log file.
+        #[arg(long, value_name = "URL")]
+        log: Option<String>,
     },
 }
 
@@ -147,6 +155,11 @@ pub enum LogCommand {
             action = ArgAction::Append
         )]
         proofs: Vec<PathBuf>,
+        /// Verify the log served at URL (`escrow log serve`) from its C2SP tiles alone, pinned
+        /// to the lab's log.json, against the checkpoint verified there last time
+        /// (auditor/served-logs.json): rollback and forks across runs are caught.
+        #[arg(long, value_name = "URL", conflicts_with = "proofs")]
+        url: Option<String>,
     },
     /// Public statistics: warrants per month, identities (target × epoch) and identity-key
     /// shares released, releases per authority, executions (after a full verification).

@@ -14,15 +14,31 @@ use escrow::warrant::Warrant;
 
 use crate::{count, read_kind};
 
-pub fn execute(
-    lab: &Lab,
-    warrant: &Path,
-    approvals: &[PathBuf],
-    capture: &Path,
-    at: Option<&str>,
-    out: Option<&Path>,
-    json: bool,
-) -> Result<()> {
+/// What `auditor execute` was given.
+pub struct Inputs<'a> {
+    /// The warrant file.
+    pub warrant: &'a Path,
+    /// The approval files.
+    pub approvals: &'a [PathBuf],
+    /// The capture file.
+    pub capture: &'a Path,
+    /// `--at`.
+    pub at: Option<&'a str>,
+    /// `--out`.
+    pub out: Option<&'a Path>,
+    /// `--log URL`: the log service to record the execution through.
+    pub log: Option<&'a str>,
+}
+
+pub fn execute(lab: &Lab, inputs: &Inputs<'_>, json: bool) -> Result<()> {
+    let Inputs {
+        warrant,
+        approvals,
+        capture,
+        at,
+        out,
+        log,
+    } = *inputs;
     let now = time_or_now("--at", at)?;
     // Every execution's report is new (it proves a new log entry), and its file is created
     // before the execution is logged.
@@ -41,8 +57,12 @@ pub fn execute(
     let in_capture = |e: auditor::Error| anyhow::anyhow!("{}: {e}", capture.display());
     let cap =
         parse_capture(&read_kind(capture, 256 << 20, FileKind::Capture)?).map_err(in_capture)?;
+    let mut http = log.map(|url| crate::http_log(lab, url)).transpose()?;
+    let log = http
+        .as_mut()
+        .map(|l| l as &mut dyn escrow::transparency::api::TransparencyLog);
     let (report, doc) =
-        execute_into(lab, &w, &files, &cap, now, reserved).map_err(|e| match e {
+        execute_into(lab, log, &w, &files, &cap, now, reserved).map_err(|e| match e {
             auditor::Error::Capture(_) => in_capture(e),
             e => anyhow::Error::new(e),
         })?;

@@ -24,9 +24,50 @@ fn load_proof(path: &Path) -> Result<(String, ProofBundle)> {
     Ok((name, bundle))
 }
 
+/// `auditor log verify --url URL`: the served log from its tiles
+/// ([`escrow_net::verify::verify_served`]), remembered per log in `auditor/served-logs.json`.
+fn verify_served(lab: &Lab, url: &str, json: bool) -> Result<()> {
+    let config = lab.load_log_config()?;
+    let path = lab.served_logs_state_path();
+    let mut state = escrow_net::verify::Remembered::load(&path)?;
+    let served = escrow_net::verify::verify_served(url, &config, &mut state)?;
+    state.save(&path)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({"version": 1, "ok": true, "served": served});
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Served log verified from its tiles: {}, root {}.",
+        count(served.size as usize, "entry", "entries"),
+        served.root
+    )?;
+    writeln!(
+        out,
+        "The checkpoint is signed by the log; every entry bundle and hash tile ({} fetched) \
+         matches the recomputed tree.",
+        served.tiles
+    )?;
+    if served.cosigned_by.is_empty() {
+        writeln!(out, "No witness cosigned this checkpoint.")?;
+    } else {
+        writeln!(out, "Cosigned by: {}.", served.cosigned_by.join(", "))?;
+    }
+    match &served.previous {
+        Some(p) => writeln!(out, "It extends the checkpoint verified here before ({p}).")?,
+        None => writeln!(out, "First verification of this log from here; remembered.")?,
+    }
+    Ok(())
+}
+
 pub fn log(lab: &Lab, cmd: &LogCommand, json: bool) -> Result<()> {
+    if let LogCommand::Verify { url: Some(url), .. } = cmd {
+        return verify_served(lab, url, json);
+    }
     let proofs = match cmd {
-        LogCommand::Verify { proofs } => proofs
+        LogCommand::Verify { proofs, .. } => proofs
             .iter()
             .map(|p| load_proof(p))
             .collect::<Result<Vec<_>>>()?,

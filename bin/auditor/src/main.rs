@@ -93,13 +93,17 @@ fn run(cli: &Cli) -> Result<()> {
             capture,
             at,
             out,
+            log,
         } => execute::execute(
             &lab,
-            warrant,
-            approvals,
-            capture,
-            at.as_deref(),
-            out.as_deref(),
+            &execute::Inputs {
+                warrant,
+                approvals,
+                capture,
+                at: at.as_deref(),
+                out: out.as_deref(),
+                log: log.as_deref(),
+            },
             cli.json,
         ),
         Command::Log(cmd) => log::log(&lab, cmd, cli.json),
@@ -125,6 +129,16 @@ pub fn read_kind(path: &Path, max: u64, kind: FileKind) -> Result<Vec<u8>> {
         anyhow::bail!(msg);
     }
     Ok(bytes)
+}
+
+/// The log service at `url` as the auditor submits to it (signed with `auditor/submit.key`),
+/// pinned to the lab's `log.json`.
+pub fn http_log(lab: &Lab, url: &str) -> Result<escrow_net::client::HttpLog> {
+    Ok(escrow_net::client::HttpLog::new(
+        url,
+        lab.load_log_config()?,
+        Some(lab.request_signer("auditor")?),
+    ))
 }
 
 /// `n` and the noun in the right number.

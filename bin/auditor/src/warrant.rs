@@ -87,14 +87,21 @@ pub fn warrant(lab: &Lab, cmd: &WarrantCommand, json: bool) -> Result<()> {
             }
             Ok(())
         }
-        WarrantCommand::Submit { file, out, at } => {
+        WarrantCommand::Submit { file, out, at, log } => {
             let now = time_or_now("--at", at.as_deref())?;
             let bytes = read_kind(file, 1 << 20, FileKind::Warrant)?;
             let w = Warrant::from_json(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let receipt_path = out.clone().unwrap_or_else(|| default_receipt_path(file));
             let digest = hex::encode(w.digest()?);
-            let s = submit_to(lab, &w, &receipt_path, now)?;
+            let mut http = log
+                .as_deref()
+                .map(|url| crate::http_log(lab, url))
+                .transpose()?;
+            let log = http
+                .as_mut()
+                .map(|l| l as &mut dyn escrow::transparency::api::TransparencyLog);
+            let s = submit_to(lab, log, &w, &receipt_path, now)?;
             let (sub, kept) = (&s.submission, s.receipt_unchanged);
             for n in &sub.notes {
                 eprintln!("note: {n}");

@@ -62,6 +62,9 @@ pub enum Command {
     /// The transparency log of warrants and key releases.
     #[command(subcommand)]
     Log(LogCommand),
+    /// An authority's witness of the transparency log, as a service.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// As an authority: check a warrant and its log receipt, then release this authority's
     /// shares (warrant signature and one identity-key share per scope identity).
     Approve(ApproveArgs),
@@ -131,6 +134,11 @@ pub struct ApproveArgs {
     /// is, anything else is refused before anything is released.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Submit the release through the log service at URL (`escrow log serve`), signed with
+    /// this authority's witness key, instead of the lab's log file; the approval leaves only
+    /// once the release is in a checkpoint this authority's witness service cosigned.
+    #[arg(long, value_name = "URL")]
+    pub log: Option<String>,
     #[command(flatten)]
     pub passphrase: Passphrase,
 }
@@ -159,6 +167,40 @@ pub enum LogCommand {
         /// Cosigning time (RFC 3339; default: now).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+    },
+    /// Run the log operator as a service (the only process that opens the log's key): the
+    /// C2SP tlog-tiles read API and signed POST /add-entry from the authorities and the
+    /// auditor, batched; after each batch the --witness services are asked to cosign. Prints
+    /// "listening on http://ADDR" and runs until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on (for example 127.0.0.1:8080; port 0 chooses one).
+        #[arg(long, value_name = "ADDR")]
+        listen: String,
+        /// A witness service to ask after each batch, as AUTHORITY=URL (comma-separated or
+        /// repeated).
+        #[arg(
+            long = "witness",
+            value_name = "AUTHORITY=URL",
+            value_delimiter = ',',
+            action = clap::ArgAction::Append
+        )]
+        witnesses: Vec<String>,
+    },
+}
+
+/// `escrow witness …`
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Run an authority's witness as a service (C2SP tlog-witness POST /add-checkpoint), with
+    /// the same state and key as `escrow log cosign --as AUTHORITY`. Prints "listening on
+    /// http://ADDR" and runs until SIGTERM or SIGINT.
+    Serve {
+        /// The authority.
+        #[arg(long = "as", value_name = "AUTHORITY")]
+        authority: String,
+        /// Address to listen on (for example 127.0.0.1:8081; port 0 chooses one).
+        #[arg(long, value_name = "ADDR")]
+        listen: String,
     },
 }
 

@@ -322,7 +322,18 @@ pub fn approve(lab: &Lab, args: &ApproveArgs, json: bool) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| approval::default_path(&args.warrant, authority));
-    let a = approval::approve_to(lab, authority, &warrant, &receipt, &out, at)?;
+    let mut http = match &args.log {
+        Some(url) => Some(escrow_net::client::HttpLog::new(
+            url,
+            lab.load_log_config()?,
+            Some(lab.request_signer(authority)?),
+        )),
+        None => None,
+    };
+    let log = http
+        .as_mut()
+        .map(|l| l as &mut dyn escrow::transparency::api::TransparencyLog);
+    let a = approval::approve_to(lab, log, authority, &warrant, &receipt, &out, at)?;
     let (approval, new) = (&a.approved.approval, a.approved.new);
     if json {
         return print_json(&json!({
@@ -461,5 +472,41 @@ pub fn log_cosign(lab: &Lab, authority: &str, at: Option<&str>, json: bool) -> R
             cp.label()
         )?,
     }
+    Ok(())
+}
+
+/// `escrow log serve`: the log operator on `listen` until SIGTERM or SIGINT.
+pub fn log_serve(lab: &Lab, listen: &str, witnesses: &[String]) -> Result<()> {
+    let witnesses = witnesses
+        .iter()
+        .map(|w| {
+            w.split_once('=')
+                .filter(|(a, u)| !a.is_empty() && !u.is_empty())
+                .map(|(a, u)| (a.to_owned(), u.to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("--witness {w}: expected AUTHORITY=URL"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = escrow_net::log_server::Options {
+        witnesses,
+        ..Default::default()
+    };
+    escrow_net::log_server::serve(lab, listen, opts, |addr| {
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "escrow log serve: listening on http://{addr}");
+        let _ = o.flush();
+    })?;
+    Ok(())
+}
+
+/// `escrow witness serve --as AUTHORITY`: the authority's witness on `listen`.
+pub fn witness_serve(lab: &Lab, authority: &str, listen: &str) -> Result<()> {
+    escrow_net::witness_server::serve(lab, authority, listen, |addr| {
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(
+            o,
+            "escrow witness serve ({authority}): listening on http://{addr}"
+        );
+        let _ = o.flush();
+    })?;
     Ok(())
 }

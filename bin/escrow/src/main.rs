@@ -23,7 +23,7 @@ use escrow::encoding::json_error;
 use escrow::lab::Lab;
 use time::OffsetDateTime;
 
-use cli::{Cli, Command, DkgCommand, LogCommand, ReshareCommand};
+use cli::{Cli, Command, DkgCommand, LogCommand, ReshareCommand, WitnessCommand};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -152,6 +152,12 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::Log(LogCommand::Cosign { authority, at }) => {
             commands::log_cosign(&lab, authority, at.as_deref(), json)
+        }
+        Command::Log(LogCommand::Serve { listen, witnesses }) => {
+            commands::log_serve(&lab, listen, witnesses)
+        }
+        Command::Witness(WitnessCommand::Serve { authority, listen }) => {
+            commands::witness_serve(&lab, authority, listen)
         }
     }
 }

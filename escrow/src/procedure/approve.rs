@@ -42,6 +42,7 @@ pub struct ApprovedFile {
 /// `out` (mode 0600), under the output rule of this module.
 pub fn approve_to(
     lab: &Lab,
+    log: Option<&mut dyn crate::transparency::api::TransparencyLog>,
     authority: &str,
     warrant: &Warrant,
     receipt: &ProofBundle,
@@ -59,7 +60,10 @@ pub fn approve_to(
     }
     let file = AtomicFile::create(out, 0o600)?;
     // Rules 1-7 are checked before anything is written (crate::authority::approve).
-    let approved = crate::authority::approve(lab, authority, warrant, receipt, at)?;
+    let approved = match log {
+        None => crate::authority::approve(lab, authority, warrant, receipt, at)?,
+        Some(log) => crate::authority::approve_with(lab, log, authority, warrant, receipt, at)?,
+    };
     let written = file.commit_new(&approved.bytes)?;
     let release_size = match (&approved.approval.release, approved.new) {
         (Some(release), true) => Some(
