@@ -97,7 +97,7 @@ fn filler(i: u64) -> LogRecord {
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("log-scale");
-    g.sample_size(20).measurement_time(Duration::from_secs(10));
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
     for entries in [100u64, 1_000_000] {
         let mut s = Scale::new(entries);
         g.bench_function(BenchmarkId::new("submit", entries), |b| {

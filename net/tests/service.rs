@@ -392,7 +392,14 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         if e.file_type().unwrap().is_dir() {
             copy_dir(&e.path(), &t);
         } else {
-            std::fs::copy(e.path(), &t).unwrap();
+            // A SQLite -wal/-shm file may vanish while the copy runs (its last connection
+            // closing); the database file carries what was committed.
+            match std::fs::copy(e.path(), &t) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                r => {
+                    r.unwrap();
+                }
+            }
         }
     }
 }
