@@ -682,11 +682,15 @@ pub enum LogError {
         /// The size it last cosigned.
         size: u64,
     },
+    /// A submitted entry breaks the warrant process the log records (docs/protocol.md §7):
+    /// the log refuses it rather than let every monitor fail on it later.
+    #[error("refused by the log: {0}")]
+    OutOfProcess(ProcessRule),
     /// A read-only view of the log was asked to append.
     #[error("the log was opened read-only: nothing can be submitted through it")]
     ReadOnly,
     /// A log service could not be reached or answered something unusable.
-    #[error("log service {url}: {reason}")]
+    #[error("service {url}: {reason}")]
     Unreachable {
         /// The service's address.
         url: String,
@@ -694,7 +698,7 @@ pub enum LogError {
         reason: String,
     },
     /// A log service refused a request.
-    #[error("log service {url} refused the request ({status}): {reason}")]
+    #[error("service {url} refused the request ({status}): {reason}")]
     Refused {
         /// The service's address.
         url: String,
@@ -723,6 +727,27 @@ impl From<LabError> for Error {
     fn from(e: LabError) -> Self {
         Error::Lab(e)
     }
+}
+
+/// A rule of the warrant process that a submitted entry would break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcessRule {
+    /// A release for a warrant the log has not logged.
+    #[error("a key-released entry for a warrant that was not logged")]
+    ReleaseBeforeWarrant,
+    /// A release of more identities than the warrant's scope (targets × epochs).
+    #[error("a key-released entry of more identities than its warrant's scope")]
+    ReleaseWiderThanScope,
+    /// A release by a name no generation of the log names as an authority.
+    #[error("a key-released entry by an authority of no generation the log announced")]
+    ReleaseByNonAuthority,
+    /// An execution of a warrant the log has not logged.
+    #[error("a warrant-executed entry for a warrant that was not logged")]
+    ExecutionBeforeWarrant,
+    /// An execution of a warrant released by fewer than k distinct authorities.
+    #[error("a warrant-executed entry for a warrant released by fewer than k authorities")]
+    ExecutionBelowThreshold,
 }
 
 /// Result alias of the crate.

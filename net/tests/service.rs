@@ -193,6 +193,16 @@ fn malformed_unauthenticated_and_forbidden_requests_change_nothing() {
             time: "2026-09-03T00:00:00Z".into(),
         })
     };
+    let digest_of = |i: u64| hex::encode(sha2::Sha256::digest(i.to_be_bytes()));
+    // A release of `n` identities for the logged warrant of filler 0 (scope 1 × 1).
+    let release_of_logged = |who: &str, n: u32| {
+        LogRecord::new(LogEntry::KeyReleased {
+            digest: digest_of(0),
+            authority: who.into(),
+            identity_count: n,
+            time: "2026-09-03T00:00:00Z".into(),
+        })
+    };
     let good = auditor.sign(&config, &filler(50)).unwrap();
     let mut cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("not JSON", b"{".to_vec(), 400),
@@ -254,6 +264,52 @@ fn malformed_unauthenticated_and_forbidden_requests_change_nothing() {
             403,
         ),
         ("oversized", vec![b' '; 40 * 1024], 413),
+        (
+            "an authority announces a generation",
+            json(
+                &a.sign(
+                    &config,
+                    &LogRecord::new(LogEntry::GenerationCreated {
+                        realm: "escrow-lab".into(),
+                        generation: 2,
+                        master_public_key: "95".repeat(48),
+                        threshold: 1,
+                        authorities: vec!["a".into()],
+                        time: "2026-09-03T00:00:00Z".into(),
+                        valid_from: None,
+                        valid_until: None,
+                    }),
+                )
+                .unwrap(),
+            ),
+            403,
+        ),
+        (
+            "a release for a warrant never logged",
+            json(&a.sign(&config, &release_of("a")).unwrap()),
+            422,
+        ),
+        (
+            "a release wider than its warrant's scope",
+            json(&a.sign(&config, &release_of_logged("a", 2)).unwrap()),
+            422,
+        ),
+        (
+            "an execution without k releases",
+            json(
+                &auditor
+                    .sign(
+                        &config,
+                        &LogRecord::new(LogEntry::WarrantExecuted {
+                            digest: digest_of(0),
+                            messages_decrypted: 0,
+                            time: "2026-09-03T00:00:00Z".into(),
+                        }),
+                    )
+                    .unwrap(),
+            ),
+            422,
+        ),
     ];
     let mut ahead = filler(53);
     if let LogEntry::WarrantLogged { time, .. } = &mut ahead.entry {
@@ -296,9 +352,40 @@ fn malformed_unauthenticated_and_forbidden_requests_change_nothing() {
         before,
         "a refused request changed the log"
     );
-    // And the good one goes through.
+    // And the good ones go through: a warrant, two releases of a logged one (k = 2), then
+    // its execution.
     assert_eq!(post(&url, &json(&good)).0, 200);
-    assert_eq!(raw_entries(&lab).len(), before.len() + 1);
+    let b = lab.request_signer("b").unwrap();
+    assert_eq!(
+        post(
+            &url,
+            &json(&a.sign(&config, &release_of_logged("a", 1)).unwrap())
+        )
+        .0,
+        200
+    );
+    let execution = LogRecord::new(LogEntry::WarrantExecuted {
+        digest: digest_of(0),
+        messages_decrypted: 0,
+        time: "2026-09-03T00:00:00Z".into(),
+    });
+    assert_eq!(
+        post(&url, &json(&auditor.sign(&config, &execution).unwrap())).0,
+        422
+    );
+    assert_eq!(
+        post(
+            &url,
+            &json(&b.sign(&config, &release_of_logged("b", 1)).unwrap())
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        post(&url, &json(&auditor.sign(&config, &execution).unwrap())).0,
+        200
+    );
+    assert_eq!(raw_entries(&lab).len(), before.len() + 4);
     server.stop().unwrap();
 }
 

@@ -269,22 +269,26 @@ impl LogStore {
             for r in records {
                 let result = match existing_in(conn, r)? {
                     Some(i) => Ok((i, false)),
-                    None => {
-                        // Each record in its own savepoint: a refused one leaves no trace.
-                        exec("SAVEPOINT one")?;
-                        match append_in(conn, r) {
-                            Ok(i) => {
-                                exec("RELEASE one")?;
-                                appended = true;
-                                Ok((i, true))
-                            }
-                            Err(e) => {
-                                exec("ROLLBACK TO one")?;
-                                exec("RELEASE one")?;
-                                Err(e)
+                    // A record that breaks the warrant process is refused on its own.
+                    None => match check_process_in(conn, r) {
+                        Err(e) => Err(e),
+                        Ok(()) => {
+                            // Each record in its own savepoint: a refused one leaves no trace.
+                            exec("SAVEPOINT one")?;
+                            match append_in(conn, r) {
+                                Ok(i) => {
+                                    exec("RELEASE one")?;
+                                    appended = true;
+                                    Ok((i, true))
+                                }
+                                Err(e) => {
+                                    exec("ROLLBACK TO one")?;
+                                    exec("RELEASE one")?;
+                                    Err(e)
+                                }
                             }
                         }
-                    }
+                    },
                 };
                 out.push(result);
             }
@@ -806,6 +810,81 @@ fn lookup_in(conn: &Connection, key: &str, prefix: bool) -> Result<Vec<u64>> {
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// The warrant process as the log records it, for a submitted record (the monitor's rules,
+/// `monitor::check_process`, applied before the entry exists): a release follows its
+/// warrant's `warrant-logged`, is by an authority of a generation the log announced, and
+/// covers at most the warrant's scope; an execution follows its `warrant-logged` and releases
+/// by at least the smallest threshold of distinct authorities. By index lookups only.
+fn check_process_in(conn: &Connection, record: &LogRecord) -> Result<()> {
+    use crate::error::ProcessRule as P;
+    let refuse = |rule| Err(LogError::OutOfProcess(rule).into());
+    let logged = |digest: &str| -> Result<Option<LogRecord>> {
+        match lookup_in(conn, &format!("warrant/{digest}"), false)?.first() {
+            Some(&i) => Ok(Some(entry_in(conn, i)?)),
+            None => Ok(None),
+        }
+    };
+    // The generations' entries: their authorities and thresholds.
+    let generations = || -> Result<Vec<LogRecord>> {
+        lookup_in(conn, "generation/", true)?
+            .into_iter()
+            .map(|i| entry_in(conn, i))
+            .collect()
+    };
+    match &record.entry {
+        LogEntry::KeyReleased {
+            digest,
+            authority,
+            identity_count,
+            ..
+        } => {
+            let Some(w) = logged(digest)? else {
+                return refuse(P::ReleaseBeforeWarrant);
+            };
+            if let LogEntry::WarrantLogged {
+                target_count,
+                epoch_count,
+                ..
+            } = w.entry
+                && u64::from(*identity_count) > u64::from(target_count) * u64::from(epoch_count)
+            {
+                return refuse(P::ReleaseWiderThanScope);
+            }
+            let named = generations()?.iter().any(|g| match &g.entry {
+                LogEntry::GenerationCreated { authorities, .. }
+                | LogEntry::GenerationReshared { authorities, .. } => {
+                    authorities.contains(authority)
+                }
+                _ => false,
+            });
+            if !named {
+                return refuse(P::ReleaseByNonAuthority);
+            }
+        }
+        LogEntry::WarrantExecuted { digest, .. } => {
+            if logged(digest)?.is_none() {
+                return refuse(P::ExecutionBeforeWarrant);
+            }
+            let k = generations()?
+                .iter()
+                .filter_map(|g| match &g.entry {
+                    LogEntry::GenerationCreated { threshold, .. }
+                    | LogEntry::GenerationReshared { threshold, .. } => Some(*threshold),
+                    _ => None,
+                })
+                .min()
+                .unwrap_or(1)
+                .max(1);
+            let releases = lookup_in(conn, &format!("release/{digest}/"), true)?.len();
+            if releases < k as usize {
+                return refuse(P::ExecutionBelowThreshold);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The entry that makes `record` a repeat: one under its [`LogEntry::once_key`], else an

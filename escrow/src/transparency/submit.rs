@@ -232,8 +232,9 @@ fn submitter_key(config: &LogConfig, name: &str) -> Option<VerifyingKey> {
 }
 
 /// Whether `submitter` may record `entry`: an authority (a witness of the log) its own
-/// releases, retirements and revocations and the generation entries of its set-ups; a
-/// registered submitter (the auditor) warrants logged and executed.
+/// releases, retirements and revocations; a registered submitter (the auditor) warrants logged
+/// and executed; nobody a generation's creation or resharing (recorded by the log role when
+/// the authorities set a generation up together).
 pub fn may_submit(config: &LogConfig, submitter: &str, entry: &LogEntry) -> bool {
     let authority = config.witnesses.iter().any(|w| w.authority == submitter);
     match entry {
@@ -243,6 +244,9 @@ pub fn may_submit(config: &LogConfig, submitter: &str, entry: &LogEntry) -> bool
         LogEntry::KeyReleased { authority: a, .. }
         | LogEntry::GenerationRetired { authority: a, .. }
         | LogEntry::SharingRevoked { authority: a, .. } => authority && a == submitter,
-        LogEntry::GenerationCreated { .. } | LogEntry::GenerationReshared { .. } => authority,
+        // A generation is set up by all its authorities together (dealer, DKG, resharing),
+        // with the log role present: no single submitter may announce one or its resharing
+        // (one authority could otherwise announce a sharing that blocks every approval).
+        LogEntry::GenerationCreated { .. } | LogEntry::GenerationReshared { .. } => false,
     }
 }
