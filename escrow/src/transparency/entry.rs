@@ -169,7 +169,7 @@ impl LogEntry {
     }
 
     /// The key under which the log holds at most one entry of this kind
-    /// ([`super::store::LogStore::submit`]): a warrant is logged once, an authority releases
+    /// ([`super::store::LogStore::submit_batch`]): a warrant is logged once, an authority releases
     /// for a warrant once, a warrant is executed once, an authority retires a generation once.
     /// Other entries have none (a submitted record that is already in the log, byte for byte,
     /// is still not appended twice).
