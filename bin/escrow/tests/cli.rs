@@ -1103,3 +1103,57 @@ fn a_closed_pipe_is_not_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_log_and_witness_services_refuse_bad_options_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("lab");
+    test_support::lab::set_up(
+        &lab,
+        &test_support::lab::THREE,
+        2,
+        test_support::clock::SET_UP,
+        &[],
+    );
+    let serve = |extra: &[&str]| {
+        let mut args = vec!["log", "serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        args.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<String>>()
+    };
+    for (args, expect) in [
+        (serve(&["--witness", "court"]), "expected AUTHORITY=URL"),
+        (
+            serve(&["--witness", "=http://127.0.0.1:9"]),
+            "expected AUTHORITY=URL",
+        ),
+        (serve(&["--witness", "nobody=http://127.0.0.1:9"]), "nobody"),
+        (
+            vec![
+                "log".into(),
+                "serve".into(),
+                "--listen".into(),
+                "not-an-address".into(),
+            ],
+            "not-an-address",
+        ),
+        (
+            [
+                "witness",
+                "serve",
+                "--as",
+                "nobody",
+                "--listen",
+                "127.0.0.1:0",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+            "nobody",
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run::refused_unchanged("escrow", &lab, &args, expect);
+    }
+}
