@@ -38,8 +38,16 @@ fn call(req: ureq::Request, body: Option<(&str, &[u8])>) -> Result<Vec<u8>> {
     };
     match res {
         Ok(r) => read_body(&url, r),
-        Err(ureq::Error::Status(status, r)) => {
-            let reason = read_body(&url, r)
+        Err(e) => Err(failed(&url, e)),
+    }
+}
+
+/// A request that got no 200: the status and the server's one-line reason, or why there was
+/// no answer.
+fn failed(url: &str, e: ureq::Error) -> Error {
+    match e {
+        ureq::Error::Status(status, r) => {
+            let reason = read_body(url, r)
                 .map(|b| {
                     String::from_utf8_lossy(&b)
                         .lines()
@@ -48,18 +56,18 @@ fn call(req: ureq::Request, body: Option<(&str, &[u8])>) -> Result<Vec<u8>> {
                         .to_owned()
                 })
                 .unwrap_or_default();
-            Err(LogError::Refused {
-                url,
+            LogError::Refused {
+                url: url.to_owned(),
                 status,
                 reason,
             }
-            .into())
+            .into()
         }
-        Err(e) => Err(LogError::Unreachable {
-            url,
+        e => LogError::Unreachable {
+            url: url.to_owned(),
             reason: e.to_string(),
         }
-        .into()),
+        .into(),
     }
 }
 
@@ -364,28 +372,7 @@ impl Witness for HttpWitness {
                 }
                 .into())
             }
-            Err(ureq::Error::Status(status, r)) => {
-                let reason = read_body(&self.url, r)
-                    .map(|b| {
-                        String::from_utf8_lossy(&b)
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_owned()
-                    })
-                    .unwrap_or_default();
-                Err(LogError::Refused {
-                    url: self.url.clone(),
-                    status,
-                    reason,
-                }
-                .into())
-            }
-            Err(e) => Err(LogError::Unreachable {
-                url: self.url.clone(),
-                reason: e.to_string(),
-            }
-            .into()),
+            Err(e) => Err(failed(&self.url, e)),
         }
     }
 }
