@@ -98,7 +98,7 @@ impl World {
         rng: ChaCha20Rng,
     ) -> Result<Self> {
         create_dir_all_private(dir)?;
-        let relay = Relay::open(&dir.join("relay.sqlite"))?;
+        let relay = Relay::open(&Lab::new(dir).relay_path())?;
         Self::create_with_relay(dir, authorities, k, created, rng, relay)
     }
 
@@ -217,7 +217,7 @@ impl World {
     /// Writes every client state to `clients/<account>.json` (mode 0600, plain), as
     /// `messenger` keeps them ([`ClientFiles`]).
     pub fn save_clients(&self) -> Result<()> {
-        create_dir_all_private(&self.lab.root().join("clients"))?;
+        create_dir_all_private(&self.lab.clients_dir())?;
         let mut files = ClientFiles::new(Lab::new(self.lab.root()), None);
         for c in self.clients.values() {
             files.save(c)?;

@@ -265,7 +265,7 @@ pub fn check_capture(
     }
     // The lab's relay database, when it has one (the scenarios and benchmarks may run an
     // in-memory relay: then the realm and the master keys below bind the capture to the lab).
-    let relay_path = lab.root().join("relay.sqlite");
+    let relay_path = lab.relay_path();
     if relay_path.exists() {
         let relay = messenger::Relay::open_read_only(&relay_path)
             .and_then(|r| Ok((r.id()?, r)))

@@ -120,7 +120,7 @@ pub fn check_targets(
 /// [`check_targets`] against the lab's relay database (`relay.sqlite`); a lab without one has
 /// no registered account.
 pub fn check_targets_in_lab(lab: &Lab, warrant: &Warrant, at: OffsetDateTime) -> Result<()> {
-    let path = lab.root().join("relay.sqlite");
+    let path = lab.relay_path();
     if !path.exists() {
         return match warrant.targets.first() {
             Some(t) => Err(Error::UnknownTarget(t.value.clone())),

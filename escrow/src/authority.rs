@@ -118,7 +118,7 @@ pub fn approve_with(
     if log.lookup(&release_key)?.is_empty() {
         check_time(log, "the approval", &time_str)?;
     }
-    let journal_path = lab.authorities_dir().join(authority).join("journal.sqlite");
+    let journal_path = lab.journal_path(authority);
     let mut journal = Journal::open(&journal_path)?;
     journal.check_reference(&warrant.reference, &digest)?;
     let (bytes, new) = match journal.find(&digest)? {

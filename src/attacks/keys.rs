@@ -124,7 +124,7 @@ pub(crate) fn k_without_warrant(fx: &Fixture) -> Observed {
         ["court", "ministry", "oversight"]
             .iter()
             .map(|a| {
-                let path = fx.w.lab.authorities_dir().join(a).join("journal.sqlite");
+                let path = fx.w.lab.journal_path(a);
                 let conn = rusqlite::Connection::open(path)?;
                 Ok(conn.query_row("SELECT COUNT(*) FROM approvals", [], |r| r.get(0))?)
             })

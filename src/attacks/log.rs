@@ -110,7 +110,7 @@ pub(crate) fn equivocation(dir: &Path, seed: u64) -> Observed {
 /// Drops the append-only triggers, runs `sql`, and puts the triggers back (opening the store
 /// recreates them), so the database looks untouched.
 fn raw_sql(lab: &Lab, origin: &str, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<()> {
-    let path = lab.log_dir().join("log.sqlite");
+    let path = lab.log_db_path();
     let conn = rusqlite::Connection::open(&path)?;
     for t in ["entries", "hashes", "checkpoints", "cosignatures"] {
         conn.execute_batch(&format!(
@@ -125,7 +125,7 @@ fn raw_sql(lab: &Lab, origin: &str, sql: &str, params: &[&dyn rusqlite::ToSql]) 
 
 /// Replaces the lab's log by a new one holding `records`, signed with the log's key.
 fn rebuild(lab: &Lab, origin: &str, records: &[LogRecord]) -> Result<()> {
-    let path = lab.log_dir().join("log.sqlite");
+    let path = lab.log_db_path();
     let rebuilt = lab.log_dir().join("rebuilt.sqlite");
     let signer = escrow::hazmat::log_operator_signer(lab)?;
     let mut store = LogStore::open(&rebuilt, origin)?;
@@ -257,7 +257,7 @@ pub(crate) fn erased_releases(dir: &Path, seed: u64) -> Observed {
             .find(|e| matches!(e, LogEntry::KeyReleased { .. }))?
             .context("no key release in the log")?
     };
-    let path = lab.log_dir().join("log.sqlite");
+    let path = lab.log_db_path();
     {
         let conn = rusqlite::Connection::open(&path)?;
         for t in ["entries", "hashes", "checkpoints", "cosignatures"] {

@@ -101,7 +101,7 @@ pub fn dkg(lab: &Lab, cmd: &DkgCommand, json: bool) -> Result<()> {
             req.epoch_length = parse_epoch_length(epoch_length)?;
             let p = board::dkg_start(lab, &req, &mut rand_core::OsRng)?;
             let (id, what) = (&p.id, &p.proposes);
-            let dir = lab.root().join("dkg");
+            let dir = lab.dkg_dir();
             if json {
                 return print_json(&json!({
                     "version": 1, "proposal": id, "proposes": what,
@@ -260,7 +260,7 @@ pub fn reshare(lab: &Lab, cmd: &ReshareCommand, json: bool) -> Result<()> {
                     "version": 1, "generation": c.old.generation(), "proposal": id,
                     "proposes": what, "authorities": c.to, "threshold": c.threshold,
                     "dealers": c.from, "parties": c.parties,
-                    "board": path_text(&lab.root().join("reshare")),
+                    "board": path_text(&lab.reshare_dir()),
                 }));
             }
             writeln!(
@@ -425,7 +425,7 @@ pub fn refresh(lab: &Lab, generation: Option<u32>, json: bool) -> Result<()> {
         return print_json(&json!({
             "version": 1, "generation": c.old.generation(), "proposal": id,
             "threshold": c.threshold, "parties": c.parties,
-            "board": path_text(&lab.root().join("reshare")),
+            "board": path_text(&lab.reshare_dir()),
         }));
     }
     writeln!(

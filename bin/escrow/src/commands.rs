@@ -62,7 +62,7 @@ pub fn setup(lab: &Lab, args: &SetupArgs, json: bool) -> Result<()> {
             shown(lab.root()),
             q.qualified.len(),
             plural(params.authorities().len() as u64, "dealer", "dealers"),
-            shown(&lab.root().join("dkg"))
+            shown(&lab.dkg_dir())
         )?,
         None => writeln!(
             out,

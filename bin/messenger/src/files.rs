@@ -10,7 +10,7 @@ use escrow::lab::Lab;
 use escrow::sealed::Passphrase;
 use messenger::account::check_account;
 use messenger::procedure::ClientFiles;
-use messenger::procedure::store::{client_path, is_sealed_state};
+use messenger::procedure::store::is_sealed_state;
 use zeroize::Zeroizing;
 
 use crate::cli::PassphraseArgs;
@@ -22,7 +22,7 @@ pub fn open(lab: &Path, state: Option<(&str, &PassphraseArgs)>) -> Result<Client
     let passphrase = match state {
         Some((account, args)) => {
             check_account(account)?;
-            passphrase(&client_path(&lab, account), args)?
+            passphrase(&lab.client_state_path(account), args)?
         }
         None => None,
     };

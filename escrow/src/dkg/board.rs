@@ -68,7 +68,7 @@ struct SessionFile {
 }
 
 fn dir(lab: &Lab) -> PathBuf {
-    lab.root().join("dkg")
+    lab.dkg_dir()
 }
 
 fn place(lab: &Lab) -> Place {

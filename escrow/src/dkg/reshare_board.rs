@@ -99,11 +99,11 @@ impl Revoked {
 }
 
 fn place(lab: &Lab) -> Place {
-    Place::new(lab.root().join("reshare"))
+    Place::new(lab.reshare_dir())
 }
 
 fn session_path(lab: &Lab) -> PathBuf {
-    lab.root().join("reshare").join("session.json")
+    lab.reshare_dir().join("session.json")
 }
 
 /// Opens a resharing of generation `g` from the dealers `from` (default: every authority) to
@@ -117,7 +117,7 @@ pub fn start<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<ReshareConfig> {
     let old = lab.load_generation(g)?;
-    let dir = lab.root().join("reshare");
+    let dir = lab.reshare_dir();
     if dir.symlink_metadata().is_ok() {
         return Err(refused(format!(
             "a resharing is already open in {}; finish it first",
@@ -554,11 +554,10 @@ pub fn abandon(lab: &Lab) -> Result<u32> {
     }
     place(lab).destroy_private()?;
     let archive = lab
-        .root()
-        .join("reshares")
+        .reshares_archive_dir()
         .join(format!("{g}-{}-abandoned", &c.nonce[..16]));
-    create_dir_all_private(archive.parent().unwrap_or(lab.root()))?;
-    std::fs::rename(lab.root().join("reshare"), &archive).map_err(|error| LabError::Io {
+    create_dir_all_private(&lab.reshares_archive_dir())?;
+    std::fs::rename(lab.reshare_dir(), &archive).map_err(|error| LabError::Io {
         path: archive.clone(),
         error,
     })?;
@@ -606,7 +605,7 @@ fn complete(
     let mut log = lab.load_log_config()?;
     for j in joins.iter().filter(|j| !j.witness_key.is_empty()) {
         if !log.witnesses.iter().any(|w| w.authority == j.authority) {
-            let to = lab.authorities_dir().join(&j.authority).join("witness.key");
+            let to = lab.witness_key_path(&j.authority);
             if !to.exists() {
                 let key = pl.take_witness_key(&j.authority)?;
                 write_atomic(&to, key.as_bytes(), 0o600)?;
@@ -617,14 +616,13 @@ fn complete(
             });
         }
     }
-    write_atomic(&lab.log_dir().join("log.json"), &log.to_json()?, 0o644)?;
+    write_atomic(&lab.log_config_path(), &log.to_json()?, 0o644)?;
     pl.destroy_private()?;
     let archive =
-        lab.root()
-            .join("reshares")
+        lab.reshares_archive_dir()
             .join(format!("{}-{}", r.params.generation(), &session[..16]));
-    create_dir_all_private(archive.parent().unwrap_or(lab.root()))?;
-    std::fs::rename(lab.root().join("reshare"), &archive).map_err(|error| LabError::Io {
+    create_dir_all_private(&lab.reshares_archive_dir())?;
+    std::fs::rename(lab.reshare_dir(), &archive).map_err(|error| LabError::Io {
         path: archive.clone(),
         error,
     })?;

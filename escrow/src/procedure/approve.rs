@@ -84,7 +84,7 @@ pub fn approve_to(
 /// (without creating a journal that does not exist).
 fn journaled_approval(lab: &Lab, authority: &str, digest: &[u8; 32]) -> Result<Option<Vec<u8>>> {
     crate::identity::check_name("authority", authority)?;
-    let path = lab.authorities_dir().join(authority).join("journal.sqlite");
+    let path = lab.journal_path(authority);
     if !path.is_file() {
         return Ok(None);
     }

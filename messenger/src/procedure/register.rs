@@ -101,6 +101,6 @@ pub fn register_in_lab<R: RngCore + CryptoRng>(
     if relay.is_registered(account)? {
         return Err(Error::AlreadyRegistered(account.to_owned()));
     }
-    escrow::lab::create_dir_all_private(&files.lab().root().join("clients"))?;
+    escrow::lab::create_dir_all_private(&files.lab().clients_dir())?;
     register(&mut relay, files, account, now, rng)
 }

@@ -69,11 +69,6 @@ impl ClientStore for BTreeMap<String, Client> {
     }
 }
 
-/// The path of `account`'s client state in a lab: `clients/<account>.json`.
-pub fn client_path(lab: &Lab, account: &str) -> PathBuf {
-    lab.root().join("clients").join(format!("{account}.json"))
-}
-
 /// Whether the state file at `path` exists and is sealed with a passphrase.
 pub fn is_sealed_state(path: &Path) -> bool {
     read_limited(path, MAX_STATE_LEN)
@@ -116,12 +111,12 @@ impl ClientFiles {
 
     /// The path of `account`'s state.
     pub fn client(&self, account: &str) -> PathBuf {
-        client_path(&self.lab, account)
+        self.lab.client_state_path(account)
     }
 
     /// The relay database's path.
     pub fn relay(&self) -> PathBuf {
-        self.lab.root().join("relay.sqlite")
+        self.lab.relay_path()
     }
 
     /// The relay of a lab where someone registered (`account` names who should have).
