@@ -159,9 +159,7 @@ fn check_execution_time(
             expires: warrant.expires.clone(),
         });
     }
-    let time = now
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let time = escrow::encoding::rfc3339(now)?;
     check_time_after(log, "the execution", &time, warrant_entry)?;
     check_time(log, "the execution", &time)?;
     Ok(())
@@ -479,9 +477,7 @@ pub fn execute_with(
     );
 
     // 6. Record the execution.
-    let time = now
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let time = escrow::encoding::rfc3339(now)?;
     let record = LogRecord::new(LogEntry::WarrantExecuted {
         digest: digest_hex.clone(),
         messages_decrypted: findings.decrypted.len() as u64,

@@ -150,9 +150,7 @@ pub fn logged_record(
         target_count: warrant.targets.len() as u32,
         epoch_count: (epochs.end() - epochs.start() + 1) as u32,
         issuing_authority: warrant.issuing_authority.clone(),
-        time: time
-            .format(&Rfc3339)
-            .map_err(|_| escrow::Error::Internal("RFC 3339 formatting"))?,
+        time: escrow::encoding::rfc3339(time)?,
     }))
 }
 

@@ -81,9 +81,10 @@ impl Approval {
     /// Serializes the approval document. Fails if the release is not yet proven in the log
     /// ([`Approval::release`]): no approval leaves an authority before its release is recorded.
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        let release = self.release.clone().ok_or(Error::Internal(
-            "an approval is written only with the proof of its release",
-        ))?;
+        let release = self
+            .release
+            .clone()
+            .ok_or(Error::Internal(crate::Bug::ApprovalUnproven))?;
         let f = ApprovalFile {
             version: FORMAT_VERSION,
             kind: "escrow-lab/approval".into(),
@@ -100,7 +101,7 @@ impl Approval {
                         identity: identity.clone(),
                         share: hex::encode(s.share_bytes()),
                     }),
-                    Subject::Warrant { .. } => Err(Error::Internal("identity share subject")),
+                    Subject::Warrant { .. } => Err(Error::Internal(crate::Bug::ShareSubject)),
                 })
                 .collect::<Result<_>>()?,
             release,

@@ -109,9 +109,7 @@ pub fn approve_with(
     // Simulated time never goes backwards: no decision before the warrant was logged, and a
     // new release not before the log's newest entry nor ahead of the clock (checked here,
     // before the journal is opened, and again by the log when it appends).
-    let time_str = at
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let time_str = crate::encoding::rfc3339(at)?;
     check_time_after(log, "the approval", &time_str, receipt.index)?;
     let digest_hex = hex::encode(digest);
     let release_key = format!("release/{digest_hex}/{authority}");
@@ -254,9 +252,7 @@ pub fn cosign(lab: &Lab, authority: &str, at: OffsetDateTime) -> Result<Cosigned
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
     let config = lab.load_log_config()?;
-    let time = at
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let time = crate::encoding::rfc3339(at)?;
     let witness = LabWitness::new(lab, authority, at)?;
     let mut log = LocalLog::open(lab)?.with_witness(Box::new(witness));
     // A cosignature is not dated before the entries it covers, nor ahead of the clock, nor
@@ -467,9 +463,7 @@ pub fn retire(
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
     // Everything needed to log the retirement is loaded before the share is destroyed.
-    let time = at
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let time = crate::encoding::rfc3339(at)?;
     let mut log = LocalLog::open(lab)?;
     // Destroyed under the log's write lock: no seal or refresh can write the share back.
     let new = log.locked(|log| {

@@ -13,6 +13,13 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
+/// `t` as RFC 3339, in its own offset ([`Error::TimeRange`] for a year outside 0..=9999, the
+/// one time RFC 3339 cannot write).
+pub fn rfc3339(t: time::OffsetDateTime) -> Result<String> {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|_| Error::TimeRange(i128::from(t.unix_timestamp())))
+}
+
 /// The format version every file of this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
 
@@ -46,7 +53,8 @@ pub fn from_json<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Resul
 
 /// Serializes a document as pretty JSON with a trailing newline.
 pub fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
-    let mut out = serde_json::to_vec_pretty(value).map_err(|_| Error::Internal("JSON encoding"))?;
+    let mut out =
+        serde_json::to_vec_pretty(value).map_err(|_| Error::Internal(crate::Bug::JsonEncoding))?;
     out.push(b'\n');
     Ok(out)
 }
@@ -142,7 +150,7 @@ pub(crate) fn commitment_points(bytes: &[u8]) -> Result<Vec<G1Affine>> {
         .map(|c| {
             let c: [u8; 48] = c
                 .try_into()
-                .map_err(|_| Error::Internal("commitment encoding"))?;
+                .map_err(|_| Error::Internal(crate::Bug::PointEncoding))?;
             g1_from_bytes("commitment", &c)
         })
         .collect()

@@ -202,7 +202,7 @@ pub enum Error {
     CombinedInvalid(&'static str),
     /// A sealed file is malformed or uses parameters this reader refuses.
     #[error("sealed file: {0}")]
-    Sealed(String),
+    Sealed(crate::sealed::SealedError),
     /// The passphrase does not open the sealed file (or the file was altered).
     #[error("wrong passphrase (or the sealed file was altered)")]
     WrongPassphrase,
@@ -214,7 +214,7 @@ pub enum Error {
     },
     /// A rotation breaks one of the rules of [`crate::rotate`].
     #[error("rotation refused: {0}")]
-    Rotation(String),
+    Rotation(crate::rotate::RotationRule),
     /// A share file holds another authority's share.
     #[error("holds the share of '{found}', not of '{expected}'")]
     ShareOfAnother {
@@ -404,7 +404,69 @@ pub enum Error {
     },
     /// An internal invariant was violated (a bug, never bad input).
     #[error("internal error: {0}")]
-    Internal(&'static str),
+    Internal(Bug),
+}
+
+/// An internal invariant that failed: a bug in escrow-lab, never a property of the input.
+/// Each is checked where the code could otherwise panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Bug {
+    /// Serializing one of this crate's own types to JSON (or JCS) failed.
+    #[error("JSON encoding")]
+    JsonEncoding,
+    /// A group element or scalar made here has no canonical encoding.
+    #[error("point or scalar encoding")]
+    PointEncoding,
+    /// A random polynomial could not be made.
+    #[error("polynomial generation")]
+    Polynomial,
+    /// A party named in a validated configuration has no index in it.
+    #[error("party index")]
+    PartyIndex,
+    /// Two shares of one interpolation carry the same index.
+    #[error("repeated share index")]
+    RepeatedIndex,
+    /// A validated configuration has no authority.
+    #[error("no authority")]
+    NoAuthority,
+    /// Qualification left no dealer, or a qualified dealer without its deal.
+    #[error("no qualified dealer's deal")]
+    NoQualifiedDeal,
+    /// Combining verified shares failed.
+    #[error("share combination")]
+    Combination,
+    /// HKDF refused an output length fixed in the code.
+    #[error("HKDF output length")]
+    HkdfLength,
+    /// AES-256-GCM refused a key or a plaintext made in the code.
+    #[error("AES-256-GCM encryption")]
+    AesGcm,
+    /// The system clock cannot be read at second precision.
+    #[error("clock")]
+    Clock,
+    /// A validated epoch length does not fit the arithmetic.
+    #[error("epoch length")]
+    EpochLength,
+    /// Shared anew, a generation's master key moved (the resharing's arithmetic keeps it).
+    #[error("a resharing moved the master key")]
+    MasterKeyMoved,
+    /// A rotation would announce a generation the log announced already (planning picks a
+    /// number after every announced one).
+    #[error("the log already announces this generation")]
+    GenerationAnnounced,
+    /// An approval document is written only with the proof of its release.
+    #[error("an approval is written only with the proof of its release")]
+    ApprovalUnproven,
+    /// An identity-key share carries a warrant as its subject.
+    #[error("identity share subject")]
+    ShareSubject,
+    /// An atomic file was committed twice.
+    #[error("atomic file committed twice")]
+    CommittedTwice,
+    /// A batch of one submission did not return one result.
+    #[error("a batch of one has one result")]
+    BatchResult,
 }
 
 /// Problems with the lab directory and its files.

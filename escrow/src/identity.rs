@@ -104,7 +104,7 @@ pub fn time_or_now(what: &'static str, s: Option<&str>) -> Result<time::OffsetDa
     match s {
         None => time::OffsetDateTime::now_utc()
             .replace_nanosecond(0)
-            .map_err(|_| Error::Internal("clock")),
+            .map_err(|_| Error::Internal(crate::Bug::Clock)),
         Some(v) => {
             let t = time::OffsetDateTime::parse(v, &Rfc3339)
                 .ok()

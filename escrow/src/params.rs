@@ -117,10 +117,7 @@ struct AuthorityFile {
     public_key_share: String,
 }
 
-fn rfc3339(t: OffsetDateTime) -> Result<String> {
-    t.format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))
-}
+use crate::encoding::rfc3339;
 
 /// `f(index + 1)·G1` from the Feldman commitment.
 fn pk_share(commitment: &[G1Affine], index: u32) -> G1Affine {
@@ -192,13 +189,8 @@ impl PublicParams {
 
     /// The same generation (realm, number, times, policy, validity) shared anew: `commitment`
     /// among `names`. Refresh and resharing use it; a master key that moved is refused with
-    /// `what` (an internal error: their arithmetic keeps it).
-    pub(crate) fn reshared(
-        &self,
-        commitment: Vec<G1Affine>,
-        names: &[String],
-        what: &'static str,
-    ) -> Result<Self> {
+    /// [`crate::Bug::MasterKeyMoved`] (an internal error: their arithmetic keeps it).
+    pub(crate) fn reshared(&self, commitment: Vec<G1Affine>, names: &[String]) -> Result<Self> {
         let fresh = Self::new(
             &self.realm,
             self.generation,
@@ -211,7 +203,7 @@ impl PublicParams {
         )?
         .with_validity(self.valid_from, self.valid_until)?;
         if fresh.master_public_key != self.master_public_key {
-            return Err(Error::Internal(what));
+            return Err(Error::Internal(crate::Bug::MasterKeyMoved));
         }
         Ok(fresh)
     }
@@ -344,10 +336,7 @@ impl PublicParams {
             version: FORMAT_VERSION,
             realm: self.realm.clone(),
             generation: self.generation,
-            created_at: self
-                .created_at
-                .format(&Rfc3339)
-                .map_err(|_| Error::Internal("RFC 3339 formatting"))?,
+            created_at: rfc3339(self.created_at)?,
             setup: self.setup,
             threshold: self.threshold,
             epoch_length_secs: self.epoch_length,

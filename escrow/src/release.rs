@@ -269,7 +269,7 @@ impl AuthorityShare {
             index: self.index(),
             subject,
             share,
-            point: point.ok_or(Error::Internal("fresh signature share encoding"))?,
+            point: point.ok_or(Error::Internal(crate::Bug::PointEncoding))?,
         })
     }
 }
@@ -433,7 +433,7 @@ fn combine(params: &PublicParams, subject: &Subject, shares: &[KeyShare]) -> Res
     let sig: Signature = params
         .public_key_set()
         .combine_signatures(shares.iter().map(|s| (s.index as usize, &s.share)))
-        .map_err(|_| Error::Internal("share combination"))?;
+        .map_err(|_| Error::Internal(crate::Bug::Combination))?;
     g2_from_bytes("combined key", &sig.to_bytes())
         .map_err(|_| Error::CombinedInvalid(subject.kind()))
 }

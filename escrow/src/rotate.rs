@@ -80,8 +80,82 @@ fn show(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-fn refuse(reason: String) -> Error {
-    Error::Rotation(reason)
+fn refuse(rule: RotationRule) -> Error {
+    Error::Rotation(rule)
+}
+
+/// Which rule of this module refuses a rotation (texts: docs/protocol.md §2.4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotationRule {
+    /// The start is not a multiple of the epoch length.
+    #[error(
+        "the new generation must start on an epoch boundary (a multiple of {epoch_length} s); {start} is not"
+    )]
+    NotOnBoundary {
+        /// The start asked for (RFC 3339).
+        start: String,
+        /// The epoch length, in seconds.
+        epoch_length: u64,
+    },
+    /// The start is in the current epoch or before it.
+    #[error(
+        "the new generation must start after the current epoch (at or after Unix time {next_boundary}): chains already begun keep their generation"
+    )]
+    InCurrentEpoch {
+        /// The first allowed start (Unix seconds).
+        next_boundary: i64,
+    },
+    /// The start is more than a year after now.
+    #[error(
+        "{start} is more than a year ahead: a start that far out would block every rotation before it"
+    )]
+    TooFarAhead {
+        /// The start asked for (RFC 3339).
+        start: String,
+    },
+    /// The start is not after the newest generation's.
+    #[error("the new generation must start after generation {generation} does ({start})")]
+    NotAfterNewest {
+        /// The newest generation.
+        generation: u32,
+        /// Its start (RFC 3339).
+        start: String,
+    },
+    /// The start is after the newest generation's end: epochs between would have no
+    /// generation.
+    #[error(
+        "generation {generation} ends at {end}: a start at {start} would leave epochs without a generation"
+    )]
+    Gap {
+        /// The newest generation.
+        generation: u32,
+        /// Its end (RFC 3339).
+        end: String,
+        /// The start asked for (RFC 3339).
+        start: String,
+    },
+    /// The validity is not a whole number of epochs.
+    #[error("a validity of {seconds} s is not a whole number of epochs of {epoch_length} s")]
+    PartialEpochs {
+        /// The validity, in seconds.
+        seconds: i64,
+        /// The epoch length, in seconds.
+        epoch_length: u64,
+    },
+    /// A new authority holds no witness key in this lab.
+    #[error(
+        "'{0}' is not an authority of this lab (it holds no witness key); rotation keeps to the lab's authorities"
+    )]
+    UnknownAuthority(String),
+    /// The generation number would overflow.
+    #[error("generation numbers are exhausted")]
+    GenerationsExhausted,
+    /// Another rotation installed a generation while this one was being prepared.
+    #[error(
+        "another rotation ran while this one was being prepared; nothing was written, run it again"
+    )]
+    Concurrent,
 }
 
 /// The setup request of the next generation (every rule of the module docs checked), read
@@ -90,13 +164,11 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     let generations = lab.load_generations()?;
     let newest = generations.newest();
     let len = newest.epoch_length();
-    let len_i = i64::try_from(len).map_err(|_| Error::Internal("epoch length"))?;
+    let len_i = i64::try_from(len).map_err(|_| Error::Internal(crate::Bug::EpochLength))?;
     // A rotation cannot reach back behind what the log has recorded (the `--at` of
     // simulations included): a time before the newest entry is refused, as for every entry.
     let now = req.at;
-    let at = now
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let at = crate::encoding::rfc3339(now)?;
     store.check_time("the rotation", &at)?;
     let mut announced = newest.generation();
     for i in 0..store.size()? {
@@ -118,40 +190,33 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     };
     let f = from.unix_timestamp();
     if f % len_i != 0 {
-        return Err(refuse(format!(
-            "the new generation must start on an epoch boundary (a multiple of {len} s); {} is not",
-            show(from)
-        )));
+        return Err(refuse(RotationRule::NotOnBoundary {
+            start: show(from),
+            epoch_length: len,
+        }));
     }
     if f < next_boundary {
-        return Err(refuse(format!(
-            "the new generation must start after the current epoch (at or after Unix time {next_boundary}): chains already begun keep their generation"
-        )));
+        return Err(refuse(RotationRule::InCurrentEpoch { next_boundary }));
     }
     if f > now.unix_timestamp().saturating_add(MAX_LEAD_SECS) {
-        return Err(refuse(format!(
-            "{} is more than a year ahead: a start that far out would block every rotation before it",
-            show(from)
-        )));
+        return Err(refuse(RotationRule::TooFarAhead { start: show(from) }));
     }
     if let Some(start) = newest.valid_from().filter(|s| *s >= from) {
-        return Err(refuse(format!(
-            "the new generation must start after generation {} does ({})",
-            newest.generation(),
-            show(start)
-        )));
+        return Err(refuse(RotationRule::NotAfterNewest {
+            generation: newest.generation(),
+            start: show(start),
+        }));
     }
     // A gap already in the past (the newest generation expired) cannot be helped.
     if let Some(end) = newest
         .valid_until()
         .filter(|e| *e < from && e.unix_timestamp() >= next_boundary)
     {
-        return Err(refuse(format!(
-            "generation {} ends at {}: a start at {} would leave epochs without a generation",
-            newest.generation(),
-            show(end),
-            show(from)
-        )));
+        return Err(refuse(RotationRule::Gap {
+            generation: newest.generation(),
+            end: show(end),
+            start: show(from),
+        }));
     }
     let period = match (req.valid_days, newest.valid_from(), newest.valid_until()) {
         (Some(0), _, _) => return Err(Error::RotationDays { days: 0 }),
@@ -165,9 +230,10 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     };
     let until = match period {
         Some(p) if p % len_i != 0 => {
-            return Err(refuse(format!(
-                "a validity of {p} s is not a whole number of epochs of {len} s"
-            )));
+            return Err(refuse(RotationRule::PartialEpochs {
+                seconds: p,
+                epoch_length: len,
+            }));
         }
         Some(p) => Some(
             OffsetDateTime::from_unix_timestamp(f.saturating_add(p))
@@ -189,16 +255,14 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
         .iter()
         .find(|n| !config.witnesses.iter().any(|w| &w.authority == *n))
     {
-        return Err(refuse(format!(
-            "'{stranger}' is not an authority of this lab (it holds no witness key); rotation keeps to the lab's authorities"
-        )));
+        return Err(refuse(RotationRule::UnknownAuthority(stranger.clone())));
     }
     Ok(SetupRequest {
         realm: newest.realm().to_owned(),
         // After every generation installed or announced (a logged key is never reused).
         generation: announced
             .checked_add(1)
-            .ok_or_else(|| refuse("generation numbers are exhausted".into()))?,
+            .ok_or(refuse(RotationRule::GenerationsExhausted))?,
         authorities: names,
         threshold,
         epoch_length: len,
@@ -233,14 +297,19 @@ pub fn rotate<R: RngCore + CryptoRng>(
         .collect::<Result<Vec<_>>>()?;
     lab.with_rotation_lock(|store| {
         let again = plan(lab, store, req)?;
-        if (again.generation, again.valid_from, again.valid_until, &again.authorities)
-            != (setup.generation, setup.valid_from, setup.valid_until, &setup.authorities)
-            || (again.threshold, again.created_at) != (setup.threshold, setup.created_at)
+        if (
+            again.generation,
+            again.valid_from,
+            again.valid_until,
+            &again.authorities,
+        ) != (
+            setup.generation,
+            setup.valid_from,
+            setup.valid_until,
+            &setup.authorities,
+        ) || (again.threshold, again.created_at) != (setup.threshold, setup.created_at)
         {
-            return Err(refuse(
-                "another rotation ran while this one was being prepared; nothing was written, run it again"
-                    .into(),
-            ));
+            return Err(refuse(RotationRule::Concurrent));
         }
         lab.install_generation(store, &params, &encoded)?;
         Ok(params)

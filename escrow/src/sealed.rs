@@ -71,14 +71,75 @@ impl KdfParams {
             || !(1..=MAX_P).contains(&self.p)
             || self.m_kib < 8 * self.p
         {
-            return Err(Error::Sealed(format!(
-                "Argon2id parameters m={} KiB, t={}, p={} are outside the accepted range \
-                 ({MIN_M_KIB}..{MAX_M_KIB} KiB, 1..{MAX_T} passes, 1..{MAX_P} lanes)",
-                self.m_kib, self.t, self.p
-            )));
+            return Err(Error::Sealed(SealedError::KdfRange(*self)));
         }
         Ok(())
     }
+}
+
+/// Why a sealed file is refused or cannot be made (the passphrase aside:
+/// [`Error::WrongPassphrase`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealedError {
+    /// The Argon2id parameters are outside what this reader accepts.
+    #[error(
+        "Argon2id parameters m={} KiB, t={}, p={} are outside the accepted range ({MIN_M_KIB}..{MAX_M_KIB} KiB, 1..{MAX_T} passes, 1..{MAX_P} lanes)",
+        .0.m_kib, .0.t, .0.p
+    )]
+    KdfRange(KdfParams),
+    /// Argon2id refused its input.
+    #[error("Argon2id: {0}")]
+    Argon2(argon2::Error),
+    /// The passphrase is empty.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    /// The secret is larger than a sealed file holds.
+    #[error("the secret is too large to seal")]
+    TooLarge,
+    /// A hex field has upper-case digits.
+    #[error("{0} is not lowercase hex")]
+    NotLowercaseHex(&'static str),
+    /// A hex field is not hex.
+    #[error("{0} is not hex")]
+    NotHex(&'static str),
+    /// A field has the wrong length.
+    #[error("{what} must be {expected} bytes")]
+    Length {
+        /// The field.
+        what: &'static str,
+        /// Its length, in bytes.
+        expected: usize,
+    },
+    /// The file seals another kind of secret.
+    #[error("the file seals a {found}, not a {expected}")]
+    OtherContent {
+        /// What the file says it seals.
+        found: String,
+        /// What the reader expected.
+        expected: String,
+    },
+    /// The file names algorithms this reader does not use.
+    #[error(
+        "unsupported algorithms {kdf} v{version} / {aead} (argon2id v19 / aes-256-gcm expected)"
+    )]
+    Algorithms {
+        /// The KDF named.
+        kdf: String,
+        /// Its version.
+        version: u32,
+        /// The AEAD named.
+        aead: String,
+    },
+    /// The ciphertext is shorter than a tag or longer than any sealed secret.
+    #[error("ciphertext length out of range")]
+    CiphertextLength,
+    /// The file was sealed under another key since this key opened it.
+    #[error("the file was sealed under another key since it was opened")]
+    OtherKey,
+    /// The passphrase could not be read from the terminal.
+    #[error("reading the passphrase: {0}")]
+    Prompt(std::io::Error),
 }
 
 /// A passphrase. Zeroized on drop; `Debug` prints `***`.
@@ -89,7 +150,7 @@ impl Passphrase {
     pub fn new(s: String) -> Result<Self> {
         let s = Zeroizing::new(s);
         if s.is_empty() {
-            return Err(Error::Sealed("the passphrase is empty".into()));
+            return Err(Error::Sealed(SealedError::EmptyPassphrase));
         }
         Ok(Self(s))
     }
@@ -125,12 +186,12 @@ pub fn derive_key(
 ) -> Result<Zeroizing<[u8; 32]>> {
     params.check()?;
     let p = argon2::Params::new(params.m_kib, params.t, params.p, Some(32))
-        .map_err(|e| Error::Sealed(format!("Argon2id parameters: {e}")))?;
+        .map_err(|e| Error::Sealed(SealedError::Argon2(e)))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
     let mut key = Zeroizing::new([0u8; 32]);
     argon
         .hash_password_into(passphrase.0.as_bytes(), salt, key.as_mut())
-        .map_err(|e| Error::Sealed(format!("Argon2id: {e}")))?;
+        .map_err(|e| Error::Sealed(SealedError::Argon2(e)))?;
     Ok(key)
 }
 
@@ -168,7 +229,7 @@ impl SealKey {
     /// key across processes).
     pub fn seal(&self, content: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
         if plaintext.len() > MAX_PLAINTEXT {
-            return Err(Error::Sealed("the secret is too large to seal".into()));
+            return Err(Error::Sealed(SealedError::TooLarge));
         }
         let mut nonce = [0u8; 12];
         rand_core::OsRng.fill_bytes(&mut nonce);
@@ -181,7 +242,7 @@ impl SealKey {
                     aad: &aad,
                 },
             )
-            .map_err(|_| Error::Internal("AES-GCM encryption"))?;
+            .map_err(|_| Error::Internal(crate::Bug::AesGcm))?;
         to_json(&SealedFile {
             version: FORMAT_VERSION,
             kind: KIND.to_owned(),
@@ -264,15 +325,15 @@ fn strict_hex(what: &'static str, s: &str) -> Result<Vec<u8>> {
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
-        return Err(Error::Sealed(format!("{what} is not lowercase hex")));
+        return Err(Error::Sealed(SealedError::NotLowercaseHex(what)));
     }
-    hex::decode(s).map_err(|_| Error::Sealed(format!("{what} is not hex")))
+    hex::decode(s).map_err(|_| Error::Sealed(SealedError::NotHex(what)))
 }
 
 fn fixed<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N]> {
     let v = strict_hex(what, s)?;
     v.try_into()
-        .map_err(|_| Error::Sealed(format!("{what} must be {N} bytes")))
+        .map_err(|_| Error::Sealed(SealedError::Length { what, expected: N }))
 }
 
 /// A sealed file's header and ciphertext, every check but the passphrase's done.
@@ -299,16 +360,17 @@ fn parse(content: &str, bytes: &[u8]) -> Result<Parsed> {
         });
     }
     if f.content != content {
-        return Err(Error::Sealed(format!(
-            "the file seals a {}, not a {content}",
-            f.content
-        )));
+        return Err(Error::Sealed(SealedError::OtherContent {
+            found: f.content.clone(),
+            expected: content.to_owned(),
+        }));
     }
     if f.kdf.algorithm != "argon2id" || f.kdf.version != 0x13 || f.aead != "aes-256-gcm" {
-        return Err(Error::Sealed(format!(
-            "unsupported algorithms {} v{} / {} (argon2id v19 / aes-256-gcm expected)",
-            f.kdf.algorithm, f.kdf.version, f.aead
-        )));
+        return Err(Error::Sealed(SealedError::Algorithms {
+            kdf: f.kdf.algorithm.clone(),
+            version: f.kdf.version,
+            aead: f.aead.clone(),
+        }));
     }
     let params = KdfParams {
         m_kib: f.kdf.m_kib,
@@ -320,7 +382,7 @@ fn parse(content: &str, bytes: &[u8]) -> Result<Parsed> {
     let nonce: [u8; 12] = fixed("nonce", &f.nonce)?;
     let ciphertext = strict_hex("ciphertext", &f.ciphertext)?;
     if ciphertext.len() < 16 || ciphertext.len() > MAX_PLAINTEXT + 16 {
-        return Err(Error::Sealed("ciphertext length out of range".into()));
+        return Err(Error::Sealed(SealedError::CiphertextLength));
     }
     Ok(Parsed {
         params,
@@ -358,9 +420,7 @@ impl SealKey {
     pub fn open(&self, content: &str, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let p = parse(content, bytes)?;
         if p.salt != self.salt || p.params != self.params {
-            return Err(Error::Sealed(
-                "the file was sealed under another key since it was opened".into(),
-            ));
+            return Err(Error::Sealed(SealedError::OtherKey));
         }
         self.decrypt(content, &p.nonce, &p.ciphertext)
     }

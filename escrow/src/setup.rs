@@ -153,7 +153,8 @@ impl AuthorityShare {
     /// The share as a scalar (the caller wipes it: `Fr` has no `Zeroize`).
     pub(crate) fn secret_scalar(&self) -> Result<blsttc::Fr> {
         let bytes = Zeroizing::new(self.share.to_bytes());
-        Option::from(blsttc::Fr::from_bytes_be(&bytes)).ok_or(Error::Internal("share scalar"))
+        Option::from(blsttc::Fr::from_bytes_be(&bytes))
+            .ok_or(Error::Internal(crate::Bug::PointEncoding))
     }
 
     pub(crate) fn secret(&self) -> &SecretKeyShare {
@@ -227,7 +228,7 @@ pub fn dealer_setup<R: RngCore + CryptoRng>(
     check_name("realm", &req.realm)?;
     check_authorities(&req.authorities, req.threshold)?;
     let sk_set = SecretKeySet::try_random(req.threshold - 1, rng)
-        .map_err(|_| Error::Internal("polynomial generation"))?;
+        .map_err(|_| Error::Internal(crate::Bug::Polynomial))?;
     let pk_set = sk_set.public_keys();
     let commitment = commitment_points(&pk_set)?;
     let params = PublicParams::new(
@@ -260,5 +261,5 @@ pub fn dealer_setup<R: RngCore + CryptoRng>(
 /// The commitment's coefficient points, read through blsttc's byte encoding.
 fn commitment_points(pk_set: &blsttc::PublicKeySet) -> Result<Vec<blsttc::G1Affine>> {
     crate::encoding::commitment_points(&pk_set.to_bytes())
-        .map_err(|_| Error::Internal("commitment point"))
+        .map_err(|_| Error::Internal(crate::Bug::PointEncoding))
 }

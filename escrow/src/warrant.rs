@@ -137,9 +137,7 @@ fn time_of(field: &'static str, s: &str) -> Result<OffsetDateTime> {
 }
 
 fn rfc3339(t: OffsetDateTime) -> Result<String> {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))
+    crate::encoding::rfc3339(t.to_offset(time::UtcOffset::UTC))
 }
 
 impl Warrant {
@@ -247,7 +245,7 @@ impl Warrant {
     /// SHA-256 of the RFC 8785 canonical form.
     pub fn digest(&self) -> Result<[u8; 32]> {
         let canonical =
-            serde_jcs::to_vec(self).map_err(|_| Error::Internal("JCS canonicalization"))?;
+            serde_jcs::to_vec(self).map_err(|_| Error::Internal(crate::Bug::JsonEncoding))?;
         Ok(Sha256::digest(&canonical).into())
     }
 

@@ -174,6 +174,6 @@ fn derive_sigma(key: &[u8; KEY_LEN], identity_bytes: &[u8]) -> Result<Zeroizing<
     let hk = Hkdf::<Sha256>::new(None, key);
     let mut sigma = Zeroizing::new([0u8; KEY_LEN]);
     hk.expand_multi_info(&[SIGMA_INFO, identity_bytes], sigma.as_mut_slice())
-        .map_err(|_| Error::Internal("HKDF output length"))?;
+        .map_err(|_| Error::Internal(crate::Bug::HkdfLength))?;
     Ok(sigma)
 }

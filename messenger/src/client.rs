@@ -367,10 +367,10 @@ impl Client {
     /// committed, in the outbox saved with the state that advanced past it ([`Pending`]).
     pub fn push_outbox(&mut self, env: &Envelope, relay_time: i64) -> Result<()> {
         if self.outbox.len() >= MAX_OUTBOX {
-            return Err(Error::Internal("outbox full"));
+            return Err(Error::Internal(crate::error::Bug::OutboxFull));
         }
-        let body =
-            String::from_utf8(env.to_json()).map_err(|_| Error::Internal("JSON is UTF-8"))?;
+        let body = String::from_utf8(env.to_json())
+            .map_err(|_| Error::Internal(crate::error::Bug::Utf8Json))?;
         self.outbox.push(Pending { relay_time, body });
         Ok(())
     }
@@ -1104,7 +1104,8 @@ impl Client {
             last_time: self.last_time,
         };
         let mut out = Zeroizing::new(
-            serde_json::to_vec_pretty(&j).map_err(|_| Error::Internal("client state JSON"))?,
+            serde_json::to_vec_pretty(&j)
+                .map_err(|_| Error::Internal(crate::error::Bug::StateJson))?,
         );
         out.push(b'\n');
         Ok(out)

@@ -176,10 +176,10 @@ pub enum Error {
     TimeBackwards(Box<escrow::Error>),
     /// A relay record is inconsistent.
     #[error("relay: {0}")]
-    RelayState(String),
+    RelayState(crate::relay::RelayProblem),
     /// An internal invariant failed.
     #[error("internal error: {0}")]
-    Internal(&'static str),
+    Internal(Bug),
 }
 
 /// Result alias.
@@ -197,4 +197,31 @@ impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Relay(e)
     }
+}
+
+/// An internal invariant that failed: a bug in the messenger, never a property of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Bug {
+    /// The prepared scope just inserted in the cache is not there.
+    #[error("prepared scope cache")]
+    ScopeCache,
+    /// The outbox holds more envelopes than a client ever sends before saving.
+    #[error("outbox full")]
+    OutboxFull,
+    /// JSON made here is not UTF-8.
+    #[error("JSON is UTF-8")]
+    Utf8Json,
+    /// The client state does not serialize.
+    #[error("client state JSON")]
+    StateJson,
+    /// A chain's message counter overflows.
+    #[error("chain length overflow")]
+    ChainLength,
+    /// A session's associated data holds the same identity twice.
+    #[error("session AD holds two identities")]
+    SessionAd,
+    /// AES-256-GCM refused a key or plaintext made here.
+    #[error("AES-GCM encryption")]
+    AesGcm,
 }

@@ -133,7 +133,7 @@ impl EscrowContext {
         }
         self.cache
             .get(&id)
-            .ok_or(crate::Error::Internal("prepared scope cache"))
+            .ok_or(crate::Error::Internal(crate::error::Bug::ScopeCache))
     }
 
     /// Makes the block of a chain whose first key is `ck0`.

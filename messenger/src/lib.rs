@@ -36,6 +36,6 @@ pub mod x3dh;
 
 pub use client::{Client, Incoming, Outcome, Registration, Sent};
 pub use envelope::Envelope;
-pub use error::{Error, EscrowViolation, Result};
+pub use error::{Bug, Error, EscrowViolation, Result};
 pub use escrow_block::{EscrowBlock, EscrowContext};
-pub use relay::{Capture, Relay};
+pub use relay::{Capture, Relay, RelayProblem};

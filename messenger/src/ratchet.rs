@@ -269,7 +269,7 @@ impl Session {
         send.n = send
             .n
             .checked_add(1)
-            .ok_or(Error::Internal("chain length overflow"))?;
+            .ok_or(Error::Internal(crate::error::Bug::ChainLength))?;
         self.send = Some(send);
         Ok(env)
     }
@@ -480,7 +480,7 @@ impl Session {
         let bytes = self
             .ad
             .get(offset..offset + 33)
-            .ok_or(Error::Internal("session AD holds two identities"))?;
+            .ok_or(Error::Internal(crate::error::Bug::SessionAd))?;
         public_from_bytes("session AD", bytes)
     }
 
@@ -558,7 +558,7 @@ fn aad(ad: &[u8], env: &Envelope) -> Vec<u8> {
 pub fn aead_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
     Aes256Gcm::new(key.into())
         .encrypt(Nonce::from_slice(nonce), Payload { msg: pt, aad })
-        .map_err(|_| Error::Internal("AES-GCM encryption"))
+        .map_err(|_| Error::Internal(crate::error::Bug::AesGcm))
 }
 
 /// AES-256-GCM decryption of ciphertext ‖ tag; the opaque [`Error::Decryption`] on failure.

@@ -31,7 +31,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::client::{Incoming, Outcome, Registration};
 use crate::envelope::{Envelope, sig_from_hex};
-use crate::error::{Error, Result};
+use crate::error::{Bug, Error, Result};
 use crate::keys::{public_from_hex, public_hex};
 use crate::x3dh::{IdentityPublic, PrekeyBundle};
 
@@ -96,8 +96,48 @@ pub struct Relay {
     conn: Connection,
 }
 
-fn row_err(reason: impl Into<String>) -> Error {
-    Error::RelayState(reason.into())
+fn row_err(problem: RelayProblem) -> Error {
+    Error::RelayState(problem)
+}
+
+/// What is inconsistent in the relay's database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelayProblem {
+    /// The database has no relay id.
+    #[error("the relay database has no id")]
+    NoId,
+    /// An account registers a second time.
+    #[error("account '{0}' is already registered")]
+    AlreadyRegistered(String),
+    /// A directory entry does not decode.
+    #[error("directory entry of '{account}' is corrupt: {error}")]
+    CorruptDirectory {
+        /// The account.
+        account: String,
+        /// What does not decode.
+        error: Box<Error>,
+    },
+    /// A one-time prekey does not decode.
+    #[error("prekey of '{account}' is corrupt: {error}")]
+    CorruptPrekey {
+        /// The account.
+        account: String,
+        /// What does not decode.
+        error: Box<Error>,
+    },
+    /// A message is for an account the relay does not know.
+    #[error("unknown recipient '{0}'")]
+    UnknownRecipient(String),
+    /// A request names an account the relay does not know.
+    #[error("unknown account '{0}'")]
+    UnknownAccount(String),
+    /// A stored envelope is not JSON.
+    #[error("envelope {0} is not JSON")]
+    EnvelopeNotJson(i64),
+    /// A stored time is outside RFC 3339's range.
+    #[error("timestamp {0} out of range")]
+    TimeRange(i64),
 }
 
 impl Relay {
@@ -224,7 +264,7 @@ impl Relay {
 
     /// This relay's id (32 lowercase hex characters).
     pub fn id(&self) -> Result<String> {
-        Self::read_id(&self.conn)?.ok_or_else(|| row_err("the relay database has no id"))
+        Self::read_id(&self.conn)?.ok_or_else(|| row_err(RelayProblem::NoId))
     }
 
     /// Starts an IMMEDIATE transaction: it takes the database's write lock at once, so two
@@ -279,10 +319,7 @@ impl Relay {
             )
             .optional()?;
         if taken.is_some() {
-            return Err(row_err(format!(
-                "account '{}' is already registered",
-                b.account
-            )));
+            return Err(row_err(RelayProblem::AlreadyRegistered(b.account.clone())));
         }
         tx.execute(
             "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -327,7 +364,12 @@ impl Relay {
         let Some((sign, dh, dh_sig, spk_id, spk, spk_sig)) = row else {
             return Ok(None);
         };
-        let corrupt = |e: Error| row_err(format!("directory entry of '{account}' is corrupt: {e}"));
+        let corrupt = |e: Error| {
+            row_err(RelayProblem::CorruptDirectory {
+                account: account.to_owned(),
+                error: Box::new(e),
+            })
+        };
         Ok(Some(PrekeyBundle {
             account: account.to_owned(),
             identity: IdentityPublic {
@@ -350,7 +392,7 @@ impl Relay {
     /// Hands out a bundle, consuming one one-time prekey if any are left.
     pub fn take_bundle(tx: &Transaction<'_>, account: &str) -> Result<PrekeyBundle> {
         let mut bundle = Self::bundle_row(tx, account)?
-            .ok_or_else(|| row_err(format!("unknown recipient '{account}'")))?;
+            .ok_or_else(|| row_err(RelayProblem::UnknownRecipient(account.to_owned())))?;
         let opk: Option<(u32, String)> = tx
             .query_row(
                 "SELECT id, public FROM one_time_prekeys WHERE account = ?1 ORDER BY id LIMIT 1",
@@ -363,8 +405,12 @@ impl Relay {
                 "DELETE FROM one_time_prekeys WHERE account = ?1 AND id = ?2",
                 params![account, id],
             )?;
-            let pk: PublicKey = public_from_hex("one_time_prekey", &pk)
-                .map_err(|e| row_err(format!("prekey of '{account}' is corrupt: {e}")))?;
+            let pk: PublicKey = public_from_hex("one_time_prekey", &pk).map_err(|e| {
+                row_err(RelayProblem::CorruptPrekey {
+                    account: account.to_owned(),
+                    error: Box::new(e),
+                })
+            })?;
             bundle.one_time_prekey = Some((id, pk));
         }
         Ok(bundle)
@@ -382,7 +428,7 @@ impl Relay {
                 })
                 .optional()?;
             if known.is_none() {
-                return Err(row_err(format!("unknown account '{who}'")));
+                return Err(row_err(RelayProblem::UnknownAccount(who.to_string())));
             }
         }
         Self::check_time(tx, &env.from, &env.to, server_time)?;
@@ -397,8 +443,7 @@ impl Relay {
         {
             return Err(taken());
         }
-        let body =
-            String::from_utf8(env.to_json()).map_err(|_| Error::Internal("JSON is UTF-8"))?;
+        let body = String::from_utf8(env.to_json()).map_err(|_| Error::Internal(Bug::Utf8Json))?;
         let inserted = tx.execute(
             "INSERT INTO envelopes (sender, recipient, server_time, chain, n, has_start, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -621,7 +666,7 @@ impl Relay {
             for row in it {
                 let (id, t, status, note, body) = row?;
                 let envelope: serde_json::Value = serde_json::from_str(&body)
-                    .map_err(|_| row_err(format!("envelope {id} is not JSON")))?;
+                    .map_err(|_| row_err(RelayProblem::EnvelopeNotJson(id)))?;
                 out.push(CapturedEnvelope {
                     relay_id: id,
                     server_time: rfc3339(t)?,
@@ -831,7 +876,7 @@ fn rfc3339(t: i64) -> Result<String> {
     OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
-        .ok_or_else(|| row_err(format!("timestamp {t} out of range")))
+        .ok_or(row_err(RelayProblem::TimeRange(t)))
 }
 
 /// One stored envelope in a capture.

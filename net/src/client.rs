@@ -285,7 +285,7 @@ impl TransparencyLog for HttpLog {
     fn submit(&mut self, record: &LogRecord) -> Result<Submitted> {
         let signer = self.signer.as_ref().ok_or(LogError::ReadOnly)?;
         let req = serde_json::to_vec(&signer.sign(&self.config, record)?)
-            .map_err(|_| Error::Internal("add-entry JSON"))?;
+            .map_err(|_| Error::Internal(escrow::Bug::JsonEncoding))?;
         let url = format!("{}/add-entry", self.tiles.base);
         let body = call(
             self.tiles.agent.post(&url),

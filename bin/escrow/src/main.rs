@@ -113,7 +113,7 @@ fn prompt_passphrase(confirm: bool) -> Result<escrow::sealed::Passphrase> {
 
 fn prompt_for_file(path: &Path) -> escrow::Result<escrow::sealed::Passphrase> {
     let p = rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
-        .map_err(|e| escrow::Error::Sealed(format!("reading the passphrase: {e}")))?;
+        .map_err(|e| escrow::Error::Sealed(escrow::sealed::SealedError::Prompt(e)))?;
     escrow::sealed::Passphrase::new(p)
 }
 

@@ -180,10 +180,7 @@ pub fn start<R: RngCore + CryptoRng>(
     crate::params::check_authorities(&request.authorities, request.threshold)?;
     check_dkg_threshold(request.threshold)?;
     let config = DkgConfig::new(request.clone(), &[], rng);
-    let created_at = request
-        .created_at
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let created_at = crate::encoding::rfc3339(request.created_at)?;
     let f = SessionFile {
         version: FORMAT_VERSION,
         kind: "escrow-lab/dkg-session".into(),
@@ -608,10 +605,7 @@ pub fn write_transcript(lab: &Lab, t: &super::Transcript) -> Result<()> {
         generation: r.generation,
         threshold: r.threshold,
         epoch_length_secs: r.epoch_length,
-        created_at: r
-            .created_at
-            .format(&Rfc3339)
-            .map_err(|_| Error::Internal("RFC 3339 formatting"))?,
+        created_at: crate::encoding::rfc3339(r.created_at)?,
         authorities: r.authorities.clone(),
         nonce: t.config.nonce.clone(),
     };

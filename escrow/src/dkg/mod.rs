@@ -281,9 +281,9 @@ pub fn deal<R: RngCore + CryptoRng>(
         .request
         .authorities
         .get(dealer)
-        .ok_or(Error::Internal("dealer index"))?;
+        .ok_or(Error::Internal(crate::Bug::PartyIndex))?;
     let poly = BivarPoly::try_random(config.degree(), rng)
-        .map_err(|_| Error::Internal("polynomial generation"))?;
+        .map_err(|_| Error::Internal(crate::Bug::Polynomial))?;
     let mut rows = Vec::new();
     for (m, (to, key)) in config
         .request
@@ -330,7 +330,7 @@ pub fn respond(
         .request
         .authorities
         .get(party)
-        .ok_or(Error::Internal("party index"))?;
+        .ok_or(Error::Internal(crate::Bug::PartyIndex))?;
     let board = Board::new(config, deals, &[], &[]);
     let mut complaints = Vec::new();
     let mut checked = Vec::new();
@@ -377,7 +377,7 @@ pub fn justify(
         .request
         .authorities
         .get(secret.dealer)
-        .ok_or(Error::Internal("dealer index"))?;
+        .ok_or(Error::Internal(crate::Bug::PartyIndex))?;
     let board = Board::new(config, deals, responses, &[]);
     let against = board.complaints_against(name);
     let mut rows = Vec::new();
@@ -494,7 +494,7 @@ fn qualify_board(config: &DkgConfig, board: &Board) -> Result<Qualified> {
             Err(reason) => excluded.push((dealer.clone(), reason)),
         }
     }
-    let commitment = commitment.ok_or(Error::Internal("no dealer qualified"))?;
+    let commitment = commitment.ok_or(Error::Internal(crate::Bug::NoQualifiedDeal))?;
     let points = commitment_points(&commitment)?;
     if points.len() != config.request.threshold {
         // Qualified commitments that cancel out (a crafted transcript), never honest ones.
@@ -553,11 +553,11 @@ pub fn finish(
         .request
         .authorities
         .get(party)
-        .ok_or(Error::Internal("party index"))?;
+        .ok_or(Error::Internal(crate::Bug::PartyIndex))?;
     let mut s = Fr::zero();
     for dealer in &q.qualified {
         let Some(Ok(d)) = board.deals.get(dealer.as_str()) else {
-            return Err(Error::Internal("qualified dealer without a deal"));
+            return Err(Error::Internal(crate::Bug::NoQualifiedDeal));
         };
         // A revealed row (after a complaint) was checked by `qualify`; else the party's own.
         let revealed = board
@@ -707,7 +707,7 @@ pub fn finished_marker(
             .request
             .authorities
             .get(party)
-            .ok_or(Error::Internal("party index"))?
+            .ok_or(Error::Internal(crate::Bug::PartyIndex))?
             .clone(),
         master_public_key: crate::encoding::g1_hex(q.params.master_public_key()),
         qualified: q.qualified.clone(),
@@ -806,7 +806,7 @@ pub fn run_all<R: RngCore + CryptoRng>(
         shares.push(share);
         result = Some(q);
     }
-    let mut q = result.ok_or(Error::Internal("no authority"))?;
+    let mut q = result.ok_or(Error::Internal(crate::Bug::NoAuthority))?;
     q.params = q.params.with_setup(SetupKind::SimulatedDkg);
     let transcript = Transcript {
         config,

@@ -233,7 +233,7 @@ impl Place {
     pub(crate) fn save_view<T: Serialize>(&self, who: &str, file: &str, v: &T) -> Result<()> {
         write_atomic(
             &self.own_dir(who, false)?.join(file),
-            &serde_json::to_vec(v).map_err(|_| Error::Internal("serialize"))?,
+            &serde_json::to_vec(v).map_err(|_| Error::Internal(crate::Bug::JsonEncoding))?,
             0o600,
         )
     }

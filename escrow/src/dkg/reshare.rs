@@ -318,7 +318,7 @@ pub fn deal<R: RngCore + CryptoRng>(
         .public_key_share;
     let secret = Zeroized(vec![share.secret_scalar()?]);
     let p = Poly::try_random(config.degree(), rng)
-        .map_err(|_| Error::Internal("polynomial generation"))?;
+        .map_err(|_| Error::Internal(crate::Bug::Polynomial))?;
     let c0 = p.evaluate(0u64);
     let h = (p - c0) + secret.0[0];
     let commitment = h.commitment();
@@ -329,7 +329,9 @@ pub fn deal<R: RngCore + CryptoRng>(
     }
     let mut rows = Vec::new();
     for (m, to) in config.to.iter().enumerate() {
-        let i = config.party(to).ok_or(Error::Internal("party index"))?;
+        let i = config
+            .party(to)
+            .ok_or(Error::Internal(crate::Bug::PartyIndex))?;
         let pk = transport::public_from_hex(&config.transport_keys[i])?;
         let v = scalar_bytes(&h.evaluate(m as u64 + 1));
         rows.push(EncryptedRow {
@@ -522,7 +524,7 @@ fn lagrange_at_zero(xs: &[Fr], i: usize) -> Result<Fr> {
             den *= *xj - xs[i];
         }
     }
-    let inv = Option::<Fr>::from(den.invert()).ok_or(Error::Internal("repeated share index"))?;
+    let inv = Option::<Fr>::from(den.invert()).ok_or(Error::Internal(crate::Bug::RepeatedIndex))?;
     Ok(num * inv)
 }
 
@@ -573,7 +575,7 @@ fn qualify_board<'b>(
     let points: Vec<G1Affine> = sum.iter().map(|p| p.to_affine()).collect();
     let params = config
         .old
-        .reshared(points, &config.to, "resharing moved the master key")
+        .reshared(points, &config.to)
         .map_err(|_| Error::DkgRefused("the new commitment does not keep the master key".into()))?;
     Ok((
         Reshared {
@@ -737,7 +739,7 @@ pub fn simulate<R: RngCore + CryptoRng>(
         config
             .party(name)
             .map(|i| &keys[i])
-            .ok_or(Error::Internal("party"))
+            .ok_or(Error::Internal(crate::Bug::PartyIndex))
     };
     let mut deals = Vec::new();
     let mut secrets = Vec::new();
@@ -762,5 +764,8 @@ pub fn simulate<R: RngCore + CryptoRng>(
         shares.push(share);
         params = Some(r.params);
     }
-    Ok((params.ok_or(Error::Internal("no new authority"))?, shares))
+    Ok((
+        params.ok_or(Error::Internal(crate::Bug::NoAuthority))?,
+        shares,
+    ))
 }

@@ -27,7 +27,6 @@ use std::path::PathBuf;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::place::{MAX_FILE, Place, Staged, refused};
 use super::reshare::{
@@ -481,9 +480,7 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     let (r, staged) = agreed(lab, &c)?;
     let session = hex::encode(c.session());
     let g = c.old.generation();
-    let time = at
-        .format(&Rfc3339)
-        .map_err(|_| Error::Internal("RFC 3339 formatting"))?;
+    let time = crate::encoding::rfc3339(at)?;
     let config = lab.load_log_config()?;
     let signer = lab.log_signer()?;
     let mut store = lab.open_log(&config)?;

@@ -113,7 +113,7 @@ fn derive(
     let mut key = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(None, shared.raw_secret_bytes())
         .expand(&info, key.as_mut_slice())
-        .map_err(|_| Error::Internal("HKDF output length"))?;
+        .map_err(|_| Error::Internal(crate::Bug::HkdfLength))?;
     Ok(key)
 }
 
@@ -128,10 +128,10 @@ pub fn seal<R: RngCore + CryptoRng>(
     let eph = e.public_key();
     let key = derive(&e, recipient, &eph, recipient)?;
     let cipher = Aes256Gcm::new_from_slice(key.as_slice())
-        .map_err(|_| Error::Internal("AES-256-GCM key length"))?;
+        .map_err(|_| Error::Internal(crate::Bug::AesGcm))?;
     let body = cipher
         .encrypt(Nonce::from_slice(&[0u8; 12]), Payload { msg, aad })
-        .map_err(|_| Error::Internal("AES-256-GCM encryption"))?;
+        .map_err(|_| Error::Internal(crate::Bug::AesGcm))?;
     let mut out = eph.to_encoded_point(true).as_bytes().to_vec();
     out.extend_from_slice(&body);
     Ok(out)

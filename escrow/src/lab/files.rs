@@ -209,7 +209,7 @@ impl AtomicFile {
     /// Writes `bytes`, syncs, and renames the file into place (then syncs the folder).
     pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
         let Some(mut f) = self.file.take() else {
-            return Err(Error::Internal("atomic file committed twice"));
+            return Err(Error::Internal(crate::Bug::CommittedTwice));
         };
         f.write_all(bytes).map_err(io(&self.tmp))?;
         f.sync_all().map_err(io(&self.tmp))?;
@@ -227,7 +227,7 @@ impl AtomicFile {
     /// between with exactly these bytes counts as [`Written::Unchanged`].
     pub fn commit_new(mut self, bytes: &[u8]) -> Result<Written> {
         let Some(mut f) = self.file.take() else {
-            return Err(Error::Internal("atomic file committed twice"));
+            return Err(Error::Internal(crate::Bug::CommittedTwice));
         };
         f.write_all(bytes).map_err(io(&self.tmp))?;
         f.sync_all().map_err(io(&self.tmp))?;

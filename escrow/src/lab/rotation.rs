@@ -116,7 +116,8 @@ impl Lab {
                         0o644,
                     )?;
                 }
-                let json = serde_json::to_vec(&record).map_err(|_| Error::Internal("record"))?;
+                let json = serde_json::to_vec(&record)
+                    .map_err(|_| Error::Internal(crate::Bug::JsonEncoding))?;
                 write_atomic(&self.replacement_path(g), &json, 0o600)
             })();
             if let Err(e) = staged {
@@ -162,7 +163,8 @@ impl Lab {
                     0o644,
                 )?;
                 log(store)?;
-                let json = serde_json::to_vec(&record).map_err(|_| Error::Internal("record"))?;
+                let json = serde_json::to_vec(&record)
+                    .map_err(|_| Error::Internal(crate::Bug::JsonEncoding))?;
                 write_atomic(&self.replacement_path(g), &json, 0o600)
             })();
             if let Err(e) = result {
@@ -338,9 +340,7 @@ impl Lab {
             return Err(LabError::AlreadySetUp { path: final_dir }.into());
         }
         if store.find(|e| announces(e, params.realm(), g))?.is_some() {
-            return Err(Error::Internal(
-                "install_generation: the log already announces this generation",
-            ));
+            return Err(Error::Internal(crate::Bug::GenerationAnnounced));
         }
         let signer = self.log_signer()?;
         let record = generation_created(params)?;

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::files::sync_dir;
 use super::{Lab, create_dir_all_private, io, write_atomic};
-use crate::error::{Error, LabError, Result};
+use crate::error::{LabError, Result};
 use crate::params::PublicParams;
 use crate::setup::AuthorityShare;
 use crate::transparency::store::LogStore;
@@ -122,10 +122,7 @@ impl Lab {
 
 /// The `generation-created` record of a generation.
 pub(super) fn generation_created(params: &PublicParams) -> Result<LogRecord> {
-    let rfc = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .map_err(|_| Error::Internal("RFC 3339 formatting"))
-    };
+    let rfc = crate::encoding::rfc3339;
     Ok(LogRecord::new(LogEntry::GenerationCreated {
         realm: params.realm().to_owned(),
         generation: params.generation(),

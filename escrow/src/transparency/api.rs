@@ -338,7 +338,7 @@ impl TransparencyLog for LocalLog {
             .submit_batch(std::slice::from_ref(record), &self.signer)?
             .0
             .pop()
-            .ok_or(Error::Internal("a batch of one has one result"))??;
+            .ok_or(Error::Internal(crate::Bug::BatchResult))??;
         let size = self.collect_cosignatures()?;
         Ok(Submitted {
             index,

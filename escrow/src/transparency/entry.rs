@@ -215,7 +215,7 @@ impl LogRecord {
 
     /// The canonical bytes (the Merkle leaf's data).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(self).map_err(|_| Error::Internal("log entry JSON"))
+        serde_json::to_vec(self).map_err(|_| Error::Internal(crate::Bug::JsonEncoding))
     }
 
     /// Checks field formats: digests are 64 lowercase hex digits, times RFC 3339, names valid

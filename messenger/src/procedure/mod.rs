@@ -217,9 +217,13 @@ pub enum Error {
     /// A capture window that ends where it starts (the end is exclusive).
     #[error("the window starts and ends at {0}: it is empty (its end is exclusive)")]
     WindowEmpty(String),
-    /// An internal invariant was violated (a bug, never bad input).
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// An envelope the read just saw in the relay is gone within the same transaction (an
+    /// internal invariant: a bug, never bad input).
+    #[error("internal error: envelope #{relay_id} vanished")]
+    EnvelopeVanished {
+        /// The envelope's relay id.
+        relay_id: i64,
+    },
 }
 
 /// Why a message's text is refused.

@@ -191,8 +191,9 @@ fn collect<R: RngCore + CryptoRng>(
         {
             continue;
         }
-        let sent = Relay::time_in(tx, r.relay_id)?
-            .ok_or_else(|| Error::Internal(format!("envelope #{} vanished", r.relay_id)))?;
+        let sent = Relay::time_in(tx, r.relay_id)?.ok_or(Error::EnvelopeVanished {
+            relay_id: r.relay_id,
+        })?;
         if sent > now {
             // A queued one is counted among the relay's later envelopes already.
             if status != "queued" {
