@@ -7,6 +7,7 @@
 
 use std::net::TcpListener;
 
+use escrow::authority::LabAuthority;
 use escrow::transparency::api::TransparencyLog;
 use escrow_lab::world::{DAY, World, at};
 use escrow_net::client::HttpLog;
@@ -86,9 +87,8 @@ fn a_warrant_flows_through_the_log_service() {
     for a in ["court", "ministry"] {
         let mut log = http(&w, &url, a);
         let approved = escrow::authority::approve_with(
-            &w.lab,
+            &LabAuthority::new(&w.lab, a),
             &mut log,
-            a,
             &warrant,
             &receipt,
             at(NOW + 60).unwrap(),
@@ -101,9 +101,8 @@ fn a_warrant_flows_through_the_log_service() {
     // approval leaves it (its own witness never cosigned a checkpoint covering the release).
     let mut log = http(&w, &url, "oversight");
     let err = escrow::authority::approve_with(
-        &w.lab,
+        &LabAuthority::new(&w.lab, "oversight"),
         &mut log,
-        "oversight",
         &warrant,
         &receipt,
         at(NOW + 60).unwrap(),

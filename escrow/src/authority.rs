@@ -16,10 +16,13 @@ use time::format_description::well_known::Rfc3339;
 use crate::approval::{Approval, ApprovalContext, Journal, check_warrant, make_approval};
 use crate::error::{Error, Result};
 use crate::lab::{Lab, write_atomic};
+use crate::params::{Generations, PublicParams};
+use crate::setup::AuthorityShare;
 use crate::transparency::api::{
     LocalLog, ReadOnlyLog, TransparencyLog, Witness, check_in_log, check_time, check_time_after,
 };
 use crate::transparency::proof::ProofBundle;
+use crate::transparency::witness::WitnessState;
 use crate::transparency::{LogEntry, LogRecord};
 use crate::warrant::Warrant;
 
@@ -65,23 +68,30 @@ pub fn approve(
         return Err(Error::NotAnAuthority(authority.to_owned()));
     }
     let mut log = LocalLog::open(lab)?.with_witness(Box::new(LabWitness::new(lab, authority, at)?));
-    approve_with(lab, &mut log, authority, warrant, receipt, at)
+    approve_with(
+        &LabAuthority::new(lab, authority),
+        &mut log,
+        warrant,
+        receipt,
+        at,
+    )
 }
 
-/// [`approve`] against any log: the authority's share, journal and witness state are in `lab`,
-/// the log is `log` (the lab's, or a log service). The release is submitted to the log, which
-/// answers with its inclusion proof in a checkpoint that this authority's witness must have
-/// cosigned (its own witness service, for a log service): the approval leaves only then.
+/// [`approve`] against any log and any authority state: the authority's generations, share,
+/// journal and witness state are in `store` (its folder of a lab: [`LabAuthority`]), the log
+/// is `log` (the lab's, or a log service). The release is submitted to the log, which answers
+/// with its inclusion proof in a checkpoint that this authority's witness must have cosigned
+/// (its own witness service, for a log service): the approval leaves only then.
 pub fn approve_with(
-    lab: &Lab,
+    store: &dyn AuthorityStore,
     log: &mut dyn TransparencyLog,
-    authority: &str,
     warrant: &Warrant,
     receipt: &ProofBundle,
     at: OffsetDateTime,
 ) -> Result<Approved> {
+    let authority = store.authority();
     // The warrant names its generation; its share, not the newest one, answers it.
-    let generations = lab.load_generations()?;
+    let generations = store.generations()?;
     let params = generations.get(warrant.generation)?.clone();
     if params.authority(authority).is_none() {
         return Err(Error::NotAnAuthority(authority.to_owned()));
@@ -94,9 +104,14 @@ pub fn approve_with(
         });
     }
     warrant.check_generation_choice(&generations)?;
-    check_sharing_in(lab, log, &params, Some(authority))?;
-    let share = lab.load_share(&params, authority)?;
-    let state = lab.load_witness_state(authority)?;
+    check_sharing_in(
+        &store.params_place(params.generation()),
+        log,
+        &params,
+        Some(authority),
+    )?;
+    let share = store.share(&params)?;
+    let state = store.witness_state()?;
     let ctx = ApprovalContext {
         params: &params,
         log: &config,
@@ -116,8 +131,7 @@ pub fn approve_with(
     if log.lookup(&release_key)?.is_empty() {
         check_time(log, "the approval", &time_str)?;
     }
-    let journal_path = lab.journal_path(authority);
-    let mut journal = Journal::open(&journal_path)?;
+    let mut journal = store.journal()?;
     journal.check_reference(&warrant.reference, &digest)?;
     let (bytes, new) = match journal.find(&digest)? {
         Some(bytes) => {
@@ -157,6 +171,98 @@ pub fn approve_with(
         approval,
         new,
     })
+}
+
+/// What one authority keeps, wherever it keeps it: the generations it knows, its shares, the
+/// last checkpoint its witness accepted and its journal of approvals. The protocol
+/// ([`approve_with`]) reads them only through this trait; [`LabAuthority`] keeps them in a lab
+/// directory (`authorities/<name>/`), and an authority with its own state directory (part 2
+/// of the separation of parties) is another implementation.
+pub trait AuthorityStore {
+    /// The authority's name.
+    fn authority(&self) -> &str;
+    /// Every generation's public parameters the authority knows.
+    fn generations(&self) -> Result<Generations>;
+    /// Its share of the generation of `params`, checked against them.
+    fn share(&self, params: &PublicParams) -> Result<AuthorityShare>;
+    /// The last checkpoint its witness accepted (a fresh state if it never cosigned).
+    fn witness_state(&self) -> Result<WitnessState>;
+    /// Its journal of approvals, created if it does not exist.
+    fn journal(&self) -> Result<Box<dyn ApprovalJournal>>;
+    /// Where the generation's parameters are kept, for messages.
+    fn params_place(&self, generation: u32) -> String;
+}
+
+/// An authority's append-only journal of the approvals it handed out (rule 7 of
+/// [`crate::approval`]: one warrant per reference; a repeat returns the journaled approval).
+pub trait ApprovalJournal {
+    /// The journaled approval of the warrant with this digest, if any.
+    fn find(&self, digest: &[u8; 32]) -> Result<Option<Vec<u8>>>;
+    /// Refuses if another warrant was approved under `reference`.
+    fn check_reference(&self, reference: &str, digest: &[u8; 32]) -> Result<()>;
+    /// Records an approval (its document `bytes`, at `time`).
+    fn record(&mut self, approval: &Approval, bytes: &[u8], time: &str) -> Result<()>;
+}
+
+impl ApprovalJournal for Journal {
+    fn find(&self, digest: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+        Journal::find(self, digest)
+    }
+
+    fn check_reference(&self, reference: &str, digest: &[u8; 32]) -> Result<()> {
+        Journal::check_reference(self, reference, digest)
+    }
+
+    fn record(&mut self, approval: &Approval, bytes: &[u8], time: &str) -> Result<()> {
+        Journal::record(self, approval, bytes, time)
+    }
+}
+
+/// An authority's state in a lab directory: `authorities/<name>/` (share files, `witness.json`,
+/// `journal.sqlite`) and the lab's parameters.
+#[derive(Clone, Debug)]
+pub struct LabAuthority<'a> {
+    lab: &'a Lab,
+    authority: String,
+}
+
+impl<'a> LabAuthority<'a> {
+    /// `authority`'s state in `lab`.
+    pub fn new(lab: &'a Lab, authority: &str) -> Self {
+        Self {
+            lab,
+            authority: authority.to_owned(),
+        }
+    }
+}
+
+impl AuthorityStore for LabAuthority<'_> {
+    fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    fn generations(&self) -> Result<Generations> {
+        self.lab.load_generations()
+    }
+
+    fn share(&self, params: &PublicParams) -> Result<AuthorityShare> {
+        self.lab.load_share(params, &self.authority)
+    }
+
+    fn witness_state(&self) -> Result<WitnessState> {
+        self.lab.load_witness_state(&self.authority)
+    }
+
+    fn journal(&self) -> Result<Box<dyn ApprovalJournal>> {
+        crate::identity::check_name("authority", &self.authority)?;
+        Ok(Box::new(Journal::open(
+            &self.lab.journal_path(&self.authority),
+        )?))
+    }
+
+    fn params_place(&self, generation: u32) -> String {
+        self.lab.params_path_of(generation).display().to_string()
+    }
 }
 
 /// An authority's witness in a lab (`authorities/<name>/witness.json`, `witness.key`), as the
@@ -318,18 +424,26 @@ fn own_witness_signer(
 /// not have revoked its share in a resharing that has not completed since.
 pub fn check_sharing(
     lab: &Lab,
-    params: &crate::PublicParams,
+    params: &PublicParams,
     _config: &crate::transparency::LogConfig,
     authority: Option<&str>,
 ) -> Result<()> {
-    check_sharing_in(lab, &ReadOnlyLog::open(lab)?, params, authority)
+    check_sharing_in(
+        &lab.params_path_of(params.generation())
+            .display()
+            .to_string(),
+        &ReadOnlyLog::open(lab)?,
+        params,
+        authority,
+    )
 }
 
-/// [`check_sharing`] against any log (the entries of the generation, by index lookup).
+/// [`check_sharing`] against any log (the entries of the generation, by index lookup);
+/// `place` says where the parameters of `params` are kept (for the message).
 pub fn check_sharing_in(
-    lab: &Lab,
+    place: &str,
     log: &dyn TransparencyLog,
-    params: &crate::PublicParams,
+    params: &PublicParams,
     authority: Option<&str>,
 ) -> Result<()> {
     let mut logged: Option<String> = None;
@@ -366,7 +480,7 @@ pub fn check_sharing_in(
             "generation {} of the lab ({}) is not the sharing the log's last \
              generation-reshared entry names",
             params.generation(),
-            lab.params_path_of(params.generation()).display()
+            place
         ))
         .into());
     }
@@ -384,22 +498,19 @@ pub fn check_sharing_in(
 /// The authorities the log says have retired the generation of `params`.
 pub fn retired_by(
     lab: &Lab,
-    params: &crate::PublicParams,
+    params: &PublicParams,
     _config: &crate::transparency::LogConfig,
 ) -> Result<Vec<String>> {
     retired_by_in(&ReadOnlyLog::open(lab)?, params)
 }
 
 /// The lookup key of the entries about the generation of `params`.
-fn generation_key(params: &crate::PublicParams) -> String {
+fn generation_key(params: &PublicParams) -> String {
     format!("generation/{}/{}", params.realm(), params.generation())
 }
 
 /// [`retired_by`] against any log (the entries of the generation, by index lookup).
-pub fn retired_by_in(
-    log: &dyn TransparencyLog,
-    params: &crate::PublicParams,
-) -> Result<Vec<String>> {
+pub fn retired_by_in(log: &dyn TransparencyLog, params: &PublicParams) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for i in log.lookup(&generation_key(params))? {
         match log.entry(i)?.entry {

@@ -62,7 +62,13 @@ pub fn approve_to(
     // Rules 1-7 are checked before anything is written (crate::authority::approve).
     let approved = match log {
         None => crate::authority::approve(lab, authority, warrant, receipt, at)?,
-        Some(log) => crate::authority::approve_with(lab, log, authority, warrant, receipt, at)?,
+        Some(log) => crate::authority::approve_with(
+            &crate::authority::LabAuthority::new(lab, authority),
+            log,
+            warrant,
+            receipt,
+            at,
+        )?,
     };
     let written = file.commit_new(&approved.bytes)?;
     let release_size = match (&approved.approval.release, approved.new) {
