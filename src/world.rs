@@ -203,7 +203,7 @@ impl World {
     /// relay does not authenticate who hands it an envelope) at time `t`; returns its id.
     pub fn push(&mut self, env: &Envelope, t: i64) -> Result<i64> {
         let tx = self.relay.transaction()?;
-        let id = Relay::enqueue(&tx, env, t)?;
+        let id = tx.enqueue(env, t)?;
         tx.commit()?;
         Ok(id)
     }

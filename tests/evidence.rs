@@ -331,7 +331,7 @@ fn a_block_whose_two_wraps_disagree_is_non_compliant() {
             b"one wrap broken",
             NINE,
             &mut w.escrow,
-            &mut |a| messenger::Relay::take_bundle(&tx, a),
+            &mut |a| tx.take_bundle(a),
             &mut w.rng,
             &mut |b| {
                 let mut b = b.unwrap();
@@ -347,7 +347,7 @@ fn a_block_whose_two_wraps_disagree_is_non_compliant() {
             },
         )
         .unwrap();
-        let id = messenger::Relay::enqueue(&tx, &env, NINE).unwrap();
+        let id = tx.enqueue(&env, NINE).unwrap();
         tx.commit().unwrap();
         // bob has not read it: the auditor's own check, not bob's refusal, decides.
         let report = execute(&mut w, target, DAY0, DAY0 + DAY);

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use escrow_lab::world::{DAY, World};
-use messenger::{Client, Outcome, Relay, Sent};
+use messenger::{Client, Outcome, Sent};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use test_support::clock;
@@ -28,12 +28,12 @@ fn send_checked(w: &mut World, from: &str, to: &str, text: &str, t: i64) -> Sent
             text.as_bytes(),
             t,
             &mut w.escrow,
-            &mut |a| Relay::take_bundle(&tx, a),
-            &mut |chain, n| Relay::position_taken(&tx, from, to, chain, n),
+            &mut |a| tx.take_bundle(a),
+            &mut |chain, n| tx.position_taken(from, to, chain, n),
             &mut w.rng,
         )
         .unwrap();
-    Relay::enqueue(&tx, &sent.envelope, t).unwrap();
+    tx.enqueue(&sent.envelope, t).unwrap();
     tx.commit().unwrap();
     sent
 }

@@ -45,10 +45,10 @@ fn bench(c: &mut Criterion) {
         let mut relay = Relay::open(&lab.root().join("relay.sqlite")).unwrap();
         let (mut alice, reg) = Client::register("alice", &mut rng).unwrap();
         let tx = relay.transaction().unwrap();
-        Relay::register(&tx, &reg, T0).unwrap();
+        tx.register(&reg, T0).unwrap();
         for i in 0..n {
             let (_, reg) = Client::register(&format!("r{i}"), &mut rng).unwrap();
-            Relay::register(&tx, &reg, T0).unwrap();
+            tx.register(&reg, T0).unwrap();
         }
         for i in 0..n {
             let time = T0 + 3_600 + i as i64 % 3_600;
@@ -58,11 +58,11 @@ fn bench(c: &mut Criterion) {
                     &[b'm'; 100],
                     time,
                     &mut ctx,
-                    &mut |a| Relay::take_bundle(&tx, a),
+                    &mut |a| tx.take_bundle(a),
                     &mut rng,
                 )
                 .unwrap();
-            Relay::enqueue(&tx, &env, time).unwrap();
+            tx.enqueue(&env, time).unwrap();
         }
         tx.commit().unwrap();
         let capture = relay

@@ -43,7 +43,7 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
     for a in ACCOUNTS {
         let (c, reg) = Client::register(a, &mut rng).unwrap();
         let tx = relay.transaction().unwrap();
-        Relay::register(&tx, &reg, T0 - DAY).unwrap();
+        tx.register(&reg, T0 - DAY).unwrap();
         tx.commit().unwrap();
         clients.push(c);
     }
@@ -64,11 +64,11 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
                 text.as_bytes(),
                 time,
                 &mut escrow_ctx,
-                &mut |a| Relay::take_bundle(&tx, a),
+                &mut |a| tx.take_bundle(a),
                 &mut rng,
             )
             .unwrap();
-        Relay::enqueue(&tx, &env, time).unwrap();
+        tx.enqueue(&env, time).unwrap();
         tx.commit().unwrap();
         sent.push((
             ACCOUNTS[from].to_owned(),
@@ -79,16 +79,16 @@ fn run(n: usize, k: usize, msgs: &[(usize, usize, u8)], seed: [u8; 32], target: 
         // The recipient reads every other message, so chains of all three kinds appear.
         if rng.next_u32().is_multiple_of(2) {
             let tx = relay.transaction().unwrap();
-            let batch: Vec<Incoming> = Relay::queued(&tx, ACCOUNTS[to]).unwrap();
+            let batch: Vec<Incoming> = tx.queued(ACCOUNTS[to]).unwrap();
             let out = clients[to].receive(
                 batch,
                 time,
                 &mut escrow_ctx,
-                &mut |a| Relay::identity(&tx, a),
+                &mut |a| tx.identity(a),
                 &mut rng,
             );
             for (id, o) in &out {
-                Relay::mark(&tx, *id, o).unwrap();
+                tx.mark(*id, o).unwrap();
             }
             tx.commit().unwrap();
         }

@@ -34,8 +34,8 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
     let (mut alice, ra) = Client::register("alice", &mut rng).unwrap();
     let (_, rb) = Client::register("bob", &mut rng).unwrap();
     let tx = relay.transaction().unwrap();
-    Relay::register(&tx, &ra, T0).unwrap();
-    Relay::register(&tx, &rb, T0).unwrap();
+    tx.register(&ra, T0).unwrap();
+    tx.register(&rb, T0).unwrap();
     for (i, text) in ["one", "two"].iter().enumerate() {
         let time = T0 + 3_600 + i as i64;
         let env = alice
@@ -44,11 +44,11 @@ fn reshared_generation_opens_old_traffic_through_the_auditor() {
                 text.as_bytes(),
                 time,
                 &mut ctx,
-                &mut |a| Relay::take_bundle(&tx, a),
+                &mut |a| tx.take_bundle(a),
                 &mut rng,
             )
             .unwrap();
-        Relay::enqueue(&tx, &env, time).unwrap();
+        tx.enqueue(&env, time).unwrap();
     }
     tx.commit().unwrap();
     let capture = relay

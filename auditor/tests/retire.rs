@@ -30,19 +30,19 @@ fn after_n_minus_k_plus_one_retirements_nothing_opens_and_the_auditor_says_why()
     let (mut alice, ra) = Client::register("alice", &mut rng).unwrap();
     let (_, rb) = Client::register("bob", &mut rng).unwrap();
     let tx = relay.transaction().unwrap();
-    Relay::register(&tx, &ra, T0).unwrap();
-    Relay::register(&tx, &rb, T0).unwrap();
+    tx.register(&ra, T0).unwrap();
+    tx.register(&rb, T0).unwrap();
     let env = alice
         .send(
             "bob",
             b"secret",
             T0 + 3_600,
             &mut ctx,
-            &mut |a| Relay::take_bundle(&tx, a),
+            &mut |a| tx.take_bundle(a),
             &mut rng,
         )
         .unwrap();
-    Relay::enqueue(&tx, &env, T0 + 3_600).unwrap();
+    tx.enqueue(&env, T0 + 3_600).unwrap();
     tx.commit().unwrap();
     let capture = relay
         .capture(&CaptureRequest::new(

@@ -92,7 +92,7 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
     let (mut carol, rc) = Client::register("carol", &mut rng).unwrap();
     let tx = relay.transaction().unwrap();
     for r in [&ra, &rb, &rc] {
-        Relay::register(&tx, r, T0).unwrap();
+        tx.register(r, T0).unwrap();
     }
     for (text, when) in [("day 0", T0 + 7_200), ("day 1", T0 + DAY + 7_200)] {
         let env = alice
@@ -101,13 +101,13 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
                 text.as_bytes(),
                 when,
                 &mut ctx,
-                &mut |a| Relay::take_bundle(&tx, a),
+                &mut |a| tx.take_bundle(a),
                 &mut rng,
             )
             .unwrap();
         let block = env.start.as_ref().unwrap().escrow.as_ref().unwrap();
         assert_eq!(block.generation, if when < T0 + DAY { 1 } else { 2 });
-        Relay::enqueue(&tx, &env, when).unwrap();
+        tx.enqueue(&env, when).unwrap();
     }
     // A stale sender that only knows generation 1 keeps wrapping to it on day 1: refused.
     let mut stale = EscrowContext::new(params.clone());
@@ -117,7 +117,7 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
             b"stale",
             T0 + DAY + 9_000,
             &mut stale,
-            &mut |a| Relay::take_bundle(&tx, a),
+            &mut |a| tx.take_bundle(a),
             &mut rng,
         )
         .unwrap();
@@ -131,7 +131,7 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
             .generation,
         1
     );
-    Relay::enqueue(&tx, &env, T0 + DAY + 9_000).unwrap();
+    tx.enqueue(&env, T0 + DAY + 9_000).unwrap();
     // A sender that knows only generation 2 cannot send on day 0: nothing covers it.
     let mut only2 = EscrowContext::new(g2.clone());
     let err = carol
@@ -140,7 +140,7 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
             b"early",
             T0 + 10_000,
             &mut only2,
-            &mut |a| Relay::take_bundle(&tx, a),
+            &mut |a| tx.take_bundle(a),
             &mut rng,
         )
         .unwrap_err();
@@ -149,12 +149,12 @@ fn rotation_switches_new_chains_and_warrants_follow_their_generation() {
             .contains("no escrow generation covers epoch"),
         "{err}"
     );
-    let batch = Relay::queued(&tx, "bob").unwrap();
+    let batch = tx.queued("bob").unwrap();
     let outcomes = bob.receive(
         batch,
         T0 + DAY + 10_000,
         &mut ctx,
-        &mut |a| Relay::identity(&tx, a),
+        &mut |a| tx.identity(a),
         &mut rng,
     );
     tx.commit().unwrap();

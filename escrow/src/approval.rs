@@ -306,15 +306,15 @@ impl Journal {
     /// Opens (creating if needed) a journal.
     /// The file holds approvals, hence key shares: it is created with mode 0600.
     pub fn open(path: &std::path::Path) -> Result<Self> {
-        let conn = rusqlite::Connection::open(path).map_err(LogError::Db)?;
+        let conn = rusqlite::Connection::open(path).map_err(LogError::from)?;
         restrict_to_owner(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(LogError::Db)?;
-        conn.execute_batch(JOURNAL_SCHEMA).map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
+        conn.execute_batch(JOURNAL_SCHEMA).map_err(LogError::from)?;
         restrict_to_owner(path)?;
         Ok(Self { conn })
     }
@@ -330,7 +330,7 @@ impl Journal {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(LogError::Db)?)
+            .map_err(LogError::from)?)
     }
 
     /// Rule 7: refuses if another warrant was approved under `reference`.
@@ -339,12 +339,12 @@ impl Journal {
             .conn
             // Case-insensitive: `W-1` and `w-1` are one reference to a reader.
             .prepare("SELECT digest FROM approvals WHERE lower(reference) = lower(?1)")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let digests = stmt
             .query_map([reference], |r| r.get::<_, String>(0))
-            .map_err(LogError::Db)?
+            .map_err(LogError::from)?
             .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         if digests.iter().any(|d| *d != hex::encode(digest)) {
             return Err(WarrantError::ReferenceReused(reference.to_owned()).into());
         }
@@ -363,7 +363,7 @@ impl Journal {
                     time
                 ],
             )
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(())
     }
 }

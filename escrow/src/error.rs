@@ -682,7 +682,7 @@ impl From<WarrantError> for Error {
 pub enum LogError {
     /// The log database failed.
     #[error("log database: {0}")]
-    Db(rusqlite::Error),
+    Db(DbError),
     /// A note, checkpoint, key or proof bundle is malformed.
     #[error("malformed {what}: {reason}")]
     Malformed {
@@ -779,9 +779,37 @@ pub enum LogError {
     },
 }
 
+#[doc(hidden)]
 impl From<rusqlite::Error> for LogError {
     fn from(e: rusqlite::Error) -> Self {
-        LogError::Db(e)
+        LogError::Db(DbError(e))
+    }
+}
+
+/// A failure of one of the lab's SQLite databases (the log, a journal, the relay). Opaque: the
+/// storage engine is not part of any API; its text is the database's message.
+#[derive(Debug)]
+pub struct DbError(rusqlite::Error);
+
+impl DbError {
+    /// Whether another process held the database's lock past the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        self.0.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+    }
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+#[doc(hidden)]
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError(e)
     }
 }
 

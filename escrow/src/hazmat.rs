@@ -97,3 +97,10 @@ pub fn g2_not_in_subgroup() -> [u8; 96] {
 pub fn log_operator_signer(lab: &crate::lab::Lab) -> Result<signed_note::StandardSigner> {
     lab.log_signer()
 }
+
+/// The SQLite connection under a log store, for tests and attacks that tamper with the stored
+/// log behind the store's back (deleting a checkpoint, editing an entry) to show that the
+/// monitor notices. The only place the storage engine shows through the crate's API.
+pub fn log_connection(store: &crate::transparency::store::LogStore) -> &rusqlite::Connection {
+    store.connection()
+}

@@ -56,7 +56,7 @@ pub mod transparency;
 pub mod warrant;
 pub mod wrap;
 
-pub use error::{Bug, Error, LabError, LogError, ProcessRule, Result, WarrantError};
+pub use error::{Bug, DbError, Error, LabError, LogError, ProcessRule, Result, WarrantError};
 pub use identity::ScopeIdentity;
 pub use params::{Generations, MAX_AUTHORITIES, Policy, PublicParams};
 pub use release::{

@@ -330,7 +330,7 @@ fn a_forked_log_is_caught_by_the_witness_and_the_monitor() {
     let fork6_label = SignedCheckpoint::verify(&fork6, &log.config)
         .unwrap()
         .label();
-    let conn = honest.connection();
+    let conn = escrow::hazmat::log_connection(&honest);
     without_trigger(conn, "checkpoints_no_delete", || {
         conn.execute("DELETE FROM checkpoints WHERE size = 6", [])
             .unwrap();
@@ -376,7 +376,7 @@ fn the_store_is_append_only_and_the_monitor_sees_direct_tampering() {
             .add_cosignature(8, &court_witness(&log), "— other\n")
             .is_err()
     );
-    let conn = store.connection();
+    let conn = escrow::hazmat::log_connection(&store);
     for sql in [
         "UPDATE entries SET data = x'00' WHERE idx = 1",
         "DELETE FROM entries WHERE idx = 7",
@@ -558,7 +558,7 @@ fn the_monitor_refuses_empty_truncated_and_uncovered_logs() {
     );
     // Entries beyond the newest checkpoint.
     let uncovered = filled(&log, &[2]);
-    let conn = uncovered.connection();
+    let conn = escrow::hazmat::log_connection(&uncovered);
     without_trigger(conn, "checkpoints_no_delete", || {
         let n = conn
             .execute("DELETE FROM checkpoints WHERE size = 3", [])
@@ -679,7 +679,7 @@ fn entry_times_never_go_backwards() {
     // monitor's check, naming the entry.
     let n = store.size().unwrap();
     let data = at("2026-11-01T00:00:00Z").to_bytes().unwrap();
-    let conn = store.connection();
+    let conn = escrow::hazmat::log_connection(&store);
     struct Db<'a>(&'a rusqlite::Connection);
     impl tlog_tiles::HashReader for Db<'_> {
         fn read_hashes(&self, idx: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {

@@ -151,7 +151,7 @@ pub enum Error {
     EscrowCore(Box<escrow::Error>),
     /// A relay database error.
     #[error("relay database: {0}")]
-    Relay(rusqlite::Error),
+    Relay(escrow::DbError),
     /// The relay already holds an envelope at this position (sender, recipient, chain, n): a
     /// second ciphertext there would reuse the first one's AES-GCM key and nonce.
     #[error(
@@ -193,9 +193,10 @@ impl From<escrow::Error> for Error {
     }
 }
 
+#[doc(hidden)]
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Relay(e)
+        Error::Relay(e.into())
     }
 }
 

@@ -9,7 +9,8 @@
 //! * [`escrow_block`] — every new sending chain's first key wrapped to (sender, epoch) and
 //!   (recipient, epoch); recipients recompute both wraps and refuse a chain that differs;
 //! * [`envelope`] — the versioned wire format; [`client`] — one account's state;
-//! * [`relay`] — the provider's SQLite store and the lawful-intercept capture;
+//! * [`relay`] — the provider's SQLite store and the lawful-intercept capture; [`provider`] —
+//!   the traits through which the procedures reach a relay (SQLite here, HTTP in part 2);
 //! * [`procedure`] — every command of the `messenger` tool as one library call (register,
 //!   crash-safe send and read with the outbox and inbox, intercept), over client states in
 //!   files or in memory.
@@ -30,6 +31,7 @@ pub mod hazmat;
 pub mod kdf;
 pub mod keys;
 pub mod procedure;
+pub mod provider;
 pub mod ratchet;
 pub mod relay;
 pub mod x3dh;
@@ -38,4 +40,5 @@ pub use client::{Client, Incoming, Outcome, Registration, Sent};
 pub use envelope::Envelope;
 pub use error::{Bug, Error, EscrowViolation, Result};
 pub use escrow_block::{EscrowBlock, EscrowContext};
-pub use relay::{Capture, Relay, RelayProblem};
+pub use provider::{RelayService, RelayTx};
+pub use relay::{Capture, Relay, RelayProblem, RelayTransaction};

@@ -270,10 +270,12 @@ impl Relay {
     /// Starts an IMMEDIATE transaction: it takes the database's write lock at once, so two
     /// commands of the same client (say `send` and `read`) cannot both load the client state and
     /// reuse a message key. Every command's reads and writes go through one.
-    pub fn transaction(&mut self) -> Result<Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    pub fn transaction(&mut self) -> Result<RelayTransaction<'_>> {
+        Ok(RelayTransaction {
+            tx: self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+        })
     }
 
     /// Whether an account is registered.
@@ -287,7 +289,7 @@ impl Relay {
     }
 
     /// Whether an account is registered, inside a transaction.
-    pub fn registered_in(conn: &Connection, account: &str) -> Result<bool> {
+    pub(crate) fn registered_in(conn: &Connection, account: &str) -> Result<bool> {
         Ok(conn
             .query_row("SELECT 1 FROM accounts WHERE name = ?1", [account], |_| {
                 Ok(())
@@ -297,7 +299,7 @@ impl Relay {
     }
 
     /// When an account registered (Unix seconds, the relay's directory), if it did.
-    pub fn registered_at(conn: &Connection, account: &str) -> Result<Option<i64>> {
+    pub(crate) fn registered_at(conn: &Connection, account: &str) -> Result<Option<i64>> {
         Ok(conn
             .query_row(
                 "SELECT registered_at FROM accounts WHERE name = ?1",
@@ -308,7 +310,7 @@ impl Relay {
     }
 
     /// Publishes a registration; refuses a name that is taken.
-    pub fn register(tx: &Transaction<'_>, reg: &Registration, now_unix: i64) -> Result<()> {
+    pub(crate) fn register(tx: &Transaction<'_>, reg: &Registration, now_unix: i64) -> Result<()> {
         let b = &reg.bundle;
         b.verify()?;
         let taken: Option<i64> = tx
@@ -385,12 +387,12 @@ impl Relay {
     }
 
     /// An account's published identity (for the recipient's check of a new session).
-    pub fn identity(conn: &Connection, account: &str) -> Result<Option<IdentityPublic>> {
+    pub(crate) fn identity(conn: &Connection, account: &str) -> Result<Option<IdentityPublic>> {
         Ok(Self::bundle_row(conn, account)?.map(|b| b.identity))
     }
 
     /// Hands out a bundle, consuming one one-time prekey if any are left.
-    pub fn take_bundle(tx: &Transaction<'_>, account: &str) -> Result<PrekeyBundle> {
+    pub(crate) fn take_bundle(tx: &Transaction<'_>, account: &str) -> Result<PrekeyBundle> {
         let mut bundle = Self::bundle_row(tx, account)?
             .ok_or_else(|| row_err(RelayProblem::UnknownRecipient(account.to_owned())))?;
         let opk: Option<(u32, String)> = tx
@@ -420,7 +422,7 @@ impl Relay {
     /// between accounts the directory does not know, one at a position the relay already
     /// holds ([`Error::PositionTaken`]), and one dated before either account's registration
     /// or before the sender's newest envelope ([`Relay::check_time`]).
-    pub fn enqueue(tx: &Transaction<'_>, env: &Envelope, server_time: i64) -> Result<i64> {
+    pub(crate) fn enqueue(tx: &Transaction<'_>, env: &Envelope, server_time: i64) -> Result<i64> {
         for who in [&env.from, &env.to] {
             let known: Option<i64> = tx
                 .query_row("SELECT 1 FROM accounts WHERE name = ?1", [who], |r| {
@@ -478,7 +480,7 @@ impl Relay {
     /// the past of a conversation or of an intercept window already exported. The same
     /// second as the newest envelope is not before it. Ask it in the transaction that will
     /// enqueue the message; [`Relay::enqueue`] asks it itself.
-    pub fn check_time(conn: &Connection, from: &str, to: &str, time: i64) -> Result<()> {
+    pub(crate) fn check_time(conn: &Connection, from: &str, to: &str, time: i64) -> Result<()> {
         // Not ahead of the clock: an envelope dated in the future under someone's name would
         // lock that sender out until then (the relay does not authenticate senders).
         let stamp = rfc3339(time)?;
@@ -512,7 +514,7 @@ impl Relay {
     /// and nonce of ([`crate::Client::send_checked`]). Ask it inside the transaction that
     /// will enqueue the message. (A relay made by [`crate::hazmat::relay_keeps_duplicates`]
     /// answers "free" whatever it holds.)
-    pub fn position_taken(
+    pub(crate) fn position_taken(
         conn: &Connection,
         from: &str,
         to: &str,
@@ -537,7 +539,7 @@ impl Relay {
     }
 
     /// The status, recipient and stored body of envelope `id`, if the relay holds it.
-    pub fn status(conn: &Connection, id: i64) -> Result<Option<(String, String, String)>> {
+    pub(crate) fn status(conn: &Connection, id: i64) -> Result<Option<(String, String, String)>> {
         Ok(conn
             .query_row(
                 "SELECT status, recipient, body FROM envelopes WHERE id = ?1",
@@ -553,7 +555,7 @@ impl Relay {
     }
 
     /// The relay time of envelope `id`, if the relay holds it, inside a transaction.
-    pub fn time_in(conn: &Connection, id: i64) -> Result<Option<i64>> {
+    pub(crate) fn time_in(conn: &Connection, id: i64) -> Result<Option<i64>> {
         Ok(conn
             .query_row(
                 "SELECT server_time FROM envelopes WHERE id = ?1",
@@ -568,7 +570,7 @@ impl Relay {
     /// the sender's name) is not it. (A relay that keeps duplicates,
     /// [`crate::hazmat::relay_keeps_duplicates`], may hold several at one position: any of
     /// them counts.)
-    pub fn holds_exactly(conn: &Connection, env: &Envelope) -> Result<bool> {
+    pub(crate) fn holds_exactly(conn: &Connection, env: &Envelope) -> Result<bool> {
         let mut stmt = conn.prepare(
             "SELECT body FROM envelopes
              WHERE sender = ?1 AND recipient = ?2 AND chain = ?3 AND n = ?4",
@@ -588,19 +590,23 @@ impl Relay {
 
     /// Whether the relay holds an envelope at `env`'s position (sender, recipient, chain and
     /// number).
-    pub fn contains(conn: &Connection, env: &Envelope) -> Result<bool> {
+    pub(crate) fn contains(conn: &Connection, env: &Envelope) -> Result<bool> {
         Self::holds(conn, &env.from, &env.to, &env.chain, env.n)
     }
 
     /// The queued envelopes of `account`, oldest first, at most [`MAX_BATCH`] per call.
-    pub fn queued(tx: &Transaction<'_>, account: &str) -> Result<Vec<Incoming>> {
+    pub(crate) fn queued(tx: &Transaction<'_>, account: &str) -> Result<Vec<Incoming>> {
         Self::queued_until(tx, account, i64::MAX)
     }
 
     /// The queued envelopes of `account` with a relay time at or before `until` (Unix
     /// seconds), oldest first, at most [`MAX_BATCH`] per call: what a client reading at
     /// `until` receives (a message is never read before it was sent).
-    pub fn queued_until(tx: &Transaction<'_>, account: &str, until: i64) -> Result<Vec<Incoming>> {
+    pub(crate) fn queued_until(
+        tx: &Transaction<'_>,
+        account: &str,
+        until: i64,
+    ) -> Result<Vec<Incoming>> {
         let mut stmt = tx.prepare(
             "SELECT id, server_time, body FROM envelopes
              WHERE recipient = ?1 AND status = 'queued' AND server_time <= ?2
@@ -618,7 +624,7 @@ impl Relay {
 
     /// How many envelopes queued for `account` have a relay time after `until`: they stay
     /// queued for a read at a later time.
-    pub fn queued_after(tx: &Transaction<'_>, account: &str, until: i64) -> Result<u64> {
+    pub(crate) fn queued_after(tx: &Transaction<'_>, account: &str, until: i64) -> Result<u64> {
         Ok(tx.query_row(
             "SELECT COUNT(*) FROM envelopes
              WHERE recipient = ?1 AND status = 'queued' AND server_time > ?2",
@@ -628,7 +634,7 @@ impl Relay {
     }
 
     /// Records what the client did with an envelope.
-    pub fn mark(tx: &Transaction<'_>, id: i64, outcome: &Outcome) -> Result<()> {
+    pub(crate) fn mark(tx: &Transaction<'_>, id: i64, outcome: &Outcome) -> Result<()> {
         let (status, note) = match outcome {
             Outcome::Delivered { .. } => ("delivered", None),
             Outcome::Held => ("held", None),
@@ -869,6 +875,190 @@ fn not_before(time: i64, newest: &str, newest_time: i64) -> Result<()> {
     match time_backwards("the message", time, newest, newest_time) {
         Some(e) => Err(Error::TimeBackwards(Box::new(e))),
         None => Ok(()),
+    }
+}
+
+/// One unit of work on the relay: an IMMEDIATE SQLite transaction ([`Relay::transaction`]),
+/// committed by [`RelayTransaction::commit`] and rolled back if dropped. Every read and write
+/// of a command goes through one.
+pub struct RelayTransaction<'a> {
+    tx: Transaction<'a>,
+}
+
+impl std::fmt::Debug for RelayTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RelayTransaction")
+    }
+}
+
+impl RelayTransaction<'_> {
+    /// Whether an account is registered.
+    pub fn registered_in(&self, account: &str) -> Result<bool> {
+        Relay::registered_in(&self.tx, account)
+    }
+
+    /// When an account registered (Unix seconds, the relay's directory), if it did.
+    pub fn registered_at(&self, account: &str) -> Result<Option<i64>> {
+        Relay::registered_at(&self.tx, account)
+    }
+
+    /// Registers an account: its signed prekey bundle and one-time prekeys.
+    pub fn register(&self, reg: &Registration, now_unix: i64) -> Result<()> {
+        Relay::register(&self.tx, reg, now_unix)
+    }
+
+    /// An account's identity as the directory publishes it.
+    pub fn identity(&self, account: &str) -> Result<Option<IdentityPublic>> {
+        Relay::identity(&self.tx, account)
+    }
+
+    /// An account's prekey bundle, taking one of its one-time prekeys (if any is left).
+    pub fn take_bundle(&self, account: &str) -> Result<PrekeyBundle> {
+        Relay::take_bundle(&self.tx, account)
+    }
+
+    /// Accepts an envelope at `server_time`; returns its relay id.
+    pub fn enqueue(&self, env: &Envelope, server_time: i64) -> Result<i64> {
+        Relay::enqueue(&self.tx, env, server_time)
+    }
+
+    /// Refuses a message time before the relay's newest between the two accounts or ahead of the clock.
+    pub fn check_time(&self, from: &str, to: &str, time: i64) -> Result<()> {
+        Relay::check_time(&self.tx, from, to, time)
+    }
+
+    /// Whether the relay holds an envelope at this position (sender, recipient, chain, n).
+    pub fn position_taken(&self, from: &str, to: &str, chain: &PublicKey, n: u32) -> Result<bool> {
+        Relay::position_taken(&self.tx, from, to, chain, n)
+    }
+
+    /// An envelope's status, recipient and body.
+    pub fn status(&self, id: i64) -> Result<Option<(String, String, String)>> {
+        Relay::status(&self.tx, id)
+    }
+
+    /// When the relay accepted an envelope (Unix seconds).
+    pub fn time_in(&self, id: i64) -> Result<Option<i64>> {
+        Relay::time_in(&self.tx, id)
+    }
+
+    /// Whether the relay holds exactly these bytes at the envelope's position.
+    pub fn holds_exactly(&self, env: &Envelope) -> Result<bool> {
+        Relay::holds_exactly(&self.tx, env)
+    }
+
+    /// Whether the relay holds an envelope at this envelope's position.
+    pub fn contains(&self, env: &Envelope) -> Result<bool> {
+        Relay::contains(&self.tx, env)
+    }
+
+    /// The envelopes queued for an account.
+    pub fn queued(&self, account: &str) -> Result<Vec<Incoming>> {
+        Relay::queued(&self.tx, account)
+    }
+
+    /// The envelopes queued for an account and accepted by `until` (at most 1000, oldest first).
+    pub fn queued_until(&self, account: &str, until: i64) -> Result<Vec<Incoming>> {
+        Relay::queued_until(&self.tx, account, until)
+    }
+
+    /// How many envelopes queued for an account were accepted after `until`.
+    pub fn queued_after(&self, account: &str, until: i64) -> Result<u64> {
+        Relay::queued_after(&self.tx, account, until)
+    }
+
+    /// Records the recipient's outcome for an envelope.
+    pub fn mark(&self, id: i64, outcome: &Outcome) -> Result<()> {
+        Relay::mark(&self.tx, id, outcome)
+    }
+
+    /// Commits the transaction.
+    pub fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+impl crate::provider::RelayTx for RelayTransaction<'_> {
+    fn registered_in(&self, account: &str) -> Result<bool> {
+        RelayTransaction::registered_in(self, account)
+    }
+
+    fn registered_at(&self, account: &str) -> Result<Option<i64>> {
+        RelayTransaction::registered_at(self, account)
+    }
+
+    fn register(&self, reg: &Registration, now_unix: i64) -> Result<()> {
+        RelayTransaction::register(self, reg, now_unix)
+    }
+
+    fn identity(&self, account: &str) -> Result<Option<IdentityPublic>> {
+        RelayTransaction::identity(self, account)
+    }
+
+    fn take_bundle(&self, account: &str) -> Result<PrekeyBundle> {
+        RelayTransaction::take_bundle(self, account)
+    }
+
+    fn enqueue(&self, env: &Envelope, server_time: i64) -> Result<i64> {
+        RelayTransaction::enqueue(self, env, server_time)
+    }
+
+    fn check_time(&self, from: &str, to: &str, time: i64) -> Result<()> {
+        RelayTransaction::check_time(self, from, to, time)
+    }
+
+    fn position_taken(&self, from: &str, to: &str, chain: &PublicKey, n: u32) -> Result<bool> {
+        RelayTransaction::position_taken(self, from, to, chain, n)
+    }
+
+    fn status(&self, id: i64) -> Result<Option<(String, String, String)>> {
+        RelayTransaction::status(self, id)
+    }
+
+    fn time_in(&self, id: i64) -> Result<Option<i64>> {
+        RelayTransaction::time_in(self, id)
+    }
+
+    fn holds_exactly(&self, env: &Envelope) -> Result<bool> {
+        RelayTransaction::holds_exactly(self, env)
+    }
+
+    fn contains(&self, env: &Envelope) -> Result<bool> {
+        RelayTransaction::contains(self, env)
+    }
+
+    fn queued(&self, account: &str) -> Result<Vec<Incoming>> {
+        RelayTransaction::queued(self, account)
+    }
+
+    fn queued_until(&self, account: &str, until: i64) -> Result<Vec<Incoming>> {
+        RelayTransaction::queued_until(self, account, until)
+    }
+
+    fn queued_after(&self, account: &str, until: i64) -> Result<u64> {
+        RelayTransaction::queued_after(self, account, until)
+    }
+
+    fn mark(&self, id: i64, outcome: &Outcome) -> Result<()> {
+        RelayTransaction::mark(self, id, outcome)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        RelayTransaction::commit(*self)
+    }
+}
+
+impl crate::provider::RelayService for Relay {
+    fn begin(&mut self) -> Result<Box<dyn crate::provider::RelayTx + '_>> {
+        Ok(Box::new(self.transaction()?))
+    }
+
+    fn is_registered(&self, account: &str) -> Result<bool> {
+        Relay::is_registered(self, account)
+    }
+
+    fn capture(&self, req: &CaptureRequest) -> Result<Capture> {
+        Relay::capture(self, req)
     }
 }
 

@@ -23,7 +23,7 @@ fn the_relay_refuses_an_envelope_dated_before_the_senders_newest_or_a_registrati
             bundle,
             one_time_prekeys: opks,
         };
-        Relay::register(&tx, &reg, at).unwrap();
+        tx.register(&reg, at).unwrap();
     }
     tx.commit().unwrap();
     // The client library keeps no time: these are what a modified client would hand over.
@@ -31,8 +31,8 @@ fn the_relay_refuses_an_envelope_dated_before_the_senders_newest_or_a_registrati
     let two = w.send("alice", "bob", "two", NINE - 60);
     let three = w.send("alice", "carol", "three", NINE - DAY);
     let tx = relay.transaction().unwrap();
-    assert_eq!(Relay::enqueue(&tx, &w.sent[&one].env, NINE).unwrap(), 1);
-    let err = Relay::enqueue(&tx, &w.sent[&two].env, NINE - 60).unwrap_err();
+    assert_eq!(tx.enqueue(&w.sent[&one].env, NINE).unwrap(), 1);
+    let err = tx.enqueue(&w.sent[&two].env, NINE - 60).unwrap_err();
     assert!(matches!(err, Error::TimeBackwards(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
@@ -41,22 +41,22 @@ fn the_relay_refuses_an_envelope_dated_before_the_senders_newest_or_a_registrati
     );
     // Asked directly (what `messenger send` does before it encrypts), the same answer.
     assert_eq!(
-        Relay::check_time(&tx, "alice", "carol", NINE - 60)
+        tx.check_time("alice", "carol", NINE - 60)
             .unwrap_err()
             .to_string(),
         err.to_string()
     );
     // The same second is not before it.
-    assert_eq!(Relay::enqueue(&tx, &w.sent[&two].env, NINE).unwrap(), 2);
+    assert_eq!(tx.enqueue(&w.sent[&two].env, NINE).unwrap(), 2);
     // Before the recipient's registration.
-    let err = Relay::enqueue(&tx, &w.sent[&three].env, NINE - DAY).unwrap_err();
+    let err = tx.enqueue(&w.sent[&three].env, NINE - DAY).unwrap_err();
     assert_eq!(
         err.to_string(),
         "the message at 2026-11-26T09:00:00Z is before carol's registration at \
          2026-11-27T00:00:00Z: simulated time never goes backwards"
     );
     // Another sender's newest envelope does not count: bob may still send at 08:00.
-    Relay::check_time(&tx, "bob", "alice", NINE - 3_600).unwrap();
-    Relay::check_time(&tx, "carol", "alice", T0).unwrap();
-    assert!(Relay::check_time(&tx, "carol", "alice", T0 - 1).is_err());
+    tx.check_time("bob", "alice", NINE - 3_600).unwrap();
+    tx.check_time("carol", "alice", T0).unwrap();
+    assert!(tx.check_time("carol", "alice", T0 - 1).is_err());
 }

@@ -25,7 +25,7 @@ fn relay_for(w: &World) -> Relay {
             bundle: bundle.clone(),
             one_time_prekeys: opks.clone(),
         };
-        Relay::register(&tx, &reg, T0 - DAY).unwrap();
+        tx.register(&reg, T0 - DAY).unwrap();
     }
     tx.commit().unwrap();
     relay
@@ -41,29 +41,23 @@ fn send(w: &mut World, relay: &mut Relay, from: &str, to: &str, text: &str, t: i
             text.as_bytes(),
             t,
             &mut w.escrow,
-            &mut |a| Relay::take_bundle(&tx, a),
-            &mut |chain, n| Relay::position_taken(&tx, from, to, chain, n),
+            &mut |a| tx.take_bundle(a),
+            &mut |chain, n| tx.position_taken(from, to, chain, n),
             &mut w.rng,
         )
         .unwrap();
-    Relay::enqueue(&tx, &sent.envelope, t).unwrap();
+    tx.enqueue(&sent.envelope, t).unwrap();
     tx.commit().unwrap();
     sent
 }
 
 fn read(w: &mut World, relay: &mut Relay, who: &str, t: i64) -> Vec<String> {
     let tx = relay.transaction().unwrap();
-    let batch = Relay::queued(&tx, who).unwrap();
+    let batch = tx.queued(who).unwrap();
     let client = w.clients.get_mut(who).unwrap();
-    let out = client.receive(
-        batch,
-        t,
-        &mut w.escrow,
-        &mut |a| Relay::identity(&tx, a),
-        &mut w.rng,
-    );
+    let out = client.receive(batch, t, &mut w.escrow, &mut |a| tx.identity(a), &mut w.rng);
     for (id, o) in &out {
-        Relay::mark(&tx, *id, o).unwrap();
+        tx.mark(*id, o).unwrap();
     }
     tx.commit().unwrap();
     out.into_iter()
@@ -77,7 +71,7 @@ fn read(w: &mut World, relay: &mut Relay, who: &str, t: i64) -> Vec<String> {
 /// Every envelope queued for `who`, parsed.
 fn queued(relay: &mut Relay, who: &str) -> Vec<Envelope> {
     let tx = relay.transaction().unwrap();
-    Relay::queued(&tx, who)
+    tx.queued(who)
         .unwrap()
         .iter()
         .map(|i| Envelope::from_json(i.body.as_bytes()).unwrap())
@@ -139,12 +133,12 @@ fn a_restored_state_never_sends_twice_at_one_position() {
                 b"forced",
                 NINE + 180,
                 &mut w.escrow,
-                &mut |a| Relay::take_bundle(&tx, a),
+                &mut |a| tx.take_bundle(a),
                 &mut w.rng,
             )
             .unwrap();
         assert_eq!((env.chain, env.n), (chain, 1));
-        Relay::enqueue(&tx, &env, NINE + 180)
+        tx.enqueue(&env, NINE + 180)
     };
     assert!(
         matches!(&forced, Err(Error::PositionTaken { n: 1, from, .. }) if from == "alice"),
@@ -215,7 +209,7 @@ fn the_relay_database_refuses_a_second_envelope_at_one_position() {
                 bundle: bundle.clone(),
                 one_time_prekeys: opks.clone(),
             };
-            Relay::register(&tx, &reg, T0 - DAY).unwrap();
+            tx.register(&reg, T0 - DAY).unwrap();
         }
         tx.commit().unwrap();
     }
@@ -229,23 +223,35 @@ fn the_relay_database_refuses_a_second_envelope_at_one_position() {
     other.ciphertext[40] ^= 1;
     for env in [&sent.envelope, &other] {
         assert!(matches!(
-            Relay::enqueue(&tx, env, NINE + 1),
+            tx.enqueue(env, NINE + 1),
             Err(Error::PositionTaken { n: 0, .. })
         ));
     }
     // Another position of the same chain, or the same position toward another recipient (one
     // ratchet key toward two recipients makes two chains), is not refused by this rule.
-    assert!(Relay::position_taken(&tx, "alice", "bob", &sent.envelope.chain, 0).unwrap());
-    assert!(!Relay::position_taken(&tx, "alice", "bob", &sent.envelope.chain, 1).unwrap());
-    assert!(!Relay::position_taken(&tx, "bob", "alice", &sent.envelope.chain, 0).unwrap());
+    assert!(
+        tx.position_taken("alice", "bob", &sent.envelope.chain, 0)
+            .unwrap()
+    );
+    assert!(
+        !tx.position_taken("alice", "bob", &sent.envelope.chain, 1)
+            .unwrap()
+    );
+    assert!(
+        !tx.position_taken("bob", "alice", &sent.envelope.chain, 0)
+            .unwrap()
+    );
     drop(tx);
 
     // A provider that breaks the rule (hazmat) keeps both, and tells the sender "free".
     messenger::hazmat::relay_keeps_duplicates(&relay).unwrap();
     let tx = relay.transaction().unwrap();
-    Relay::enqueue(&tx, &other, NINE + 2).unwrap();
-    assert!(!Relay::position_taken(&tx, "alice", "bob", &sent.envelope.chain, 0).unwrap());
-    assert!(Relay::contains(&tx, &other).unwrap());
+    tx.enqueue(&other, NINE + 2).unwrap();
+    assert!(
+        !tx.position_taken("alice", "bob", &sent.envelope.chain, 0)
+            .unwrap()
+    );
+    assert!(tx.contains(&other).unwrap());
     tx.commit().unwrap();
     drop(relay);
     // Reopening it does not bring the index back over the duplicates.
@@ -263,19 +269,9 @@ fn a_session_without_a_one_time_prekey_says_so() {
     {
         let tx = relay.transaction().unwrap();
         for _ in 1..messenger::client::ONE_TIME_PREKEYS {
-            assert!(
-                Relay::take_bundle(&tx, "bob")
-                    .unwrap()
-                    .one_time_prekey
-                    .is_some()
-            );
+            assert!(tx.take_bundle("bob").unwrap().one_time_prekey.is_some());
         }
-        assert!(
-            Relay::take_bundle(&tx, "bob")
-                .unwrap()
-                .one_time_prekey
-                .is_none()
-        );
+        assert!(tx.take_bundle("bob").unwrap().one_time_prekey.is_none());
         tx.commit().unwrap();
     }
     let without = send(&mut w, &mut relay, "alice", "bob", "hello bob", NINE + 60);

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use escrow::wrap::{WRAP_LEN, Wrap};
 use hmac::{Hmac, Mac};
-use messenger::{Client, EscrowBlock, EscrowContext, Incoming, Outcome, Relay};
+use messenger::{Client, EscrowBlock, EscrowContext, Incoming, Outcome};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
@@ -214,11 +214,11 @@ fn send_tampered(
         text.as_bytes(),
         t,
         &mut w.escrow,
-        &mut |a| Relay::take_bundle(&tx, a),
+        &mut |a| tx.take_bundle(a),
         &mut w.rng,
         tamper,
     )?;
-    let id = Relay::enqueue(&tx, &env, t)?;
+    let id = tx.enqueue(&env, t)?;
     tx.commit()?;
     w.record(from, to, text, t, &env, id)?;
     Ok(id)
@@ -336,17 +336,11 @@ pub(crate) fn both_endpoints_drop(dir: &std::path::Path, seed: u64) -> Observed 
     // bob's modified client: an escrow context that checks nothing.
     let mut lax = messenger::hazmat::escrow_disabled(w.params.clone());
     let tx = w.relay.transaction()?;
-    let batch = Relay::queued(&tx, "bob")?;
+    let batch = tx.queued("bob")?;
     let bob = w.clients.get_mut("bob").context("bob")?;
-    let outcomes = bob.receive(
-        batch,
-        t + 60,
-        &mut lax,
-        &mut |a| Relay::identity(&tx, a),
-        &mut w.rng,
-    );
+    let outcomes = bob.receive(batch, t + 60, &mut lax, &mut |a| tx.identity(a), &mut w.rng);
     for (i, o) in &outcomes {
-        Relay::mark(&tx, *i, o)?;
+        tx.mark(*i, o)?;
     }
     tx.commit()?;
     let delivered = outcomes
@@ -392,7 +386,7 @@ pub(crate) fn ghost(dir: &std::path::Path, seed: u64) -> Observed {
     )?;
     let alice_id = {
         let tx = w.relay.transaction()?;
-        Relay::identity(&tx, "alice")?.context("alice is registered")?
+        tx.identity("alice")?.context("alice is registered")?
     };
     let incoming = Incoming {
         relay_id: 1,

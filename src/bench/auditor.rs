@@ -42,10 +42,10 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
     let mut relay = Relay::in_memory()?;
     let (mut alice, reg) = Client::register("alice", &mut rng)?;
     let tx = relay.transaction()?;
-    Relay::register(&tx, &reg, T0)?;
+    tx.register(&reg, T0)?;
     for i in 0..chains {
         let (_, reg) = Client::register(&format!("r{i}"), &mut rng)?;
-        Relay::register(&tx, &reg, T0)?;
+        tx.register(&reg, T0)?;
     }
     for m in 0..PER_CHAIN {
         for i in 0..chains {
@@ -55,10 +55,10 @@ pub fn rows(options: &Options) -> Result<Vec<Row>> {
                 &[b'm'; 100],
                 time,
                 &mut ctx,
-                &mut |a| Relay::take_bundle(&tx, a),
+                &mut |a| tx.take_bundle(a),
                 &mut rng,
             )?;
-            Relay::enqueue(&tx, &env, time)?;
+            tx.enqueue(&env, time)?;
         }
     }
     tx.commit()?;

@@ -145,25 +145,14 @@ impl LogRow {
 pub fn log_row(lab: &Lab, warrants: usize) -> Result<LogRow> {
     let config = lab.load_log_config()?;
     let store = lab.open_log_read_only(&config)?;
-    let c = store.connection();
-    let sum = |sql: &str| -> Result<(u64, u64)> {
-        let (n, b): (i64, i64) = c.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((u64::try_from(n)?, u64::try_from(b)?))
-    };
-    let (entries, entry_bytes) =
-        sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM entries")?;
-    let (_, hash_bytes) = sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(hash)), 0) FROM hashes")?;
-    let (_, checkpoint_bytes) =
-        sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(note AS BLOB))), 0) FROM checkpoints")?;
-    let (_, cosignature_bytes) =
-        sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM cosignatures")?;
+    let st = store.storage()?;
     Ok(LogRow {
         warrants,
-        entries,
-        entry_bytes,
-        hash_bytes,
-        checkpoint_bytes,
-        cosignature_bytes,
+        entries: st.entries,
+        entry_bytes: st.entry_bytes,
+        hash_bytes: st.hash_bytes,
+        checkpoint_bytes: st.checkpoint_bytes,
+        cosignature_bytes: st.cosignature_bytes,
     })
 }
 

@@ -162,13 +162,13 @@ pub fn verify_with(
     let mut stmt = store
         .connection()
         .prepare("SELECT idx, hash FROM hashes ORDER BY idx")
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     let stored = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     let mut count = 0usize;
     for row in stored {
-        let (idx, h) = row.map_err(LogError::Db)?;
+        let (idx, h) = row.map_err(LogError::from)?;
         if idx != count as i64 || hashes.get(count).map(|x| &x.0[..]) != Some(&h[..]) {
             return Err(LogError::Tampered(format!(
                 "stored hash {idx} does not match the entries"

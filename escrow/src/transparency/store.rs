@@ -103,17 +103,32 @@ pub struct LogStore {
     origin: String,
 }
 
+/// What a log stores ([`LogStore::storage`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Storage {
+    /// Entries.
+    pub entries: u64,
+    /// Entry bytes (canonical JSON records).
+    pub entry_bytes: u64,
+    /// Stored Merkle hashes (32 bytes each).
+    pub hash_bytes: u64,
+    /// Signed checkpoints (one per tree size).
+    pub checkpoint_bytes: u64,
+    /// Witness cosignature lines.
+    pub cosignature_bytes: u64,
+}
+
 impl LogStore {
     /// Opens (creating if needed) the log at `path` for `origin`.
     pub fn open(path: &Path, origin: &str) -> Result<Self> {
-        let conn = Connection::open(path).map_err(LogError::Db)?;
+        let conn = Connection::open(path).map_err(LogError::from)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(LogError::Db)?;
-        conn.execute_batch(SCHEMA).map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
+        conn.execute_batch(SCHEMA).map_err(LogError::from)?;
         let store = Self {
             conn,
             origin: origin.to_owned(),
@@ -128,33 +143,59 @@ impl LogStore {
         if indexed_in(&self.conn)? >= size {
             return Ok(());
         }
-        let tx = self.conn.unchecked_transaction().map_err(LogError::Db)?;
+        let tx = self.conn.unchecked_transaction().map_err(LogError::from)?;
         for i in indexed_in(&tx)?..size {
             let data: Vec<u8> = tx
                 .query_row("SELECT data FROM entries WHERE idx = ?1", [i as i64], |r| {
                     r.get(0)
                 })
-                .map_err(LogError::Db)?;
+                .map_err(LogError::from)?;
             index_in(&tx, i, &data, &LogRecord::from_bytes(&data)?)?;
         }
         set_indexed_in(&tx, size)?;
-        tx.commit().map_err(LogError::Db)?;
+        tx.commit().map_err(LogError::from)?;
         Ok(())
     }
 
     /// An in-memory log (tests, benchmarks).
     pub fn in_memory(origin: &str) -> Result<Self> {
-        let conn = Connection::open_in_memory().map_err(LogError::Db)?;
-        conn.execute_batch(SCHEMA).map_err(LogError::Db)?;
+        let conn = Connection::open_in_memory().map_err(LogError::from)?;
+        conn.execute_batch(SCHEMA).map_err(LogError::from)?;
         Ok(Self {
             conn,
             origin: origin.to_owned(),
         })
     }
 
-    /// The underlying connection (monitor, tests).
-    pub fn connection(&self) -> &Connection {
+    /// The underlying connection (the monitor).
+    pub(crate) fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// What the log stores, table by table (the scale simulation's measure; SQLite's own
+    /// overhead not counted).
+    pub fn storage(&self) -> Result<Storage> {
+        let sum = |sql: &str| -> Result<(u64, u64)> {
+            let (n, b): (i64, i64) = self
+                .conn
+                .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(LogError::from)?;
+            Ok((n.max(0) as u64, b.max(0) as u64))
+        };
+        let (entries, entry_bytes) =
+            sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM entries")?;
+        let (_, hash_bytes) = sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(hash)), 0) FROM hashes")?;
+        let (_, checkpoint_bytes) =
+            sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(note AS BLOB))), 0) FROM checkpoints")?;
+        let (_, cosignature_bytes) =
+            sum("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM cosignatures")?;
+        Ok(Storage {
+            entries,
+            entry_bytes,
+            hash_bytes,
+            checkpoint_bytes,
+            cosignature_bytes,
+        })
     }
 
     /// Number of entries.
@@ -167,10 +208,10 @@ impl LogStore {
     pub fn append(&mut self, record: &LogRecord, log_key: &dyn Signer) -> Result<(u64, Vec<u8>)> {
         let origin = self.origin.clone();
         // A savepoint: its own transaction at top level, nested inside `with_write_lock`.
-        let sp = self.conn.savepoint().map_err(LogError::Db)?;
+        let sp = self.conn.savepoint().map_err(LogError::from)?;
         let index = append_in(&sp, record)?;
         let note = sign_checkpoint_in(&sp, &origin, log_key)?;
-        sp.commit().map_err(LogError::Db)?;
+        sp.commit().map_err(LogError::from)?;
         Ok((index, note))
     }
 
@@ -181,13 +222,13 @@ impl LogStore {
         log_key: &dyn Signer,
     ) -> Result<(u64, Vec<u8>)> {
         let origin = self.origin.clone();
-        let sp = self.conn.savepoint().map_err(LogError::Db)?;
+        let sp = self.conn.savepoint().map_err(LogError::from)?;
         let mut last = 0;
         for r in records {
             last = append_in(&sp, r)?;
         }
         let note = sign_checkpoint_in(&sp, &origin, log_key)?;
-        sp.commit().map_err(LogError::Db)?;
+        sp.commit().map_err(LogError::from)?;
         Ok((last, note))
     }
 
@@ -257,7 +298,7 @@ impl LogStore {
         // when another writer went first.
         let outer = self.conn.is_autocommit();
         let conn = &self.conn;
-        let exec = |sql: &str| conn.execute_batch(sql).map_err(LogError::Db);
+        let exec = |sql: &str| conn.execute_batch(sql).map_err(LogError::from);
         exec(if outer {
             "BEGIN IMMEDIATE"
         } else {
@@ -333,16 +374,16 @@ impl LogStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let rows = stmt
             .query_map(
                 params![first as i64, (first + u64::from(width)) as i64],
                 |r| r.get::<_, Vec<u8>>(0),
             )
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let mut out = Vec::new();
         for r in rows {
-            let data = r.map_err(LogError::Db)?;
+            let data = r.map_err(LogError::from)?;
             let len = u16::try_from(data.len())
                 .map_err(|_| LogError::Tampered("an entry longer than 65535 bytes".into()))?;
             out.extend_from_slice(&len.to_be_bytes());
@@ -356,7 +397,7 @@ impl LogStore {
         let mut stmt = self
             .conn
             .prepare("SELECT idx, data FROM entries ORDER BY idx")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         // Read whatever storage class is there: a row rewritten as TEXT is tampering for the
         // monitor to report, not a database error.
         let rows = stmt
@@ -368,10 +409,10 @@ impl LogStore {
                 };
                 Ok((r.get::<_, i64>(0)?, data))
             })
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let mut out = Vec::new();
         for (i, row) in rows.enumerate() {
-            let (idx, data) = row.map_err(LogError::Db)?;
+            let (idx, data) = row.map_err(LogError::from)?;
             let data = data
                 .ok_or_else(|| LogError::Tampered(format!("entry {idx} is not stored as bytes")))?;
             if idx != i as i64 {
@@ -398,7 +439,7 @@ impl LogStore {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(LogError::Db)?)
+            .map_err(LogError::from)?)
     }
 
     /// The signed checkpoint of tree size `size`, with every cosignature stored for it.
@@ -411,17 +452,17 @@ impl LogStore {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let note = note.ok_or(LogError::NoCheckpoint { size })?;
         let mut stmt = self
             .conn
             .prepare("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY witness")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let lines: Vec<String> = stmt
             .query_map([size as i64], |r| r.get(0))
-            .map_err(LogError::Db)?
+            .map_err(LogError::from)?
             .collect::<rusqlite::Result<_>>()
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let mut out = note.into_bytes();
         for l in lines {
             out.extend_from_slice(l.as_bytes());
@@ -434,12 +475,12 @@ impl LogStore {
         let mut stmt = self
             .conn
             .prepare("SELECT size FROM checkpoints ORDER BY size")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let sizes = stmt
             .query_map([], |r| r.get::<_, i64>(0))
-            .map_err(LogError::Db)?
+            .map_err(LogError::from)?
             .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(sizes.into_iter().map(|s| s as u64).collect())
     }
 
@@ -458,7 +499,7 @@ impl LogStore {
                         "INSERT INTO cosignatures VALUES (?1, ?2, ?3)",
                         params![size as i64, witness, line],
                     )
-                    .map_err(LogError::Db)?;
+                    .map_err(LogError::from)?;
                 Ok(())
             }
         }
@@ -469,14 +510,14 @@ impl LogStore {
         let mut stmt = self
             .conn
             .prepare("SELECT size, witness, line FROM cosignatures ORDER BY size, witness")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
             })
-            .map_err(LogError::Db)?
+            .map_err(LogError::from)?
             .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(rows)
     }
 
@@ -490,7 +531,7 @@ impl LogStore {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(note.ok_or(LogError::NoCheckpoint { size })?.into_bytes())
     }
 
@@ -499,10 +540,10 @@ impl LogStore {
     pub fn with_write_lock<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         match f(self) {
             Ok(v) => {
-                self.conn.execute_batch("COMMIT").map_err(LogError::Db)?;
+                self.conn.execute_batch("COMMIT").map_err(LogError::from)?;
                 Ok(v)
             }
             Err(e) => {
@@ -516,13 +557,13 @@ impl LogStore {
     pub(crate) fn begin_immediate(&mut self) -> Result<()> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(())
     }
 
     /// Commits what was written under [`LogStore::begin_immediate`].
     pub(crate) fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(LogError::Db)?;
+        self.conn.execute_batch("COMMIT").map_err(LogError::from)?;
         Ok(())
     }
 
@@ -540,17 +581,17 @@ impl LogStore {
                 [witness],
                 |r| r.get(0),
             )
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(n.map(|n| n as u64))
     }
 
     /// Inside [`LogStore::with_write_lock`]: makes what `f` appended so far durable, then
     /// takes the write lock again (another writer may run in between).
     pub fn commit_and_relock(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(LogError::Db)?;
+        self.conn.execute_batch("COMMIT").map_err(LogError::from)?;
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(())
     }
 
@@ -560,9 +601,9 @@ impl LogStore {
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         Ok(Self {
             conn,
             origin: origin.to_owned(),
@@ -581,7 +622,7 @@ impl LogStore {
                     |r| r.get(0),
                 )
                 .optional()
-                .map_err(LogError::Db)?;
+                .map_err(LogError::from)?;
             if found.is_none() {
                 missing.push(format!("{kind} {name}"));
             }
@@ -656,7 +697,7 @@ fn checkpoint_note_in(conn: &Connection, size: u64) -> Result<Option<Vec<u8>>> {
             |r| r.get(0),
         )
         .optional()
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     Ok(note.map(String::into_bytes))
 }
 
@@ -668,7 +709,7 @@ fn size_in(conn: &Connection) -> Result<u64> {
         .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
             r.get(0)
         })
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     Ok(n as u64)
 }
 
@@ -681,7 +722,7 @@ fn entry_in(conn: &Connection, index: u64) -> Result<LogRecord> {
             |r| r.get(0),
         )
         .optional()
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     let bytes = bytes.ok_or(LogError::NotInLog { index, size })?;
     LogRecord::from_bytes(&bytes)
 }
@@ -709,13 +750,13 @@ fn append_in(tx: &Connection, record: &LogRecord) -> Result<u64> {
         "INSERT INTO entries VALUES (?1, ?2)",
         params![n as i64, data],
     )
-    .map_err(LogError::Db)?;
+    .map_err(LogError::from)?;
     for (i, h) in hashes.iter().enumerate() {
         tx.execute(
             "INSERT INTO hashes VALUES (?1, ?2)",
             params![(first + i as u64) as i64, &h.0[..]],
         )
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     }
     if indexed_in(tx)? == n {
         index_in(tx, n, &data, record)?;
@@ -729,7 +770,7 @@ fn indexed_in(conn: &Connection) -> Result<u64> {
     let n: Option<i64> = conn
         .query_row("SELECT size FROM indexed WHERE id = 0", [], |r| r.get(0))
         .optional()
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     Ok(n.unwrap_or(0) as u64)
 }
 
@@ -738,7 +779,7 @@ fn set_indexed_in(conn: &Connection, size: u64) -> Result<()> {
         "INSERT INTO indexed VALUES (0, ?1) ON CONFLICT (id) DO UPDATE SET size = ?1",
         [size as i64],
     )
-    .map_err(LogError::Db)?;
+    .map_err(LogError::from)?;
     Ok(())
 }
 
@@ -751,7 +792,7 @@ fn record_key(data: &[u8]) -> String {
 fn index_in(conn: &Connection, index: u64, data: &[u8], record: &LogRecord) -> Result<()> {
     let mut stmt = conn
         .prepare_cached("INSERT OR IGNORE INTO entry_keys VALUES (?1, ?2)")
-        .map_err(LogError::Db)?;
+        .map_err(LogError::from)?;
     for key in record
         .entry
         .index_keys()
@@ -759,7 +800,7 @@ fn index_in(conn: &Connection, index: u64, data: &[u8], record: &LogRecord) -> R
         .chain([record_key(data)])
     {
         stmt.execute(params![key, index as i64])
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
     }
     Ok(())
 }
@@ -780,12 +821,12 @@ fn lookup_in(conn: &Connection, key: &str, prefix: bool) -> Result<Vec<u64>> {
                 key,
             )
         };
-        let mut stmt = conn.prepare_cached(sql).map_err(LogError::Db)?;
+        let mut stmt = conn.prepare_cached(sql).map_err(LogError::from)?;
         let rows = stmt
             .query_map([arg], |r| r.get::<_, i64>(0))
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         for r in rows {
-            out.push(r.map_err(LogError::Db)? as u64);
+            out.push(r.map_err(LogError::from)? as u64);
         }
     }
     let size = size_in(conn)?;
@@ -795,7 +836,7 @@ fn lookup_in(conn: &Connection, key: &str, prefix: bool) -> Result<Vec<u64>> {
             .query_row("SELECT data FROM entries WHERE idx = ?1", [i as i64], |r| {
                 r.get(0)
             })
-            .map_err(LogError::Db)?;
+            .map_err(LogError::from)?;
         let record = LogRecord::from_bytes(&data)?;
         let hit = record
             .entry
@@ -979,6 +1020,6 @@ fn sign_checkpoint_in(tx: &Connection, origin: &str, key: &dyn Signer) -> Result
         "INSERT OR IGNORE INTO checkpoints VALUES (?1, ?2)",
         params![size as i64, text],
     )
-    .map_err(LogError::Db)?;
+    .map_err(LogError::from)?;
     Ok(bytes)
 }

@@ -10,8 +10,8 @@ use escrow::Generations;
 
 use super::store::ClientFiles;
 use super::{Error, Missing, Result, When, not_before, rfc3339};
-use crate::Relay;
 use crate::account::check_account;
+use crate::provider::RelayService;
 use crate::relay::{Capture, CaptureRequest};
 
 /// Refuses a window that ends before it starts, or where it starts (the end is exclusive).
@@ -38,7 +38,7 @@ fn unknown(target: &str) -> Error {
 /// The capture of `target` over `[from, to)` in the realm of `generations`, exported at `at`
 /// (Unix seconds): refused for a target the relay's directory does not know.
 pub fn intercept(
-    relay: &Relay,
+    relay: &dyn RelayService,
     generations: &Generations,
     target: &str,
     (from, to): (i64, i64),

@@ -146,9 +146,6 @@ pub enum Error {
     /// An error of the escrow library (the lab, its generations, sealed files, times).
     #[error(transparent)]
     Escrow(#[from] escrow::Error),
-    /// The relay's database.
-    #[error(transparent)]
-    Db(#[from] rusqlite::Error),
     /// An error in a file of the lab (a client state, the relay).
     #[error("{}: {error}", path.display())]
     File {

@@ -11,14 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::{CryptoRng, RngCore};
-use rusqlite::Transaction;
 
 use super::send::resend_pending;
 use super::store::ClientFiles;
 use super::{ClientStore, Error, Missing, Observer, Point, Result, When, not_before};
 use crate::account::check_account;
 use crate::client::{MAX_INBOX, Received};
-use crate::{Client, EscrowContext, Outcome, Relay};
+use crate::provider::{RelayService, RelayTx};
+use crate::{Client, EscrowContext, Outcome};
 
 /// What a read found.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ struct Collected {
 /// leaves the envelopes queued, their plaintexts in the inbox).
 #[allow(clippy::too_many_arguments)]
 pub fn read<S, R, E>(
-    relay: &mut Relay,
+    relay: &mut dyn RelayService,
     store: &mut S,
     escrow: &mut EscrowContext,
     account: &str,
@@ -62,7 +62,7 @@ where
     E: From<Error>,
 {
     check_account(account).map_err(Error::from)?;
-    let tx = relay.transaction().map_err(Error::from)?;
+    let tx = relay.begin().map_err(Error::from)?;
     let now = when.now();
     let mut client = store.take(account, "account")?;
     let shown = show_and_commit(
@@ -88,7 +88,7 @@ where
 /// The read under the lock: collected, saved, shown, committed.
 #[allow(clippy::too_many_arguments)]
 fn show_and_commit<S, R, E>(
-    tx: Transaction<'_>,
+    tx: Box<dyn RelayTx + '_>,
     store: &mut S,
     client: &mut Client,
     escrow: &mut EscrowContext,
@@ -102,7 +102,7 @@ where
     R: RngCore + CryptoRng,
     E: From<Error>,
 {
-    let c = collect(&tx, client, escrow, account, now, rng, observer)?;
+    let c = collect(&*tx, client, escrow, account, now, rng, observer)?;
     client.record_time(now);
     store.save(client)?;
     // Shown before the relay commits: a `read` killed in between shows these again (from the
@@ -118,13 +118,13 @@ where
 /// more without them — under the relay's lock again, and only if no other command of this
 /// client has written the state since.
 fn forget_plaintexts<S: ClientStore>(
-    relay: &mut Relay,
+    relay: &mut dyn RelayService,
     store: &mut S,
     client: &mut Client,
     waiting: Vec<Received>,
     observer: &mut dyn Observer,
 ) -> Result<()> {
-    let tx = relay.transaction()?;
+    let tx = relay.begin()?;
     if store.unchanged(client.account()) {
         client.take_inbox();
         // Messages sent after this read's time stay saved for a later read.
@@ -146,7 +146,7 @@ fn forget_plaintexts<S: ClientStore>(
 /// The read under the lock, up to the state's save: the outcomes, with the inbox's
 /// plaintexts in the state.
 fn collect<R: RngCore + CryptoRng>(
-    tx: &Transaction<'_>,
+    tx: &dyn RelayTx,
     client: &mut Client,
     escrow: &mut EscrowContext,
     account: &str,
@@ -154,7 +154,7 @@ fn collect<R: RngCore + CryptoRng>(
     rng: &mut R,
     observer: &mut dyn Observer,
 ) -> Result<Collected> {
-    let Some(registered) = Relay::registered_at(tx, account)? else {
+    let Some(registered) = tx.registered_at(account)? else {
         return Err(Error::Unregistered {
             account: account.to_owned(),
             what: Missing::Account,
@@ -168,8 +168,8 @@ fn collect<R: RngCore + CryptoRng>(
     )?;
     resend_pending(tx, client, observer)?;
     // A message is never read before it was sent: later ones stay queued.
-    let mut batch = Relay::queued_until(tx, account, now)?;
-    let mut later = Relay::queued_after(tx, account, now)?;
+    let mut batch = tx.queued_until(account, now)?;
+    let mut later = tx.queued_after(account, now)?;
     // The relay time of every message shown (the batch's, the held envelopes', the inbox's).
     let mut times: BTreeMap<i64, i64> = batch.iter().map(|i| (i.relay_id, i.server_time)).collect();
     // Envelopes a failed or killed `read` decrypted (keys consumed, state saved) but the relay
@@ -182,7 +182,7 @@ fn collect<R: RngCore + CryptoRng>(
     let mut answered_bodies: Vec<(i64, String)> = Vec::new();
     let mut waiting: Vec<Received> = Vec::new();
     for r in client.take_inbox() {
-        let Some((status, recipient, body)) = Relay::status(tx, r.relay_id)? else {
+        let Some((status, recipient, body)) = tx.status(r.relay_id)? else {
             continue;
         };
         if !((status == "queued" || status == "held")
@@ -191,7 +191,7 @@ fn collect<R: RngCore + CryptoRng>(
         {
             continue;
         }
-        let sent = Relay::time_in(tx, r.relay_id)?.ok_or(Error::EnvelopeVanished {
+        let sent = tx.time_in(r.relay_id)?.ok_or(Error::EnvelopeVanished {
             relay_id: r.relay_id,
         })?;
         if sent > now {
@@ -219,7 +219,7 @@ fn collect<R: RngCore + CryptoRng>(
     // not retried now: they stay held, and count as waiting (a queued one is counted).
     let held_later = client.take_held_after(now);
     for h in &held_later {
-        if let Some((status, recipient, _)) = Relay::status(tx, h.relay_id)?
+        if let Some((status, recipient, _)) = tx.status(h.relay_id)?
             && status == "held"
             && recipient == account
         {
@@ -246,19 +246,13 @@ fn collect<R: RngCore + CryptoRng>(
         .into_iter()
         .filter(|i| !answered.contains(&i.relay_id))
         .collect();
-    outcomes.extend(client.receive(
-        batch,
-        now,
-        escrow,
-        &mut |acct| Relay::identity(tx, acct),
-        rng,
-    ));
+    outcomes.extend(client.receive(batch, now, escrow, &mut |acct| tx.identity(acct), rng));
     client.restore_held(held_later);
     for r in &waiting {
         client.keep_inbox(r.clone());
     }
     for (id, o) in &outcomes {
-        Relay::mark(tx, *id, o)?;
+        tx.mark(*id, o)?;
         if let (Outcome::Delivered { from, text }, Some(body)) = (o, bodies.get(id)) {
             client.push_inbox(*id, body, from, text);
         }

@@ -8,6 +8,7 @@ use rand_core::{CryptoRng, RngCore};
 use super::store::ClientFiles;
 use super::{ClientStore, Error, Result, When, not_before};
 use crate::account::check_account;
+use crate::provider::RelayService;
 use crate::{Client, Registration, Relay};
 
 /// What a registration did.
@@ -22,7 +23,7 @@ pub struct Registered {
 /// Registers `account` at the relay at `now` (Unix seconds) and saves its new state in
 /// `store`. Refused if the relay knows the account already.
 pub fn register<S: ClientStore, R: RngCore + CryptoRng>(
-    relay: &mut Relay,
+    relay: &mut dyn RelayService,
     store: &mut S,
     account: &str,
     now: i64,
@@ -34,8 +35,8 @@ pub fn register<S: ClientStore, R: RngCore + CryptoRng>(
     }
     let (mut client, reg) = Client::register(account, rng)?;
     client.record_time(now);
-    let tx = relay.transaction()?;
-    Relay::register(&tx, &reg, now)?;
+    let tx = relay.begin()?;
+    tx.register(&reg, now)?;
     let saved = store.save(&client);
     store.put_back(client);
     saved?;

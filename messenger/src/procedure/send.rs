@@ -13,13 +13,13 @@
 //!    never gets this one's key and nonce, and a crash loses nothing.
 
 use rand_core::{CryptoRng, RngCore};
-use rusqlite::Transaction;
 
 use super::store::ClientFiles;
 use super::{ClientStore, Error, Missing, Observer, Point, Result, TextRefused, When, not_before};
 use crate::account::check_account;
 use crate::envelope::MAX_TEXT_LEN;
-use crate::{Client, EscrowContext, Relay, Sent};
+use crate::provider::{RelayService, RelayTx};
+use crate::{Client, EscrowContext, Sent};
 
 /// Refuses a message text that is empty, shows as nothing (only whitespace — Unicode
 /// White_Space — or invisible characters, [`escrow::encoding::is_hidden`]) or is larger than
@@ -70,7 +70,7 @@ fn check_message(from: &str, to: &str, text: &[u8]) -> Result<()> {
 /// envelope at the relay (the relay's own record, which a modified client cannot change:
 /// `Relay::check_time`, asked again by `Relay::enqueue`), and inside a generation.
 fn check_send(
-    tx: &Transaction<'_>,
+    tx: &dyn RelayTx,
     client: &Client,
     (from, to): (&str, &str),
     now: i64,
@@ -80,10 +80,10 @@ fn check_send(
         account: account.to_owned(),
         what,
     };
-    let Some(sender) = Relay::registered_at(tx, from)? else {
+    let Some(sender) = tx.registered_at(from)? else {
         return Err(unregistered(from, Missing::Sender));
     };
-    let Some(recipient) = Relay::registered_at(tx, to)? else {
+    let Some(recipient) = tx.registered_at(to)? else {
         return Err(unregistered(to, Missing::Recipient));
     };
     not_before(
@@ -106,7 +106,7 @@ fn check_send(
             last,
         )?;
     }
-    Relay::check_time(tx, from, to, now)?;
+    tx.check_time(from, to, now)?;
     escrow
         .generations()
         .require_for_epoch(escrow.epoch_at(now)?)?;
@@ -129,7 +129,7 @@ fn with_client<S: ClientStore, T>(
 /// `from` sends `text` to `to` at `when` through `relay`, its state in `store`.
 #[allow(clippy::too_many_arguments)]
 pub fn send<S: ClientStore, R: RngCore + CryptoRng>(
-    relay: &mut Relay,
+    relay: &mut dyn RelayService,
     store: &mut S,
     escrow: &mut EscrowContext,
     (from, to): (&str, &str),
@@ -144,17 +144,17 @@ pub fn send<S: ClientStore, R: RngCore + CryptoRng>(
     // after this only wastes the prekey). So does a message whose position the relay already
     // holds (a state restored from a backup): it goes on a new session.
     let bundle = {
-        let tx = relay.transaction()?;
+        let tx = relay.begin()?;
         let now = when.now();
         let new_session = with_client(store, from, "sender", |_, client| {
-            check_send(&tx, client, (from, to), now, escrow)?;
+            check_send(&*tx, client, (from, to), now, escrow)?;
             Ok(match client.next_position(to, now, escrow)? {
-                Some((chain, n)) => Relay::position_taken(&tx, from, to, &chain, n)?,
+                Some((chain, n)) => tx.position_taken(from, to, &chain, n)?,
                 None => !client.has_session(to),
             })
         })?;
         if new_session {
-            let b = Relay::take_bundle(&tx, to)?;
+            let b = tx.take_bundle(to)?;
             // A bundle that fails its signatures is refused before the prekey is spent.
             b.verify()?;
             tx.commit()?;
@@ -166,11 +166,11 @@ pub fn send<S: ClientStore, R: RngCore + CryptoRng>(
     // The relay's write lock is held from before the client state is read until after it is
     // written: concurrent commands of one client are serialized (no message key reused), and
     // the clock is read under it (their times are in the order they run).
-    let tx = relay.transaction()?;
+    let tx = relay.begin()?;
     let now = when.now();
     let sent = with_client(store, from, "sender", |store, client| {
-        check_send(&tx, client, (from, to), now, escrow)?;
-        resend_pending(&tx, client, observer)?;
+        check_send(&*tx, client, (from, to), now, escrow)?;
+        resend_pending(&*tx, client, observer)?;
         // Before encrypting, the relay is asked whether it holds the position the state fixes
         // the key and nonce of; if so the message goes on a new session.
         let sent = client.send_checked(
@@ -189,7 +189,7 @@ pub fn send<S: ClientStore, R: RngCore + CryptoRng>(
                     })
                 })
             },
-            &mut |chain, n| Relay::position_taken(&tx, from, to, chain, n),
+            &mut |chain, n| tx.position_taken(from, to, chain, n),
             rng,
         )?;
         // The state (its position spent, the envelope in the outbox) is saved before the
@@ -202,8 +202,9 @@ pub fn send<S: ClientStore, R: RngCore + CryptoRng>(
         Ok(sent)
     })?;
     observer.reached(Point::SendSaved);
-    let relay_id =
-        Relay::enqueue(&tx, &sent.envelope, now).map_err(|error| Error::RelayRefused {
+    let relay_id = tx
+        .enqueue(&sent.envelope, now)
+        .map_err(|error| Error::RelayRefused {
             from: from.to_owned(),
             error,
         })?;
@@ -243,13 +244,13 @@ pub fn send_in_lab(
 /// now (with their original relay time). Envelopes the relay can never accept (another holds
 /// their position, or the sender has a later one) are dropped, with a warning.
 pub fn resend_pending(
-    tx: &Transaction<'_>,
+    tx: &dyn RelayTx,
     client: &mut Client,
     observer: &mut dyn Observer,
 ) -> Result<()> {
     for (env, time) in client.take_outbox()? {
-        if !Relay::holds_exactly(tx, &env)? {
-            match Relay::enqueue(tx, &env, time) {
+        if !tx.holds_exactly(&env)? {
+            match tx.enqueue(&env, time) {
                 Ok(_) => {}
                 // Another envelope holds its position: these bytes can never be delivered
                 // (the recipient takes one message per position). Dropped, and said.
