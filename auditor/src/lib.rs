@@ -18,6 +18,7 @@ pub mod procedure;
 
 pub use error::{CaptureMismatch, Error, NotAProof, Result};
 
+use escrow::Tamper;
 use escrow::lab::Lab;
 use escrow::transparency::api::{LocalLog, TransparencyLog};
 use escrow::transparency::monitor::{self, Report};
@@ -247,11 +248,10 @@ pub fn verify_log_with(lab: &Lab, proofs: &[(String, ProofBundle)]) -> escrow::R
     for p in lab.load_generations()?.iter() {
         for a in p.authorities() {
             if !config.witnesses.iter().any(|w| w.authority == a.name) {
-                return Err(escrow::LogError::Tampered(format!(
-                    "log.json lists no witness key for '{}', an authority of generation {}",
-                    a.name,
-                    p.generation()
-                ))
+                return Err(escrow::LogError::Tampered(Tamper::WitnessMissing {
+                    authority: a.name.clone(),
+                    generation: p.generation(),
+                })
                 .into());
             }
         }
@@ -278,10 +278,9 @@ pub fn verify_log_with(lab: &Lab, proofs: &[(String, ProofBundle)]) -> escrow::R
     // this follow; said here in the proof's own terms).
     for (name, index, record) in entries {
         if store.entry(index)? != record {
-            return Err(escrow::LogError::Tampered(format!(
-                "entry {index} is not the one {name} proves"
-            ))
-            .into());
+            return Err(
+                escrow::LogError::Tampered(Tamper::ProofMismatch { index, proof: name }).into(),
+            );
         }
     }
     check_generations_announced(lab, &store)?;
@@ -342,11 +341,10 @@ fn check_generations_announced(
                 && commitment.is_none_or(|c| c == escrow::dkg::reshare::commitment_digest(p))
         });
         if created.is_none() || !sharing_ok {
-            return Err(escrow::LogError::Tampered(format!(
-                "generation {} of the lab ({}) is not the one the log announced",
-                p.generation(),
-                lab.params_path_of(p.generation()).display()
-            ))
+            return Err(escrow::LogError::Tampered(Tamper::GenerationNotAnnounced {
+                generation: p.generation(),
+                params: lab.params_path_of(p.generation()),
+            })
             .into());
         }
     }

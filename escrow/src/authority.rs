@@ -476,12 +476,10 @@ pub fn check_sharing_in(
     if let Some(c) = logged
         && c != crate::dkg::reshare::commitment_digest(params)
     {
-        return Err(crate::LogError::Tampered(format!(
-            "generation {} of the lab ({}) is not the sharing the log's last \
-             generation-reshared entry names",
-            params.generation(),
-            place
-        ))
+        return Err(crate::LogError::Tampered(crate::Tamper::ResharingMismatch {
+            generation: params.generation(),
+            params: place.into(),
+        })
         .into());
     }
     if revoked {

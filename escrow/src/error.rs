@@ -727,9 +727,10 @@ pub enum LogError {
         /// Presented size.
         new: u64,
     },
-    /// The stored log does not match its own entries.
+    /// The stored log does not match its own entries: the cause is in the
+    /// [`Tamper`](crate::transparency::Tamper).
     #[error("log tampered: {0}")]
-    Tampered(String),
+    Tampered(crate::transparency::Tamper),
     /// No checkpoint of this size is stored.
     #[error("no checkpoint of size {size} in the log")]
     NoCheckpoint {

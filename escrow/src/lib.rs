@@ -63,4 +63,5 @@ pub use release::{
     IdentityKey, KeyShare, WarrantSignature, combine_identity_key, combine_warrant_signature,
 };
 pub use setup::{AuthorityShare, SetupRequest, dealer_setup};
+pub use transparency::Tamper;
 pub use wrap::{PreparedIdentityKey, PreparedScope, Wrap, unwrap, verify_wrap};

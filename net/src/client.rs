@@ -14,7 +14,7 @@ use std::time::Duration;
 use escrow::transparency::api::{Submitted, TransparencyLog, Witness};
 use escrow::transparency::submit::RequestSigner;
 use escrow::transparency::{LogConfig, LogRecord, SignedCheckpoint};
-use escrow::{Error, LogError, Result};
+use escrow::{Error, LogError, Result, Tamper};
 use tlog_tiles::{Hash, HashReader, Tile, TileHashReader, TileReader};
 
 use crate::log_server::{AddEntryResponse, LookupResponse};
@@ -231,12 +231,9 @@ impl TransparencyLog for HttpLog {
         let reader = TileHashReader::new(cp.size(), cp.root(), &self.tiles);
         let leaf = reader
             .read_hashes(&[tlog_tiles::stored_hash_index(0, index)])
-            .map_err(|e| LogError::Tampered(format!("served tiles: {e}")))?;
+            .map_err(|error| LogError::Tampered(Tamper::ServedTiles { error }))?;
         if leaf.first() != Some(&tlog_tiles::record_hash(data)) {
-            return Err(LogError::Tampered(format!(
-                "the served entry {index} is not the one the checkpoint commits to"
-            ))
-            .into());
+            return Err(LogError::Tampered(Tamper::ServedEntry { index }).into());
         }
         LogRecord::from_bytes(data)
     }
@@ -258,7 +255,7 @@ impl TransparencyLog for HttpLog {
         }
         let reader = TileHashReader::new(cp.size(), cp.root(), &self.tiles);
         tlog_tiles::prove_record(size, index, &reader)
-            .map_err(|e| LogError::Tampered(format!("served tiles: {e}")).into())
+            .map_err(|error| LogError::Tampered(Tamper::ServedTiles { error }).into())
     }
 
     fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
@@ -272,7 +269,7 @@ impl TransparencyLog for HttpLog {
         }
         let reader = TileHashReader::new(cp.size(), cp.root(), &self.tiles);
         tlog_tiles::prove_tree(new, old, &reader)
-            .map_err(|e| LogError::Tampered(format!("served tiles: {e}")).into())
+            .map_err(|error| LogError::Tampered(Tamper::ServedTiles { error }).into())
     }
 
     fn lookup(&self, key: &str) -> Result<Vec<u64>> {
@@ -304,11 +301,10 @@ impl TransparencyLog for HttpLog {
                     && entry.entry.once_key() == record.entry.once_key())
         };
         if !same || r.receipt.index != r.index {
-            return Err(LogError::Tampered(format!(
-                "the log's receipt for entry {} is not for the submitted {} entry",
-                r.index,
-                record.entry.kind()
-            ))
+            return Err(LogError::Tampered(Tamper::Receipt {
+                index: r.index,
+                kind: record.entry.kind(),
+            })
             .into());
         }
         Ok(Submitted {

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use escrow::transparency::monitor::{self, Stats};
 use escrow::transparency::{LogConfig, SignedCheckpoint};
-use escrow::{LogError, Result};
+use escrow::{LogError, Result, Tamper};
 use serde::{Deserialize, Serialize};
 use tlog_tiles::{Hash, HashReader};
 
@@ -107,13 +107,12 @@ pub fn verify_served(url: &str, config: &LogConfig, state: &mut Remembered) -> R
     }
     let (records, hashes) = monitor::check_entries(&raw)?;
     let root = tlog_tiles::tree_hash(size, &Mem(&hashes))
-        .map_err(|e| LogError::Tampered(format!("recomputing the tree: {e}")))?;
+        .map_err(|error| LogError::Tampered(Tamper::RecomputingTree { error }))?;
     if root != cp.root() {
-        return Err(LogError::Tampered(format!(
-            "the served entries make the root {}, not the checkpoint's {}",
-            hex::encode(&root.0[..8]),
-            cp.label()
-        ))
+        return Err(LogError::Tampered(Tamper::ServedRoot {
+            root: hex::encode(&root.0[..8]),
+            checkpoint: cp.label(),
+        })
         .into());
     }
     // Every hash tile, at every level, must be the recomputed hashes.
@@ -127,12 +126,11 @@ pub fn verify_served(url: &str, config: &LogConfig, state: &mut Remembered) -> R
             let tile = tlog_tiles::Tile::new(8, level, n, w, false);
             let expect = tile
                 .read_data(&Mem(&hashes))
-                .map_err(|e| LogError::Tampered(format!("recomputing tile: {e}")))?;
+                .map_err(|error| LogError::Tampered(Tamper::RecomputingTile { error }))?;
             if data != expect {
-                return Err(LogError::Tampered(format!(
-                    "the served tile {} is not the tree's",
-                    crate::paths::hash_tile(level, n, w)
-                ))
+                return Err(LogError::Tampered(Tamper::ServedTile {
+                    tile: crate::paths::hash_tile(level, n, w),
+                })
                 .into());
             }
         }
@@ -165,7 +163,7 @@ pub fn verify_served(url: &str, config: &LogConfig, state: &mut Remembered) -> R
                 .into());
             }
             let at_prev = tlog_tiles::tree_hash(prev.size(), &Mem(&hashes))
-                .map_err(|e| LogError::Tampered(format!("recomputing the tree: {e}")))?;
+                .map_err(|error| LogError::Tampered(Tamper::RecomputingTree { error }))?;
             if at_prev != prev.root() {
                 return Err(LogError::Equivocation {
                     old: prev.label(),

@@ -24,6 +24,7 @@ pub mod monitor;
 pub mod proof;
 pub mod store;
 pub mod submit;
+pub mod tamper;
 pub mod witness;
 
 use std::fmt;
@@ -40,6 +41,7 @@ use zeroize::Zeroizing;
 use crate::error::{LogError, Result};
 
 pub use entry::{LogEntry, LogRecord};
+pub use tamper::Tamper;
 
 const ALG_COSIGNATURE_V1: u8 = 0x04;
 

@@ -9,6 +9,7 @@ use tlog_tiles::{Hash, HashReader};
 
 use super::entry::{LogEntry, LogRecord};
 use super::store::LogStore;
+use super::tamper::Tamper;
 use super::{CosignatureVerifier, LogConfig, SignedCheckpoint};
 use crate::error::{LogError, Result};
 use signed_note::Verifier as _;
@@ -90,32 +91,40 @@ pub fn check_entries(raw: &[Vec<u8>]) -> Result<(Vec<LogRecord>, Vec<Hash>)> {
     let mut records = Vec::with_capacity(raw.len());
     let mut hashes: Vec<Hash> = Vec::new();
     for (i, data) in raw.iter().enumerate() {
-        let rec = LogRecord::from_bytes(data)
-            .map_err(|e| LogError::Tampered(format!("entry {i} is not a valid record: {e}")))?;
+        let rec = LogRecord::from_bytes(data).map_err(|e| {
+            LogError::Tampered(Tamper::NotARecord {
+                index: i as u64,
+                error: Box::new(e),
+            })
+        })?;
         records.push(rec);
-        let new = tlog_tiles::stored_hashes(i as u64, data, &MemHashes(&hashes))
-            .map_err(|e| LogError::Tampered(format!("recomputing entry {i}: {e}")))?;
+        let new =
+            tlog_tiles::stored_hashes(i as u64, data, &MemHashes(&hashes)).map_err(|error| {
+                LogError::Tampered(Tamper::EntryHashes {
+                    index: i as u64,
+                    error,
+                })
+            })?;
         hashes.extend(new);
     }
     match records.first().map(|r| &r.entry) {
         Some(LogEntry::GenerationCreated { .. }) => {}
         Some(_) => {
-            return Err(
-                LogError::Tampered("entry 0 is not the generation-created entry".into()).into(),
-            );
+            return Err(LogError::Tampered(Tamper::FirstNotGeneration).into());
         }
         None => {
-            return Err(LogError::Tampered(
-                "the log is empty: entry 0 (generation-created) is missing".into(),
-            )
-            .into());
+            return Err(LogError::Tampered(Tamper::Empty).into());
         }
     }
     // Entry times never go backwards (every append checks it; a log that breaks it was
     // written around the tools).
     for (i, pair) in records.windows(2).enumerate() {
-        super::store::check_after(&pair[0], i as u64, &pair[1].entry)
-            .map_err(|e| LogError::Tampered(format!("entry {}: {e}", i + 1)))?;
+        super::store::check_after(&pair[0], i as u64, &pair[1].entry).map_err(|e| {
+            LogError::Tampered(Tamper::TimeBackwards {
+                index: i as u64 + 1,
+                error: Box::new(e),
+            })
+        })?;
     }
     // A generation is announced once: a second `generation-created` for the same number
     // would let the log show different monitors different keys for it.
@@ -126,9 +135,11 @@ pub fn check_entries(raw: &[Vec<u8>]) -> Result<(Vec<LogRecord>, Vec<Hash>)> {
         } = &r.entry
             && !announced.insert((realm.clone(), *generation))
         {
-            return Err(LogError::Tampered(format!(
-                "entry {i} announces generation {generation} of realm '{realm}' a second time"
-            ))
+            return Err(LogError::Tampered(Tamper::GenerationTwice {
+                index: i as u64,
+                realm: realm.clone(),
+                generation: *generation,
+            })
             .into());
         }
     }
@@ -150,11 +161,7 @@ pub fn verify_with(
 ) -> Result<Report> {
     let missing = store.missing_schema()?;
     if !missing.is_empty() {
-        return Err(LogError::Tampered(format!(
-            "the database lacks {} (the append-only triggers were dropped?)",
-            missing.join(", ")
-        ))
-        .into());
+        return Err(LogError::Tampered(Tamper::MissingSchema { missing }).into());
     }
     let raw = store.raw_entries()?;
     let (records, hashes) = check_entries(&raw)?;
@@ -170,25 +177,21 @@ pub fn verify_with(
     for row in stored {
         let (idx, h) = row.map_err(LogError::from)?;
         if idx != count as i64 || hashes.get(count).map(|x| &x.0[..]) != Some(&h[..]) {
-            return Err(LogError::Tampered(format!(
-                "stored hash {idx} does not match the entries"
-            ))
-            .into());
+            return Err(LogError::Tampered(Tamper::StoredHash { index: idx }).into());
         }
         count += 1;
     }
     if count != hashes.len() {
-        return Err(LogError::Tampered(format!(
-            "{} stored hashes for {} entries (expected {})",
-            count,
-            raw.len(),
-            hashes.len()
-        ))
+        return Err(LogError::Tampered(Tamper::StoredHashCount {
+            stored: count as u64,
+            entries: raw.len() as u64,
+            expected: hashes.len() as u64,
+        })
         .into());
     }
     let root_at = |s: u64| -> Result<Hash> {
         Ok(tlog_tiles::tree_hash(s, &MemHashes(&hashes))
-            .map_err(|e| LogError::Tampered(format!("tree of size {s}: {e}")))?)
+            .map_err(|error| LogError::Tampered(Tamper::TreeHash { size: s, error }))?)
     };
     // Every checkpoint: log signature, root recomputed from the entries.
     let sizes = store.checkpoint_sizes()?;
@@ -197,10 +200,10 @@ pub fn verify_with(
         let note = store.checkpoint_note(*s)?;
         let cp = SignedCheckpoint::verify(&note, config)?;
         if cp.size() != *s || *s > raw.len() as u64 {
-            return Err(LogError::Tampered(format!(
-                "checkpoint stored as size {s} says {}",
-                cp.size()
-            ))
+            return Err(LogError::Tampered(Tamper::CheckpointSize {
+                stored: *s,
+                says: cp.size(),
+            })
             .into());
         }
         let expected = root_at(*s)?;
@@ -218,9 +221,10 @@ pub fn verify_with(
         root = expected;
     }
     if sizes.last() != Some(&(raw.len() as u64)) {
-        return Err(
-            LogError::Tampered(format!("no checkpoint covers all {} entries", raw.len())).into(),
-        );
+        return Err(LogError::Tampered(Tamper::Uncovered {
+            entries: raw.len() as u64,
+        })
+        .into());
     }
     // Every stored cosignature line: filed under a known witness, for a stored checkpoint,
     // naming that witness's key, and valid.
@@ -235,13 +239,13 @@ pub fn verify_with(
                 (v.name() == witness).then(|| (w.authority.clone(), v))
             })
             .ok_or_else(|| {
-                LogError::Tampered(format!(
-                    "a cosignature is filed under unknown witness '{witness}'"
-                ))
+                LogError::Tampered(Tamper::UnknownWitness {
+                    witness: witness.clone(),
+                })
             })?;
         let note = store.checkpoint_note(size)?;
         let text = signed_note::Note::from_bytes(&note)
-            .map_err(|e| LogError::Tampered(format!("checkpoint {size}: {e}")))?;
+            .map_err(|error| LogError::Tampered(Tamper::CheckpointNote { size, error }))?;
         if !verifier.check_line(text.text(), &line) {
             return Err(LogError::BadSignature {
                 what: format!("cosignature on the checkpoint of size {size}"),
@@ -303,16 +307,21 @@ fn min_threshold(records: &[LogRecord]) -> u32 {
 /// * no entry is dated ahead of the clock (it would block every party's appends).
 pub fn check_process(records: &[LogRecord]) -> Result<()> {
     let k = min_threshold(records);
-    let bad = |i: usize, what: String| -> crate::Error {
-        LogError::Tampered(format!("entry {i}: {what}")).into()
-    };
+    let bad = |t: Tamper| -> crate::Error { LogError::Tampered(t).into() };
     let mut authorities = std::collections::BTreeSet::new();
     let mut logged: BTreeMap<&str, u64> = BTreeMap::new();
     let mut released: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
-    let mut executed: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut executed: BTreeMap<&str, u64> = BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
+        let index = i as u64;
         super::store::check_not_ahead(&format!("entry {i} ({})", r.entry.kind()), r.entry.time())
-            .map_err(|e| LogError::Tampered(e.to_string()))?;
+            .map_err(|e| {
+            bad(Tamper::EntryAhead {
+                index,
+                kind: r.entry.kind(),
+                error: Box::new(e),
+            })
+        })?;
         match &r.entry {
             LogEntry::GenerationCreated { authorities: a, .. }
             | LogEntry::GenerationReshared { authorities: a, .. } => {
@@ -334,63 +343,62 @@ pub fn check_process(records: &[LogRecord]) -> Result<()> {
                 identity_count,
                 ..
             } => {
-                let short = digest.get(..16).unwrap_or(digest);
+                let warrant = || digest.get(..16).unwrap_or(digest).to_owned();
                 let Some(scope) = logged.get(digest.as_str()) else {
-                    return Err(bad(
-                        i,
-                        format!("a release for warrant {short}… that was not logged before it"),
-                    ));
+                    return Err(bad(Tamper::ReleaseNotLogged {
+                        index,
+                        warrant: warrant(),
+                    }));
                 };
                 if !authorities.contains(authority.as_str()) {
-                    return Err(bad(
-                        i,
-                        format!("a release by '{authority}', not an authority of any generation"),
-                    ));
+                    return Err(bad(Tamper::ReleaseByNonAuthority {
+                        index,
+                        authority: authority.clone(),
+                    }));
                 }
                 if u64::from(*identity_count) > *scope {
-                    return Err(bad(
-                        i,
-                        format!(
-                            "a release of {identity_count} identities for warrant {short}…, whose scope holds {scope}"
-                        ),
-                    ));
+                    return Err(bad(Tamper::ReleaseWiderThanScope {
+                        index,
+                        identities: *identity_count,
+                        warrant: warrant(),
+                        scope: *scope,
+                    }));
                 }
                 if !released
                     .entry(digest.as_str())
                     .or_default()
                     .insert(authority.as_str())
                 {
-                    return Err(bad(
-                        i,
-                        format!("a second release by '{authority}' for warrant {short}…"),
-                    ));
+                    return Err(bad(Tamper::SecondRelease {
+                        index,
+                        authority: authority.clone(),
+                        warrant: warrant(),
+                    }));
                 }
             }
             LogEntry::WarrantExecuted { digest, .. } => {
-                let short = digest.get(..16).unwrap_or(digest);
+                let warrant = || digest.get(..16).unwrap_or(digest).to_owned();
                 if !logged.contains_key(digest.as_str()) {
-                    return Err(bad(
-                        i,
-                        format!("an execution of warrant {short}… that was never logged"),
-                    ));
+                    return Err(bad(Tamper::ExecutionNotLogged {
+                        index,
+                        warrant: warrant(),
+                    }));
                 }
                 let n = released.get(digest.as_str()).map_or(0, |a| a.len());
                 if (n as u64) < u64::from(k) {
-                    return Err(bad(
-                        i,
-                        format!(
-                            "an execution of warrant {short}… released by {n} authorit{} before it, fewer than the threshold {k}",
-                            if n == 1 { "y" } else { "ies" }
-                        ),
-                    ));
+                    return Err(bad(Tamper::ExecutionBelowThreshold {
+                        index,
+                        warrant: warrant(),
+                        released: n,
+                        threshold: k,
+                    }));
                 }
-                if let Some(first) = executed.insert(digest.as_str(), i) {
-                    return Err(bad(
-                        i,
-                        format!(
-                            "a second execution of warrant {short}… (the first is entry {first}); a warrant is executed once"
-                        ),
-                    ));
+                if let Some(first) = executed.insert(digest.as_str(), index) {
+                    return Err(bad(Tamper::SecondExecution {
+                        index,
+                        warrant: warrant(),
+                        first,
+                    }));
                 }
             }
             LogEntry::GenerationRetired { .. } | LogEntry::SharingRevoked { .. } => {}

@@ -23,6 +23,7 @@ use signed_note::{Note, Signer};
 use tlog_tiles::{Checkpoint, Hash, HashReader, RecordProof, TreeProof};
 
 use super::entry::{LogEntry, LogRecord};
+use super::tamper::Tamper;
 use crate::error::{LogError, Result};
 
 const SCHEMA: &str = "
@@ -92,8 +93,8 @@ impl HashReader for DbHashes<'_> {
     }
 }
 
-fn proof_err(e: tlog_tiles::Error) -> LogError {
-    LogError::Tampered(format!("stored hashes unusable: {e}"))
+fn proof_err(error: tlog_tiles::Error) -> LogError {
+    LogError::Tampered(Tamper::StoredHashes { error })
 }
 
 /// The log database.
@@ -384,8 +385,8 @@ impl LogStore {
         let mut out = Vec::new();
         for r in rows {
             let data = r.map_err(LogError::from)?;
-            let len = u16::try_from(data.len())
-                .map_err(|_| LogError::Tampered("an entry longer than 65535 bytes".into()))?;
+            let len =
+                u16::try_from(data.len()).map_err(|_| LogError::Tampered(Tamper::EntryTooLong))?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(&data);
         }
@@ -413,10 +414,9 @@ impl LogStore {
         let mut out = Vec::new();
         for (i, row) in rows.enumerate() {
             let (idx, data) = row.map_err(LogError::from)?;
-            let data = data
-                .ok_or_else(|| LogError::Tampered(format!("entry {idx} is not stored as bytes")))?;
+            let data = data.ok_or(LogError::Tampered(Tamper::EntryNotBytes { index: idx }))?;
             if idx != i as i64 {
-                return Err(LogError::Tampered(format!("entry index {i} is missing")).into());
+                return Err(LogError::Tampered(Tamper::EntryMissing { index: i as u64 }).into());
             }
             out.push(data);
         }
@@ -489,9 +489,10 @@ impl LogStore {
     pub fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()> {
         match self.cosignature(size, witness)? {
             Some(l) if l == line => Ok(()),
-            Some(_) => Err(LogError::Tampered(format!(
-                "{witness} already cosigned the checkpoint of size {size} with another signature"
-            ))
+            Some(_) => Err(LogError::Tampered(Tamper::CosignatureConflict {
+                witness: witness.to_owned(),
+                size,
+            })
             .into()),
             None => {
                 self.conn
@@ -1002,7 +1003,7 @@ fn sign_checkpoint_in(tx: &Connection, origin: &str, key: &dyn Signer) -> Result
     let size = size_in(tx)?;
     let root = tlog_tiles::tree_hash(size, &DbHashes(tx)).map_err(proof_err)?;
     let cp = Checkpoint::new(origin, size, root, "")
-        .map_err(|e| LogError::Tampered(format!("checkpoint: {e}")))?;
+        .map_err(|error| LogError::Tampered(Tamper::Checkpoint { error }))?;
     let mut note = Note::new(&cp.to_bytes(), &[]).map_err(|e| LogError::Malformed {
         what: "checkpoint note",
         reason: e.to_string(),
