@@ -278,7 +278,7 @@ pub enum Error {
     /// A DKG or resharing message is refused: a bad signature, a message changed after its
     /// round closed, another party's keys in this party's place, or results that disagree.
     #[error("{0}")]
-    DkgRefused(String),
+    DkgRefused(crate::dkg::DkgRefusal),
     /// A file is valid JSON of another kind than expected.
     #[error("{what}: this file is a '{found}', not a {what}")]
     WrongKind {
