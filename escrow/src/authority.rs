@@ -483,12 +483,12 @@ pub fn check_sharing_in(
         .into());
     }
     if revoked {
-        return Err(Error::DkgRefused(format!(
-            "{} revoked its share of generation {} in a resharing that has not completed: it \
-             holds no share of it now",
-            authority.unwrap_or_default(),
-            params.generation()
-        )));
+        return Err(Error::DkgRefused(
+            crate::dkg::DkgRefusal::RevokedInOpenResharing {
+                authority: authority.unwrap_or_default().to_owned(),
+                generation: params.generation(),
+            },
+        ));
     }
     Ok(())
 }

@@ -278,7 +278,7 @@ pub enum Error {
     /// A DKG or resharing message is refused: a bad signature, a message changed after its
     /// round closed, another party's keys in this party's place, or results that disagree.
     #[error("{0}")]
-    DkgRefused(String),
+    DkgRefused(crate::dkg::DkgRefusal),
     /// A file is valid JSON of another kind than expected.
     #[error("{what}: this file is a '{found}', not a {what}")]
     WrongKind {
@@ -430,8 +430,8 @@ pub enum Bug {
     /// A validated configuration has no authority.
     #[error("no authority")]
     NoAuthority,
-    /// Qualification left no dealer, or a qualified dealer without its deal.
-    #[error("no qualified dealer's deal")]
+    /// A qualified dealer has no deal on the board.
+    #[error("a qualified dealer without a deal")]
     NoQualifiedDeal,
     /// Combining verified shares failed.
     #[error("share combination")]

@@ -271,6 +271,14 @@ fn a_malformed_commitment_or_another_session_is_not_counted() {
     )
     .unwrap_err();
     assert!(q.to_string().contains("no dealer qualified"), "{q}");
+    // Reachable by input (every deal unsigned or absent): a refusal, not an internal error.
+    assert!(
+        matches!(
+            q,
+            escrow::Error::DkgRefused(escrow::dkg::DkgRefusal::NoDealerQualified { .. })
+        ),
+        "{q:?}"
+    );
     let q = qualify(&config, &deals, &[]).unwrap();
     assert_eq!(q.qualified, ["auth2"]);
     assert_eq!(

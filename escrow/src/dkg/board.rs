@@ -41,7 +41,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::Deal;
 use super::messages::file_digest;
-use super::place::{MAX_FILE, Place, refused};
+use super::place::{MAX_FILE, Place};
+use super::refusal::{DkgRefusal, Procedure};
 use super::{
     DealerSecret, DkgConfig, Finished, Join, Justification, PartyKeys, Qualified, Response, Signed,
     answered_responses, deal, finish, finished_marker, justify, qualify, respond,
@@ -83,9 +84,7 @@ fn board_file(lab: &Lab, round: &str, who: &str) -> PathBuf {
 fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
     let path = dir(lab).join("session.json");
     if !path.exists() {
-        return Err(refused(
-            "no DKG session is open in this lab: open one with `escrow dkg start`".into(),
-        ));
+        return Err(Error::DkgRefused(DkgRefusal::NoDkgSession));
     }
     let f: SessionFile = from_json("DKG session", &read_limited(&path, MAX_FILE)?)?;
     if f.kind != "escrow-lab/dkg-session" {
@@ -119,9 +118,7 @@ fn load_proposal(lab: &Lab) -> Result<DkgConfig> {
 /// A dealerless generation needs k ≥ 2: with k = 1 every share is the master secret.
 fn check_dkg_threshold(k: usize) -> Result<()> {
     if k < 2 {
-        return Err(refused(format!(
-            "a DKG with threshold {k} gives every authority the master secret; use 2 or more"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::DkgThreshold { threshold: k }));
     }
     Ok(())
 }
@@ -229,17 +226,16 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     index(&proposal, who)?;
     let pl = place(lab);
     if pl.has_keys(who) {
-        return Err(refused(format!(
-            "{who}'s state already holds keys: {who} joined before (its join printed the \
-             fingerprint to use) — if {who} never joined, someone planted them: abandon this \
-             session"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::KeysAlreadyHeld {
+            procedure: Procedure::Dkg,
+            who: who.to_owned(),
+        }));
     }
     if board_file(lab, "join", who).exists() {
-        return Err(refused(format!(
-            "dkg/join-{who}.json exists but {who} never joined: someone joined in {who}'s name; \
-             abandon this session"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::JoinedInName {
+            procedure: Procedure::Dkg,
+            who: who.to_owned(),
+        }));
     }
     let keys = pl.make_keys(who, rng)?;
     let (witness, witness_secret) =
@@ -294,10 +290,11 @@ pub fn check_fingerprints(
             return Err(Error::NotAnAuthority(name.to_owned()));
         };
         if !have.eq_ignore_ascii_case(fp) {
-            return Err(refused(format!(
-                "{name}'s join on the board has fingerprint {have}, not {fp}: its keys or the \
-                 proposal were replaced; abandon this session"
-            )));
+            return Err(Error::DkgRefused(DkgRefusal::FingerprintMismatch {
+                who: name.to_owned(),
+                found: have.clone(),
+                expected: fp.to_owned(),
+            }));
         }
     }
     Ok(())
@@ -312,10 +309,10 @@ fn me(lab: &Lab, who: &str) -> Result<(DkgConfig, usize, PartyKeys)> {
     if config.transport_keys[i] != keys.transport.public_hex()
         || config.signing_keys[i] != keys.signing.public_hex()
     {
-        return Err(refused(format!(
-            "dkg/join-{who}.json does not hold {who}'s own keys: someone replaced them; \
-             abandon this session"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::KeysReplaced {
+            procedure: Procedure::Dkg,
+            who: who.to_owned(),
+        }));
     }
     Ok((config, i, keys))
 }
@@ -324,7 +321,7 @@ fn me(lab: &Lab, who: &str) -> Result<(DkgConfig, usize, PartyKeys)> {
 fn all<T: Signed>(
     config: &DkgConfig,
     lab: &Lab,
-    round: &str,
+    round: &'static str,
     parse: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<Vec<T>> {
     place(lab).all(
@@ -505,20 +502,16 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
             || m.master_public_key != first.master_public_key
             || m.qualified != first.qualified
         {
-            return Err(refused(format!(
-                "{} and {} finished from different transcripts ({}… and {}…): no generation \
-                 is installed; a message changed between their reads — see `escrow dkg verify`",
-                first.authority,
-                m.authority,
-                &first.transcript[..12],
-                &m.transcript[..12]
-            )));
+            return Err(Error::DkgRefused(DkgRefusal::TranscriptsDiffer {
+                first: first.authority.clone(),
+                other: m.authority.clone(),
+                first_transcript: first.transcript[..12].to_owned(),
+                other_transcript: m.transcript[..12].to_owned(),
+            }));
         }
     }
     if first.master_public_key != crate::encoding::g1_hex(q.params.master_public_key()) {
-        return Err(refused(
-            "this authority's result differs from every marker".into(),
-        ));
+        return Err(Error::DkgRefused(DkgRefusal::ResultDiffers));
     }
     // Each authority's share, read once from its own state and checked against the digest
     // it signed (never parsed), and its witness key, installed with mode 0600.
@@ -529,7 +522,9 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
     let joins = load_joins(lab, config)?;
     for (a, j) in config.request.authorities.iter().zip(&joins) {
         if j.witness_key.is_empty() {
-            return Err(refused(format!("dkg/join-{a}.json has no witness key")));
+            return Err(Error::DkgRefused(DkgRefusal::NoWitnessKey {
+                who: a.clone(),
+            }));
         }
         witnesses.push(WitnessKey {
             authority: a.clone(),

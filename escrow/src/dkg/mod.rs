@@ -45,6 +45,7 @@
 pub mod board;
 mod messages;
 mod place;
+pub mod refusal;
 pub mod reshare;
 pub mod reshare_board;
 mod rounds;
@@ -55,6 +56,7 @@ pub use messages::{
     CheckedDeal, Deal, EncryptedRow, Finished, Join, Justification, Response, RevealedRow, Signed,
     SigningKeys, file_digest,
 };
+pub use refusal::DkgRefusal;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -68,6 +70,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::params::{PublicParams, SetupKind, check_authorities};
 use crate::setup::{AuthorityShare, SetupRequest};
+use refusal::Procedure;
 use signing::MessageKey;
 use transport::TransportKey;
 
@@ -146,9 +149,9 @@ impl DkgConfig {
         check_authorities(&self.request.authorities, self.request.threshold)?;
         let n = self.request.authorities.len();
         if self.transport_keys.len() != n || self.signing_keys.len() != n {
-            return Err(Error::DkgRefused(
-                "the session needs one transport and one signing key per authority".into(),
-            ));
+            return Err(Error::DkgRefused(DkgRefusal::KeyCount {
+                procedure: Procedure::Dkg,
+            }));
         }
         for k in &self.transport_keys {
             transport::public_from_hex(k)?;
@@ -158,9 +161,9 @@ impl DkgConfig {
         }
         let distinct: BTreeSet<&String> = self.signing_keys.iter().collect();
         if distinct.len() != n {
-            return Err(Error::DkgRefused(
-                "two authorities joined with one signing key".into(),
-            ));
+            return Err(Error::DkgRefused(DkgRefusal::SharedSigningKey {
+                procedure: Procedure::Dkg,
+            }));
         }
         Ok(())
     }
@@ -443,9 +446,9 @@ pub(crate) fn check_own_view(
         .filter(|r| r.party == who && r.verify(keys))
         .peekable();
     if mine.peek().is_none() {
-        return Err(Error::DkgRefused(format!(
-            "the justifications carry no signed response of {who}'s"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::NoOwnResponse {
+            who: who.to_owned(),
+        }));
     }
     // Every deal it checked must still be there (a deal it did not list was malformed or
     // unsigned then, and counts for nothing either way).
@@ -456,10 +459,9 @@ pub(crate) fn check_own_view(
         })
     });
     if !intact {
-        return Err(Error::DkgRefused(format!(
-            "the deals in {who}'s state are not those its own response says it checked: its \
-             state was altered; finish refused"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::OwnDealsAltered {
+            who: who.to_owned(),
+        }));
     }
     Ok(())
 }
@@ -494,7 +496,9 @@ fn qualify_board(config: &DkgConfig, board: &Board) -> Result<Qualified> {
             Err(reason) => excluded.push((dealer.clone(), reason)),
         }
     }
-    let commitment = commitment.ok_or(Error::Internal(crate::Bug::NoQualifiedDeal))?;
+    let commitment = commitment.ok_or(Error::DkgRefused(DkgRefusal::NoDealerQualified {
+        excluded: excluded.len(),
+    }))?;
     let points = commitment_points(&commitment)?;
     if points.len() != config.request.threshold {
         // Qualified commitments that cancel out (a crafted transcript), never honest ones.

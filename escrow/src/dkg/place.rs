@@ -8,6 +8,7 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::refusal::{DkgRefusal, Procedure};
 use super::signing::MessageKey;
 use super::transport::TransportKey;
 use super::{Join, PartyKeys, Signed, SigningKeys};
@@ -58,10 +59,6 @@ pub(crate) struct Place {
     dir: PathBuf,
 }
 
-pub(crate) fn refused(msg: String) -> Error {
-    Error::DkgRefused(msg)
-}
-
 impl Place {
     pub(crate) fn new(dir: PathBuf) -> Self {
         Self { dir }
@@ -83,6 +80,15 @@ impl Place {
         }
     }
 
+    /// The procedure the board is for: a resharing for the resharing board, a DKG otherwise.
+    pub(crate) fn procedure(&self) -> Procedure {
+        if self.name() == "reshare" {
+            Procedure::Resharing
+        } else {
+            Procedure::Dkg
+        }
+    }
+
     pub(crate) fn private(&self, who: &str) -> PathBuf {
         self.dir.join("private").join(who)
     }
@@ -97,28 +103,22 @@ impl Place {
             error,
         })?;
         if !board.is_dir() {
-            return Err(refused(format!(
-                "{}: not a folder of its own (a symbolic link or a file); refusing to use it",
-                self.dir.display()
-            )));
+            return Err(Error::DkgRefused(DkgRefusal::NotOwnFolder {
+                path: self.dir.clone(),
+            }));
         }
         let mine = self.private(who);
         for (path, own) in [(self.dir.join("private"), false), (mine.clone(), true)] {
             match std::fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() || !m.is_dir() => {
-                    return Err(refused(format!(
-                        "{}: not a folder of its own (a symbolic link or a file); refusing to \
-                         use it",
-                        path.display()
-                    )));
+                    return Err(Error::DkgRefused(DkgRefusal::NotOwnFolder { path }));
                 }
                 Ok(m) if own && (m.mode() & 0o077 != 0 || m.uid() != board.uid()) => {
-                    return Err(refused(format!(
-                        "{}: open to others (mode {:o}) or owned by another user; {who}'s state \
-                         must be its own (0700)",
-                        path.display(),
-                        m.mode() & 0o777
-                    )));
+                    return Err(Error::DkgRefused(DkgRefusal::OpenToOthers {
+                        path,
+                        mode: m.mode() & 0o777,
+                        who: who.to_owned(),
+                    }));
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
@@ -254,7 +254,7 @@ impl Place {
             });
         }
         serde_json::from_slice(&read_limited(&path, MAX_FILE)?)
-            .map_err(|_| refused(format!("{}: unreadable", path.display())))
+            .map_err(|_| Error::DkgRefused(DkgRefusal::Unreadable { path }))
     }
 
     /// Publishes `who`'s message of `round`, keeping its own copy (0600) to republish.
@@ -303,10 +303,10 @@ impl Place {
         keys: &dyn SigningKeys,
         session: &str,
         names: &[String],
-        round: &str,
+        round: &'static str,
         parse: impl Fn(&[u8]) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let board = self.name();
+        let procedure = self.procedure();
         names
             .iter()
             .map(|a| {
@@ -319,10 +319,11 @@ impl Place {
                 }
                 let m = parse(&read_limited(&path, MAX_FILE)?)?;
                 if m.sender() != a || !m.verify(keys) || session_of(&m) != session {
-                    return Err(refused(format!(
-                        "{board}/{round}-{a}.json is not signed by {a}'s key of this session; \
-                         waiting for {a}'s own"
-                    )));
+                    return Err(Error::DkgRefused(DkgRefusal::NotSignedBySession {
+                        procedure,
+                        round,
+                        who: a.clone(),
+                    }));
                 }
                 Ok(m)
             })
@@ -333,7 +334,7 @@ impl Place {
     /// with a witness key in the party's name for `realm` or none (a party that already has
     /// one, or a simulation's transcript).
     pub(crate) fn joins(&self, names: &[String], id: &[u8; 32], realm: &str) -> Result<Vec<Join>> {
-        let board = self.name();
+        let procedure = self.procedure();
         names
             .iter()
             .map(|a| {
@@ -352,9 +353,10 @@ impl Place {
                             crate::transparency::witness_name(realm, a)
                         )));
                 if &j.authority != a || !j.check(id) || !witness_ok {
-                    return Err(refused(format!(
-                        "{board}/join-{a}.json is not a valid join of {a} to this session"
-                    )));
+                    return Err(Error::DkgRefused(DkgRefusal::InvalidJoin {
+                        procedure,
+                        who: a.clone(),
+                    }));
                 }
                 Ok(j)
             })
@@ -377,7 +379,7 @@ impl Place {
     ) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
         let (good, bad) = self.take_staged_some(markers);
         match bad.into_iter().next() {
-            Some((_, why)) => Err(refused(why)),
+            Some((_, why)) => Err(Error::DkgRefused(why)),
             None => Ok(good),
         }
     }
@@ -387,7 +389,7 @@ impl Place {
     pub(crate) fn take_staged_some(
         &self,
         markers: &[super::Finished],
-    ) -> (Staged, Vec<(String, String)>) {
+    ) -> (Staged, Vec<(String, DkgRefusal)>) {
         let mut good = Vec::new();
         let mut bad = Vec::new();
         for m in markers {
@@ -399,15 +401,11 @@ impl Place {
             match bytes {
                 Err(_) => bad.push((
                     who.clone(),
-                    format!("{who}'s staged share is missing: {who} must run finish again"),
+                    DkgRefusal::StagedShareMissing { who: who.clone() },
                 )),
                 Ok(b) if m.share.is_empty() || super::staged_digest(&b) != m.share => bad.push((
                     who.clone(),
-                    format!(
-                        "{who}'s staged share is not the file its finished marker names \
-                         (altered after it finished): {who} must run finish again; nothing was \
-                         installed or revoked"
-                    ),
+                    DkgRefusal::StagedShareAltered { who: who.clone() },
                 )),
                 Ok(b) => good.push((who.clone(), b)),
             }
@@ -421,7 +419,11 @@ impl Place {
         let bytes = Zeroizing::new(read_limited(&path, MAX_FILE)?);
         std::str::from_utf8(&bytes)
             .map(|s| Zeroizing::new(s.to_owned()))
-            .map_err(|_| refused(format!("{who}'s witness key is not text")))
+            .map_err(|_| {
+                Error::DkgRefused(DkgRefusal::WitnessKeyNotText {
+                    who: who.to_owned(),
+                })
+            })
     }
 
     /// The message on the board now, if it parses (for notes on late changes).

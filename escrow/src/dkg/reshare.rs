@@ -40,6 +40,7 @@ use group::{Curve, Group};
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 
+use super::refusal::{DkgRefusal, Procedure};
 use super::signing::MessageKey;
 use super::transport::{self, TransportKey};
 use super::{
@@ -123,17 +124,15 @@ impl ReshareConfig {
     pub fn check_proposal(&self) -> Result<()> {
         crate::encoding::hex_array::<32>("nonce", &self.nonce)?;
         if self.threshold < 2 {
-            return Err(Error::DkgRefused(format!(
-                "a new threshold of {} would give every new authority the master secret; \
-                 use 2 or more",
-                self.threshold
-            )));
+            return Err(Error::DkgRefused(DkgRefusal::ReshareThreshold {
+                threshold: self.threshold,
+            }));
         }
         check_authorities(&self.to, self.threshold)?;
         let k = self.old.threshold();
         let distinct: BTreeSet<&String> = self.from.iter().collect();
         if distinct.len() != self.from.len() {
-            return Err(Error::DkgRefused("a dealer is named twice".into()));
+            return Err(Error::DkgRefused(DkgRefusal::DealerTwice));
         }
         for d in &self.from {
             if self.old.authority(d).is_none() {
@@ -141,12 +140,11 @@ impl ReshareConfig {
             }
         }
         if self.from.len() < k {
-            return Err(Error::DkgRefused(format!(
-                "{} dealer(s) named, but k = {k} old authorities must deal a resharing of a \
-                 {k}-of-{} generation",
-                self.from.len(),
-                self.old.authorities().len()
-            )));
+            return Err(Error::DkgRefused(DkgRefusal::TooFewDealers {
+                named: self.from.len(),
+                threshold: k,
+                authorities: self.old.authorities().len(),
+            }));
         }
         Ok(())
     }
@@ -159,9 +157,9 @@ impl ReshareConfig {
             || self.transport_keys.len() != n
             || self.signing_keys.len() != n
         {
-            return Err(Error::DkgRefused(
-                "the session needs one transport and one signing key per party".into(),
-            ));
+            return Err(Error::DkgRefused(DkgRefusal::KeyCount {
+                procedure: Procedure::Resharing,
+            }));
         }
         for k in &self.transport_keys {
             transport::public_from_hex(k)?;
@@ -171,9 +169,9 @@ impl ReshareConfig {
         }
         let distinct: BTreeSet<&String> = self.signing_keys.iter().collect();
         if distinct.len() != n {
-            return Err(Error::DkgRefused(
-                "two parties joined with one signing key".into(),
-            ));
+            return Err(Error::DkgRefused(DkgRefusal::SharedSigningKey {
+                procedure: Procedure::Resharing,
+            }));
         }
         Ok(())
     }
@@ -547,15 +545,11 @@ fn qualify_board<'b>(
     }
     let k = config.old.threshold();
     if qualified.len() < k {
-        return Err(Error::DkgRefused(format!(
-            "only {} old authorities dealt correctly; {k} are needed (excluded: {})",
-            qualified.len(),
-            excluded
-                .iter()
-                .map(|(w, why)| format!("{w}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::TooFewQualified {
+            qualified: qualified.len(),
+            needed: k,
+            excluded,
+        }));
     }
     qualified.truncate(k);
     let xs: Vec<Fr> = qualified
@@ -576,7 +570,7 @@ fn qualify_board<'b>(
     let params = config
         .old
         .reshared(points, &config.to)
-        .map_err(|_| Error::DkgRefused("the new commitment does not keep the master key".into()))?;
+        .map_err(|_| Error::DkgRefused(DkgRefusal::MasterKeyMoved))?;
     Ok((
         Reshared {
             params,

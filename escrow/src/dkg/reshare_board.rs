@@ -28,7 +28,8 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::place::{MAX_FILE, Place, Staged, refused};
+use super::place::{MAX_FILE, Place, Staged};
+use super::refusal::{DkgRefusal, Procedure};
 use super::reshare::{
     self, ReshareConfig, ReshareSecret, Reshared, commitment_digest, finished_marker,
 };
@@ -118,10 +119,7 @@ pub fn start<R: RngCore + CryptoRng>(
     let old = lab.load_generation(g)?;
     let dir = lab.reshare_dir();
     if dir.symlink_metadata().is_ok() {
-        return Err(refused(format!(
-            "a resharing is already open in {}; finish it first",
-            dir.display()
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::ReshareOpen { path: dir }));
     }
     let from = from.unwrap_or_else(|| old.authorities().iter().map(|a| a.name.clone()).collect());
     for n in &to {
@@ -148,11 +146,7 @@ pub fn start<R: RngCore + CryptoRng>(
 fn load_proposal(lab: &Lab) -> Result<ReshareConfig> {
     let path = session_path(lab);
     if !path.exists() {
-        return Err(refused(
-            "no resharing is open in this lab (one that completed is kept under reshares/); \
-             open one with `escrow reshare start` or `escrow refresh`"
-                .into(),
-        ));
+        return Err(Error::DkgRefused(DkgRefusal::NoReshareSession));
     }
     let f: SessionFile = from_json("reshare session", &read_limited(&path, MAX_FILE)?)?;
     if f.kind != "escrow-lab/reshare-session" {
@@ -163,9 +157,7 @@ fn load_proposal(lab: &Lab) -> Result<ReshareConfig> {
     }
     let old = lab.load_generation(f.generation)?;
     if commitment_digest(&old) != f.old_commitment || old.realm() != f.realm {
-        return Err(refused(
-            "the generation's sharing changed since this resharing started; abandon it".into(),
-        ));
+        return Err(Error::DkgRefused(DkgRefusal::SharingChanged));
     }
     let c = ReshareConfig {
         parties: reshare::parties(&old, &f.to),
@@ -238,17 +230,16 @@ pub fn join_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
     party(&c, who)?;
     let pl = place(lab);
     if pl.has_keys(who) {
-        return Err(refused(format!(
-            "{who}'s state already holds keys: {who} joined before (its join printed the \
-             fingerprint to use) — if {who} never joined, someone planted them: abandon this \
-             resharing"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::KeysAlreadyHeld {
+            procedure: Procedure::Resharing,
+            who: who.to_owned(),
+        }));
     }
     if pl.file("join", who).exists() {
-        return Err(refused(format!(
-            "reshare/join-{who}.json exists but {who} never joined: someone joined in {who}'s \
-             name; abandon this resharing"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::JoinedInName {
+            procedure: Procedure::Resharing,
+            who: who.to_owned(),
+        }));
     }
     let keys = pl.make_keys(who, rng)?;
     let log = lab.load_log_config()?;
@@ -291,10 +282,10 @@ fn me(lab: &Lab, who: &str) -> Result<(ReshareConfig, PartyKeys)> {
     if c.transport_keys[i] != keys.transport.public_hex()
         || c.signing_keys[i] != keys.signing.public_hex()
     {
-        return Err(refused(format!(
-            "reshare/join-{who}.json does not hold {who}'s own keys: someone replaced them; \
-             abandon this resharing"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::KeysReplaced {
+            procedure: Procedure::Resharing,
+            who: who.to_owned(),
+        }));
     }
     Ok((c, keys))
 }
@@ -303,7 +294,7 @@ fn all<T: Signed>(
     c: &ReshareConfig,
     lab: &Lab,
     names: &[String],
-    round: &str,
+    round: &'static str,
     parse: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<Vec<T>> {
     place(lab).all(c, &hex::encode(c.session()), names, round, parse)
@@ -313,7 +304,9 @@ fn all<T: Signed>(
 pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Result<Deal> {
     let (c, keys) = me(lab, who)?;
     if !c.from.iter().any(|d| d == who) {
-        return Err(refused(format!("{who} is not a dealer of this resharing")));
+        return Err(Error::DkgRefused(DkgRefusal::NotADealer {
+            who: who.to_owned(),
+        }));
     }
     let pl = place(lab);
     if pl.sent(who, "deal") {
@@ -335,9 +328,9 @@ pub fn deal_as<R: RngCore + CryptoRng>(lab: &Lab, who: &str, rng: &mut R) -> Res
 pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
     let (c, keys) = me(lab, who)?;
     if !c.to.iter().any(|d| d == who) {
-        return Err(refused(format!(
-            "{who} is not a new authority of this resharing"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::NotANewAuthority {
+            who: who.to_owned(),
+        }));
     }
     let pl = place(lab);
     if pl.sent(who, "response") {
@@ -354,7 +347,9 @@ pub fn respond_as(lab: &Lab, who: &str) -> Result<Response> {
 pub fn justify_as(lab: &Lab, who: &str) -> Result<Justification> {
     let (c, keys) = me(lab, who)?;
     if !c.from.iter().any(|d| d == who) {
-        return Err(refused(format!("{who} is not a dealer of this resharing")));
+        return Err(Error::DkgRefused(DkgRefusal::NotADealer {
+            who: who.to_owned(),
+        }));
     }
     let pl = place(lab);
     if pl.sent(who, "justification") {
@@ -389,9 +384,9 @@ pub struct Progress {
 pub fn finish_as(lab: &Lab, who: &str) -> Result<Progress> {
     let (c, keys) = me(lab, who)?;
     if !c.to.iter().any(|d| d == who) {
-        return Err(refused(format!(
-            "{who} is not a new authority of this resharing"
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::NotANewAuthority {
+            who: who.to_owned(),
+        }));
     }
     let pl = place(lab);
     let deals: Vec<Deal> = pl.load_view(who, "deals.json", "respond")?;
@@ -419,24 +414,18 @@ fn agreed(lab: &Lab, c: &ReshareConfig) -> Result<(Reshared, Staged)> {
     // writer's) gets no share, as if it had retired; it cannot stall the others.
     let (staged, bad) = place(lab).take_staged_some(&markers);
     if staged.len() < c.threshold {
-        return Err(refused(format!(
-            "only {} new share(s) are staged as finished, {} needed: {}",
-            staged.len(),
-            c.threshold,
-            bad.iter()
-                .map(|(_, why)| why.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
+        return Err(Error::DkgRefused(DkgRefusal::TooFewStaged {
+            staged: staged.len(),
+            needed: c.threshold,
+            unusable: bad.into_iter().map(|(_, why)| why).collect(),
+        }));
     }
     let want = commitment_digest(&r.params);
     for m in &markers {
         if m.transcript != digest || m.master_public_key != want || m.qualified != r.used {
-            return Err(refused(format!(
-                "{}'s finished marker does not name the result of the public messages (a \
-                 message changed between reads); nothing is revoked",
-                m.authority
-            )));
+            return Err(Error::DkgRefused(DkgRefusal::MarkerDisagrees {
+                who: m.authority.clone(),
+            }));
         }
     }
     Ok((r, staged))
@@ -475,7 +464,9 @@ fn progress(lab: &Lab, c: &ReshareConfig, r: Reshared) -> Result<Progress> {
 pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     let (c, keys) = me(lab, who)?;
     if c.old.authority(who).is_none() {
-        return Err(refused(format!("{who} holds no share of the old sharing")));
+        return Err(Error::DkgRefused(DkgRefusal::NoOldShare {
+            who: who.to_owned(),
+        }));
     }
     let (r, staged) = agreed(lab, &c)?;
     let session = hex::encode(c.session());
@@ -542,11 +533,7 @@ pub fn abandon(lab: &Lab) -> Result<u32> {
         let revoked = store
             .find(|e| matches!(e, LogEntry::SharingRevoked { session: s, .. } if *s == session))?;
         if revoked.is_some() {
-            return Err(refused(
-                "an old authority has already revoked its share for this resharing: it cannot \
-                 be abandoned; complete it (k' staged new shares suffice)"
-                    .into(),
-            ));
+            return Err(Error::DkgRefused(DkgRefusal::AlreadyRevoked));
         }
     }
     place(lab).destroy_private()?;
