@@ -37,6 +37,7 @@ use super::{Deal, Finished, Join, Justification, PartyKeys, Response, Signed, Si
 use crate::encoding::{FORMAT_VERSION, from_json, to_json};
 use crate::error::{Error, LabError, Result};
 use crate::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
+use crate::transparency::api::{LocalLog, TransparencyLog, check_time};
 use crate::transparency::{LogEntry, LogRecord, WitnessKey};
 
 #[derive(Serialize, Deserialize)]
@@ -472,30 +473,35 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
     let session = hex::encode(c.session());
     let g = c.old.generation();
     let time = crate::encoding::rfc3339(at)?;
-    let config = lab.load_log_config()?;
-    let signer = lab.log_signer()?;
-    let mut store = lab.open_log(&config)?;
-    store.with_write_lock(|store| {
-        lab.destroy_share(who, g)?;
-        let done = |e: &LogEntry| {
-            matches!(e, LogEntry::SharingRevoked { session: s, authority: a, .. }
-                if *s == session && a == who)
-        };
-        if store.find(done)?.is_none() {
-            store.append(
-                &LogRecord::new(LogEntry::SharingRevoked {
-                    realm: c.old.realm().to_owned(),
-                    generation: g,
-                    authority: who.to_owned(),
-                    session: session.clone(),
-                    time: time.clone(),
-                }),
-                &signer,
-            )?;
+    // Submitted like every authority's entry (the log role signs), with the share destroyed
+    // under the log's write lock first: no seal or refresh can write it back, and a crash in
+    // between leaves a destroyed share and no entry, which re-running completes.
+    let mut log = LocalLog::open(lab)?;
+    log.locked(|log| {
+        let key = format!("generation/{}/{g}", c.old.realm());
+        let mut logged = false;
+        for i in log.lookup(&key)? {
+            logged |= matches!(log.entry(i)?.entry, LogEntry::SharingRevoked { session: s, authority: a, .. }
+                if s == session && a == who);
         }
+        // The time is checked before the share is destroyed: a refused time changes nothing.
+        if !logged {
+            check_time(log, "the revocation", &time)?;
+        }
+        lab.destroy_share(who, g)?;
+        if logged {
+            return Ok(());
+        }
+        log.submit(&LogRecord::new(LogEntry::SharingRevoked {
+            realm: c.old.realm().to_owned(),
+            generation: g,
+            authority: who.to_owned(),
+            session: session.clone(),
+            time: time.clone(),
+        }))?;
         Ok(())
     })?;
-    drop(store);
+    drop(log);
     let marker = Revoked {
         version: FORMAT_VERSION,
         kind: "escrow-lab/reshare-revoked".into(),
