@@ -505,8 +505,8 @@ fn install_if_agreed<R: RngCore + CryptoRng>(
             return Err(Error::DkgRefused(DkgRefusal::TranscriptsDiffer {
                 first: first.authority.clone(),
                 other: m.authority.clone(),
-                first_transcript: first.transcript[..12].to_owned(),
-                other_transcript: m.transcript[..12].to_owned(),
+                first_transcript: first.transcript[..12].into(),
+                other_transcript: m.transcript[..12].into(),
             }));
         }
     }

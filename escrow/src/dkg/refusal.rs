@@ -211,9 +211,9 @@ pub enum DkgRefusal {
         /// The other authority's name.
         other: String,
         /// The first 12 hex digits of the first authority's transcript digest.
-        first_transcript: String,
+        first_transcript: Box<str>,
         /// The first 12 hex digits of the other authority's transcript digest.
-        other_transcript: String,
+        other_transcript: Box<str>,
     },
     /// This authority's own result differs from the one every marker names.
     #[error("this authority's result differs from every marker")]
