@@ -482,7 +482,8 @@ impl Client {
 
     /// Encrypts `text` to `to` at `now_unix` like [`Client::send`], but first asks the relay,
     /// through `taken(chain, n)`, whether it already holds a message of this account to `to`
-    /// at the position whose key and nonce the state fixes ([`crate::Relay::position_taken`],
+    /// at the position whose key and nonce the state fixes
+    /// ([`crate::RelayTransaction::position_taken`],
     /// inside the transaction that will enqueue the result). If it does, the state was rolled
     /// back (restored from a backup) — or someone posted there under this account's name —
     /// and a second ciphertext there would reuse the first one's AES-GCM key and nonce: the

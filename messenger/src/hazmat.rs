@@ -230,7 +230,8 @@ pub fn substitute_directory_entry(
 
 /// DANGER — what a provider can do to its own relay: drop the rule that it stores at most one
 /// envelope per (sender, recipient, chain, n) (the UNIQUE index and the check of
-/// [`crate::Relay::enqueue`]) and answer every sender's [`crate::Relay::position_taken`] with
+/// [`crate::RelayTransaction::enqueue`]) and answer every sender's
+/// [`crate::RelayTransaction::position_taken`] with
 /// "free", so that it keeps a second envelope at a position it holds — a decoy start before
 /// the real one, a re-opened chain, a recipient's message under the sender's chain key, or the
 /// ciphertext of a client whose state was restored from a backup, under the key and nonce of

@@ -12,12 +12,12 @@
 //! carries it, so that an auditor can refuse a capture of another lab's relay.
 //!
 //! **One envelope per position.** The relay stores at most one envelope per (sender,
-//! recipient, chain, n): [`Relay::enqueue`] refuses a second one with
+//! recipient, chain, n): [`RelayTransaction::enqueue`] refuses a second one with
 //! [`Error::PositionTaken`], checked in the inserting transaction and backed by the UNIQUE
 //! index `envelopes_position`. A message's AES-GCM key and nonce follow from its chain key and
 //! position (as in Signal), so a client state restored from a backup would otherwise send a
 //! second ciphertext under the key and nonce of one the relay already holds; the sending
-//! client asks [`Relay::position_taken`] before it encrypts ([`crate::Client::send_checked`]).
+//! client asks [`RelayTransaction::position_taken`] before it encrypts ([`crate::Client::send_checked`]).
 //! The recipient is part of the position because a chain is (sender, recipient, ratchet key):
 //! one ratchet key toward two recipients gives two chain keys.
 
@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS relay_meta (
 ";
 
 /// One envelope per (sender, recipient, chain, n). A relay database written before this rule
-/// may hold two envelopes at one position; it cannot get the index, and [`Relay::enqueue`]'s
+/// may hold two envelopes at one position; it cannot get the index, and [`RelayTransaction::enqueue`]'s
 /// check in the inserting transaction enforces the rule for every later envelope.
 const POSITION_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS envelopes_position
     ON envelopes (sender, recipient, chain, n)";
@@ -421,7 +421,7 @@ impl Relay {
     /// Stores an envelope with the relay's timestamp; returns its id. Refuses an envelope
     /// between accounts the directory does not know, one at a position the relay already
     /// holds ([`Error::PositionTaken`]), and one dated before either account's registration
-    /// or before the sender's newest envelope ([`Relay::check_time`]).
+    /// or before the sender's newest envelope ([`RelayTransaction::check_time`]).
     pub(crate) fn enqueue(tx: &Transaction<'_>, env: &Envelope, server_time: i64) -> Result<i64> {
         for who in [&env.from, &env.to] {
             let known: Option<i64> = tx
@@ -479,7 +479,7 @@ impl Relay {
     /// even a modified client that ignores its own record of time — cannot slip messages into
     /// the past of a conversation or of an intercept window already exported. The same
     /// second as the newest envelope is not before it. Ask it in the transaction that will
-    /// enqueue the message; [`Relay::enqueue`] asks it itself.
+    /// enqueue the message; [`RelayTransaction::enqueue`] asks it itself.
     pub(crate) fn check_time(conn: &Connection, from: &str, to: &str, time: i64) -> Result<()> {
         // Not ahead of the clock: an envelope dated in the future under someone's name would
         // lock that sender out until then (the relay does not authenticate senders).
@@ -525,7 +525,7 @@ impl Relay {
     }
 
     /// Whether the relay holds an envelope at this position (the truth, whatever
-    /// [`Relay::position_taken`] answers).
+    /// [`RelayTransaction::position_taken`] answers).
     fn holds(conn: &Connection, from: &str, to: &str, chain: &PublicKey, n: u32) -> Result<bool> {
         let found: Option<i64> = conn
             .query_row(
