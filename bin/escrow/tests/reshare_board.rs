@@ -388,3 +388,45 @@ fn a_stalled_resharing_is_abandoned_before_any_revocation() {
         "2",
     ]);
 }
+
+/// A revocation is an authority's log entry like a release or a retirement: its time is
+/// checked before the share is destroyed (a revocation dated before the log's newest entry is
+/// refused and destroys nothing), and running it again adds no second entry.
+#[test]
+fn a_revocation_dated_before_the_log_destroys_nothing_and_a_repeat_logs_once() {
+    let c = Case::new();
+    let l = c.l();
+    c.step("join", &PARTIES);
+    c.step("deal", &OLD);
+    c.step("respond", &NEW);
+    c.step("justify", &OLD);
+    c.step("finish", &NEW);
+    let before = test_support::lab::log_size(&c.lab);
+    let share = std::fs::read(l.share_path("court")).unwrap();
+    let err = c.refused(&[
+        "reshare",
+        "revoke",
+        "--as",
+        "court",
+        "--at",
+        "2001-01-01T00:00:00Z",
+    ]);
+    assert!(err.contains("simulated time never goes backwards"), "{err}");
+    assert_eq!(std::fs::read(l.share_path("court")).unwrap(), share);
+    assert_eq!(test_support::lab::log_size(&c.lab), before);
+    c.ok(&["reshare", "revoke", "--as", "court"]);
+    assert!(!l.share_path("court").exists());
+    let revoked = |entries: &[escrow::transparency::LogEntry]| {
+        entries
+            .iter()
+            .filter(|e| {
+                matches!(e, escrow::transparency::LogEntry::SharingRevoked { authority, .. }
+                    if authority == "court")
+            })
+            .count()
+    };
+    assert_eq!(revoked(&test_support::lab::log_entries(&c.lab)), 1);
+    // Again (a re-run after a crash, say): nothing new is logged.
+    c.ok(&["reshare", "revoke", "--as", "court"]);
+    assert_eq!(revoked(&test_support::lab::log_entries(&c.lab)), 1);
+}
