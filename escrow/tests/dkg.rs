@@ -9,8 +9,8 @@
 use blsttc::poly::{BivarPoly, Poly};
 use escrow::dkg::transport;
 use escrow::dkg::{
-    Deal, DkgConfig, Justification, PartyKeys, Response, Signed, deal, finish, finished_marker,
-    justify, qualify, respond,
+    Deal, DkgConfig, Exclusion, Justification, PartyKeys, Piece, Response, Signed, deal, finish,
+    finished_marker, justify, qualify, respond,
 };
 use escrow::hazmat::interpolate_unchecked;
 use escrow::params::SetupKind;
@@ -198,9 +198,18 @@ fn cheaters_are_excluded_and_named_honest_parties_agree() {
     let q = qualify(&config, &deals, &justifications).unwrap();
     assert_eq!(q.qualified, ["auth0", "auth4", "auth5", "auth6"]);
     let reasons: std::collections::BTreeMap<_, _> = q.excluded.iter().cloned().collect();
-    assert_eq!(reasons["auth1"], "did not answer the complaint of auth2");
-    assert_eq!(reasons["auth2"], "published no deal");
-    assert_eq!(reasons["auth3"], "published two different deals");
+    assert_eq!(
+        reasons["auth1"],
+        Exclusion::Unanswered {
+            party: "auth2".into()
+        }
+    );
+    assert_eq!(
+        reasons["auth1"].to_string(),
+        "did not answer the complaint of auth2"
+    );
+    assert_eq!(reasons["auth2"], Exclusion::NoDeal);
+    assert_eq!(reasons["auth3"], Exclusion::TwoDeals);
 
     // Every party (cheaters included: they still hold shares) gets a share of the same key.
     let mut shares = Vec::new();
@@ -238,8 +247,15 @@ fn a_revealed_row_that_does_not_match_excludes_the_dealer() {
         q.excluded,
         [(
             "auth3".to_owned(),
-            "revealed a row for auth0 that does not match its commitment".to_owned()
+            Exclusion::BadReveal {
+                piece: Piece::Row,
+                party: "auth0".into()
+            }
         )]
+    );
+    assert_eq!(
+        q.excluded[0].1.to_string(),
+        "revealed a row for auth0 that does not match its commitment"
     );
     let (_, s0) = finish(&config, 0, &keys[0].transport, &deals, &justifications).unwrap();
     assert_eq!(s0.authority(), "auth0");
@@ -283,15 +299,9 @@ fn a_malformed_commitment_or_another_session_is_not_counted() {
     assert_eq!(q.qualified, ["auth2"]);
     assert_eq!(
         q.excluded[0],
-        (
-            "auth0".to_owned(),
-            "commitment of the wrong degree".to_owned()
-        )
+        ("auth0".to_owned(), Exclusion::CommitmentDegree)
     );
-    assert_eq!(
-        q.excluded[1],
-        ("auth1".to_owned(), "published no deal".to_owned())
-    );
+    assert_eq!(q.excluded[1], ("auth1".to_owned(), Exclusion::NoDeal));
     // A response file is not a deal.
     let err = Deal::from_json(&responses[0].to_json().unwrap()).unwrap_err();
     assert!(
@@ -374,10 +384,8 @@ fn the_result_does_not_depend_on_order_duplicates_or_late_messages() {
         js.extend(list);
         let q = qualify(config, deals, &js).unwrap();
         assert!(
-            q.excluded.contains(&(
-                "auth1".to_owned(),
-                "published two different justifications".to_owned()
-            )),
+            q.excluded
+                .contains(&("auth1".to_owned(), Exclusion::TwoJustifications)),
             "{:?}",
             q.excluded
         );
@@ -398,7 +406,7 @@ fn the_result_does_not_depend_on_order_duplicates_or_late_messages() {
     assert!(
         q.excluded
             .iter()
-            .any(|(w, why)| w == "auth2" && why.contains("does not carry every signed response")),
+            .any(|(w, why)| w == "auth2" && *why == Exclusion::IncompleteJustification),
         "{:?}",
         q.excluded
     );
@@ -420,7 +428,11 @@ fn the_result_does_not_depend_on_order_duplicates_or_late_messages() {
     assert!(
         q.excluded.contains(&(
             "auth4".to_owned(),
-            "5 complaints, more than t = 2".to_owned()
+            Exclusion::TooManyComplaints {
+                count: 5,
+                bound: "t",
+                degree: 2
+            }
         )),
         "{:?}",
         q.excluded
@@ -467,13 +479,7 @@ fn a_response_rewritten_after_the_justifications_counts_for_nothing() {
     .unwrap();
     let q = qualify(&run.config, &run.deals, &js).unwrap();
     assert_eq!(q.qualified, ["auth0", "auth1"]);
-    assert_eq!(
-        q.excluded,
-        [(
-            "auth2".to_owned(),
-            "signed two different responses".to_owned()
-        )]
-    );
+    assert_eq!(q.excluded, [("auth2".to_owned(), Exclusion::TwoResponses)]);
 }
 
 /// What an adversarial participant does in one run (chosen by the proptest).

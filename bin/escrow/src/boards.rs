@@ -50,11 +50,11 @@ fn revealed_text(who: &str, n: usize, one: &str, many: &str) -> String {
 /// Excluded dealers and notes, one line each.
 fn print_excluded_and_notes(
     out: &mut impl Write,
-    excluded: &[(String, String)],
+    excluded: &[(String, escrow::dkg::Exclusion)],
     notes: &[String],
 ) -> Result<()> {
     for (who, why) in excluded {
-        writeln!(out, "  excluded {who}: {}", printable(why))?;
+        writeln!(out, "  excluded {who}: {}", printable(&why.to_string()))?;
     }
     for n in notes {
         writeln!(out, "  note: {}", printable(n))?;

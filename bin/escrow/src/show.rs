@@ -61,10 +61,10 @@ pub fn fingerprints_json(fps: &[(String, String)]) -> serde_json::Value {
 }
 
 /// Excluded dealers with their reasons, as a JSON array.
-pub fn excluded_json(excluded: &[(String, String)]) -> serde_json::Value {
+pub fn excluded_json(excluded: &[(String, escrow::dkg::Exclusion)]) -> serde_json::Value {
     excluded
         .iter()
-        .map(|(who, why)| json!({"authority": who, "reason": why}))
+        .map(|(who, why)| json!({"authority": who, "reason": why.to_string()}))
         .collect()
 }
 

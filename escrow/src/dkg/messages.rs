@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::signing::{self, MessageKey};
 use super::{DkgConfig, ParsedDeal};
+use crate::dkg::refusal::{Exclusion, Piece};
 use crate::encoding::{FORMAT_VERSION, from_json, to_json};
 use crate::error::{Error, Result};
 
@@ -181,33 +182,42 @@ impl Deal {
     }
 
     /// Checks the form: a canonical commitment of degree t, one row per authority.
-    pub(crate) fn parse(&self, config: &DkgConfig) -> std::result::Result<ParsedDeal, String> {
+    pub(crate) fn parse(&self, config: &DkgConfig) -> std::result::Result<ParsedDeal, Exclusion> {
         let t = config.degree();
-        let bytes = hex::decode(&self.commitment).map_err(|_| "malformed commitment (hex)")?;
+        let bytes = hex::decode(&self.commitment).map_err(|_| Exclusion::CommitmentHex)?;
         if bytes.len() != (t + 1) * (t + 2) / 2 * 48 {
-            return Err("commitment of the wrong degree".into());
+            return Err(Exclusion::CommitmentDegree);
         }
-        let commitment = BivarCommitment::from_bytes(bytes.clone())
-            .map_err(|_| "commitment with an invalid curve point".to_owned())?;
+        let commitment =
+            BivarCommitment::from_bytes(bytes.clone()).map_err(|_| Exclusion::CommitmentPoint)?;
         if commitment.degree() != t || commitment.to_bytes() != bytes {
-            return Err("commitment of the wrong degree".into());
+            return Err(Exclusion::CommitmentDegree);
         }
         let mut rows = BTreeMap::new();
         for r in &self.rows {
             if config.index_of(&r.to).is_none() {
-                return Err(format!("a row for unknown party '{}'", r.to));
+                return Err(Exclusion::UnknownParty {
+                    piece: Piece::Row,
+                    party: r.to.clone(),
+                });
             }
-            let ct = hex::decode(&r.ciphertext).map_err(|_| "malformed row ciphertext (hex)")?;
+            let ct = hex::decode(&r.ciphertext)
+                .map_err(|_| Exclusion::CiphertextHex { piece: Piece::Row })?;
             if rows.insert(r.to.clone(), ct).is_some() {
-                return Err(format!("two rows for {}", r.to));
+                return Err(Exclusion::TwoPieces {
+                    piece: Piece::Row,
+                    party: r.to.clone(),
+                });
             }
         }
         if rows.len() != config.request.authorities.len() {
-            return Err("rows missing for some authorities".into());
+            return Err(Exclusion::RowsMissing);
         }
         Ok(ParsedDeal {
             dealer: self.dealer.clone(),
-            digest: self.digest().map_err(|e| e.to_string())?,
+            digest: self
+                .digest()
+                .map_err(|_| Exclusion::Internal(crate::Bug::JsonEncoding))?,
             commitment,
             rows,
         })

@@ -56,7 +56,7 @@ pub use messages::{
     CheckedDeal, Deal, EncryptedRow, Finished, Join, Justification, Response, RevealedRow, Signed,
     SigningKeys, file_digest,
 };
-pub use refusal::DkgRefusal;
+pub use refusal::{DkgRefusal, Exclusion, Piece};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -410,7 +410,7 @@ pub struct Qualified {
     /// Dealers whose polynomials form the key.
     pub qualified: Vec<String>,
     /// Dealers excluded, with the reason (the same for every honest party).
-    pub excluded: Vec<(String, String)>,
+    pub excluded: Vec<(String, Exclusion)>,
 }
 
 /// The public result: QUAL, the exclusions and the generation's parameters.
@@ -622,7 +622,7 @@ impl rounds::Protocol for DkgConfig {
         "t"
     }
 
-    fn parse_deal(&self, d: &Deal) -> std::result::Result<ParsedDeal, String> {
+    fn parse_deal(&self, d: &Deal) -> std::result::Result<ParsedDeal, Exclusion> {
         d.parse(self)
     }
 

@@ -339,7 +339,7 @@ pub enum DkgRefusal {
         /// How many are needed (the old threshold k).
         needed: usize,
         /// Each excluded dealer and why.
-        excluded: Vec<(String, String)>,
+        excluded: Vec<(String, Exclusion)>,
     },
     /// The new commitment's constant term is not the master public key.
     #[error("the new commitment does not keep the master key")]
@@ -380,7 +380,123 @@ fn join(refusals: &[DkgRefusal]) -> String {
         .join("; ")
 }
 
-fn join_excluded(excluded: &[(String, String)]) -> String {
+/// Why qualification excludes a dealer of a DKG or resharing (its deal, its justification, or
+/// the complaints against it). The texts are those `escrow dkg` and `escrow reshare` print
+/// after "excluded NAME: ".
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Exclusion {
+    /// No signed deal of this session from the dealer.
+    #[error("published no deal")]
+    NoDeal,
+    /// Two different signed deals.
+    #[error("published two different deals")]
+    TwoDeals,
+    /// Two different signed responses: the party's complaints are void.
+    #[error("signed two different responses")]
+    TwoResponses,
+    /// Two different signed justifications.
+    #[error("published two different justifications")]
+    TwoJustifications,
+    /// A justification that does not carry every responder's signed response.
+    #[error("published a justification that does not carry every signed response")]
+    IncompleteJustification,
+    /// A justification whose revealed rows are not hex.
+    #[error("published a malformed justification")]
+    MalformedJustification,
+    /// The commitment is not hex.
+    #[error("malformed commitment (hex)")]
+    CommitmentHex,
+    /// The commitment has the wrong degree or a non-canonical encoding.
+    #[error("commitment of the wrong degree")]
+    CommitmentDegree,
+    /// The commitment holds a point that is not a valid G1 element.
+    #[error("commitment with an invalid curve point")]
+    CommitmentPoint,
+    /// A resharing dealer that is not an old authority.
+    #[error("not an old authority")]
+    NotOldAuthority,
+    /// A resharing dealer whose polynomial does not hide its own share (H(0) ≠ its public key
+    /// share).
+    #[error("dealt a polynomial that does not hide its own share")]
+    NotOwnShare,
+    /// A row (DKG) or value (resharing) for a party outside the session.
+    #[error("a {piece} for unknown party '{party}'")]
+    UnknownParty {
+        /// Row or value.
+        piece: Piece,
+        /// The party named.
+        party: String,
+    },
+    /// A row or value ciphertext that is not hex.
+    #[error("malformed {piece} ciphertext (hex)")]
+    CiphertextHex {
+        /// Row or value.
+        piece: Piece,
+    },
+    /// Two rows or values for one party.
+    #[error("two {piece}s for {party}")]
+    TwoPieces {
+        /// Row or value.
+        piece: Piece,
+        /// The party.
+        party: String,
+    },
+    /// Rows missing for some authorities (DKG).
+    #[error("rows missing for some authorities")]
+    RowsMissing,
+    /// Values missing for some new authorities (resharing).
+    #[error("values missing for some new authorities")]
+    ValuesMissing,
+    /// More complaints than the bound allows.
+    #[error("{count} complaints, more than {bound} = {degree}")]
+    TooManyComplaints {
+        /// Complaints against the dealer.
+        count: usize,
+        /// How the bound is written ("t" or "t'").
+        bound: &'static str,
+        /// The bound.
+        degree: usize,
+    },
+    /// A complaint the dealer's justification does not answer.
+    #[error("did not answer the complaint of {party}")]
+    Unanswered {
+        /// The complaining party.
+        party: String,
+    },
+    /// A revealed row or value that does not match the dealer's commitment.
+    #[error("revealed a {piece} for {party} that does not match its commitment")]
+    BadReveal {
+        /// Row or value.
+        piece: Piece,
+        /// The party it was revealed for.
+        party: String,
+    },
+    /// The deal could not be hashed (an internal invariant).
+    #[error("internal error: {0}")]
+    Internal(crate::Bug),
+}
+
+/// What a dealer deals each party: a row of a bivariate polynomial (DKG) or a value of a
+/// polynomial (resharing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// A DKG row.
+    Row,
+    /// A resharing value.
+    Value,
+}
+
+impl std::fmt::Display for Piece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Piece::Row => "row",
+            Piece::Value => "value",
+        })
+    }
+}
+
+fn join_excluded(excluded: &[(String, Exclusion)]) -> String {
     excluded
         .iter()
         .map(|(w, why)| format!("{w}: {why}"))
@@ -478,7 +594,7 @@ mod tests {
                 DkgRefusal::TooFewQualified {
                     qualified: 1,
                     needed: 2,
-                    excluded: vec![("a".into(), "published no deal".into())],
+                    excluded: vec![("a".into(), Exclusion::NoDeal)],
                 },
                 "only 1 old authorities dealt correctly; 2 are needed (excluded: a: published \
                  no deal)"

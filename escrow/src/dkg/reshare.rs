@@ -47,6 +47,7 @@ use super::{
     CheckedDeal, Deal, EncryptedRow, Finished, Justification, PartyKeys, Response, RevealedRow,
     Signed, SigningKeys, Zeroized, digest_rounds, file_digest,
 };
+use crate::dkg::refusal::{Exclusion, Piece};
 use crate::encoding::FORMAT_VERSION;
 use crate::error::{Error, Result};
 use crate::params::{PublicParams, check_authorities};
@@ -358,37 +359,45 @@ pub(crate) struct Parsed {
     rows: BTreeMap<String, Vec<u8>>,
 }
 
-fn parse(config: &ReshareConfig, d: &Deal) -> std::result::Result<Parsed, String> {
-    let bytes = hex::decode(&d.commitment).map_err(|_| "malformed commitment (hex)")?;
-    let points = crate::encoding::commitment_points(&bytes)
-        .map_err(|_| "commitment with an invalid curve point".to_owned())?;
+fn parse(config: &ReshareConfig, d: &Deal) -> std::result::Result<Parsed, Exclusion> {
+    let bytes = hex::decode(&d.commitment).map_err(|_| Exclusion::CommitmentHex)?;
+    let points =
+        crate::encoding::commitment_points(&bytes).map_err(|_| Exclusion::CommitmentPoint)?;
     if points.len() != config.threshold {
-        return Err("commitment of the wrong degree".into());
+        return Err(Exclusion::CommitmentDegree);
     }
     let pk = config
         .old
         .authority(&d.dealer)
-        .ok_or("not an old authority")?
+        .ok_or(Exclusion::NotOldAuthority)?
         .public_key_share;
     if points[0] != pk {
-        return Err("dealt a polynomial that does not hide its own share".into());
+        return Err(Exclusion::NotOwnShare);
     }
     let commitment = Commitment::from(points);
     let mut rows = BTreeMap::new();
     for r in &d.rows {
         if config.new_index(&r.to).is_none() {
-            return Err(format!("a value for unknown party '{}'", r.to));
+            return Err(Exclusion::UnknownParty {
+                piece: Piece::Value,
+                party: r.to.clone(),
+            });
         }
-        let ct = hex::decode(&r.ciphertext).map_err(|_| "malformed value ciphertext (hex)")?;
+        let ct = hex::decode(&r.ciphertext).map_err(|_| Exclusion::CiphertextHex {
+            piece: Piece::Value,
+        })?;
         if rows.insert(r.to.clone(), ct).is_some() {
-            return Err(format!("two values for {}", r.to));
+            return Err(Exclusion::TwoPieces {
+                piece: Piece::Value,
+                party: r.to.clone(),
+            });
         }
     }
     if rows.len() != config.to.len() {
-        return Err("values missing for some new authorities".into());
+        return Err(Exclusion::ValuesMissing);
     }
     Ok(Parsed {
-        digest: file_digest(d).map_err(|e| e.to_string())?,
+        digest: file_digest(d).map_err(|_| Exclusion::Internal(crate::Bug::JsonEncoding))?,
         commitment,
         rows,
     })
@@ -499,7 +508,7 @@ pub struct Reshared {
     /// The k old dealers whose polynomials were combined, in index order.
     pub used: Vec<String>,
     /// Old dealers excluded, with the reason.
-    pub excluded: Vec<(String, String)>,
+    pub excluded: Vec<(String, Exclusion)>,
 }
 
 /// The public result.
@@ -695,7 +704,7 @@ impl super::rounds::Protocol for ReshareConfig {
         "t'"
     }
 
-    fn parse_deal(&self, d: &Deal) -> std::result::Result<Parsed, String> {
+    fn parse_deal(&self, d: &Deal) -> std::result::Result<Parsed, Exclusion> {
         parse(self, d)
     }
 

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::refusal::{Exclusion, Piece};
 use super::{Deal, Justification, Response, Signed, SigningKeys, answered_responses};
 
 /// What a protocol tells the rounds: who deals, who responds, and how its deals and revealed
@@ -27,18 +28,18 @@ pub(crate) trait Protocol: SigningKeys {
     /// How the bound is written in reasons ("t" or "t'").
     fn bound_name(&self) -> &'static str;
     /// Checks a deal's form.
-    fn parse_deal(&self, d: &Deal) -> Result<Self::Parsed, String>;
+    fn parse_deal(&self, d: &Deal) -> Result<Self::Parsed, Exclusion>;
     /// The SHA-256 of the deal file, hex.
     fn digest<'p>(&self, p: &'p Self::Parsed) -> &'p str;
     /// Whether `bytes`, revealed for `party`, match the dealer's commitment.
     fn revealed_ok(&self, p: &Self::Parsed, party: &str, bytes: &[u8]) -> bool;
 }
 
-type Revealed = Result<BTreeMap<String, Vec<u8>>, String>;
+type Revealed = Result<BTreeMap<String, Vec<u8>>, Exclusion>;
 
 /// The board of one session.
 pub(crate) struct Board<P> {
-    pub(crate) deals: BTreeMap<String, Result<P, String>>,
+    pub(crate) deals: BTreeMap<String, Result<P, Exclusion>>,
     /// Parties that signed two different responses: complaints void, excluded as dealers.
     equivocated: BTreeSet<String>,
     /// Per counted responder: the dealers it complains about, explicitly or by not having
@@ -71,13 +72,9 @@ impl<P> Board<P> {
                 .all(|p| j.answered.iter().any(|r| &r.party == p && counted(r)))
                 && j.answered.iter().all(counted);
             if !complete {
-                board.revealed.insert(
-                    j.dealer.clone(),
-                    Err(
-                        "published a justification that does not carry every signed response"
-                            .into(),
-                    ),
-                );
+                board
+                    .revealed
+                    .insert(j.dealer.clone(), Err(Exclusion::IncompleteJustification));
             }
         }
         board
@@ -92,7 +89,7 @@ impl<P> Board<P> {
     ) -> Self {
         let session = c.session_hex();
         let responders = c.responders();
-        let mut parsed: BTreeMap<String, Result<P, String>> = BTreeMap::new();
+        let mut parsed: BTreeMap<String, Result<P, Exclusion>> = BTreeMap::new();
         for d in deals.iter().filter(|d| {
             d.session == session
                 && d.kind == "escrow-lab/dkg-deal"
@@ -105,12 +102,9 @@ impl<P> Board<P> {
                     parsed.insert(d.dealer.clone(), p);
                 }
                 Some(Ok(first)) if p.as_ref().is_ok_and(|p| c.digest(p) == c.digest(first)) => {}
-                Some(Err(e)) if p.as_ref().err() == Some(e) && !e.contains("two") => {}
+                Some(Err(e)) if p.as_ref().err() == Some(e) && *e != Exclusion::TwoDeals => {}
                 Some(_) => {
-                    parsed.insert(
-                        d.dealer.clone(),
-                        Err("published two different deals".into()),
-                    );
+                    parsed.insert(d.dealer.clone(), Err(Exclusion::TwoDeals));
                 }
             }
         }
@@ -170,15 +164,12 @@ impl<P> Board<P> {
                         .iter()
                         .map(|r| hex::decode(&r.row).map(|b| (r.party.clone(), b)))
                         .collect::<Result<BTreeMap<_, _>, _>>()
-                        .map_err(|_| "published a malformed justification".to_owned());
+                        .map_err(|_| Exclusion::MalformedJustification);
                     revealed.insert(j.dealer.clone(), rows);
                 }
                 Some(first) if *first == j => {}
                 Some(_) => {
-                    revealed.insert(
-                        j.dealer.clone(),
-                        Err("published two different justifications".into()),
-                    );
+                    revealed.insert(j.dealer.clone(), Err(Exclusion::TwoJustifications));
                 }
             }
         }
@@ -204,14 +195,14 @@ impl<P> Board<P> {
         &self,
         c: &C,
         dealer: &str,
-    ) -> Result<&P, String> {
+    ) -> Result<&P, Exclusion> {
         let d = match self.deals.get(dealer) {
-            None => return Err("published no deal".into()),
+            None => return Err(Exclusion::NoDeal),
             Some(Err(e)) => return Err(e.clone()),
             Some(Ok(d)) => d,
         };
         if self.equivocated.contains(dealer) {
-            return Err("signed two different responses".into());
+            return Err(Exclusion::TwoResponses);
         }
         // Two different (or incomplete) justifications exclude a dealer whatever they say.
         if let Some(Err(e)) = self.revealed.get(dealer) {
@@ -222,31 +213,36 @@ impl<P> Board<P> {
             return Ok(d);
         }
         if against.len() > c.degree() {
-            return Err(format!(
-                "{} complaints, more than {} = {}",
-                against.len(),
-                c.bound_name(),
-                c.degree()
-            ));
+            return Err(Exclusion::TooManyComplaints {
+                count: against.len(),
+                bound: c.bound_name(),
+                degree: c.degree(),
+            });
         }
         let rows = match self.revealed.get(dealer) {
-            None => return Err(format!("did not answer the complaint of {}", against[0])),
+            None => {
+                return Err(Exclusion::Unanswered {
+                    party: against[0].clone(),
+                });
+            }
             Some(Err(e)) => return Err(e.clone()),
             Some(Ok(rows)) => rows,
         };
         for party in &against {
             let Some(bytes) = rows.get(party) else {
-                return Err(format!("did not answer the complaint of {party}"));
+                return Err(Exclusion::Unanswered {
+                    party: party.clone(),
+                });
             };
             if !c.revealed_ok(d, party, bytes) {
-                return Err(format!(
-                    "revealed a {} for {party} that does not match its commitment",
-                    if c.bound_name() == "t" {
-                        "row"
+                return Err(Exclusion::BadReveal {
+                    piece: if c.bound_name() == "t" {
+                        Piece::Row
                     } else {
-                        "value"
-                    }
-                ));
+                        Piece::Value
+                    },
+                    party: party.clone(),
+                });
             }
         }
         Ok(d)
