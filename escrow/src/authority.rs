@@ -582,10 +582,12 @@ pub fn retire(
             params.generation()
         );
         let logged = !log.lookup(&key)?.is_empty();
-        // The time is checked before the share is destroyed: a refused time changes nothing.
+        // The time and the log are checked before the share is destroyed: a refused time, or
+        // a log behind what this authority's witness accepted, changes nothing.
         if !logged {
             check_time(log, "the retirement", &time)?;
         }
+        check_witnessed(lab, log, authority)?;
         lab.destroy_share(authority, params.generation())?;
         if logged {
             return Ok(false);
@@ -608,4 +610,15 @@ pub fn retire(
         retired,
         unrecoverable,
     })
+}
+
+/// Refuses a log that does not contain the checkpoint `authority`'s witness accepted last (a
+/// rollback, a fork, a replaced database): checked before an authority destroys anything on
+/// the log's word (retirement, revocation).
+pub(crate) fn check_witnessed(lab: &Lab, log: &dyn TransparencyLog, authority: &str) -> Result<()> {
+    let state = lab.load_witness_state(authority)?;
+    if let Some(cp) = state.last_checkpoint(log.config())? {
+        check_in_log(log, &cp, &format!(" (accepted by {authority}'s witness)"))?;
+    }
+    Ok(())
 }

@@ -839,6 +839,12 @@ pub enum ProcessRule {
     /// An execution of a warrant released by fewer than k distinct authorities.
     #[error("a warrant-executed entry for a warrant released by fewer than k authorities")]
     ExecutionBelowThreshold,
+    /// A retirement or revocation of a generation the log never announced (another realm,
+    /// an unknown number), or by a name that is not one of its authorities.
+    #[error(
+        "a retirement or revocation of a generation the log did not announce, or by one that is not its authority"
+    )]
+    UnannouncedGeneration,
 }
 
 /// Result alias of the crate.

@@ -285,6 +285,55 @@ fn malformed_unauthenticated_and_forbidden_requests_change_nothing() {
             403,
         ),
         (
+            "a retirement of a generation the log never announced",
+            json(
+                &a.sign(
+                    &config,
+                    &LogRecord::new(LogEntry::GenerationRetired {
+                        realm: "escrow-lab".into(),
+                        generation: 7,
+                        authority: "a".into(),
+                        time: "2026-09-03T00:00:00Z".into(),
+                    }),
+                )
+                .unwrap(),
+            ),
+            422,
+        ),
+        (
+            "a retirement of another realm's generation",
+            json(
+                &a.sign(
+                    &config,
+                    &LogRecord::new(LogEntry::GenerationRetired {
+                        realm: "other".into(),
+                        generation: 1,
+                        authority: "a".into(),
+                        time: "2026-09-03T00:00:00Z".into(),
+                    }),
+                )
+                .unwrap(),
+            ),
+            422,
+        ),
+        (
+            "a revocation of a generation the log never announced",
+            json(
+                &a.sign(
+                    &config,
+                    &LogRecord::new(LogEntry::SharingRevoked {
+                        realm: "escrow-lab".into(),
+                        generation: 9,
+                        authority: "a".into(),
+                        session: "ab".repeat(32),
+                        time: "2026-09-03T00:00:00Z".into(),
+                    }),
+                )
+                .unwrap(),
+            ),
+            422,
+        ),
+        (
             "a release for a warrant never logged",
             json(&a.sign(&config, &release_of("a")).unwrap()),
             422,

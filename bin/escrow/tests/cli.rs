@@ -1157,3 +1157,71 @@ fn the_log_and_witness_services_refuse_bad_options_and_change_nothing() {
         run::refused_unchanged("escrow", &lab, &args, expect);
     }
 }
+
+/// Outside review (2026-12, rt18): an emptied log database let `retire` destroy a share and
+/// start a new log of its own. A lab's log is never empty: the command is refused, the share
+/// kept, and the empty file left as it was (no schema written into it).
+#[test]
+fn an_emptied_log_is_refused_before_any_share_is_destroyed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    run::ok_in(
+        "escrow",
+        &lab,
+        &[
+            "setup",
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "2",
+        ],
+    );
+    let db = Lab::new(&lab).log_db_path();
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    std::fs::write(&db, b"").unwrap();
+    let err = run::refused_unchanged("escrow", &lab, &["retire", "--as", "court"], "empty");
+    assert!(err.contains("log.sqlite"), "{err}");
+    assert!(Lab::new(&lab).share_path("court").exists());
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+}
+
+/// Outside review (2026-12, rt18): a log rolled back to an older copy let `retire` destroy a
+/// share on its word. The authority's witness accepted a newer checkpoint: refused first.
+#[test]
+fn a_rolled_back_log_is_refused_before_any_share_is_destroyed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    run::ok_in(
+        "escrow",
+        &lab,
+        &[
+            "setup",
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "2",
+        ],
+    );
+    let l = Lab::new(&lab);
+    let db = l.log_db_path();
+    let copy = |from: &Path, to: &Path| {
+        for side in ["", "-wal", "-shm"] {
+            let f = std::path::PathBuf::from(format!("{}{side}", from.display()));
+            let t = std::path::PathBuf::from(format!("{}{side}", to.display()));
+            let _ = std::fs::remove_file(&t);
+            if f.exists() {
+                std::fs::copy(&f, &t).unwrap();
+            }
+        }
+    };
+    let old = tmp.path().join("old.sqlite");
+    copy(&db, &old);
+    run::ok_in("escrow", &lab, &["retire", "--as", "ministry"]);
+    run::ok_in("escrow", &lab, &["log", "cosign", "--as", "court"]);
+    copy(&old, &db);
+    let err = run::refused_unchanged("escrow", &lab, &["retire", "--as", "court"], "");
+    assert!(err.contains("court"), "{err}");
+    assert!(l.share_path("court").exists());
+}

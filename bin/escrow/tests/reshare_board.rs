@@ -430,3 +430,38 @@ fn a_revocation_dated_before_the_log_destroys_nothing_and_a_repeat_logs_once() {
     c.ok(&["reshare", "revoke", "--as", "court"]);
     assert_eq!(revoked(&test_support::lab::log_entries(&c.lab)), 1);
 }
+
+/// Outside review (2026-12, rt18): a completing revocation killed after the new sharing was
+/// logged and installed left the board open for good ("the sharing changed; abandon it", and
+/// abandon refused the same). The board's completion record lets the next command finish it:
+/// the board is archived and the command says no resharing is open.
+#[test]
+fn a_completion_interrupted_before_the_board_was_archived_is_finished_by_the_next_command() {
+    let c = Case::new();
+    let l = c.l();
+    c.step("join", &PARTIES);
+    c.step("deal", &OLD);
+    c.step("respond", &NEW);
+    c.step("justify", &OLD);
+    c.step("finish", &NEW);
+    c.ok(&["reshare", "revoke", "--as", "court"]);
+    // The revoking dealer's polynomial (its old share as constant term) is gone with the share.
+    assert!(!c.board("private/court/dealer.json").exists());
+    c.ok(&["reshare", "revoke", "--as", "ministry"]);
+    assert!(!c.lab.join("reshare").exists());
+    // Put the archived board back where a crash before the archiving would have left it.
+    let archived: Vec<_> = std::fs::read_dir(c.lab.join("reshares"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(archived.len(), 1);
+    std::fs::rename(&archived[0], c.lab.join("reshare")).unwrap();
+    let err = c.refused(&["reshare", "revoke", "--as", "ministry"]);
+    assert!(err.contains("no resharing is open"), "{err}");
+    assert!(!c.lab.join("reshare").exists());
+    assert!(archived[0].exists());
+    // The new sharing stays in force and approvals work on it.
+    let new = l.load_params().unwrap();
+    let names: Vec<&str> = new.authorities().iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, NEW);
+}

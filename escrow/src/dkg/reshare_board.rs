@@ -40,6 +40,24 @@ use crate::lab::{Lab, create_dir_all_private, read_limited, write_atomic};
 use crate::transparency::api::{LocalLog, TransparencyLog, check_time};
 use crate::transparency::{LogEntry, LogRecord, WitnessKey};
 
+/// What a completing revocation still has to do after the new sharing is in the log
+/// (`reshare/completing.json`, public): with it, any later `escrow reshare` command finishes a
+/// completion a crash interrupted (new witnesses into `log.json`, the private states
+/// destroyed, the board archived).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Completion {
+    version: u64,
+    session: String,
+    generation: u32,
+    commitment: String,
+    witnesses: Vec<WitnessKey>,
+}
+
+fn completion_path(lab: &Lab) -> PathBuf {
+    lab.reshare_dir().join("completing.json")
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SessionFile {
@@ -158,6 +176,9 @@ fn load_proposal(lab: &Lab) -> Result<ReshareConfig> {
     }
     let old = lab.load_generation(f.generation)?;
     if commitment_digest(&old) != f.old_commitment || old.realm() != f.realm {
+        if finish_interrupted(lab, &old)? {
+            return Err(Error::DkgRefused(DkgRefusal::NoReshareSession));
+        }
         return Err(Error::DkgRefused(DkgRefusal::SharingChanged));
     }
     let c = ReshareConfig {
@@ -463,6 +484,9 @@ fn progress(lab: &Lab, c: &ReshareConfig, r: Reshared) -> Result<Progress> {
 /// share, logs `sharing-revoked` and signs its marker; the revocation that leaves fewer than k
 /// old shares completes the resharing.
 pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
+    // One revocation at a time: each reads the board's state, destroys, logs and perhaps
+    // completes (and archives the board) before the next reads it.
+    let _lock = lab.lock_reshare()?;
     let (c, keys) = me(lab, who)?;
     if c.old.authority(who).is_none() {
         return Err(Error::DkgRefused(DkgRefusal::NoOldShare {
@@ -488,7 +512,11 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
         if !logged {
             check_time(log, "the revocation", &time)?;
         }
+        crate::authority::check_witnessed(lab, log, who)?;
         lab.destroy_share(who, g)?;
+        // Its dealing polynomial hides the old share as its constant term: destroyed with it
+        // (justify, the last step that reads it, is behind every revocation).
+        crate::lab::destroy_file(&place(lab).private(who).join("dealer.json"))?;
         if logged {
             return Ok(());
         }
@@ -529,6 +557,7 @@ pub fn revoke_as(lab: &Lab, who: &str, at: OffsetDateTime) -> Result<Progress> {
 /// (after that, completing it is the way out: it needs only k' staged new shares). Every
 /// party's private state is destroyed; the board is kept as `reshares/<G>-<session>-abandoned/`.
 pub fn abandon(lab: &Lab) -> Result<u32> {
+    let _lock = lab.lock_reshare()?;
     let c = load_proposal(lab)?;
     let g = c.old.generation();
     // Revocations need every join; without them none can have happened.
@@ -563,11 +592,25 @@ fn complete(
     revoked: &[String],
     time: &str,
 ) -> Result<()> {
-    let pl = place(lab);
     let session = hex::encode(c.session());
     let signer = lab.log_signer()?;
     let mpk = crate::encoding::g1_hex(r.params.master_public_key());
-    lab.replace_sharing(&r.params, staged, |store| {
+    let done = Completion {
+        version: FORMAT_VERSION,
+        session: session.clone(),
+        generation: r.params.generation(),
+        commitment: commitment_digest(&r.params),
+        witnesses: load_joins(lab, c)?
+            .iter()
+            .filter(|j| !j.witness_key.is_empty())
+            .map(|j| WitnessKey {
+                authority: j.authority.clone(),
+                key: j.witness_key.clone(),
+            })
+            .collect(),
+    };
+    write_atomic(&completion_path(lab), &to_json(&done)?, 0o644)?;
+    lab.replace_sharing(&r.params, staged, &session, |store| {
         let done = |e: &LogEntry| {
             matches!(e, LogEntry::GenerationReshared { session: s, .. } if *s == session)
         };
@@ -589,32 +632,61 @@ fn complete(
         }
         Ok(())
     })?;
-    // New authorities' witness keys join the log's configuration (and their key files their
-    // state), from their own joins.
-    let joins = load_joins(lab, c)?;
+    finish_completion(lab, &done)
+}
+
+/// The completion's last steps (idempotent): new authorities' witness keys join the log's
+/// configuration (and their key files their state), the private states are destroyed and the
+/// board is archived under `reshares/`.
+fn finish_completion(lab: &Lab, done: &Completion) -> Result<()> {
+    let pl = place(lab);
     let mut log = lab.load_log_config()?;
-    for j in joins.iter().filter(|j| !j.witness_key.is_empty()) {
-        if !log.witnesses.iter().any(|w| w.authority == j.authority) {
-            let to = lab.witness_key_path(&j.authority);
+    for w in &done.witnesses {
+        if !log.witnesses.iter().any(|x| x.authority == w.authority) {
+            let to = lab.witness_key_path(&w.authority);
             if !to.exists() {
-                let key = pl.take_witness_key(&j.authority)?;
+                let key = pl.take_witness_key(&w.authority)?;
                 write_atomic(&to, key.as_bytes(), 0o600)?;
             }
-            log.witnesses.push(WitnessKey {
-                authority: j.authority.clone(),
-                key: j.witness_key.clone(),
-            });
+            log.witnesses.push(w.clone());
         }
     }
     write_atomic(&lab.log_config_path(), &log.to_json()?, 0o644)?;
     pl.destroy_private()?;
     let archive =
         lab.reshares_archive_dir()
-            .join(format!("{}-{}", r.params.generation(), &session[..16]));
+            .join(format!("{}-{}", done.generation, &done.session[..16]));
     create_dir_all_private(&lab.reshares_archive_dir())?;
     std::fs::rename(lab.reshare_dir(), &archive).map_err(|error| LabError::Io {
         path: archive.clone(),
         error,
     })?;
     Ok(())
+}
+
+/// Finishes a completion a crash interrupted after the log announced the new sharing and the
+/// lab installed it (`params` is the generation as the lab holds it now). False if the board
+/// holds no such completion.
+fn finish_interrupted(lab: &Lab, params: &crate::PublicParams) -> Result<bool> {
+    let path = completion_path(lab);
+    if !path.exists() {
+        return Ok(false);
+    }
+    let done: Completion = from_json("reshare completion", &read_limited(&path, MAX_FILE)?)?;
+    if done.generation != params.generation() || done.commitment != commitment_digest(params) {
+        return Ok(false);
+    }
+    let log = crate::transparency::api::ReadOnlyLog::open(lab)?;
+    let key = format!("generation/{}/{}", params.realm(), params.generation());
+    let mut logged = false;
+    for i in log.lookup(&key)? {
+        logged |= matches!(log.entry(i)?.entry,
+            LogEntry::GenerationReshared { session, .. } if session == done.session);
+    }
+    drop(log);
+    if !logged {
+        return Ok(false);
+    }
+    finish_completion(lab, &done)?;
+    Ok(true)
 }

@@ -21,6 +21,7 @@
 //! <lab>/auditor/served-logs.json                    verified served logs              served_logs_state_path
 //! <lab>/dkg/                                        a DKG board                       dkg_dir
 //! <lab>/reshare/                                    a resharing board                 reshare_dir
+//! <lab>/.reshare.lock                              one revocation at a time          reshare_lock_path
 //! <lab>/reshares/<G>-<nonce>[-abandoned]/           finished resharing boards         reshares_archive_dir
 //! <lab>/relay.sqlite                                the provider's relay              relay_path
 //! <lab>/clients/<account>.json                      a messenger client's state        client_state_path
@@ -209,6 +210,12 @@ impl Lab {
     /// `<lab>/reshare`: the board of a resharing.
     pub fn reshare_dir(&self) -> PathBuf {
         self.root.join("reshare")
+    }
+
+    /// `<lab>/.reshare.lock`: held by a revocation or abandonment of the open resharing, so
+    /// that two never interleave (the board itself moves away when it completes).
+    pub fn reshare_lock_path(&self) -> PathBuf {
+        self.root.join(".reshare.lock")
     }
 
     /// `<lab>/reshares`: finished and abandoned resharing boards, kept as evidence.

@@ -6,8 +6,9 @@ use signed_note::StandardSigner;
 use zeroize::Zeroizing;
 
 use super::{Lab, MAX_FILE_LEN, invalid, read_limited};
-use crate::error::{Error, LabError, Result};
+use crate::error::{Error, LabError, LogError, Result};
 use crate::transparency::store::LogStore;
+use crate::transparency::tamper::Tamper;
 use crate::transparency::witness::WitnessState;
 use crate::transparency::{CosignatureSigner, LogConfig};
 
@@ -28,7 +29,10 @@ impl Lab {
         if !path.exists() {
             return Err(LabError::NotSetUp { path }.into());
         }
-        LogStore::open(&path, &config.origin)
+        refuse_empty(&path)?;
+        let store = LogStore::open(&path, &config.origin)?;
+        refuse_empty_store(&path, &store)?;
+        Ok(store)
     }
 
     /// The log operator's checkpoint signer (the log role only:
@@ -52,23 +56,17 @@ impl Lab {
         CosignatureSigner::new(key.trim_end(), time).map_err(|e| invalid(&path, e))
     }
 
+    /// Takes the lab's resharing lock (`.reshare.lock`, an exclusive advisory lock held until
+    /// the returned file is dropped): revocations and abandonment run one at a time.
+    pub fn lock_reshare(&self) -> Result<File> {
+        lock_file(&self.reshare_lock_path())
+    }
+
     /// Takes `authority`'s witness lock (`authorities/<name>/witness.lock`, an exclusive
     /// advisory lock held until the returned file is dropped): one cosignature at a time.
     pub fn lock_witness(&self, authority: &str) -> Result<File> {
         crate::identity::check_name("authority", authority)?;
-        let path = self.witness_lock_path(authority);
-        let io = |error| LabError::Io {
-            path: path.clone(),
-            error,
-        };
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        file.lock().map_err(io)?;
-        Ok(file)
+        lock_file(&self.witness_lock_path(authority))
     }
 
     /// An authority's witness state (a fresh one if it never cosigned).
@@ -127,9 +125,51 @@ impl Lab {
         if !path.exists() {
             return Err(LabError::NotSetUp { path }.into());
         }
-        LogStore::open_read_only(&path, &config.origin)
+        refuse_empty(&path)?;
+        let store = LogStore::open_read_only(&path, &config.origin)?;
+        refuse_empty_store(&path, &store)?;
+        Ok(store)
     }
 }
 
 /// The name the auditor's log state is kept under.
 pub const AUDITOR: &str = "auditor";
+
+/// A lab's log is never empty (setup writes its `generation-created` entry before the log is
+/// moved into place): an emptied or truncated database is refused before anything opens it for
+/// writing, so no command appends to (and forks) a log that lost its history.
+fn refuse_empty(path: &std::path::Path) -> Result<()> {
+    let len = std::fs::metadata(path)
+        .map_err(|error| LabError::Io {
+            path: path.to_owned(),
+            error,
+        })?
+        .len();
+    if len == 0 {
+        return Err(invalid(path, LogError::Tampered(Tamper::Empty).into()));
+    }
+    Ok(())
+}
+
+fn refuse_empty_store(path: &std::path::Path, store: &LogStore) -> Result<()> {
+    if store.size()? == 0 {
+        return Err(invalid(path, LogError::Tampered(Tamper::Empty).into()));
+    }
+    Ok(())
+}
+
+/// Opens (creating if needed) `path` and takes an exclusive advisory lock on it.
+fn lock_file(path: &std::path::Path) -> Result<File> {
+    let io = |error| LabError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
+}

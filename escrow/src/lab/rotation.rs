@@ -30,6 +30,10 @@ struct Replacement {
     generation: u32,
     authorities: Vec<String>,
     params: bool,
+    /// For a resharing's completion: its session, whose `generation-reshared` entry in the
+    /// log decides whether recovery finishes the replacement or discards it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session: Option<String>,
 }
 
 /// `path` with `suffix` appended to its file name.
@@ -103,6 +107,7 @@ impl Lab {
                 generation: g,
                 authorities: files.iter().map(|(a, _, _)| a.clone()).collect(),
                 params: new_params.is_some(),
+                session: None,
             };
             let staged = (|| -> Result<()> {
                 for (authority, _, new) in files {
@@ -139,6 +144,7 @@ impl Lab {
         &self,
         new_params: &PublicParams,
         staged: &[(String, Zeroizing<Vec<u8>>)],
+        session: &str,
         log: impl FnOnce(&mut LogStore) -> Result<()>,
     ) -> Result<()> {
         self.with_rotation_lock(|store| {
@@ -148,6 +154,7 @@ impl Lab {
                 generation: g,
                 authorities: staged.iter().map(|(a, _)| a.clone()).collect(),
                 params: true,
+                session: Some(session.to_owned()),
             };
             let result = (|| -> Result<()> {
                 for (authority, bytes) in staged {
@@ -162,13 +169,19 @@ impl Lab {
                     &new_params.to_json()?,
                     0o644,
                 )?;
-                log(store)?;
+                // The record first (it names the session), then the log entry, committed: the
+                // point of no return. A crash before the commit leaves a record whose session
+                // the log does not name, which recovery discards; after it, one it finishes.
                 let json = serde_json::to_vec(&record)
                     .map_err(|_| Error::Internal(crate::Bug::JsonEncoding))?;
-                write_atomic(&self.replacement_path(g), &json, 0o600)
+                write_atomic(&self.replacement_path(g), &json, 0o600)?;
+                log(store)?;
+                store.commit_and_relock()
             })();
             if let Err(e) = result {
-                let _ = self.discard_strays();
+                if !reshared_in(store, session)? {
+                    let _ = self.discard_replacement(g);
+                }
                 return Err(e);
             }
             self.finish_replacement(&record)
@@ -206,13 +219,15 @@ impl Lab {
         for path in &moves {
             destroy_file(&with_suffix(path, ".old"))?;
         }
-        destroy_file(&self.replacement_path(g))?;
+        // The record names files, not secrets: removed (a zero-filled record left by a crash
+        // would stop every recovery).
+        remove_if_present(&self.replacement_path(g))?;
         sync_dir(&self.root)
     }
 
     /// Finishes every recorded replacement, then destroys staged `…json.new` and `…json.old`
     /// share and parameter files no record names (a crash before the record was written).
-    fn recover_replacements(&self) -> Result<()> {
+    fn recover_replacements(&self, store: &LogStore) -> Result<()> {
         let Ok(entries) = fs::read_dir(&self.root) else {
             return Ok(());
         };
@@ -221,6 +236,11 @@ impl Lab {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(".replace-") && name.ends_with(".json") {
                 let bytes = read_limited(&entry.path(), MAX_FILE_LEN)?;
+                if bytes.iter().all(|b| *b == 0) {
+                    // Overwritten and not yet removed by an earlier build's finish: done.
+                    remove_if_present(&entry.path())?;
+                    continue;
+                }
                 let r: Replacement = serde_json::from_slice(&bytes).map_err(|e| {
                     invalid(
                         &entry.path(),
@@ -230,10 +250,20 @@ impl Lab {
                         },
                     )
                 })?;
-                self.finish_replacement(&r)?;
+                match &r.session {
+                    Some(s) if !reshared_in(store, s)? => self.discard_replacement(r.generation)?,
+                    _ => self.finish_replacement(&r)?,
+                }
             }
         }
         self.discard_strays()
+    }
+
+    /// Undoes a resharing's replacement the log never announced: its staged files destroyed,
+    /// its record removed (nothing had moved: files move only after the announcement).
+    fn discard_replacement(&self, generation: u32) -> Result<()> {
+        self.discard_strays()?;
+        remove_if_present(&self.replacement_path(generation))
     }
 
     /// Destroys staged share and parameter files (`…json.new`, `…json.old`).
@@ -422,7 +452,7 @@ impl Lab {
     /// Completes each pending rotation the log announced (same master key) and undoes the
     /// others (see [`Lab::install_generation`]); `store` holds the write lock.
     fn recover_rotation_in(&self, store: &LogStore) -> Result<()> {
-        self.recover_replacements()?;
+        self.recover_replacements(store)?;
         for (g, pending) in self.pending_rotations()? {
             let params = load_params_file(&self.pending_params_path(g)).ok();
             let logged = match &params {
@@ -444,6 +474,26 @@ impl Lab {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether the log holds the `generation-reshared` entry of this resharing session.
+fn reshared_in(store: &LogStore, session: &str) -> Result<bool> {
+    Ok(store
+        .find(|e| matches!(e, LogEntry::GenerationReshared { session: s, .. } if s == session))?
+        .is_some())
+}
+
+/// Removes a file that holds no secret, if it exists, and syncs its folder.
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(path)(e).into()),
+    }
+    match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
     }
 }
 

@@ -924,6 +924,42 @@ fn check_process_in(conn: &Connection, record: &LogRecord) -> Result<()> {
                 return refuse(P::ExecutionBelowThreshold);
             }
         }
+        LogEntry::GenerationRetired {
+            realm,
+            generation,
+            authority,
+            ..
+        }
+        | LogEntry::SharingRevoked {
+            realm,
+            generation,
+            authority,
+            ..
+        } => {
+            // Only of a generation this log announced, by one of its authorities.
+            let key = format!("generation/{realm}/{generation}");
+            let mut named = false;
+            for i in lookup_in(conn, &key, false)? {
+                named |= match entry_in(conn, i)?.entry {
+                    LogEntry::GenerationCreated {
+                        realm: r,
+                        generation: g,
+                        authorities,
+                        ..
+                    }
+                    | LogEntry::GenerationReshared {
+                        realm: r,
+                        generation: g,
+                        authorities,
+                        ..
+                    } => r == *realm && g == *generation && authorities.contains(authority),
+                    _ => false,
+                };
+            }
+            if !named {
+                return refuse(P::UnannouncedGeneration);
+            }
+        }
         _ => {}
     }
     Ok(())
