@@ -1225,3 +1225,33 @@ fn a_rolled_back_log_is_refused_before_any_share_is_destroyed() {
     assert!(err.contains("court"), "{err}");
     assert!(l.share_path("court").exists());
 }
+
+/// Outside review (2026-12, rt18): a kill during a share write can leave its temporary file
+/// (`.share.json.new.<pid>.tmp`, a full copy of the new share) beside the share; `retire` then
+/// said the share was destroyed while that copy stayed. Recovery destroys such leftovers
+/// before anything else runs.
+#[test]
+fn retire_destroys_the_leftover_temporary_copy_of_a_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    run::ok_in(
+        "escrow",
+        &lab,
+        &[
+            "setup",
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "2",
+        ],
+    );
+    let l = Lab::new(&lab);
+    let stray = l.authority_dir("court").join(".share.json.new.4242.tmp");
+    std::fs::copy(l.share_path("court"), &stray).unwrap();
+    run::ok_in("escrow", &lab, &["retire", "--as", "court"]);
+    assert!(!l.share_path("court").exists());
+    assert!(
+        !stray.exists(),
+        "the temporary copy of the share outlived the retirement"
+    );
+}

@@ -266,7 +266,8 @@ impl Lab {
         remove_if_present(&self.replacement_path(generation))
     }
 
-    /// Destroys staged share and parameter files (`…json.new`, `…json.old`).
+    /// Destroys staged share and parameter files (`…json.new`, `…json.old`) and the temporary
+    /// files of interrupted share writes (`.share….tmp`).
     fn discard_strays(&self) -> Result<()> {
         let mut dirs = vec![self.root.clone()];
         for parent in [self.authorities_dir(), self.generations_dir()] {
@@ -281,8 +282,7 @@ impl Lab {
         for dir in dirs {
             let Ok(rd) = fs::read_dir(&dir) else { continue };
             for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".json.new") || name.ends_with(".json.old") {
+                if is_stray(&e.file_name().to_string_lossy()) {
                     destroy_file(&e.path())?;
                 }
             }
@@ -300,10 +300,9 @@ impl Lab {
         }) || fs::read_dir(self.authorities_dir()).is_ok_and(|rd| {
             rd.flatten().any(|d| {
                 fs::read_dir(d.path()).is_ok_and(|files| {
-                    files.flatten().any(|f| {
-                        let n = f.file_name().to_string_lossy().into_owned();
-                        n.ends_with(".json.new") || n.ends_with(".json.old")
-                    })
+                    files
+                        .flatten()
+                        .any(|f| is_stray(&f.file_name().to_string_lossy()))
                 })
             })
         })
@@ -475,6 +474,15 @@ impl Lab {
         }
         Ok(())
     }
+}
+
+/// A file a crash left behind that may hold a secret: a staged or replaced share or parameter
+/// file (`…json.new`, `…json.old`), or the temporary file of an atomic write of a share
+/// (`.share….tmp`, which can hold a new share in full).
+fn is_stray(name: &str) -> bool {
+    name.ends_with(".json.new")
+        || name.ends_with(".json.old")
+        || (name.starts_with(".share") && name.ends_with(".tmp"))
 }
 
 /// Whether the log holds the `generation-reshared` entry of this resharing session.
