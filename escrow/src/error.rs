@@ -840,7 +840,8 @@ pub enum ProcessRule {
     #[error("a warrant-executed entry for a warrant released by fewer than k authorities")]
     ExecutionBelowThreshold,
     /// A retirement or revocation of a generation the log never announced (another realm,
-    /// an unknown number), or by a name that is not one of its authorities.
+    /// an unknown number), or by a name that is not one of its authorities (after a
+    /// resharing: of the new sharing).
     #[error(
         "a retirement or revocation of a generation the log did not announce, or by one that is not its authority"
     )]

@@ -862,3 +862,67 @@ fn the_monitor_refuses_executions_the_process_forbids() {
         }
     }
 }
+
+/// Outside review (2026-12, rt18): the log accepted a retirement or revocation of a generation
+/// it never announced, or by an authority a resharing had replaced. Refused now by the log's
+/// process rules (the service answers 422); an authority of the current sharing still retires.
+#[test]
+fn retirements_and_revocations_only_of_announced_generations_by_current_authorities() {
+    let log = new_log(31);
+    let mut store = filled(&log, &[]);
+    let signer = log_signer(&log.log_key).unwrap();
+    // court, ministry, oversight → court, ministry, ombudsman: oversight is replaced.
+    let reshared = LogRecord::new(LogEntry::GenerationReshared {
+        realm: "lab".into(),
+        generation: 1,
+        master_public_key: "00".repeat(48),
+        threshold: 2,
+        authorities: vec!["court".into(), "ministry".into(), "ombudsman".into()],
+        commitment: "11".repeat(32),
+        revoked: vec!["court".into(), "ministry".into()],
+        session: "22".repeat(32),
+        time: "2026-11-28T00:00:00Z".into(),
+    });
+    store.append(&reshared, &signer).unwrap();
+    let retired = |realm: &str, generation: u32, authority: &str| {
+        LogRecord::new(LogEntry::GenerationRetired {
+            realm: realm.into(),
+            generation,
+            authority: authority.into(),
+            time: "2026-11-29T00:00:00Z".into(),
+        })
+    };
+    let revoked = LogRecord::new(LogEntry::SharingRevoked {
+        realm: "lab".into(),
+        generation: 2,
+        authority: "court".into(),
+        session: "33".repeat(32),
+        time: "2026-11-29T00:00:00Z".into(),
+    });
+    let size = store.size().unwrap();
+    let (results, _) = store
+        .submit_batch(
+            &[
+                retired("lab", 7, "court"),
+                retired("other", 1, "court"),
+                retired("lab", 1, "oversight"),
+                revoked,
+                retired("lab", 1, "ombudsman"),
+            ],
+            &signer,
+        )
+        .unwrap();
+    for r in &results[..4] {
+        assert!(
+            matches!(
+                r,
+                Err(escrow::Error::Log(escrow::LogError::OutOfProcess(
+                    escrow::ProcessRule::UnannouncedGeneration
+                )))
+            ),
+            "{r:?}"
+        );
+    }
+    assert!(matches!(results[4], Ok((_, true))), "{:?}", results[4]);
+    assert_eq!(store.size().unwrap(), size + 1);
+}

@@ -936,11 +936,12 @@ fn check_process_in(conn: &Connection, record: &LogRecord) -> Result<()> {
             authority,
             ..
         } => {
-            // Only of a generation this log announced, by one of its authorities.
+            // Only of a generation this log announced, by one of its authorities now (after a
+            // resharing: of the new sharing).
             let key = format!("generation/{realm}/{generation}");
             let mut named = false;
             for i in lookup_in(conn, &key, false)? {
-                named |= match entry_in(conn, i)?.entry {
+                named = match entry_in(conn, i)?.entry {
                     LogEntry::GenerationCreated {
                         realm: r,
                         generation: g,
@@ -953,7 +954,7 @@ fn check_process_in(conn: &Connection, record: &LogRecord) -> Result<()> {
                         authorities,
                         ..
                     } => r == *realm && g == *generation && authorities.contains(authority),
-                    _ => false,
+                    _ => named,
                 };
             }
             if !named {
