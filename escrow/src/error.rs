@@ -479,6 +479,15 @@ pub enum LabError {
         /// The existing file or folder.
         path: std::path::PathBuf,
     },
+    /// The lab holds parameters but its log database is gone (deleted or moved): nothing is
+    /// created in its place.
+    #[error(
+        "{path}: the transparency log is missing although the lab holds parameters (deleted?); nothing was created in its place"
+    )]
+    LogMissing {
+        /// The missing database.
+        path: std::path::PathBuf,
+    },
     /// The lab has no parameters yet.
     #[error("{path}: no escrow parameters here; run 'escrow setup' first")]
     NotSetUp {

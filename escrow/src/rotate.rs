@@ -248,8 +248,11 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
             .map(|a| a.name.clone())
             .collect()
     });
-    let threshold = req.threshold.unwrap_or(newest.threshold());
-    check_authorities(&names, threshold)?;
+    // Each name checked before the set: an unknown authority is named as such, not reported
+    // as a threshold that no longer fits.
+    for n in &names {
+        crate::identity::check_name("authority", n)?;
+    }
     let config = lab.load_log_config()?;
     if let Some(stranger) = names
         .iter()
@@ -257,6 +260,8 @@ pub fn plan(lab: &Lab, store: &LogStore, req: &RotateRequest) -> Result<SetupReq
     {
         return Err(refuse(RotationRule::UnknownAuthority(stranger.clone())));
     }
+    let threshold = req.threshold.unwrap_or(newest.threshold());
+    check_authorities(&names, threshold)?;
     Ok(SetupRequest {
         realm: newest.realm().to_owned(),
         // After every generation installed or announced (a logged key is never reused).

@@ -107,6 +107,11 @@ pub enum RelayProblem {
     /// The database has no relay id.
     #[error("the relay database has no id")]
     NoId,
+    /// The database file is empty (emptied or truncated: its envelopes and id are gone).
+    #[error(
+        "the relay database is empty (emptied or truncated); refusing to start a new relay in its place"
+    )]
+    Empty,
     /// An account registers a second time.
     #[error("account '{0}' is already registered")]
     AlreadyRegistered(String),
@@ -143,6 +148,11 @@ pub enum RelayProblem {
 impl Relay {
     /// Opens (creating if needed) the relay database.
     pub fn open(path: &Path) -> Result<Self> {
+        // A relay database is never empty once created (its schema and id are written at
+        // once): an emptied file is refused, not given a new schema and a new relay id.
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            return Err(row_err(RelayProblem::Empty));
+        }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

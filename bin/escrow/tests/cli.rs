@@ -1255,3 +1255,40 @@ fn retire_destroys_the_leftover_temporary_copy_of_a_share() {
         "the temporary copy of the share outlived the retirement"
     );
 }
+
+/// Outside review (2026-12, rt18): a deleted log database was reported as a lab never set up,
+/// and `rotate` with an unknown authority reported the threshold instead of the name.
+#[test]
+fn a_missing_log_and_an_unknown_rotation_authority_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lab = tmp.path().join("lab");
+    run::ok_in(
+        "escrow",
+        &lab,
+        &[
+            "setup",
+            "--authorities",
+            "court,ministry,oversight",
+            "--threshold",
+            "3",
+        ],
+    );
+    let err = run::refused_unchanged(
+        "escrow",
+        &lab,
+        &["rotate", "--authorities", "court,nobody"],
+        "'nobody' is not an authority of this lab",
+    );
+    assert!(!err.contains("threshold"), "{err}");
+    let db = Lab::new(&lab).log_db_path();
+    for side in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    run::refused_unchanged(
+        "escrow",
+        &lab,
+        &["retire", "--as", "court"],
+        "the transparency log is missing",
+    );
+    assert!(!db.exists());
+}

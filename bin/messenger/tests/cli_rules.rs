@@ -742,3 +742,24 @@ fn an_unsent_envelope_is_never_dropped_for_an_earlier_message() {
     let (texts, _) = read_texts(&lab, "bob", "2026-11-27T13:00:00Z");
     assert_eq!(texts, ["one", "three"]);
 }
+
+/// Outside review (2026-12, rt18): on an emptied `relay.sqlite` a failing `send` wrote a new
+/// schema into it, and `register` then started a new relay with a new id in its place. An
+/// empty relay database is refused, and the file is left as it was.
+#[test]
+fn an_emptied_relay_database_is_refused_and_left_empty() {
+    let tmp = lab::with_accounts(&["alice", "bob"]);
+    let lab = tmp.path().join("lab");
+    let db = escrow::lab::Lab::new(&lab).relay_path();
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    std::fs::write(&db, b"").unwrap();
+    for args in [
+        vec!["send", "--as", "alice", "--recipient", "bob", "hi"],
+        vec!["register", "--as", "carol"],
+    ] {
+        run::refused_unchanged("messenger", &lab, &args, "relay database is empty");
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+    }
+}

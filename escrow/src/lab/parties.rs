@@ -27,7 +27,7 @@ impl Lab {
     pub fn open_log(&self, config: &LogConfig) -> Result<LogStore> {
         let path = self.log_db_path();
         if !path.exists() {
-            return Err(LabError::NotSetUp { path }.into());
+            return Err(self.log_missing(path));
         }
         refuse_empty(&path)?;
         let store = LogStore::open(&path, &config.origin)?;
@@ -54,6 +54,16 @@ impl Lab {
         let key = std::str::from_utf8(&key)
             .map_err(|_| Error::InconsistentParameters("witness key is not UTF-8"))?;
         CosignatureSigner::new(key.trim_end(), time).map_err(|e| invalid(&path, e))
+    }
+
+    /// The error for a log database that is not there: a lab without parameters is not set up;
+    /// one with parameters lost its log.
+    fn log_missing(&self, path: std::path::PathBuf) -> Error {
+        if self.params_path().exists() {
+            LabError::LogMissing { path }.into()
+        } else {
+            LabError::NotSetUp { path }.into()
+        }
     }
 
     /// Takes the lab's resharing lock (`.reshare.lock`, an exclusive advisory lock held until
@@ -123,7 +133,7 @@ impl Lab {
     pub fn open_log_read_only(&self, config: &LogConfig) -> Result<LogStore> {
         let path = self.log_db_path();
         if !path.exists() {
-            return Err(LabError::NotSetUp { path }.into());
+            return Err(self.log_missing(path));
         }
         refuse_empty(&path)?;
         let store = LogStore::open_read_only(&path, &config.origin)?;
