@@ -1164,22 +1164,9 @@ fn the_log_and_witness_services_refuse_bad_options_and_change_nothing() {
 #[test]
 fn an_emptied_log_is_refused_before_any_share_is_destroyed() {
     let tmp = tempfile::tempdir().unwrap();
-    let lab = tmp.path().join("lab");
-    run::ok_in(
-        "escrow",
-        &lab,
-        &[
-            "setup",
-            "--authorities",
-            "court,ministry,oversight",
-            "--threshold",
-            "2",
-        ],
-    );
+    let lab = court_ministry_oversight(&tmp, 2);
     let db = Lab::new(&lab).log_db_path();
-    for side in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
-    }
+    remove_database(&db);
     std::fs::write(&db, b"").unwrap();
     let err = run::refused_unchanged("escrow", &lab, &["retire", "--as", "court"], "empty");
     assert!(err.contains("log.sqlite"), "{err}");
@@ -1192,18 +1179,7 @@ fn an_emptied_log_is_refused_before_any_share_is_destroyed() {
 #[test]
 fn a_rolled_back_log_is_refused_before_any_share_is_destroyed() {
     let tmp = tempfile::tempdir().unwrap();
-    let lab = tmp.path().join("lab");
-    run::ok_in(
-        "escrow",
-        &lab,
-        &[
-            "setup",
-            "--authorities",
-            "court,ministry,oversight",
-            "--threshold",
-            "2",
-        ],
-    );
+    let lab = court_ministry_oversight(&tmp, 2);
     let l = Lab::new(&lab);
     let db = l.log_db_path();
     let copy = |from: &Path, to: &Path| {
@@ -1233,18 +1209,7 @@ fn a_rolled_back_log_is_refused_before_any_share_is_destroyed() {
 #[test]
 fn retire_destroys_the_leftover_temporary_copy_of_a_share() {
     let tmp = tempfile::tempdir().unwrap();
-    let lab = tmp.path().join("lab");
-    run::ok_in(
-        "escrow",
-        &lab,
-        &[
-            "setup",
-            "--authorities",
-            "court,ministry,oversight",
-            "--threshold",
-            "2",
-        ],
-    );
+    let lab = court_ministry_oversight(&tmp, 2);
     let l = Lab::new(&lab);
     let stray = l.authority_dir("court").join(".share.json.new.4242.tmp");
     std::fs::copy(l.share_path("court"), &stray).unwrap();
@@ -1261,6 +1226,27 @@ fn retire_destroys_the_leftover_temporary_copy_of_a_share() {
 #[test]
 fn a_missing_log_and_an_unknown_rotation_authority_are_named() {
     let tmp = tempfile::tempdir().unwrap();
+    let lab = court_ministry_oversight(&tmp, 3);
+    let err = run::refused_unchanged(
+        "escrow",
+        &lab,
+        &["rotate", "--authorities", "court,nobody"],
+        "'nobody' is not an authority of this lab",
+    );
+    assert!(!err.contains("threshold"), "{err}");
+    let db = Lab::new(&lab).log_db_path();
+    remove_database(&db);
+    run::refused_unchanged(
+        "escrow",
+        &lab,
+        &["retire", "--as", "court"],
+        "the transparency log is missing",
+    );
+    assert!(!db.exists());
+}
+
+/// A lab of court, ministry and oversight, `k` of them needed, set up by the binary in `tmp`.
+fn court_ministry_oversight(tmp: &tempfile::TempDir, k: usize) -> std::path::PathBuf {
     let lab = tmp.path().join("lab");
     run::ok_in(
         "escrow",
@@ -1270,25 +1256,15 @@ fn a_missing_log_and_an_unknown_rotation_authority_are_named() {
             "--authorities",
             "court,ministry,oversight",
             "--threshold",
-            "3",
+            &k.to_string(),
         ],
     );
-    let err = run::refused_unchanged(
-        "escrow",
-        &lab,
-        &["rotate", "--authorities", "court,nobody"],
-        "'nobody' is not an authority of this lab",
-    );
-    assert!(!err.contains("threshold"), "{err}");
-    let db = Lab::new(&lab).log_db_path();
+    lab
+}
+
+/// Removes a SQLite database and its `-wal` and `-shm` files.
+fn remove_database(db: &Path) {
     for side in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{side}", db.display()));
     }
-    run::refused_unchanged(
-        "escrow",
-        &lab,
-        &["retire", "--as", "court"],
-        "the transparency log is missing",
-    );
-    assert!(!db.exists());
 }

@@ -60,6 +60,15 @@ impl Case {
             .collect()
     }
 
+    /// Every step up to an agreed new sharing (each new authority finished), nothing revoked.
+    fn agree(&self) {
+        self.step("join", &PARTIES);
+        self.step("deal", &OLD);
+        self.step("respond", &NEW);
+        self.step("justify", &OLD);
+        self.step("finish", &NEW);
+    }
+
     fn l(&self) -> Lab {
         Lab::new(&self.lab)
     }
@@ -396,11 +405,7 @@ fn a_stalled_resharing_is_abandoned_before_any_revocation() {
 fn a_revocation_dated_before_the_log_destroys_nothing_and_a_repeat_logs_once() {
     let c = Case::new();
     let l = c.l();
-    c.step("join", &PARTIES);
-    c.step("deal", &OLD);
-    c.step("respond", &NEW);
-    c.step("justify", &OLD);
-    c.step("finish", &NEW);
+    c.agree();
     let before = test_support::lab::log_size(&c.lab);
     let share = std::fs::read(l.share_path("court")).unwrap();
     let err = c.refused(&[
@@ -439,11 +444,7 @@ fn a_revocation_dated_before_the_log_destroys_nothing_and_a_repeat_logs_once() {
 fn a_completion_interrupted_before_the_board_was_archived_is_finished_by_the_next_command() {
     let c = Case::new();
     let l = c.l();
-    c.step("join", &PARTIES);
-    c.step("deal", &OLD);
-    c.step("respond", &NEW);
-    c.step("justify", &OLD);
-    c.step("finish", &NEW);
+    c.agree();
     c.ok(&["reshare", "revoke", "--as", "court"]);
     // The revoking dealer's polynomial (its old share as constant term) is gone with the share.
     assert!(!c.board("private/court/dealer.json").exists());
