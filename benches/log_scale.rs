@@ -20,12 +20,11 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use escrow::transparency::LogRecord;
 use escrow::transparency::api::LocalLog;
-use escrow::transparency::{LogEntry, LogRecord};
 use escrow_lab::world::{DAY, World, at};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sha2::Digest;
 
 /// 2026-11-02T00:00:00Z.
 const DAY0: i64 = 1_793_577_600;
@@ -85,14 +84,7 @@ impl Scale {
 }
 
 fn filler(i: u64) -> LogRecord {
-    LogRecord::new(LogEntry::WarrantLogged {
-        digest: hex::encode(sha2::Sha256::digest(i.to_be_bytes())),
-        reference: format!("F-{i}"),
-        target_count: 1,
-        epoch_count: 1,
-        issuing_authority: "lab court".into(),
-        time: "2026-11-01T00:00:00Z".into(),
-    })
+    test_support::warrant::logged_record(i, "F", "2026-11-01T00:00:00Z")
 }
 
 fn bench(c: &mut Criterion) {

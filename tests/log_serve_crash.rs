@@ -11,13 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use escrow::transparency::LogRecord;
 use escrow::transparency::api::TransparencyLog;
-use escrow::transparency::{LogEntry, LogRecord};
 use escrow_lab::world::{DAY, World};
 use escrow_net::client::HttpLog;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sha2::Digest;
 
 /// 2026-11-02T00:00:00Z.
 const DAY0: i64 = 1_793_577_600;
@@ -47,14 +46,7 @@ fn serve(lab: &std::path::Path) -> (Child, String) {
 }
 
 fn record(i: u64) -> LogRecord {
-    LogRecord::new(LogEntry::WarrantLogged {
-        digest: hex::encode(sha2::Sha256::digest(i.to_be_bytes())),
-        reference: format!("W-{i}"),
-        target_count: 1,
-        epoch_count: 1,
-        issuing_authority: "lab court".into(),
-        time: "2026-11-03T00:00:00Z".into(),
-    })
+    test_support::warrant::logged_record(i, "W", "2026-11-03T00:00:00Z")
 }
 
 #[test]

@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use escrow::lab::Lab;
+use escrow::transparency::LogRecord;
 use escrow::transparency::api::{LocalLog, TransparencyLog};
-use escrow::transparency::{LogEntry, LogRecord};
 use escrow_net::client::{HttpLog, Tiles};
 use escrow_net::log_server::{self, Options};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sha2::Digest;
 
 const PER_SUBMITTER: u64 = 16;
 
@@ -44,14 +43,7 @@ fn lab(dir: &std::path::Path) -> Lab {
 }
 
 fn record(i: u64) -> LogRecord {
-    LogRecord::new(LogEntry::WarrantLogged {
-        digest: hex::encode(sha2::Sha256::digest(i.to_be_bytes())),
-        reference: format!("W-{i}"),
-        target_count: 1,
-        epoch_count: 1,
-        issuing_authority: "lab court".into(),
-        time: "2026-09-02T00:00:00Z".into(),
-    })
+    test_support::warrant::logged_record(i, "W", "2026-09-02T00:00:00Z")
 }
 
 fn bench(c: &mut Criterion) {

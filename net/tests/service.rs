@@ -42,16 +42,8 @@ fn lab(extra: u64) -> (TempDir, Lab) {
     (dir, lab)
 }
 
-/// A distinct `warrant-logged` record.
 fn filler(i: u64) -> LogRecord {
-    LogRecord::new(LogEntry::WarrantLogged {
-        digest: hex::encode(sha2::Sha256::digest(i.to_be_bytes())),
-        reference: format!("W-{i}"),
-        target_count: 1,
-        epoch_count: 1,
-        issuing_authority: "lab court".into(),
-        time: "2026-09-02T00:00:00Z".into(),
-    })
+    test_support::warrant::logged_record(i, "W", "2026-09-02T00:00:00Z")
 }
 
 fn listener() -> TcpListener {

@@ -88,3 +88,17 @@ pub fn write(
     std::fs::write(&r, receipt.to_json().unwrap()).unwrap();
     (w, r)
 }
+
+/// A distinct `warrant-logged` record for filling a log: a warrant of one target and one epoch
+/// whose digest is SHA-256 of `i`, with the reference `<prefix>-<i>`, logged at `time`.
+pub fn logged_record(i: u64, prefix: &str, time: &str) -> escrow::transparency::LogRecord {
+    use sha2::Digest;
+    escrow::transparency::LogRecord::new(escrow::transparency::LogEntry::WarrantLogged {
+        digest: hex::encode(sha2::Sha256::digest(i.to_be_bytes())),
+        reference: format!("{prefix}-{i}"),
+        target_count: 1,
+        epoch_count: 1,
+        issuing_authority: "lab court".into(),
+        time: time.into(),
+    })
+}
