@@ -444,16 +444,8 @@ impl LogStore {
 
     /// The signed checkpoint of tree size `size`, with every cosignature stored for it.
     pub fn checkpoint_at(&self, size: u64) -> Result<Vec<u8>> {
-        let note: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT note FROM checkpoints WHERE size = ?1",
-                [size as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(LogError::from)?;
-        let note = note.ok_or(LogError::NoCheckpoint { size })?;
+        let mut out =
+            checkpoint_note_in(&self.conn, size)?.ok_or(LogError::NoCheckpoint { size })?;
         let mut stmt = self
             .conn
             .prepare("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY witness")
@@ -463,7 +455,6 @@ impl LogStore {
             .map_err(LogError::from)?
             .collect::<rusqlite::Result<_>>()
             .map_err(LogError::from)?;
-        let mut out = note.into_bytes();
         for l in lines {
             out.extend_from_slice(l.as_bytes());
         }
